@@ -1,0 +1,89 @@
+"""The `callflow` command line: an argparse front end, one module per subcommand.
+
+Subcommands live in ``callflow/commands/<name>.py``; each module defines ``NAME``, ``HELP``,
+``configure(parser)`` and ``run(args) -> int``, and imports heavy libraries only inside
+``run``. This is the only place that prints to the terminal or picks an exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+
+EXIT_OK = 0
+EXIT_PROBLEMS = 1
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors exit with 2 and one clear line, as argparse does, never a traceback."""
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as package_version
+
+    try:
+        return package_version("callflow")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+class _VersionAction(argparse.Action):
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object, **kwargs: object) -> None:
+        print(f"callflow {version()}")
+        parser.exit(EXIT_OK)
+
+
+def command_modules() -> list[ModuleType]:
+    import callflow.commands as package
+
+    names = sorted(m.name for m in pkgutil.iter_modules(package.__path__) if not m.name.startswith("_"))
+    return [importlib.import_module(f"callflow.commands.{name}") for name in names]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="callflow",
+        description="Author, validate, execute and simulate OpenTact call XML flows.",
+    )
+    parser.add_argument("--version", action=_VersionAction)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in command_modules():
+        sub = subparsers.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        module.configure(sub)
+        sub.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(list(argv) if argv is not None else None)
+    run = getattr(args, "_run", None)
+    if run is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    from callflow.errors import CallflowError
+
+    try:
+        code: int = run(args)
+    except CallflowError as error:
+        print(f"callflow {args.command}: {error}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    except KeyboardInterrupt:
+        print("callflow: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    return code
+
+
+def console_main() -> None:
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per `callflow` subcommand (see callflow.cli for the contract)."""

@@ -1,0 +1,414 @@
+"""`Document`: a call flow as an lxml tree plus the source map back to its author's file.
+
+Parsing is safe by construction: no entity expansion, no DTD loading, no network, a size
+limit, and any DOCTYPE is refused with a diagnostic before lxml sees the text.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from lxml import etree
+
+from callflow.diagnostics import Diagnostic, Severity
+from callflow.errors import ValidationError
+from callflow.sourcemap import SourceLocation, SourceMap
+
+#: Largest document read, in bytes. Call flows are small; a larger file is refused unread.
+MAX_DOCUMENT_BYTES = 1_048_576
+
+_local = threading.local()
+
+
+def safe_parser() -> etree.XMLParser:
+    """The one XML parser configuration callflow uses (one instance per thread)."""
+    parser: etree.XMLParser | None = getattr(_local, "parser", None)
+    if parser is None:
+        parser = etree.XMLParser(
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
+            dtd_validation=False,
+            huge_tree=False,
+            collect_ids=False,
+            remove_comments=False,
+        )
+        _local.parser = parser
+    return parser
+
+
+# ---------------------------------------------------------------- positions in the text
+
+_TOKEN = re.compile(
+    r"<!--.*?-->"
+    r"|<!\[CDATA\[.*?\]\]>"
+    r"|<\?.*?\?>"
+    r"|<!DOCTYPE(?:[^\[>]|\[.*?\])*>"
+    r"|</[^>]*>"
+    r"""|<(?P<name>[^\s/>!?]+)(?P<attrs>(?:[^>"']|"[^"]*"|'[^']*')*)>""",
+    re.DOTALL,
+)
+
+
+class _Positions:
+    """Character offsets of every start tag, computed once, on the first diagnostic."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.line_starts = [0] + [m.end() for m in re.finditer(r"\n", text)]
+        self.tags: list[tuple[str, int, int, int]] = []  # (name, start, attrs_start, end)
+        for match in _TOKEN.finditer(text):
+            name = match.group("name")
+            if name is not None:
+                self.tags.append((name, match.start(), match.start("attrs"), match.end()))
+
+    def line_column(self, offset: int) -> tuple[int, int]:
+        index = bisect.bisect_right(self.line_starts, offset) - 1
+        return index + 1, offset - self.line_starts[index] + 1
+
+
+# ---------------------------------------------------------------- the Document
+
+
+class Document:
+    """A parsed call flow: ``root`` (lxml element), ``text`` (the XML), ``source_map``."""
+
+    __slots__ = ("_index", "_positions", "name", "root", "source_map", "text")
+
+    def __init__(self, root: etree._Element, text: str, source_map: SourceMap) -> None:
+        self.root = root
+        self.text = text
+        self.source_map = source_map
+        self.name = source_map.file
+        self._positions: _Positions | None = None
+        self._index: dict[etree._Element, int] | None = None
+
+    def __repr__(self) -> str:
+        return f"Document({self.name!r}, root=<{self.root.tag}>)"
+
+    # -- construction -------------------------------------------------------------
+
+    @classmethod
+    def from_bytes(
+        cls, data: bytes, name: str = "<bytes>", *, source_map: SourceMap | None = None
+    ) -> Document:
+        """Parse XML bytes safely; raise `ValidationError` with diagnostics if impossible."""
+        document, diagnostics = load_bytes(data, name, source_map=source_map)
+        if document is None:
+            raise ValidationError(f"{name}: cannot read the call flow", diagnostics)
+        return document
+
+    @classmethod
+    def from_text(
+        cls, text: str, name: str = "<string>", *, source_map: SourceMap | None = None
+    ) -> Document:
+        """Parse XML text; an encoding declaration in it is ignored (the text is decoded)."""
+        data = _strip_encoding_declaration(text).encode("utf-8")
+        return cls.from_bytes(data, name, source_map=source_map)
+
+    @classmethod
+    def from_path(cls, path: str | Path) -> Document:
+        document, diagnostics = load_path(Path(path))
+        if document is None:
+            raise ValidationError(f"{path}: cannot read the call flow", diagnostics)
+        return document
+
+    # -- serialisation ------------------------------------------------------------
+
+    def to_bytes(self, *, pretty: bool = False, declaration: bool = True) -> bytes:
+        return etree.tostring(
+            self.root, encoding="UTF-8", xml_declaration=declaration, pretty_print=pretty
+        )
+
+    def to_string(self, *, pretty: bool = False) -> str:
+        return self.to_bytes(pretty=pretty, declaration=False).decode("utf-8")
+
+    # -- locations ----------------------------------------------------------------
+
+    def xpath_of(self, element: etree._Element) -> str:
+        return str(element.getroottree().getpath(element))
+
+    def position(
+        self, element: etree._Element, attribute: str | None = None, *, text: bool = False
+    ) -> tuple[int | None, int | None]:
+        """1-based (line, column) in ``self.text`` of an element's tag, attribute or text."""
+        positions = self._positions
+        if positions is None:
+            positions = self._positions = _Positions(self.text)
+        if self._index is None:
+            self._index = {el: i for i, el in enumerate(self.root.iter(etree.Element))}
+        index = self._index.get(element)
+        fallback_line = element.sourceline
+        if index is None or index >= len(positions.tags):
+            return fallback_line, None
+        name, start, attrs_start, end = positions.tags[index]
+        if name != element.tag:
+            return fallback_line, None
+        offset = start + 1  # the tag name, after '<'
+        if attribute is not None:
+            found = re.search(
+                r"(?:^|\s)(" + re.escape(attribute) + r")\s*=", self.text[attrs_start:end]
+            )
+            if found is not None:
+                offset = attrs_start + found.start(1)
+        elif text:
+            offset = end
+        return positions.line_column(offset)
+
+    def locate(
+        self, element: etree._Element, attribute: str | None = None, *, text: bool = False
+    ) -> SourceLocation:
+        """Where the author wrote ``element`` (or one of its attributes, or its text)."""
+        line, column = self.position(element, attribute, text=text)
+        return self.source_map.resolve(line, column, self.xpath_of(element))
+
+    def locate_line(self, line: int | None, column: int | None = None) -> SourceLocation:
+        return self.source_map.resolve(line, column)
+
+    def line_text(self, line: int) -> str | None:
+        """Line ``line`` (1-based) of the XML text, without its newline."""
+        lines = self.text.splitlines()
+        return lines[line - 1] if 0 < line <= len(lines) else None
+
+    def iter_elements(self) -> Iterator[etree._Element]:
+        return self.root.iter(etree.Element)
+
+
+# ---------------------------------------------------------------- loading with diagnostics
+
+
+def _diag(
+    code: str, message: str, location: SourceLocation, hint: str | None = None
+) -> Diagnostic:
+    return Diagnostic(code, Severity.ERROR, message, location, hint=hint)
+
+
+def load_path(
+    path: Path, *, display: str | None = None, max_bytes: int = MAX_DOCUMENT_BYTES
+) -> tuple[Document | None, list[Diagnostic]]:
+    """Read and parse one XML file; never raises for bad input, returns diagnostics."""
+    name = display if display is not None else str(path)
+    where = SourceLocation(name, 1, None)
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except FileNotFoundError:
+        return None, [_diag("CF001", "no such file", where)]
+    except IsADirectoryError:
+        return None, [_diag("CF007", "is a directory, expected a file", where)]
+    except OSError as error:
+        return None, [_diag("CF007", f"cannot read the file: {error.strerror}", where)]
+    return load_bytes(data, name, max_bytes=max_bytes)
+
+
+def load_bytes(
+    data: bytes,
+    name: str,
+    *,
+    source_map: SourceMap | None = None,
+    max_bytes: int = MAX_DOCUMENT_BYTES,
+) -> tuple[Document | None, list[Diagnostic]]:
+    """Check and parse XML bytes; return the Document or the reasons there is none."""
+    smap = source_map if source_map is not None else SourceMap(name)
+    where = smap.whole_document()
+    if len(data) > max_bytes:
+        return None, [
+            _diag(
+                "CF006",
+                f"file is larger than the {max_bytes:,}-byte limit; not parsed",
+                where,
+                hint="call flows are small documents; split the flow or raise --max-bytes",
+            )
+        ]
+    if not data.strip():
+        return None, [
+            _diag("CF003", "file is empty", where, hint="a call flow starts with <Response>")
+        ]
+    text, problem = _decode(data, smap)
+    if problem is not None:
+        return None, [problem]
+    assert text is not None
+    if "<!DOCTYPE" in text or "<!ENTITY" in text:
+        refused = _doctype_diagnostics(text, smap)
+        if refused:
+            return None, refused
+    parser = safe_parser()
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as error:
+        return None, _syntax_diagnostics(error, parser, smap)
+    if root is None:  # pragma: no cover - lxml raises instead for empty input
+        return None, [_diag("CF101", "no root element", where)]
+    return Document(root, text, smap), []
+
+
+_DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+
+
+def _decode(data: bytes, smap: SourceMap) -> tuple[str | None, Diagnostic | None]:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = "utf-16"
+    else:
+        if b"\x00" in data[:8192]:
+            return None, _diag(
+                "CF004",
+                "file is binary (it contains NUL bytes), not XML text",
+                smap.whole_document(),
+            )
+        declared = _DECLARED_ENCODING.match(data[:512])
+        encoding = declared.group(1).decode("ascii") if declared else "utf-8"
+    if encoding.lower().replace("_", "-") in ("utf-8", "utf8") and data.startswith(b"\xef\xbb\xbf"):
+        encoding = "utf-8-sig"
+    try:
+        return data.decode(encoding), None
+    except LookupError:
+        return None, _diag(
+            "CF005",
+            f"unknown encoding {encoding!r} in the XML declaration",
+            smap.resolve(1, 1),
+            hint="write call XML in UTF-8",
+        )
+    except UnicodeDecodeError as error:
+        before = data[: error.start]
+        line = before.count(b"\n") + 1
+        column = len(before) - (before.rfind(b"\n") + 1) + 1
+        return None, _diag(
+            "CF005",
+            f"byte 0x{data[error.start]:02x} is not valid {encoding.upper()}",
+            smap.resolve(line, column),
+            hint="save the file as UTF-8 (or declare its real encoding)",
+        )
+
+
+def _strip_encoding_declaration(text: str) -> str:
+    return re.sub(
+        r"""^(\s*<\?xml[^>]*?)\sencoding\s*=\s*["'][^"']*["']""", r"\1", text, count=1
+    )
+
+
+_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+_DOCTYPE = re.compile(r"<!DOCTYPE\s+[^\s\[>]+(?P<external>\s+(?:SYSTEM|PUBLIC)\b[^\[>]*)?", re.DOTALL)
+_ENTITY = re.compile(
+    r"<!ENTITY\s+(?:%\s+)?(?P<name>[^\s>]+)(?P<external>\s+(?:SYSTEM|PUBLIC)\b)?", re.DOTALL
+)
+_URL = re.compile(r"""["']([a-zA-Z][a-zA-Z0-9+.-]*://[^"']*)["']""")
+
+
+def _doctype_diagnostics(text: str, smap: SourceMap) -> list[Diagnostic]:
+    """Refuse DTDs: call XML needs none, and they carry XXE and expansion-bomb attacks."""
+    # Blank out comments (keeping offsets) so that a commented-out DOCTYPE is not refused.
+    scan = _COMMENT.sub(lambda m: " " * len(m.group(0)), text)
+    positions = _Positions("")
+    positions.line_starts = [0] + [m.end() for m in re.finditer(r"\n", text)]
+
+    def where(offset: int) -> SourceLocation:
+        line, column = positions.line_column(offset)
+        return smap.resolve(line, column)
+
+    found: list[Diagnostic] = []
+    for entity in _ENTITY.finditer(scan):
+        if entity.group("external"):
+            found.append(
+                _diag(
+                    "CF103",
+                    f"external entity '{entity.group('name')}' refused: it could read local "
+                    "files or the network (XXE); nothing was read",
+                    where(entity.start()),
+                    hint="remove the DOCTYPE; call XML needs no entities",
+                )
+            )
+        else:
+            found.append(
+                _diag(
+                    "CF104",
+                    f"entity declaration '{entity.group('name')}' refused; entities are not "
+                    "expanded (they enable expansion bombs)",
+                    where(entity.start()),
+                    hint="remove the DOCTYPE; write the text out instead",
+                )
+            )
+    doctype = _DOCTYPE.search(scan)
+    if doctype is not None:
+        if doctype.group("external"):
+            url = _URL.search(doctype.group("external"))
+            target = f" {url.group(1)}" if url else ""
+            found.insert(
+                0,
+                _diag(
+                    "CF105",
+                    f"DOCTYPE refers to an external DTD{target}; refused, nothing was fetched",
+                    where(doctype.start()),
+                    hint="remove the DOCTYPE line; call XML has no DTD",
+                ),
+            )
+        elif not found:
+            found.append(
+                _diag(
+                    "CF102",
+                    "DOCTYPE declarations are not allowed in call XML",
+                    where(doctype.start()),
+                    hint="remove the DOCTYPE line",
+                )
+            )
+    return found
+
+
+_SYNTAX_REWRITES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"Opening and ending tag mismatch: (\S+) line (\d+) and (\S+)"),
+     r"closing tag </\3> does not match the open <\1> (opened on line \2)"),
+    (re.compile(r"Premature end of data in tag (\S+) line (\d+)"),
+     r"the document ends before <\1> (opened on line \2) is closed"),
+    (re.compile(r"EndTag: '</' not found"), "the document ends before a closing tag"),
+    (re.compile(r"Extra content at the end of the document"),
+     "content after the root element; a document has exactly one <Response>"),
+    (re.compile(r"Start tag expected, '<' not found"), "no XML here: expected a start tag '<'"),
+    (re.compile(r"Entity '([^']+)' not defined"),
+     r"undefined entity &\1;: write &amp; for a literal '&'"),
+    (re.compile(r"xmlParseEntityRef: no name"), "a bare '&': write &amp; for a literal '&'"),
+    (re.compile(r"AttValue: \" or ' expected"), "attribute value must be quoted"),
+    (re.compile(r"attributes construct error"), "malformed attribute"),
+    (re.compile(r"Attribute (\S+) redefined"), r"attribute '\1' appears twice"),
+    (re.compile(r"Couldn't find end of Start Tag (\S+)"), r"start tag <\1> is not closed"),
+    (re.compile(r"StartTag: invalid element name"), "invalid element name after '<'"),
+    (re.compile(r"Specification mandates value for attribute (\S+)"),
+     r"attribute '\1' has no value (write \1=\"…\")"),
+)
+
+
+def _rewrite_syntax(message: str) -> str:
+    message = re.sub(r", line \d+, column \d+$", "", message.strip())
+    for pattern, replacement in _SYNTAX_REWRITES:
+        if pattern.search(message):
+            return pattern.sub(replacement, message)
+    return message[:1].lower() + message[1:]
+
+
+def _syntax_diagnostics(
+    error: etree.XMLSyntaxError, parser: etree.XMLParser, smap: SourceMap
+) -> list[Diagnostic]:
+    entries = [e for e in parser.error_log if e.level >= etree.ErrorLevels.ERROR] or [
+        e for e in error.error_log
+    ]
+    found: list[Diagnostic] = []
+    seen: set[tuple[int, str]] = set()
+    for entry in entries:
+        message = _rewrite_syntax(entry.message)
+        key = (entry.line, message)
+        if key in seen:
+            continue
+        seen.add(key)
+        found.append(
+            _diag(
+                "CF101",
+                message,
+                smap.resolve(entry.line or 1, entry.column or None),
+            )
+        )
+    if not found:
+        line, column = (error.position if error.position else (1, 0))
+        found.append(_diag("CF101", _rewrite_syntax(str(error)), smap.resolve(line, column or None)))
+    return found

@@ -1,0 +1,389 @@
+"""Validating a Document against the Call XML schema, with messages written for people.
+
+lxml's XMLSchema (libxml2) does the validation; its raw messages are rewritten into
+diagnostics with a stable code, the attribute's or tag's exact column, and a hint. The
+vocabulary behind the hints is loaded only when a document actually has a problem.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lxml import etree
+
+from callflow.diagnostics import Diagnostic, Severity
+from callflow.document import Document, safe_parser
+from callflow.errors import InputError, ValidationError
+from callflow.resources import default_schema_path
+from callflow.sourcemap import SourceLocation
+
+if TYPE_CHECKING:
+    from callflow.vocabulary import Vocabulary
+
+# What each schema type means, for messages ("… expects a whole number of milliseconds").
+TYPE_DESCRIPTIONS: dict[str, str] = {
+    "Milliseconds": "a whole number of milliseconds (0 or more)",
+    "Count": "a whole number, 1 or more",
+    "Boolean": "true or false",
+    "HttpUrl": "an http:// or https:// URL",
+    "OptionalHttpUrl": "an http:// or https:// URL",
+    "Key": "one key: 0-9, *, # or +",
+    "Keys": "keys: digits 0-9, * or #",
+    "CallbackMethod": "GET, POST, PATCH or DELETE",
+    "GatherMethod": "GET or POST",
+    "LanguageCode": "a language code such as en-US, en-GB or es",
+    "DialTarget": "a SIP URI (sip:user@host), user@domain, or a phone number (digits, optional +)",
+    "SipAddress": "user@host or user@host:port",
+    "VoiceType": "Standard or WaveNet",
+    "Gender": "MALE or FEMALE",
+    "Leg": "aleg, bleg or both",
+    "CallField": "to or from",
+    "nonNegativeInteger": "a whole number, 0 or more",
+    "positiveInteger": "a whole number, 1 or more",
+    "integer": "a whole number",
+}
+
+_MESSAGE = re.compile(
+    r"^Element '(?P<element>[^']+)'(?:, attribute '(?P<attribute>[^']+)')?: (?P<rest>.*)$",
+    re.DOTALL,
+)
+_EXPECTED = re.compile(r"Expected is(?: one of)? \( (?P<names>[^)]*) \)")
+_VALUE = re.compile(r"The value '(?P<value>.*?)' (?:is|has)", re.DOTALL)
+_ATOMIC = re.compile(r"'(?P<value>.*?)' is not a valid value of the (?:atomic|union|list) type '(?P<type>[^']+)'", re.DOTALL)
+_SET = re.compile(r"\{(?P<set>.*)\}")
+_SECONDS = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|secs|second|seconds)\s*$", re.IGNORECASE)
+
+
+class Schema:
+    """A compiled XSD. `iter_diagnostics` yields every problem; `validate` raises."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            xsd_tree = etree.parse(str(path), safe_parser())
+            self._xsd = etree.XMLSchema(xsd_tree)
+        except (OSError, etree.XMLSyntaxError, etree.XMLSchemaParseError) as error:
+            raise InputError(f"{path}: not a usable XML schema: {error}") from None
+        self.is_default = path == default_schema_path()
+
+    def __repr__(self) -> str:
+        return f"Schema({str(self.path)!r})"
+
+    def is_valid(self, document: Document) -> bool:
+        return bool(self._xsd.validate(document.root))
+
+    def iter_diagnostics(self, document: Document) -> Iterator[Diagnostic]:
+        if self._xsd.validate(document.root):
+            return
+        seen: set[tuple[str, str | None, str]] = set()
+        for entry in self._xsd.error_log:
+            diagnostic = self._diagnostic(document, entry)
+            # libxml2 reports a bad value twice (the facet, then the type): keep the first.
+            key = (diagnostic.xpath or "", _attribute_of(entry.message), diagnostic.code)
+            if diagnostic.code in ("CF205", "CF206") and key in seen:
+                continue
+            seen.add(key)
+            yield diagnostic
+
+    def validate(self, document: Document) -> None:
+        found = list(self.iter_diagnostics(document))
+        if found:
+            raise ValidationError(
+                f"{document.name}: {len(found)} schema problem(s); first: {found[0]}", found
+            )
+
+    # -- turning one libxml2 message into a Diagnostic ------------------------------
+
+    def _diagnostic(self, document: Document, entry: etree._LogEntry) -> Diagnostic:
+        message = entry.message or ""
+        element = _element_at(document, entry.path)
+        xpath = document.xpath_of(element) if element is not None else entry.path
+        match = _MESSAGE.match(message)
+        if entry.type_name == "SCHEMAV_CVC_ELT_1":
+            tag = element.tag if element is not None else "?"
+            return self._make(
+                document, element, entry, "CF208",
+                f"the root element is <{tag}>; a call flow's root is <Response>",
+                hint="wrap the flow in <Response>…</Response>" if self.is_default else None,
+            )
+        if match is None or element is None:
+            return self._make(document, element, entry, "CF299", _clean(message))
+        tag, attribute, rest = match.group("element"), match.group("attribute"), match.group("rest")
+        type_name = entry.type_name
+        if type_name in ("SCHEMAV_CVC_COMPLEX_TYPE_3_2_1", "SCHEMAV_CVC_COMPLEX_TYPE_3_2_2"):
+            return self._unknown_attribute(document, element, entry, tag, attribute or "?")
+        if type_name == "SCHEMAV_CVC_COMPLEX_TYPE_4":
+            missing = re.search(r"attribute '([^']+)'", rest)
+            name = missing.group(1) if missing else "?"
+            return self._make(
+                document, element, entry, "CF204",
+                f"<{tag}> needs the attribute '{name}'",
+                hint=self._describe_attribute(tag, name),
+            )
+        if type_name == "SCHEMAV_ELEMENT_CONTENT":
+            return self._content(document, element, entry, tag, rest)
+        if type_name == "SCHEMAV_CVC_COMPLEX_TYPE_2_1":
+            return self._make(
+                document, element, entry, "CF209", f"<{tag}> must be empty; it holds content",
+                hint=f"write <{tag}/> with attributes only",
+            )
+        if type_name == "SCHEMAV_CVC_COMPLEX_TYPE_2_3":
+            return self._make(
+                document, element, entry, "CF206",
+                f"text is not allowed directly inside <{tag}>",
+                hint="put spoken text in a <Say> element",
+                text=True,
+            )
+        if type_name == "SCHEMAV_CVC_COMPLEX_TYPE_2_2":
+            first = next(iter(element), None)
+            inner = f"<{first.tag}>" if first is not None and isinstance(first.tag, str) else "elements"
+            return self._make(
+                document, first if first is not None else element, entry, "CF202",
+                f"<{tag}> holds only text; {inner} is not allowed inside it",
+            )
+        if "not a valid value" in rest or "[facet" in rest:
+            return self._bad_value(document, element, entry, tag, attribute, rest)
+        return self._make(document, element, entry, "CF299", _clean(rest), attribute=attribute)
+
+    def _make(
+        self,
+        document: Document,
+        element: etree._Element | None,
+        entry: etree._LogEntry,
+        code: str,
+        message: str,
+        *,
+        hint: str | None = None,
+        attribute: str | None = None,
+        text: bool = False,
+    ) -> Diagnostic:
+        if element is not None:
+            location = document.locate(element, attribute, text=text)
+            xpath: str | None = document.xpath_of(element)
+        else:
+            location = document.locate_line(entry.line or 1, None)
+            xpath = entry.path or None
+        return Diagnostic(code, Severity.ERROR, message, location, xpath=xpath, hint=hint)
+
+    def _describe_attribute(self, tag: str, name: str) -> str | None:
+        vocabulary = _vocabulary(self.path)
+        info = vocabulary.element(tag) if vocabulary is not None else None
+        if info is None or name not in info.attributes:
+            return None
+        attr = info.attributes[name]
+        return f"'{name}' takes {_describe_type(attr.type_name, attr.base, attr.enumeration)}"
+
+    def _unknown_attribute(
+        self,
+        document: Document,
+        element: etree._Element,
+        entry: etree._LogEntry,
+        tag: str,
+        attribute: str,
+    ) -> Diagnostic:
+        vocabulary = _vocabulary(self.path)
+        info = vocabulary.element(tag) if vocabulary is not None else None
+        allowed = list(info.attributes) if info is not None else []
+        hint: str | None
+        if not allowed:
+            hint = f"<{tag}> takes no attributes"
+        else:
+            from callflow.vocabulary import closest
+
+            guess = closest(attribute, allowed)
+            listing = ", ".join(allowed)
+            hint = (
+                f"did you mean `{guess}`? <{tag}> takes: {listing}"
+                if guess
+                else f"<{tag}> takes: {listing}"
+            )
+        return self._make(
+            document, element, entry, "CF203",
+            f"<{tag}> has no attribute '{attribute}'",
+            hint=hint, attribute=attribute,
+        )
+
+    def _content(
+        self,
+        document: Document,
+        element: etree._Element,
+        entry: etree._LogEntry,
+        tag: str,
+        rest: str,
+    ) -> Diagnostic:
+        expected_match = _EXPECTED.search(rest)
+        expected = (
+            [n.strip() for n in expected_match.group("names").split(",") if n.strip()]
+            if expected_match
+            else []
+        )
+        expected = [n.strip("{}").split("}")[-1] for n in expected]
+        if rest.startswith("Missing child element"):
+            names = " or ".join(f"<{n}>" for n in expected) or "a child element"
+            return self._make(
+                document, element, entry, "CF207", f"<{tag}> is missing {names}",
+                hint=f"add {names} inside <{tag}>",
+            )
+        parent = element.getparent()
+        where = f"inside <{parent.tag}>" if parent is not None else "here"
+        vocabulary = _vocabulary(self.path)
+        known = vocabulary is not None and vocabulary.element(tag) is not None
+        from callflow.vocabulary import closest
+
+        if not known:
+            parent_info = (
+                vocabulary.element(parent.tag)
+                if vocabulary is not None and parent is not None
+                else None
+            )
+            if parent_info is not None:
+                # libxml2's list depends on the parser state; the parent's full list reads better.
+                expected = list(parent_info.children)
+            guess = closest(tag, expected) or (
+                vocabulary.closest_tag(tag) if vocabulary is not None else None
+            )
+            hint = f"did you mean <{guess}>?" if guess else None
+            if expected:
+                hint = (hint + " " if hint else "") + f"allowed {where}: " + ", ".join(
+                    f"<{n}>" for n in expected
+                )
+            return self._make(document, element, entry, "CF201", f"unknown element <{tag}>", hint=hint)
+        if expected:
+            hint = "allowed at this point: " + ", ".join(f"<{n}>" for n in expected)
+            if tag in _ORDER_HINTS:
+                hint += "; " + _ORDER_HINTS[tag]
+        else:
+            hint = _ORDER_HINTS.get(tag) or (
+                f"nothing more may follow at this point inside {where.removeprefix('inside ')}"
+            )
+        return self._make(
+            document, element, entry, "CF202", f"<{tag}> is not allowed {where} at this point",
+            hint=hint,
+        )
+
+    def _bad_value(
+        self,
+        document: Document,
+        element: etree._Element,
+        entry: etree._LogEntry,
+        tag: str,
+        attribute: str | None,
+        rest: str,
+    ) -> Diagnostic:
+        value_match = _VALUE.search(rest) or _ATOMIC.search(rest)
+        value = value_match.group("value") if value_match else None
+        vocabulary = _vocabulary(self.path)
+        info = vocabulary.element(tag) if vocabulary is not None else None
+        typeinfo = None
+        if info is not None:
+            typeinfo = info.attributes.get(attribute) if attribute else info.text
+        enumeration: tuple[str, ...] = ()
+        set_match = _SET.search(rest)
+        if set_match:
+            enumeration = tuple(re.findall(r"'([^']*)'", set_match.group("set")))
+        elif typeinfo is not None:
+            enumeration = typeinfo.enumeration
+        if typeinfo is not None:
+            expects = _describe_type(typeinfo.type_name, typeinfo.base, enumeration)
+        else:
+            atomic = _ATOMIC.search(rest)
+            expects = _describe_type(atomic.group("type") if atomic else "", "", enumeration)
+        shown = f"'{value}'" if value is not None else "the value"
+        subject = f"'{attribute}' on <{tag}>" if attribute else f"the text of <{tag}>"
+        code = "CF205" if attribute else "CF206"
+        message = f"{shown} is not valid for {subject}: expected {expects}"
+        hint: str | None = None
+        if value is not None and enumeration:
+            from callflow.vocabulary import closest
+
+            guess = closest(value, enumeration)
+            hint = f"did you mean `{guess}`?" if guess else None
+            hint = (hint + " " if hint else "") + "allowed: " + ", ".join(enumeration)
+        elif value is not None and typeinfo is not None and typeinfo.type_name == "Milliseconds":
+            seconds = _SECONDS.match(value)
+            if seconds:
+                ms = round(float(seconds.group(1)) * 1000)
+                hint = f"durations are in milliseconds: write {ms} for {seconds.group(1)} s"
+            elif re.fullmatch(r"\s*\d+\.\d+\s*", value):
+                hint = "durations are whole milliseconds, without a decimal point"
+        return self._make(
+            document, element, entry, code, message, hint=hint, attribute=attribute,
+            text=attribute is None,
+        )
+
+
+_ORDER_HINTS = {
+    "Error": "an <Error> block comes last in its parent, at most once",
+    "Default": "<Default> follows the <Case> (or <DTMF>) branches",
+    "Case": "<Case> belongs inside <Switch>, which belongs inside <Gather>",
+    "Switch": "<Switch> follows the prompts inside <Gather>, at most once",
+    "DTMF": "<DTMF> branches (legacy) stand directly under <Gather>, after the prompts",
+    "To": "<To> belongs inside <Dial>",
+    "Sip": "<Sip> belongs inside <Dial>",
+}
+
+
+def _describe_type(type_name: str, base: str, enumeration: tuple[str, ...]) -> str:
+    if type_name in TYPE_DESCRIPTIONS:
+        return TYPE_DESCRIPTIONS[type_name]
+    if enumeration:
+        return "one of " + ", ".join(enumeration)
+    if base in TYPE_DESCRIPTIONS:
+        return TYPE_DESCRIPTIONS[base]
+    return f"a value of type {type_name or base or 'string'}"
+
+
+def _attribute_of(message: str | None) -> str | None:
+    match = _MESSAGE.match(message or "")
+    return match.group("attribute") if match else None
+
+
+def _clean(message: str) -> str:
+    message = re.sub(r"^Element '[^']+'(?:, attribute '[^']+')?: ", "", message.strip())
+    message = message.replace("[facet '", "[").rstrip(".")
+    return message[:1].lower() + message[1:]
+
+
+def _element_at(document: Document, path: str | None) -> etree._Element | None:
+    if not path:
+        return None
+    try:
+        found = document.root.getroottree().xpath(path)
+    except etree.XPathError:
+        return None
+    if isinstance(found, list) and found and isinstance(found[0], etree._Element):
+        return found[0]
+    return None
+
+
+@functools.lru_cache(maxsize=8)
+def _vocabulary(path: Path) -> Vocabulary | None:
+    from callflow.vocabulary import load_vocabulary
+
+    try:
+        return load_vocabulary(path)
+    except Exception:  # a foreign schema xmlschema cannot read: messages lose only hints
+        return None
+
+
+@functools.lru_cache(maxsize=8)
+def load_schema(path: Path | None = None) -> Schema:
+    """The compiled schema at ``path`` (callflow's own by default), cached."""
+    return Schema(Path(path) if path is not None else default_schema_path())
+
+
+def iter_diagnostics(document: Document, schema: Schema | None = None) -> Iterator[Diagnostic]:
+    """Every schema problem of ``document``, lazily."""
+    return (schema or load_schema()).iter_diagnostics(document)
+
+
+def validate(document: Document, schema: Schema | None = None) -> None:
+    """Raise `ValidationError` carrying every schema problem of ``document``."""
+    (schema or load_schema()).validate(document)
+
+
+__all__ = ["Schema", "SourceLocation", "iter_diagnostics", "load_schema", "validate"]

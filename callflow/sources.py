@@ -1,0 +1,136 @@
+"""Turning a path the user named into Documents, whatever the authoring path.
+
+``*.xml`` files are parsed directly; ``*.xml.j2`` templates are rendered (callflow.templating)
+and ``*.py`` builder scripts are run (callflow.dsl.script). Every command that takes a
+SOURCE (validate, execute, simulate, graph, …) goes through `load_path`, so each kind of
+source works everywhere. Loading never raises for bad input: problems come back as
+diagnostics on the `LoadedSource`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+from callflow.diagnostics import Diagnostic, Severity
+from callflow.document import MAX_DOCUMENT_BYTES, Document, load_path
+from callflow.sourcemap import SourceLocation
+
+#: Suffixes found when a directory is named, and what they are.
+XML_SUFFIXES = (".xml",)
+TEMPLATE_SUFFIXES = (".xml.j2",)
+SCRIPT_SUFFIXES = (".py",)
+
+
+class LoadedSource:
+    """One Document (or the reasons there is none) from one source.
+
+    ``label`` names it for people: the path, plus e.g. the sample context's name for a
+    template rendered once per sample.
+    """
+
+    __slots__ = ("diagnostics", "document", "label", "path")
+
+    def __init__(
+        self,
+        path: Path,
+        label: str,
+        document: Document | None,
+        diagnostics: Sequence[Diagnostic] = (),
+    ) -> None:
+        self.path = path
+        self.label = label
+        self.document = document
+        self.diagnostics: list[Diagnostic] = list(diagnostics)
+
+    def __repr__(self) -> str:
+        state = "ok" if self.document is not None else f"{len(self.diagnostics)} problem(s)"
+        return f"LoadedSource({self.label!r}, {state})"
+
+
+def source_kind(path: Path) -> str | None:
+    """'xml', 'template', 'script', or None for a file callflow does not read."""
+    name = path.name.lower()
+    if name.endswith(TEMPLATE_SUFFIXES):
+        return "template"
+    if name.endswith(XML_SUFFIXES):
+        return "xml"
+    if name.endswith(SCRIPT_SUFFIXES):
+        return "script"
+    return None
+
+
+def display_path(path: Path) -> str:
+    """A path as the user would write it: relative to the working directory when inside it."""
+    try:
+        return os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return str(path)
+
+
+def load_path_sources(
+    path: Path,
+    *,
+    context: Mapping[str, object] | None = None,
+    max_bytes: int = MAX_DOCUMENT_BYTES,
+) -> list[LoadedSource]:
+    """Load one file of any supported kind into LoadedSources (templates may give several)."""
+    shown = str(path)
+    kind = source_kind(path)
+    if kind == "template":
+        from callflow.templating import load_template_sources
+
+        return load_template_sources(path, context=context)
+    if kind == "script":
+        from callflow.dsl.script import load_script_sources
+
+        return load_script_sources(path)
+    # XML, and any other name the user insisted on: read it as XML.
+    document, diagnostics = load_path(path, display=shown, max_bytes=max_bytes)
+    return [LoadedSource(path, shown, document, diagnostics)]
+
+
+def expand_paths(
+    paths: Sequence[Path], *, include_scripts: bool = True
+) -> Iterator[tuple[Path, Diagnostic | None]]:
+    """Files to check for the paths named: directories are searched for XML and templates.
+
+    Yields (file, None) for each file, or (path, diagnostic) where a path is missing or a
+    directory holds nothing callflow reads. Builder scripts are checked only when named
+    one by one (a directory holds many Python files that are not flows).
+    """
+    for path in paths:
+        shown = str(path)
+        if not path.exists():
+            yield path, Diagnostic(
+                "CF001", Severity.ERROR, "no such file or directory",
+                SourceLocation(shown, 1, None),
+            )
+            continue
+        if path.is_dir():
+            found = sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file()
+                and source_kind(p) in ("xml", "template")
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
+            if not found:
+                yield path, Diagnostic(
+                    "CF002", Severity.ERROR,
+                    "directory holds no call flow files (*.xml, *.xml.j2)",
+                    SourceLocation(shown, 1, None),
+                )
+            for file in found:
+                yield file, None
+            continue
+        kind = source_kind(path)
+        if kind is None or (kind == "script" and not include_scripts):
+            yield path, Diagnostic(
+                "CF008", Severity.ERROR,
+                "not a call flow file: expected *.xml, *.xml.j2 or a *.py builder script",
+                SourceLocation(shown, 1, None),
+            )
+            continue
+        yield path, None
