@@ -47,7 +47,25 @@ _EXPORTS: dict[str, str] = {
     "load_schema": "callflow.schema",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "ApiError",
+    "AuthenticationError",
+    "BuildError",
+    "CallflowError",
+    "Diagnostic",
+    "Document",
+    "InputError",
+    "Schema",
+    "Severity",
+    "SimulationError",
+    "SourceLocation",
+    "SourceMap",
+    "TemplateError",
+    "TransportError",
+    "ValidationError",
+    "check_document",
+    "load_schema",
+]
 
 
 def __getattr__(name: str) -> Any:

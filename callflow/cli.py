@@ -45,7 +45,9 @@ class _VersionAction(argparse.Action):
 def command_modules() -> list[ModuleType]:
     import callflow.commands as package
 
-    names = sorted(m.name for m in pkgutil.iter_modules(package.__path__) if not m.name.startswith("_"))
+    names = sorted(
+        m.name for m in pkgutil.iter_modules(package.__path__) if not m.name.startswith("_")
+    )
     return [importlib.import_module(f"callflow.commands.{name}") for name in names]
 
 

@@ -108,10 +108,7 @@ class Diagnostic:
         return hash(self._key())
 
     def __repr__(self) -> str:
-        return (
-            f"Diagnostic({self.code} {self.severity.value} at {self.location}: "
-            f"{self.message!r})"
-        )
+        return f"Diagnostic({self.code} {self.severity.value} at {self.location}: {self.message!r})"
 
     def __str__(self) -> str:
         return f"{self.location}: {self.code} {self.message}"

@@ -88,7 +88,7 @@ class Document:
         self._index: dict[etree._Element, int] | None = None
 
     def __repr__(self) -> str:
-        return f"Document({self.name!r}, root=<{self.root.tag}>)"
+        return f"Document({self.name!r}, root=<{self.root.tag!s}>)"
 
     # -- construction -------------------------------------------------------------
 
@@ -181,9 +181,7 @@ class Document:
 # ---------------------------------------------------------------- loading with diagnostics
 
 
-def _diag(
-    code: str, message: str, location: SourceLocation, hint: str | None = None
-) -> Diagnostic:
+def _diag(code: str, message: str, location: SourceLocation, hint: str | None = None) -> Diagnostic:
     return Diagnostic(code, Severity.ERROR, message, location, hint=hint)
 
 
@@ -285,13 +283,13 @@ def _decode(data: bytes, smap: SourceMap) -> tuple[str | None, Diagnostic | None
 
 
 def _strip_encoding_declaration(text: str) -> str:
-    return re.sub(
-        r"""^(\s*<\?xml[^>]*?)\sencoding\s*=\s*["'][^"']*["']""", r"\1", text, count=1
-    )
+    return re.sub(r"""^(\s*<\?xml[^>]*?)\sencoding\s*=\s*["'][^"']*["']""", r"\1", text, count=1)
 
 
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
-_DOCTYPE = re.compile(r"<!DOCTYPE\s+[^\s\[>]+(?P<external>\s+(?:SYSTEM|PUBLIC)\b[^\[>]*)?", re.DOTALL)
+_DOCTYPE = re.compile(
+    r"<!DOCTYPE\s+[^\s\[>]+(?P<external>\s+(?:SYSTEM|PUBLIC)\b[^\[>]*)?", re.DOTALL
+)
 _ENTITY = re.compile(
     r"<!ENTITY\s+(?:%\s+)?(?P<name>[^\s>]+)(?P<external>\s+(?:SYSTEM|PUBLIC)\b)?", re.DOTALL
 )
@@ -358,24 +356,34 @@ def _doctype_diagnostics(text: str, smap: SourceMap) -> list[Diagnostic]:
 
 
 _SYNTAX_REWRITES: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"Opening and ending tag mismatch: (\S+) line (\d+) and (\S+)"),
-     r"closing tag </\3> does not match the open <\1> (opened on line \2)"),
-    (re.compile(r"Premature end of data in tag (\S+) line (\d+)"),
-     r"the document ends before <\1> (opened on line \2) is closed"),
+    (
+        re.compile(r"Opening and ending tag mismatch: (\S+) line (\d+) and (\S+)"),
+        r"closing tag </\3> does not match the open <\1> (opened on line \2)",
+    ),
+    (
+        re.compile(r"Premature end of data in tag (\S+) line (\d+)"),
+        r"the document ends before <\1> (opened on line \2) is closed",
+    ),
     (re.compile(r"EndTag: '</' not found"), "the document ends before a closing tag"),
-    (re.compile(r"Extra content at the end of the document"),
-     "content after the root element; a document has exactly one <Response>"),
+    (
+        re.compile(r"Extra content at the end of the document"),
+        "content after the root element; a document has exactly one <Response>",
+    ),
     (re.compile(r"Start tag expected, '<' not found"), "no XML here: expected a start tag '<'"),
-    (re.compile(r"Entity '([^']+)' not defined"),
-     r"undefined entity &\1;: write &amp; for a literal '&'"),
+    (
+        re.compile(r"Entity '([^']+)' not defined"),
+        r"undefined entity &\1;: write &amp; for a literal '&'",
+    ),
     (re.compile(r"xmlParseEntityRef: no name"), "a bare '&': write &amp; for a literal '&'"),
     (re.compile(r"AttValue: \" or ' expected"), "attribute value must be quoted"),
     (re.compile(r"attributes construct error"), "malformed attribute"),
     (re.compile(r"Attribute (\S+) redefined"), r"attribute '\1' appears twice"),
     (re.compile(r"Couldn't find end of Start Tag (\S+)"), r"start tag <\1> is not closed"),
     (re.compile(r"StartTag: invalid element name"), "invalid element name after '<'"),
-    (re.compile(r"Specification mandates value for attribute (\S+)"),
-     r"attribute '\1' has no value (write \1=\"…\")"),
+    (
+        re.compile(r"Specification mandates value for attribute (\S+)"),
+        r"attribute '\1' has no value (write \1=\"…\")",
+    ),
 )
 
 
@@ -409,6 +417,8 @@ def _syntax_diagnostics(
             )
         )
     if not found:
-        line, column = (error.position if error.position else (1, 0))
-        found.append(_diag("CF101", _rewrite_syntax(str(error)), smap.resolve(line, column or None)))
+        line, column = error.position if error.position else (1, 0)
+        found.append(
+            _diag("CF101", _rewrite_syntax(str(error)), smap.resolve(line, column or None))
+        )
     return found

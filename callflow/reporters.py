@@ -80,8 +80,10 @@ def format_github(diagnostics: Sequence[Diagnostic]) -> str:
     out = []
     for d in diagnostics:
         command = {"error": "error", "warning": "warning", "info": "notice"}[d.severity.value]
-        props = [f"file={_github_escape(d.location.file, property_value=True)}",
-                 f"line={d.location.line}"]
+        props = [
+            f"file={_github_escape(d.location.file, property_value=True)}",
+            f"line={d.location.line}",
+        ]
         if d.location.column is not None:
             props.append(f"col={d.location.column}")
         props.append(f"title={_github_escape(d.code, property_value=True)}")
@@ -112,9 +114,7 @@ def format_sarif(diagnostics: Sequence[Diagnostic], *, version: str = "0") -> st
             {
                 "ruleId": d.code,
                 "ruleIndex": index[d.code],
-                "level": {"error": "error", "warning": "warning", "info": "note"}[
-                    d.severity.value
-                ],
+                "level": {"error": "error", "warning": "warning", "info": "note"}[d.severity.value],
                 "message": {"text": message},
                 "locations": [
                     {
@@ -123,7 +123,11 @@ def format_sarif(diagnostics: Sequence[Diagnostic], *, version: str = "0") -> st
                             "region": region,
                         },
                         **(
-                            {"logicalLocations": [{"fullyQualifiedName": d.xpath, "kind": "element"}]}
+                            {
+                                "logicalLocations": [
+                                    {"fullyQualifiedName": d.xpath, "kind": "element"}
+                                ]
+                            }
                             if d.xpath
                             else {}
                         ),

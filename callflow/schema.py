@@ -53,7 +53,10 @@ _MESSAGE = re.compile(
 )
 _EXPECTED = re.compile(r"Expected is(?: one of)? \( (?P<names>[^)]*) \)")
 _VALUE = re.compile(r"The value '(?P<value>.*?)' (?:is|has)", re.DOTALL)
-_ATOMIC = re.compile(r"'(?P<value>.*?)' is not a valid value of the (?:atomic|union|list) type '(?P<type>[^']+)'", re.DOTALL)
+_ATOMIC = re.compile(
+    r"'(?P<value>.*?)' is not a valid value of the (?:atomic|union|list) type '(?P<type>[^']+)'",
+    re.DOTALL,
+)
 _SET = re.compile(r"\{(?P<set>.*)\}")
 _SECONDS = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|secs|second|seconds)\s*$", re.IGNORECASE)
 
@@ -101,12 +104,14 @@ class Schema:
     def _diagnostic(self, document: Document, entry: etree._LogEntry) -> Diagnostic:
         message = entry.message or ""
         element = _element_at(document, entry.path)
-        xpath = document.xpath_of(element) if element is not None else entry.path
         match = _MESSAGE.match(message)
         if entry.type_name == "SCHEMAV_CVC_ELT_1":
-            tag = element.tag if element is not None else "?"
+            tag = str(element.tag) if element is not None else "?"
             return self._make(
-                document, element, entry, "CF208",
+                document,
+                element,
+                entry,
+                "CF208",
                 f"the root element is <{tag}>; a call flow's root is <Response>",
                 hint="wrap the flow in <Response>…</Response>" if self.is_default else None,
             )
@@ -120,7 +125,10 @@ class Schema:
             missing = re.search(r"attribute '([^']+)'", rest)
             name = missing.group(1) if missing else "?"
             return self._make(
-                document, element, entry, "CF204",
+                document,
+                element,
+                entry,
+                "CF204",
                 f"<{tag}> needs the attribute '{name}'",
                 hint=self._describe_attribute(tag, name),
             )
@@ -128,21 +136,33 @@ class Schema:
             return self._content(document, element, entry, tag, rest)
         if type_name == "SCHEMAV_CVC_COMPLEX_TYPE_2_1":
             return self._make(
-                document, element, entry, "CF209", f"<{tag}> must be empty; it holds content",
+                document,
+                element,
+                entry,
+                "CF209",
+                f"<{tag}> must be empty; it holds content",
                 hint=f"write <{tag}/> with attributes only",
             )
         if type_name == "SCHEMAV_CVC_COMPLEX_TYPE_2_3":
             return self._make(
-                document, element, entry, "CF206",
+                document,
+                element,
+                entry,
+                "CF206",
                 f"text is not allowed directly inside <{tag}>",
                 hint="put spoken text in a <Say> element",
                 text=True,
             )
         if type_name == "SCHEMAV_CVC_COMPLEX_TYPE_2_2":
             first = next(iter(element), None)
-            inner = f"<{first.tag}>" if first is not None and isinstance(first.tag, str) else "elements"
+            inner = (
+                f"<{first.tag}>" if first is not None and isinstance(first.tag, str) else "elements"
+            )
             return self._make(
-                document, first if first is not None else element, entry, "CF202",
+                document,
+                first if first is not None else element,
+                entry,
+                "CF202",
                 f"<{tag}> holds only text; {inner} is not allowed inside it",
             )
         if "not a valid value" in rest or "[facet" in rest:
@@ -202,9 +222,13 @@ class Schema:
                 else f"<{tag}> takes: {listing}"
             )
         return self._make(
-            document, element, entry, "CF203",
+            document,
+            element,
+            entry,
+            "CF203",
             f"<{tag}> has no attribute '{attribute}'",
-            hint=hint, attribute=attribute,
+            hint=hint,
+            attribute=attribute,
         )
 
     def _content(
@@ -225,18 +249,22 @@ class Schema:
         if rest.startswith("Missing child element"):
             names = " or ".join(f"<{n}>" for n in expected) or "a child element"
             return self._make(
-                document, element, entry, "CF207", f"<{tag}> is missing {names}",
+                document,
+                element,
+                entry,
+                "CF207",
+                f"<{tag}> is missing {names}",
                 hint=f"add {names} inside <{tag}>",
             )
         parent = element.getparent()
-        where = f"inside <{parent.tag}>" if parent is not None else "here"
+        where = f"inside <{parent.tag!s}>" if parent is not None else "here"
         vocabulary = _vocabulary(self.path)
         known = vocabulary is not None and vocabulary.element(tag) is not None
         from callflow.vocabulary import closest
 
         if not known:
             parent_info = (
-                vocabulary.element(parent.tag)
+                vocabulary.element(str(parent.tag))
                 if vocabulary is not None and parent is not None
                 else None
             )
@@ -248,10 +276,14 @@ class Schema:
             )
             hint = f"did you mean <{guess}>?" if guess else None
             if expected:
-                hint = (hint + " " if hint else "") + f"allowed {where}: " + ", ".join(
-                    f"<{n}>" for n in expected
+                hint = (
+                    (hint + " " if hint else "")
+                    + f"allowed {where}: "
+                    + ", ".join(f"<{n}>" for n in expected)
                 )
-            return self._make(document, element, entry, "CF201", f"unknown element <{tag}>", hint=hint)
+            return self._make(
+                document, element, entry, "CF201", f"unknown element <{tag}>", hint=hint
+            )
         if expected:
             hint = "allowed at this point: " + ", ".join(f"<{n}>" for n in expected)
             if tag in _ORDER_HINTS:
@@ -261,7 +293,11 @@ class Schema:
                 f"nothing more may follow at this point inside {where.removeprefix('inside ')}"
             )
         return self._make(
-            document, element, entry, "CF202", f"<{tag}> is not allowed {where} at this point",
+            document,
+            element,
+            entry,
+            "CF202",
+            f"<{tag}> is not allowed {where} at this point",
             hint=hint,
         )
 
@@ -311,7 +347,13 @@ class Schema:
             elif re.fullmatch(r"\s*\d+\.\d+\s*", value):
                 hint = "durations are whole milliseconds, without a decimal point"
         return self._make(
-            document, element, entry, code, message, hint=hint, attribute=attribute,
+            document,
+            element,
+            entry,
+            code,
+            message,
+            hint=hint,
+            attribute=attribute,
             text=attribute is None,
         )
 

@@ -45,9 +45,8 @@ class SourceLocation:
         return hash(self._key())
 
     def __repr__(self) -> str:
-        return (
-            f"SourceLocation(file={self.file!r}, line={self.line}, column={self.column!r}"
-            + (f", chain={self.chain!r})" if self.chain else ")")
+        return f"SourceLocation(file={self.file!r}, line={self.line}, column={self.column!r}" + (
+            f", chain={self.chain!r})" if self.chain else ")"
         )
 
     def __str__(self) -> str:

@@ -9,8 +9,9 @@ diagnostics on the `LoadedSource`.
 
 from __future__ import annotations
 
+import importlib
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from callflow.diagnostics import Diagnostic, Severity
@@ -79,16 +80,18 @@ def load_path_sources(
     shown = str(path)
     kind = source_kind(path)
     if kind == "template":
-        from callflow.templating import load_template_sources
-
-        return load_template_sources(path, context=context)
+        return _loader("callflow.templating", "load_template_sources")(path, context=context)
     if kind == "script":
-        from callflow.dsl.script import load_script_sources
-
-        return load_script_sources(path)
+        return _loader("callflow.dsl.script", "load_script_sources")(path)
     # XML, and any other name the user insisted on: read it as XML.
     document, diagnostics = load_path(path, display=shown, max_bytes=max_bytes)
     return [LoadedSource(path, shown, document, diagnostics)]
+
+
+def _loader(module: str, name: str) -> Callable[..., list[LoadedSource]]:
+    # Imported on demand: rendering templates and running scripts need heavier modules.
+    function: Callable[..., list[LoadedSource]] = getattr(importlib.import_module(module), name)
+    return function
 
 
 def expand_paths(
@@ -103,9 +106,14 @@ def expand_paths(
     for path in paths:
         shown = str(path)
         if not path.exists():
-            yield path, Diagnostic(
-                "CF001", Severity.ERROR, "no such file or directory",
-                SourceLocation(shown, 1, None),
+            yield (
+                path,
+                Diagnostic(
+                    "CF001",
+                    Severity.ERROR,
+                    "no such file or directory",
+                    SourceLocation(shown, 1, None),
+                ),
             )
             continue
         if path.is_dir():
@@ -117,20 +125,28 @@ def expand_paths(
                 and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
             if not found:
-                yield path, Diagnostic(
-                    "CF002", Severity.ERROR,
-                    "directory holds no call flow files (*.xml, *.xml.j2)",
-                    SourceLocation(shown, 1, None),
+                yield (
+                    path,
+                    Diagnostic(
+                        "CF002",
+                        Severity.ERROR,
+                        "directory holds no call flow files (*.xml, *.xml.j2)",
+                        SourceLocation(shown, 1, None),
+                    ),
                 )
             for file in found:
                 yield file, None
             continue
         kind = source_kind(path)
         if kind is None or (kind == "script" and not include_scripts):
-            yield path, Diagnostic(
-                "CF008", Severity.ERROR,
-                "not a call flow file: expected *.xml, *.xml.j2 or a *.py builder script",
-                SourceLocation(shown, 1, None),
+            yield (
+                path,
+                Diagnostic(
+                    "CF008",
+                    Severity.ERROR,
+                    "not a call flow file: expected *.xml, *.xml.j2 or a *.py builder script",
+                    SourceLocation(shown, 1, None),
+                ),
             )
             continue
         yield path, None

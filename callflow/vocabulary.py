@@ -129,13 +129,13 @@ def load_vocabulary(schema_path: Path | None = None) -> Vocabulary:
 
     schema = xmlschema.XMLSchema(str(schema_path or default_schema_path()))
     elements: dict[str, ElementInfo] = {}
-    pending = list(schema.elements.values())
+    pending: list[Any] = list(schema.elements.values())
     while pending:
         element = pending.pop(0)
         name = _local(element.name)
         if name in elements:
             continue
-        xsd_type = element.type
+        xsd_type: Any = element.type
         attributes = {
             _local(attr_name): _simple_info(
                 _local(attr_name), attribute.type, attribute.use == "required"
@@ -155,8 +155,6 @@ def load_vocabulary(schema_path: Path | None = None) -> Vocabulary:
             text = _simple_info("#text", xsd_type.content, required=False)
         elif getattr(xsd_type, "is_simple", lambda: False)():
             text = _simple_info("#text", xsd_type, required=False)
-        elements[name] = ElementInfo(
-            name, _local(xsd_type.name), attributes, tuple(children), text
-        )
+        elements[name] = ElementInfo(name, _local(xsd_type.name), attributes, tuple(children), text)
     roots = tuple(_local(n) for n in schema.elements)
     return Vocabulary(roots, elements)

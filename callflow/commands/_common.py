@@ -9,7 +9,9 @@ from collections.abc import Sequence
 from callflow.diagnostics import Diagnostic
 
 
-def add_format_option(parser: argparse.ArgumentParser, *, choices: Sequence[str] | None = None) -> None:
+def add_format_option(
+    parser: argparse.ArgumentParser, *, choices: Sequence[str] | None = None
+) -> None:
     from callflow.reporters import FORMATS
 
     parser.add_argument(

@@ -13,18 +13,42 @@ HELP = "validate call flow files (*.xml, *.xml.j2 templates, *.py builder script
 def configure(parser: argparse.ArgumentParser) -> None:
     from callflow.commands._common import add_format_option
 
-    parser.add_argument("paths", nargs="+", metavar="PATH", type=Path,
-                        help="files or directories (directories are searched for *.xml, *.xml.j2)")
+    parser.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        type=Path,
+        help="files or directories (directories are searched for *.xml, *.xml.j2)",
+    )
     add_format_option(parser)
-    parser.add_argument("--schema", type=Path, metavar="XSD",
-                        help="validate against this XSD instead of callflow's own")
+    parser.add_argument(
+        "--schema",
+        type=Path,
+        metavar="XSD",
+        help="validate against this XSD instead of callflow's own",
+    )
     parser.add_argument("--no-lint", action="store_true", help="schema checks only")
-    parser.add_argument("--select", action="append", metavar="CODES", default=None,
-                        help="only report lint codes starting with these (comma-separated)")
-    parser.add_argument("--ignore", action="append", metavar="CODES", default=None,
-                        help="do not report codes starting with these (comma-separated)")
-    parser.add_argument("--max-bytes", type=int, default=None, metavar="N",
-                        help="refuse files larger than N bytes (default: 1 MiB)")
+    parser.add_argument(
+        "--select",
+        action="append",
+        metavar="CODES",
+        default=None,
+        help="only report lint codes starting with these (comma-separated)",
+    )
+    parser.add_argument(
+        "--ignore",
+        action="append",
+        metavar="CODES",
+        default=None,
+        help="do not report codes starting with these (comma-separated)",
+    )
+    parser.add_argument(
+        "--max-bytes",
+        type=int,
+        default=None,
+        metavar="N",
+        help="refuse files larger than N bytes (default: 1 MiB)",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no summary line")
 
 
@@ -62,8 +86,11 @@ def run(args: argparse.Namespace) -> int:
             if source.document is not None:
                 found.extend(
                     iter_document_diagnostics(
-                        source.document, schema=schema, lint=not args.no_lint,
-                        select=select, ignore=ignore,
+                        source.document,
+                        schema=schema,
+                        lint=not args.no_lint,
+                        select=select,
+                        ignore=ignore,
                     )
                 )
     ordered = in_order(found)
