@@ -17,6 +17,7 @@ from types import ModuleType
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
 EXIT_USAGE = 2
+EXIT_INTERNAL = 3
 
 
 class _Parser(argparse.ArgumentParser):
@@ -42,32 +43,46 @@ class _VersionAction(argparse.Action):
         parser.exit(EXIT_OK)
 
 
-def command_modules() -> list[ModuleType]:
+def command_names() -> list[str]:
+    """Every subcommand, by module name (listing a folder, importing nothing)."""
     import callflow.commands as package
 
-    names = sorted(
+    return sorted(
         m.name for m in pkgutil.iter_modules(package.__path__) if not m.name.startswith("_")
     )
+
+
+def command_modules(only: str | None = None) -> list[ModuleType]:
+    names = [only] if only is not None else command_names()
     return [importlib.import_module(f"callflow.commands.{name}") for name in names]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser; with ``only``, just that subcommand (a faster start)."""
     parser = _Parser(
         prog="callflow",
         description="Author, validate, execute and simulate OpenTact call XML flows.",
     )
     parser.add_argument("--version", action=_VersionAction)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in command_modules():
+    for module in command_modules(only):
         sub = subparsers.add_parser(module.NAME, help=module.HELP, description=module.HELP)
         module.configure(sub)
         sub.set_defaults(_run=module.run)
     return parser
 
 
+def _chosen_command(argv: Sequence[str]) -> str | None:
+    # Only the subcommand being run is imported; anything unusual gets the full parser.
+    if argv and not argv[0].startswith("-") and argv[0] in command_names():
+        return argv[0]
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(list(argv) if argv is not None else None)
+    arguments = list(argv) if argv is not None else sys.argv[1:]
+    parser = build_parser(_chosen_command(arguments))
+    args = parser.parse_args(arguments)
     run = getattr(args, "_run", None)
     if run is None:
         parser.print_help(sys.stderr)
@@ -84,6 +99,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except Exception as error:  # a bug of ours: one clear line, the traceback on request
+        import os
+
+        if os.environ.get("CALLFLOW_DEBUG"):
+            raise
+        print(
+            f"callflow {args.command}: internal error: {type(error).__name__}: {error} "
+            "(set CALLFLOW_DEBUG=1 to see the traceback, and please report it)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
     return code
 
 

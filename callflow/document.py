@@ -7,6 +7,8 @@ limit, and any DOCTYPE is refused with a diagnostic before lxml sees the text.
 from __future__ import annotations
 
 import bisect
+import functools
+import os
 import re
 import threading
 from collections.abc import Iterator
@@ -43,15 +45,18 @@ def safe_parser() -> etree.XMLParser:
 
 # ---------------------------------------------------------------- positions in the text
 
-_TOKEN = re.compile(
-    r"<!--.*?-->"
-    r"|<!\[CDATA\[.*?\]\]>"
-    r"|<\?.*?\?>"
-    r"|<!DOCTYPE(?:[^\[>]|\[.*?\])*>"
-    r"|</[^>]*>"
-    r"""|<(?P<name>[^\s/>!?]+)(?P<attrs>(?:[^>"']|"[^"]*"|'[^']*')*)>""",
-    re.DOTALL,
-)
+
+@functools.cache
+def _token_pattern() -> re.Pattern[str]:
+    return re.compile(
+        r"<!--.*?-->"
+        r"|<!\[CDATA\[.*?\]\]>"
+        r"|<\?.*?\?>"
+        r"|<!DOCTYPE(?:[^\[>]|\[.*?\])*>"
+        r"|</[^>]*>"
+        r"""|<(?P<name>[^\s/>!?]+)(?P<attrs>(?:[^>"']|"[^"]*"|'[^']*')*)>""",
+        re.DOTALL,
+    )
 
 
 class _Positions:
@@ -61,7 +66,7 @@ class _Positions:
         self.text = text
         self.line_starts = [0] + [m.end() for m in re.finditer(r"\n", text)]
         self.tags: list[tuple[str, int, int, int]] = []  # (name, start, attrs_start, end)
-        for match in _TOKEN.finditer(text):
+        for match in _token_pattern().finditer(text):
             name = match.group("name")
             if name is not None:
                 self.tags.append((name, match.start(), match.start("attrs"), match.end()))
@@ -190,16 +195,25 @@ def load_path(
 ) -> tuple[Document | None, list[Diagnostic]]:
     """Read and parse one XML file; never raises for bad input, returns diagnostics."""
     name = display if display is not None else str(path)
-    where = SourceLocation(name, 1, None)
     try:
-        with path.open("rb") as handle:
-            data = handle.read(max_bytes + 1)
+        with open(path, "rb") as handle:
+            # Refuse oversize files unread; the size check in load_bytes reports them.
+            size = os.fstat(handle.fileno()).st_size
+            data = handle.read(max_bytes + 1) if size > max_bytes else handle.read()
     except FileNotFoundError:
-        return None, [_diag("CF001", "no such file", where)]
+        return None, [_diag("CF001", "no such file", SourceLocation(name, 1, None))]
     except IsADirectoryError:
-        return None, [_diag("CF007", "is a directory, expected a file", where)]
+        return None, [
+            _diag("CF007", "is a directory, expected a file", SourceLocation(name, 1, None))
+        ]
     except OSError as error:
-        return None, [_diag("CF007", f"cannot read the file: {error.strerror}", where)]
+        return None, [
+            _diag(
+                "CF007",
+                f"cannot read the file: {error.strerror or error}",
+                SourceLocation(name, 1, None),
+            )
+        ]
     return load_bytes(data, name, max_bytes=max_bytes)
 
 
@@ -244,7 +258,7 @@ def load_bytes(
     return Document(root, text, smap), []
 
 
-_DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+_DECLARED_ENCODING = rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']"""
 
 
 def _decode(data: bytes, smap: SourceMap) -> tuple[str | None, Diagnostic | None]:
@@ -257,7 +271,9 @@ def _decode(data: bytes, smap: SourceMap) -> tuple[str | None, Diagnostic | None
                 "file is binary (it contains NUL bytes), not XML text",
                 smap.whole_document(),
             )
-        declared = _DECLARED_ENCODING.match(data[:512])
+        declared = (
+            re.match(_DECLARED_ENCODING, data[:512]) if data.lstrip()[:5] == b"<?xml" else None
+        )
         encoding = declared.group(1).decode("ascii") if declared else "utf-8"
     if encoding.lower().replace("_", "-") in ("utf-8", "utf8") and data.startswith(b"\xef\xbb\xbf"):
         encoding = "utf-8-sig"
@@ -286,20 +302,16 @@ def _strip_encoding_declaration(text: str) -> str:
     return re.sub(r"""^(\s*<\?xml[^>]*?)\sencoding\s*=\s*["'][^"']*["']""", r"\1", text, count=1)
 
 
-_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
-_DOCTYPE = re.compile(
-    r"<!DOCTYPE\s+[^\s\[>]+(?P<external>\s+(?:SYSTEM|PUBLIC)\b[^\[>]*)?", re.DOTALL
-)
-_ENTITY = re.compile(
-    r"<!ENTITY\s+(?:%\s+)?(?P<name>[^\s>]+)(?P<external>\s+(?:SYSTEM|PUBLIC)\b)?", re.DOTALL
-)
-_URL = re.compile(r"""["']([a-zA-Z][a-zA-Z0-9+.-]*://[^"']*)["']""")
+_COMMENT = r"(?s)<!--.*?-->"
+_DOCTYPE = r"(?s)<!DOCTYPE\s+[^\s\[>]+(?P<external>\s+(?:SYSTEM|PUBLIC)\b[^\[>]*)?"
+_ENTITY = r"(?s)<!ENTITY\s+(?:%\s+)?(?P<name>[^\s>]+)(?P<external>\s+(?:SYSTEM|PUBLIC)\b)?"
+_URL = r"""["']([a-zA-Z][a-zA-Z0-9+.-]*://[^"']*)["']"""
 
 
 def _doctype_diagnostics(text: str, smap: SourceMap) -> list[Diagnostic]:
     """Refuse DTDs: call XML needs none, and they carry XXE and expansion-bomb attacks."""
     # Blank out comments (keeping offsets) so that a commented-out DOCTYPE is not refused.
-    scan = _COMMENT.sub(lambda m: " " * len(m.group(0)), text)
+    scan = re.sub(_COMMENT, lambda m: " " * len(m.group(0)), text)
     positions = _Positions("")
     positions.line_starts = [0] + [m.end() for m in re.finditer(r"\n", text)]
 
@@ -308,7 +320,7 @@ def _doctype_diagnostics(text: str, smap: SourceMap) -> list[Diagnostic]:
         return smap.resolve(line, column)
 
     found: list[Diagnostic] = []
-    for entity in _ENTITY.finditer(scan):
+    for entity in re.finditer(_ENTITY, scan):
         if entity.group("external"):
             found.append(
                 _diag(
@@ -329,10 +341,10 @@ def _doctype_diagnostics(text: str, smap: SourceMap) -> list[Diagnostic]:
                     hint="remove the DOCTYPE; write the text out instead",
                 )
             )
-    doctype = _DOCTYPE.search(scan)
+    doctype = re.search(_DOCTYPE, scan)
     if doctype is not None:
         if doctype.group("external"):
-            url = _URL.search(doctype.group("external"))
+            url = re.search(_URL, doctype.group("external"))
             target = f" {url.group(1)}" if url else ""
             found.insert(
                 0,
@@ -355,33 +367,33 @@ def _doctype_diagnostics(text: str, smap: SourceMap) -> list[Diagnostic]:
     return found
 
 
-_SYNTAX_REWRITES: tuple[tuple[re.Pattern[str], str], ...] = (
+_SYNTAX_REWRITES: tuple[tuple[str, str], ...] = (
     (
-        re.compile(r"Opening and ending tag mismatch: (\S+) line (\d+) and (\S+)"),
+        r"Opening and ending tag mismatch: (\S+) line (\d+) and (\S+)",
         r"closing tag </\3> does not match the open <\1> (opened on line \2)",
     ),
     (
-        re.compile(r"Premature end of data in tag (\S+) line (\d+)"),
+        r"Premature end of data in tag (\S+) line (\d+)",
         r"the document ends before <\1> (opened on line \2) is closed",
     ),
-    (re.compile(r"EndTag: '</' not found"), "the document ends before a closing tag"),
+    (r"EndTag: '</' not found", "the document ends before a closing tag"),
     (
-        re.compile(r"Extra content at the end of the document"),
+        r"Extra content at the end of the document",
         "content after the root element; a document has exactly one <Response>",
     ),
-    (re.compile(r"Start tag expected, '<' not found"), "no XML here: expected a start tag '<'"),
+    (r"Start tag expected, '<' not found", "no XML here: expected a start tag '<'"),
     (
-        re.compile(r"Entity '([^']+)' not defined"),
+        r"Entity '([^']+)' not defined",
         r"undefined entity &\1;: write &amp; for a literal '&'",
     ),
-    (re.compile(r"xmlParseEntityRef: no name"), "a bare '&': write &amp; for a literal '&'"),
-    (re.compile(r"AttValue: \" or ' expected"), "attribute value must be quoted"),
-    (re.compile(r"attributes construct error"), "malformed attribute"),
-    (re.compile(r"Attribute (\S+) redefined"), r"attribute '\1' appears twice"),
-    (re.compile(r"Couldn't find end of Start Tag (\S+)"), r"start tag <\1> is not closed"),
-    (re.compile(r"StartTag: invalid element name"), "invalid element name after '<'"),
+    (r"xmlParseEntityRef: no name", "a bare '&': write &amp; for a literal '&'"),
+    (r"AttValue: \" or ' expected", "attribute value must be quoted"),
+    (r"attributes construct error", "malformed attribute"),
+    (r"Attribute (\S+) redefined", r"attribute '\1' appears twice"),
+    (r"Couldn't find end of Start Tag (\S+)", r"start tag <\1> is not closed"),
+    (r"StartTag: invalid element name", "invalid element name after '<'"),
     (
-        re.compile(r"Specification mandates value for attribute (\S+)"),
+        r"Specification mandates value for attribute (\S+)",
         r"attribute '\1' has no value (write \1=\"…\")",
     ),
 )
@@ -390,8 +402,8 @@ _SYNTAX_REWRITES: tuple[tuple[re.Pattern[str], str], ...] = (
 def _rewrite_syntax(message: str) -> str:
     message = re.sub(r", line \d+, column \d+$", "", message.strip())
     for pattern, replacement in _SYNTAX_REWRITES:
-        if pattern.search(message):
-            return pattern.sub(replacement, message)
+        if re.search(pattern, message):
+            return re.sub(pattern, replacement, message)
     return message[:1].lower() + message[1:]
 
 

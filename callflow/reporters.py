@@ -6,7 +6,6 @@ from `callflow.diagnostics` so that the data types import nothing they do not ne
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -65,6 +64,8 @@ def format_text(diagnostics: Sequence[Diagnostic], lines: LineSource | None = No
 
 
 def format_json(diagnostics: Sequence[Diagnostic]) -> str:
+    import json
+
     return json.dumps([d.to_dict() for d in diagnostics], indent=2, ensure_ascii=False) + "\n"
 
 
@@ -94,6 +95,8 @@ def format_github(diagnostics: Sequence[Diagnostic]) -> str:
 
 def format_sarif(diagnostics: Sequence[Diagnostic], *, version: str = "0") -> str:
     """SARIF 2.1.0, one run, one rule per code seen."""
+    import json
+
     codes = sorted({d.code for d in diagnostics})
     rules = [
         {

@@ -47,18 +47,16 @@ TYPE_DESCRIPTIONS: dict[str, str] = {
     "integer": "a whole number",
 }
 
-_MESSAGE = re.compile(
-    r"^Element '(?P<element>[^']+)'(?:, attribute '(?P<attribute>[^']+)')?: (?P<rest>.*)$",
-    re.DOTALL,
+_MESSAGE = (
+    r"(?s)^Element '(?P<element>[^']+)'(?:, attribute '(?P<attribute>[^']+)')?: (?P<rest>.*)$"
 )
-_EXPECTED = re.compile(r"Expected is(?: one of)? \( (?P<names>[^)]*) \)")
-_VALUE = re.compile(r"The value '(?P<value>.*?)' (?:is|has)", re.DOTALL)
-_ATOMIC = re.compile(
-    r"'(?P<value>.*?)' is not a valid value of the (?:atomic|union|list) type '(?P<type>[^']+)'",
-    re.DOTALL,
+_EXPECTED = r"Expected is(?: one of)? \( (?P<names>[^)]*) \)"
+_VALUE = r"(?s)The value '(?P<value>.*?)' (?:is|has)"
+_ATOMIC = (
+    r"(?s)'(?P<value>.*?)' is not a valid value of the (?:atomic|union|list) type '(?P<type>[^']+)'"
 )
-_SET = re.compile(r"\{(?P<set>.*)\}")
-_SECONDS = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|secs|second|seconds)\s*$", re.IGNORECASE)
+_SET = r"\{(?P<set>.*)\}"
+_SECONDS = r"(?i)^\s*(\d+(?:\.\d+)?)\s*(s|sec|secs|second|seconds)\s*$"
 
 
 class Schema:
@@ -104,7 +102,7 @@ class Schema:
     def _diagnostic(self, document: Document, entry: etree._LogEntry) -> Diagnostic:
         message = entry.message or ""
         element = _element_at(document, entry.path)
-        match = _MESSAGE.match(message)
+        match = re.match(_MESSAGE, message)
         if entry.type_name == "SCHEMAV_CVC_ELT_1":
             tag = str(element.tag) if element is not None else "?"
             return self._make(
@@ -239,7 +237,7 @@ class Schema:
         tag: str,
         rest: str,
     ) -> Diagnostic:
-        expected_match = _EXPECTED.search(rest)
+        expected_match = re.search(_EXPECTED, rest)
         expected = (
             [n.strip() for n in expected_match.group("names").split(",") if n.strip()]
             if expected_match
@@ -310,7 +308,7 @@ class Schema:
         attribute: str | None,
         rest: str,
     ) -> Diagnostic:
-        value_match = _VALUE.search(rest) or _ATOMIC.search(rest)
+        value_match = re.search(_VALUE, rest) or re.search(_ATOMIC, rest)
         value = value_match.group("value") if value_match else None
         vocabulary = _vocabulary(self.path)
         info = vocabulary.element(tag) if vocabulary is not None else None
@@ -318,7 +316,7 @@ class Schema:
         if info is not None:
             typeinfo = info.attributes.get(attribute) if attribute else info.text
         enumeration: tuple[str, ...] = ()
-        set_match = _SET.search(rest)
+        set_match = re.search(_SET, rest)
         if set_match:
             enumeration = tuple(re.findall(r"'([^']*)'", set_match.group("set")))
         elif typeinfo is not None:
@@ -326,7 +324,7 @@ class Schema:
         if typeinfo is not None:
             expects = _describe_type(typeinfo.type_name, typeinfo.base, enumeration)
         else:
-            atomic = _ATOMIC.search(rest)
+            atomic = re.search(_ATOMIC, rest)
             expects = _describe_type(atomic.group("type") if atomic else "", "", enumeration)
         shown = f"'{value}'" if value is not None else "the value"
         subject = f"'{attribute}' on <{tag}>" if attribute else f"the text of <{tag}>"
@@ -340,7 +338,7 @@ class Schema:
             hint = f"did you mean `{guess}`?" if guess else None
             hint = (hint + " " if hint else "") + "allowed: " + ", ".join(enumeration)
         elif value is not None and typeinfo is not None and typeinfo.type_name == "Milliseconds":
-            seconds = _SECONDS.match(value)
+            seconds = re.match(_SECONDS, value)
             if seconds:
                 ms = round(float(seconds.group(1)) * 1000)
                 hint = f"durations are in milliseconds: write {ms} for {seconds.group(1)} s"
@@ -380,7 +378,7 @@ def _describe_type(type_name: str, base: str, enumeration: tuple[str, ...]) -> s
 
 
 def _attribute_of(message: str | None) -> str | None:
-    match = _MESSAGE.match(message or "")
+    match = re.match(_MESSAGE, message or "")
     return match.group("attribute") if match else None
 
 

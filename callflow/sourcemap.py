@@ -55,6 +55,10 @@ class SourceLocation:
             return f"{self.file}:{self.line}"
         return f"{self.file}:{self.line}:{self.column}"
 
+    def __reduce__(self) -> tuple[type[SourceLocation], tuple[object, ...]]:
+        # Immutable: rebuild through __init__ when unpickled (validate's worker processes).
+        return (SourceLocation, (self.file, self.line, self.column, self.chain))
+
     def with_column(self, column: int | None) -> SourceLocation:
         return SourceLocation(self.file, self.line, column, self.chain)
 

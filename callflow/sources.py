@@ -94,6 +94,20 @@ def _loader(module: str, name: str) -> Callable[..., list[LoadedSource]]:
     return function
 
 
+def _walk_flow_files(top: str) -> list[str]:
+    """Sorted paths of XML and template files below ``top``, skipping hidden folders."""
+    found: list[str] = []
+    for folder, subfolders, files in os.walk(top):
+        subfolders[:] = [d for d in subfolders if not d.startswith(".")]
+        found.extend(
+            os.path.join(folder, name)
+            for name in files
+            if not name.startswith(".") and name.lower().endswith(XML_SUFFIXES + TEMPLATE_SUFFIXES)
+        )
+    found.sort()
+    return found
+
+
 def expand_paths(
     paths: Sequence[Path], *, include_scripts: bool = True
 ) -> Iterator[tuple[Path, Diagnostic | None]]:
@@ -117,13 +131,7 @@ def expand_paths(
             )
             continue
         if path.is_dir():
-            found = sorted(
-                p
-                for p in path.rglob("*")
-                if p.is_file()
-                and source_kind(p) in ("xml", "template")
-                and not any(part.startswith(".") for part in p.relative_to(path).parts)
-            )
+            found = [Path(name) for name in _walk_flow_files(str(path))]
             if not found:
                 yield (
                     path,

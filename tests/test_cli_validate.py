@@ -50,7 +50,10 @@ def test_json_format(run_cli: Run, write: Write) -> None:
     first = records[0]
     assert {"file", "line", "column", "code", "severity", "message", "hint"} <= set(first)
     assert (first["file"], first["line"], first["column"], first["code"]) == (
-        str(path), 2, 11, "CF203",
+        str(path),
+        2,
+        11,
+        "CF203",
     )
     assert first["severity"] == "error"
     seconds = next(r for r in records if r["code"] == "CF205")
@@ -114,8 +117,14 @@ def test_every_bad_input_gets_its_code_and_the_run_continues(
     empty_dir = tmp_path / "nothing"
     empty_dir.mkdir()
     result = run_cli(
-        "validate", "--format", "json", "--max-bytes", "1000",
-        *paths, tmp_path / "missing.xml", empty_dir,
+        "validate",
+        "--format",
+        "json",
+        "--max-bytes",
+        "1000",
+        *paths,
+        tmp_path / "missing.xml",
+        empty_dir,
     )
     assert result.code == 1
     by_file: dict[str, list[str]] = {}
@@ -177,7 +186,9 @@ def test_python_dash_m_callflow_runs_the_cli(write: Write) -> None:
     path = write("bad.xml", BAD)
     proc = subprocess.run(
         [sys.executable, "-m", "callflow", "validate", str(path)],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 1
     assert f"{path}:2:11: CF203" in proc.stdout
@@ -189,8 +200,40 @@ def test_validate_does_not_import_heavy_libraries(write: Write) -> None:
     code = (
         "import sys\nfrom callflow.cli import main\n"
         f"rc = main(['validate', '-q', {str(path)!r}])\n"
-        "heavy = sorted(m for m in ('httpx', 'jinja2', 'xmlschema', 'hypothesis') if m in sys.modules)\n"
+        "heavy = sorted(m for m in ('httpx', 'jinja2', 'xmlschema', 'hypothesis')\n"
+        "               if m in sys.modules)\n"
         "print(rc, heavy)\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.stdout.strip() == "0 []", proc.stderr
+
+
+def test_every_subcommand_module_is_named_for_its_command() -> None:
+    from callflow.cli import command_modules, command_names
+
+    assert [module.NAME for module in command_modules()] == command_names()
+
+
+def test_help_lists_every_subcommand(run_cli: Run) -> None:
+    from callflow.cli import command_names
+
+    result = run_cli("--help")
+    assert result.code == 0
+    for name in command_names():
+        assert name in result.out
+
+
+def test_parallel_workers_report_exactly_what_one_process_reports(
+    run_cli: Run, write: Write, tmp_path: Path
+) -> None:
+    for index in range(12):
+        write(f"many/f{index:02d}.xml", BAD if index % 3 == 0 else GOOD)
+    serial = run_cli("validate", "--format", "json", "--jobs", "1", tmp_path / "many")
+    parallel = run_cli("validate", "--format", "json", "--jobs", "2", tmp_path / "many")
+    assert serial.code == parallel.code == 1
+    assert json.loads(serial.out) == json.loads(parallel.out)
+    assert len(json.loads(serial.out)) == 4 * 3
+
+
+def test_negative_jobs_is_a_usage_error(run_cli: Run, write: Write) -> None:
+    assert run_cli("validate", "--jobs", "-1", write("ok.xml", GOOD)).code == 2

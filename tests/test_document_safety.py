@@ -148,3 +148,13 @@ def test_line_numbers_and_columns_are_kept() -> None:
     pause = document.root[0]
     assert document.position(pause) == (3, 5)
     assert document.position(pause, "length") == (4, 6)
+
+
+def test_locations_and_diagnostics_survive_pickling() -> None:
+    import pickle
+
+    document, diagnostics = load_bytes(b"<Response><Say>", "f.xml")
+    assert document is None
+    restored = pickle.loads(pickle.dumps(diagnostics))
+    assert restored == diagnostics
+    assert restored[0].location == diagnostics[0].location

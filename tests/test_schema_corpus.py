@@ -18,7 +18,9 @@ from callflow.schema import load_schema
 DATA = Path(__file__).parent / "data" / "schema"
 VALID = sorted((DATA / "valid").glob("*.xml"))
 INVALID = sorted((DATA / "invalid").glob("*.xml"))
-EXPECT = re.compile(r"<!-- expect: (?P<code>CF\d+) (?P<line>\d+):(?P<col>\d+)(?: (?P<word>\S+))? -->")
+EXPECT = re.compile(
+    r"<!-- expect: (?P<code>CF\d+) (?P<line>\d+):(?P<col>\d+)(?: (?P<word>\S+))? -->"
+)
 
 
 def test_the_corpus_is_not_empty() -> None:

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from callflow.diagnostics import Diagnostic
 
 NAME = "validate"
 HELP = "validate call flow files (*.xml, *.xml.j2 templates, *.py builder scripts)"
+
+#: From this many files on, checking is spread over worker processes (one per core).
+PARALLEL_THRESHOLD = 400
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -49,52 +58,111 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="refuse files larger than N bytes (default: 1 MiB)",
     )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=0,
+        metavar="N",
+        help=f"worker processes (default: one per core from {PARALLEL_THRESHOLD} files on)",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no summary line")
 
 
-def _codes(values: list[str] | None) -> list[str] | None:
+class Options(NamedTuple):
+    """What every file is checked with; picklable, for worker processes."""
+
+    schema: Path | None
+    lint: bool
+    select: tuple[str, ...] | None
+    ignore: tuple[str, ...] | None
+    max_bytes: int
+
+
+def _codes(values: list[str] | None) -> tuple[str, ...] | None:
     if not values:
         return None
-    return [code.strip() for value in values for code in value.split(",") if code.strip()]
+    return tuple(code.strip() for value in values for code in value.split(",") if code.strip())
 
 
-def run(args: argparse.Namespace) -> int:
+def check_files(paths: Sequence[Path], options: Options) -> list[Diagnostic]:
+    """Every problem in ``paths`` (files, already expanded)."""
     from callflow.check import iter_document_diagnostics
-    from callflow.commands._common import print_diagnostics, summary
-    from callflow.diagnostics import Diagnostic, has_errors, in_order
-    from callflow.document import MAX_DOCUMENT_BYTES
-    from callflow.errors import InputError
     from callflow.schema import load_schema
-    from callflow.sources import expand_paths, load_path_sources
+    from callflow.sources import load_path_sources
 
-    try:
-        schema = load_schema(args.schema.resolve() if args.schema else None)
-    except InputError as error:
-        print(f"callflow validate: {error}", file=sys.stderr)
-        return 2
-    max_bytes = args.max_bytes if args.max_bytes is not None else MAX_DOCUMENT_BYTES
-    select, ignore = _codes(args.select), _codes(args.ignore)
+    schema = load_schema(options.schema)
     found: list[Diagnostic] = []
-    files = 0
-    for path, problem in expand_paths(args.paths):
-        if problem is not None:
-            found.append(problem)
-            continue
-        files += 1
-        for source in load_path_sources(path, max_bytes=max_bytes):
+    for path in paths:
+        for source in load_path_sources(path, max_bytes=options.max_bytes):
             found.extend(source.diagnostics)
             if source.document is not None:
                 found.extend(
                     iter_document_diagnostics(
                         source.document,
                         schema=schema,
-                        lint=not args.no_lint,
-                        select=select,
-                        ignore=ignore,
+                        lint=options.lint,
+                        select=options.select,
+                        ignore=options.ignore,
                     )
                 )
+    return found
+
+
+def _check_in_parallel(files: list[Path], options: Options, jobs: int) -> list[Diagnostic]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # Contiguous chunks, a few per worker, so that a slow stretch does not idle a core.
+    chunks = max(jobs * 4, 1)
+    size = -(-len(files) // chunks)
+    batches = [files[i : i + size] for i in range(0, len(files), size)]
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
+    found: list[Diagnostic] = []
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        for result in pool.map(check_files, batches, [options] * len(batches)):
+            found.extend(result)
+    return found
+
+
+def run(args: argparse.Namespace) -> int:
+    from callflow.commands._common import print_diagnostics, summary
+    from callflow.diagnostics import has_errors, in_order
+    from callflow.document import MAX_DOCUMENT_BYTES
+    from callflow.errors import InputError
+    from callflow.schema import load_schema
+    from callflow.sources import expand_paths
+
+    schema_path = args.schema.resolve() if args.schema else None
+    try:
+        load_schema(schema_path)
+    except InputError as error:
+        print(f"callflow validate: {error}", file=sys.stderr)
+        return 2
+    if args.jobs < 0 or (args.max_bytes is not None and args.max_bytes < 1):
+        print("callflow validate: --jobs and --max-bytes take positive numbers", file=sys.stderr)
+        return 2
+    options = Options(
+        schema=schema_path,
+        lint=not args.no_lint,
+        select=_codes(args.select),
+        ignore=_codes(args.ignore),
+        max_bytes=args.max_bytes if args.max_bytes is not None else MAX_DOCUMENT_BYTES,
+    )
+    found: list[Diagnostic] = []
+    files: list[Path] = []
+    for path, problem in expand_paths(args.paths):
+        if problem is not None:
+            found.append(problem)
+        else:
+            files.append(path)
+    jobs = args.jobs or (os.cpu_count() or 1 if len(files) >= PARALLEL_THRESHOLD else 1)
+    if jobs > 1 and len(files) > 1:
+        found.extend(_check_in_parallel(files, options, min(jobs, len(files))))
+    else:
+        found.extend(check_files(files, options))
     ordered = in_order(found)
     print_diagnostics(ordered, args.format)
     if not args.quiet:
-        print(summary(ordered, files), file=sys.stderr)
+        print(summary(ordered, len(files)), file=sys.stderr)
     return 1 if has_errors(ordered) else 0
