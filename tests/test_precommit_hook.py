@@ -1,0 +1,74 @@
+"""Acceptance: the pre-commit hook, run the way pre-commit runs it, fails a bad file with its location."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml  # comes with pre-commit
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_hook_definitions_select_files_by_pattern() -> None:
+    hooks = {
+        hook["id"]: hook for hook in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    }
+    validate = hooks["callflow-validate"]
+    assert validate["entry"] == "callflow validate"
+    assert validate["files"] == r"\.xml$"
+    # identify tags .xsd and .svg as xml: the hook must not select by the xml type
+    assert "xml" not in validate.get("types", [])
+
+
+def _git(*args: str, cwd: Path) -> None:
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
+
+
+@pytest.mark.slow
+def test_pre_commit_try_repo_fails_a_bad_flow_and_names_the_place(tmp_path: Path) -> None:
+    pre_commit = shutil.which("pre-commit", path=os.path.dirname(sys.executable))
+    assert pre_commit is not None, "pre-commit is part of the dev extra"
+    # try-repo clones a git repository: snapshot this checkout (with uncommitted work) into one.
+    source = tmp_path / "callflow-src"
+    shutil.copytree(
+        ROOT,
+        source,
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv", "__pycache__", "*.egg-info", "build", "dist"
+        ),
+    )
+    identity = ["-c", "user.name=callflow tests", "-c", "user.email=tests@callflow.invalid"]
+    _git("init", "-q", cwd=source)
+    _git("add", "-A", cwd=source)
+    _git(*identity, "commit", "-q", "-m", "snapshot", cwd=source)
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "flows").mkdir()
+    (project / "flows" / "menu.xml").write_text(
+        '<Response>\n  <Gather numDigts="1"/>\n</Response>\n'
+    )
+    (project / "flows" / "ok.xml").write_text("<Response><Say>Hi</Say></Response>\n")
+    (project / "schema.xsd").write_text("<not-a-call-flow/>\n")
+    _git("init", "-q", cwd=project)
+    _git("add", "-A", cwd=project)
+
+    env = dict(os.environ, PRE_COMMIT_HOME=str(tmp_path / "cache"))
+    proc = subprocess.run(
+        [pre_commit, "try-repo", str(source), "callflow-validate", "--all-files"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=env,
+    )
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 1, output
+    assert "flows/menu.xml:2:11: CF203" in output
+    assert "numDigits" in output
+    assert "schema.xsd" not in output.split("Failed")[-1]
