@@ -1,4 +1,4 @@
-"""Acceptance: the pre-commit hook, run the way pre-commit runs it, fails a bad file with its location."""
+"""Acceptance: the pre-commit hook, run as pre-commit runs it, fails a bad file at its place."""
 
 from __future__ import annotations
 
