@@ -59,12 +59,22 @@ def _token_pattern() -> re.Pattern[str]:
     )
 
 
+def _line_starts(text: str) -> list[int]:
+    return [0] + [m.end() for m in re.finditer(r"\n", text)]
+
+
+def _line_column(line_starts: list[int], offset: int) -> tuple[int, int]:
+    """1-based (line, column) of a character offset."""
+    index = bisect.bisect_right(line_starts, offset) - 1
+    return index + 1, offset - line_starts[index] + 1
+
+
 class _Positions:
     """Character offsets of every start tag, computed once, on the first diagnostic."""
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.line_starts = [0] + [m.end() for m in re.finditer(r"\n", text)]
+        self.line_starts = _line_starts(text)
         self.tags: list[tuple[str, int, int, int]] = []  # (name, start, attrs_start, end)
         for match in _token_pattern().finditer(text):
             name = match.group("name")
@@ -72,8 +82,7 @@ class _Positions:
                 self.tags.append((name, match.start(), match.start("attrs"), match.end()))
 
     def line_column(self, offset: int) -> tuple[int, int]:
-        index = bisect.bisect_right(self.line_starts, offset) - 1
-        return index + 1, offset - self.line_starts[index] + 1
+        return _line_column(self.line_starts, offset)
 
 
 # ---------------------------------------------------------------- the Document
@@ -312,12 +321,10 @@ def _doctype_diagnostics(text: str, smap: SourceMap) -> list[Diagnostic]:
     """Refuse DTDs: call XML needs none, and they carry XXE and expansion-bomb attacks."""
     # Blank out comments (keeping offsets) so that a commented-out DOCTYPE is not refused.
     scan = re.sub(_COMMENT, lambda m: " " * len(m.group(0)), text)
-    positions = _Positions("")
-    positions.line_starts = [0] + [m.end() for m in re.finditer(r"\n", text)]
+    line_starts = _line_starts(text)
 
     def where(offset: int) -> SourceLocation:
-        line, column = positions.line_column(offset)
-        return smap.resolve(line, column)
+        return smap.resolve(*_line_column(line_starts, offset))
 
     found: list[Diagnostic] = []
     for entity in re.finditer(_ENTITY, scan):

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from lxml import etree
 
-from callflow.diagnostics import Diagnostic, Severity
+from callflow.diagnostics import Diagnostic, Severity, ranked
 from callflow.document import Document, safe_parser
 from callflow.errors import InputError, ValidationError
 from callflow.resources import default_schema_path
@@ -91,7 +91,7 @@ class Schema:
             yield diagnostic
 
     def validate(self, document: Document) -> None:
-        found = list(self.iter_diagnostics(document))
+        found = ranked(self.iter_diagnostics(document))
         if found:
             raise ValidationError(
                 f"{document.name}: {len(found)} schema problem(s); first: {found[0]}", found

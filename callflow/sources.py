@@ -62,14 +62,6 @@ def source_kind(path: Path) -> str | None:
     return None
 
 
-def display_path(path: Path) -> str:
-    """A path as the user would write it: relative to the working directory when inside it."""
-    try:
-        return os.path.relpath(path)
-    except ValueError:  # another drive on Windows
-        return str(path)
-
-
 def load_path_sources(
     path: Path,
     *,
