@@ -160,7 +160,7 @@ class Document:
         if index is None or index >= len(positions.tags):
             return fallback_line, None
         name, start, attrs_start, end = positions.tags[index]
-        if name != element.tag:
+        if name != element.tag and name.rpartition(":")[2] != etree.QName(element).localname:
             return fallback_line, None
         offset = start + 1  # the tag name, after '<'
         if attribute is not None:

@@ -45,6 +45,8 @@ TYPE_DESCRIPTIONS: dict[str, str] = {
     "nonNegativeInteger": "a whole number, 0 or more",
     "positiveInteger": "a whole number, 1 or more",
     "integer": "a whole number",
+    "string": "text",
+    "token": "text",
 }
 
 _MESSAGE = (
@@ -104,18 +106,31 @@ class Schema:
         element = _element_at(document, entry.path)
         match = re.match(_MESSAGE, message)
         if entry.type_name == "SCHEMAV_CVC_ELT_1":
-            tag = str(element.tag) if element is not None else "?"
+            root = document.root
+            qname = etree.QName(root)
+            if qname.namespace is not None:
+                return self._make(
+                    document,
+                    root,
+                    entry,
+                    "CF208",
+                    f"<{qname.localname}> is in the namespace '{qname.namespace}'; "
+                    "call XML uses no namespace",
+                    hint="remove the xmlns declaration from the root element",
+                )
             return self._make(
                 document,
-                element,
+                root,
                 entry,
                 "CF208",
-                f"the root element is <{tag}>; a call flow's root is <Response>",
+                f"the root element is <{qname.localname}>; a call flow's root is <Response>",
                 hint="wrap the flow in <Response>…</Response>" if self.is_default else None,
             )
         if match is None or element is None:
             return self._make(document, element, entry, "CF299", _clean(message))
         tag, attribute, rest = match.group("element"), match.group("attribute"), match.group("rest")
+        if attribute is not None and attribute.startswith("{"):
+            attribute = _prefixed(element, attribute)
         type_name = entry.type_name
         if type_name in ("SCHEMAV_CVC_COMPLEX_TYPE_3_2_1", "SCHEMAV_CVC_COMPLEX_TYPE_3_2_2"):
             return self._unknown_attribute(document, element, entry, tag, attribute or "?")
@@ -326,7 +341,7 @@ class Schema:
         else:
             atomic = re.search(_ATOMIC, rest)
             expects = _describe_type(atomic.group("type") if atomic else "", "", enumeration)
-        shown = f"'{value}'" if value is not None else "the value"
+        shown = f"'{value}'" if value else "an empty value"
         subject = f"'{attribute}' on <{tag}>" if attribute else f"the text of <{tag}>"
         code = "CF205" if attribute else "CF206"
         message = f"{shown} is not valid for {subject}: expected {expects}"
@@ -375,6 +390,17 @@ def _describe_type(type_name: str, base: str, enumeration: tuple[str, ...]) -> s
     if base in TYPE_DESCRIPTIONS:
         return TYPE_DESCRIPTIONS[base]
     return f"a value of type {type_name or base or 'string'}"
+
+
+def _prefixed(element: etree._Element, clark: str) -> str:
+    """``{uri}name`` as the author wrote it (``xml:lang``), for messages and columns."""
+    qname = etree.QName(clark)
+    if qname.namespace == "http://www.w3.org/XML/1998/namespace":
+        return f"xml:{qname.localname}"
+    for prefix, uri in element.nsmap.items():
+        if uri == qname.namespace and prefix:
+            return f"{prefix}:{qname.localname}"
+    return qname.localname
 
 
 def _attribute_of(message: str | None) -> str | None:

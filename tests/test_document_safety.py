@@ -158,3 +158,24 @@ def test_locations_and_diagnostics_survive_pickling() -> None:
     restored = pickle.loads(pickle.dumps(diagnostics))
     assert restored == diagnostics
     assert restored[0].location == diagnostics[0].location
+
+
+def test_namespaced_root_is_explained_at_its_tag() -> None:
+    from callflow.schema import iter_diagnostics
+
+    document = Document.from_text('<ns:Response xmlns:ns="urn:x"/>', "t.xml")
+    (problem,) = iter_diagnostics(document)
+    assert problem.code == "CF208"
+    assert (problem.location.line, problem.location.column) == (1, 2)
+    assert "urn:x" in problem.message and problem.hint is not None
+
+
+def test_prefixed_attribute_is_named_as_written_and_located() -> None:
+    from callflow.schema import iter_diagnostics
+
+    document = Document.from_text('<Response><Say xml:lang="en">x</Say></Response>', "t.xml")
+    (problem,) = iter_diagnostics(document)
+    assert problem.code == "CF203"
+    assert "'xml:lang'" in problem.message
+    assert problem.location.column == 16
+    assert problem.hint is not None and problem.hint.startswith("did you mean `lang`?")
