@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from callflow.lint.config import LintConfig
 
 NAME = "validate"
 HELP = "validate call flow files (*.xml, *.xml.j2 templates, *.py builder scripts)"
@@ -50,6 +54,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="refuse files larger than N bytes (default: 1 MiB)",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no summary line")
+    fixing = parser.add_mutually_exclusive_group()
+    fixing.add_argument(
+        "--fix",
+        action="store_true",
+        help="rewrite the safe cases (legacy forms, missing Callback method) in *.xml files, "
+        "then report what is left",
+    )
+    fixing.add_argument(
+        "--diff",
+        action="store_true",
+        help="print the fixes --fix would make as a unified diff; write nothing",
+    )
 
 
 def _codes(values: list[str] | None) -> list[str] | None:
@@ -74,6 +90,14 @@ def run(args: argparse.Namespace) -> int:
         return 2
     max_bytes = args.max_bytes if args.max_bytes is not None else MAX_DOCUMENT_BYTES
     select, ignore = _codes(args.select), _codes(args.ignore)
+    if args.fix or args.diff:
+        try:
+            outcome = _fix(args, max_bytes)
+        except InputError as error:
+            print(f"callflow validate: {error}", file=sys.stderr)
+            return 2
+        if args.diff:
+            return outcome
     found: list[Diagnostic] = []
     files = 0
     for path, problem in expand_paths(args.paths):
@@ -81,6 +105,11 @@ def run(args: argparse.Namespace) -> int:
             found.append(problem)
             continue
         files += 1
+        try:
+            config = _config(path)
+        except InputError as error:
+            print(f"callflow validate: {error}", file=sys.stderr)
+            return 2
         for source in load_path_sources(path, max_bytes=max_bytes):
             found.extend(source.diagnostics)
             if source.document is not None:
@@ -91,6 +120,7 @@ def run(args: argparse.Namespace) -> int:
                         lint=not args.no_lint,
                         select=select,
                         ignore=ignore,
+                        config=config,
                     )
                 )
     ordered = in_order(found)
@@ -98,3 +128,40 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(summary(ordered, files), file=sys.stderr)
     return 1 if has_errors(ordered) else 0
+
+
+def _config(path: Path) -> LintConfig:
+    """The ``[tool.callflow]`` settings of the nearest pyproject.toml above ``path``."""
+    from callflow.lint.config import config_for
+
+    return config_for(path)
+
+
+def _fix(args: argparse.Namespace, max_bytes: int) -> int:
+    """Fix (or, with --diff, show the fixes for) every XML file named; 1 if a diff is shown."""
+    from callflow.fix import fix_file, iter_fix_paths
+    from callflow.sources import expand_paths
+
+    files = [path for path, problem in expand_paths(args.paths) if problem is None]
+    changed = fixed = 0
+    for path in iter_fix_paths(files):
+        config = _config(path).with_options(select=_codes(args.select), ignore=_codes(args.ignore))
+        outcome = fix_file(path, config=config, write=not args.diff, max_bytes=max_bytes)
+        result = outcome.result
+        if result.refused:
+            print(f"callflow validate: {path}: {result.refused}", file=sys.stderr)
+            continue
+        if not result.changed:
+            continue
+        changed += 1
+        fixed += len(result.applied)
+        if args.diff:
+            sys.stdout.write(result.diff(str(path)))
+    if not args.quiet:
+        noun = "file" if changed == 1 else "files"
+        verb = "would fix" if args.diff else "fixed"
+        if changed:
+            print(f"{verb} {fixed} problem(s) in {changed} {noun}", file=sys.stderr)
+        else:
+            print("nothing to fix", file=sys.stderr)
+    return 1 if args.diff and changed else 0
