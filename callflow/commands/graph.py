@@ -99,7 +99,11 @@ def _emit(args: argparse.Namespace, data: bytes) -> int:
     output: Path | None = args.output
     if output is None:
         sys.stdout.flush()
-        sys.stdout.buffer.write(data) if _has_buffer() else sys.stdout.write(data.decode())
+        if _has_buffer():
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        else:
+            sys.stdout.write(data.decode("utf-8"))
         return 0
     if output.is_dir():
         print(f"callflow graph: {output} is a directory", file=sys.stderr)
