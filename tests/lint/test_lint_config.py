@@ -25,7 +25,7 @@ def test_the_nearest_pyproject_with_a_callflow_table_wins(write: Write) -> None:
 
 
 def test_the_settings_of_the_found_file_apply(write: Write) -> None:
-    write("pyproject.toml", '[tool.callflow]\nmax-loop = 7\n')
+    write("pyproject.toml", "[tool.callflow]\nmax-loop = 7\n")
     flow = write("flows/menu.xml", FLOW)
     config = config_for(flow)
     assert config is not DEFAULT_CONFIG and config.max_loop == 7

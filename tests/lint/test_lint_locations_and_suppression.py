@@ -111,6 +111,8 @@ def test_ignore_file_silences_a_code_everywhere(lint: Lint) -> None:
 
 
 def test_suppression_in_a_file_on_disk_is_read_from_its_text(write: Write) -> None:
-    path = write("flow.xml", '<Response>\n<Pause length="5"/><!-- callflow: ignore -->\n</Response>')
+    path = write(
+        "flow.xml", '<Response>\n<Pause length="5"/><!-- callflow: ignore -->\n</Response>'
+    )
     document = Document.from_path(path)
     assert list(iter_lint_diagnostics(document)) == []

@@ -16,7 +16,9 @@ MENU = (
     '<Gather numDigits="{digits}" finishOnKey="#" timeout="8000"><Say>Menu</Say>'
     "<Switch>{cases}<Default><Say>Again</Say></Default></Switch></Gather>"
 )
-CALLBACK_OK = '<Callback url="https://a.example.com/next" method="POST"><Error><Hangup/></Error></Callback>'  # noqa: E501
+CALLBACK_OK = (
+    '<Callback url="https://a.example.com/next" method="POST"><Error><Hangup/></Error></Callback>'  # noqa: E501
+)
 
 # code -> (a body that trips the rule, the corrected body that does not)
 EXAMPLES: dict[str, tuple[str, str]] = {
