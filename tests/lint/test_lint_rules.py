@@ -17,7 +17,7 @@ MENU = (
     "<Switch>{cases}<Default><Say>Again</Say></Default></Switch></Gather>"
 )
 CALLBACK_OK = (
-    '<Callback url="https://a.example.com/next" method="POST"><Error><Hangup/></Error></Callback>'  # noqa: E501
+    '<Callback url="https://a.example.com/next" method="POST"><Error><Hangup/></Error></Callback>'
 )
 
 # code -> (a body that trips the rule, the corrected body that does not)
