@@ -80,7 +80,7 @@ class FlowGraph:
 
     def ordered_edges(self) -> list[Edge]:
         """Edges grouped by source node, in document order (branches keep their order)."""
-        return sorted(self.edges, key=lambda edge: int(edge.source[1:]))
+        return sorted(self.edges, key=lambda edge: int(edge.source.lstrip("n") or 0))
 
 
 # ---------------------------------------------------------------- building the graph
@@ -95,7 +95,7 @@ class _Builder:
     def __init__(self, document: Document) -> None:
         self.document = document
         self.graph = FlowGraph(document.name)
-        self._end: str | None = None
+        self._end = "done"
 
     def build(self) -> FlowGraph:
         root = self.document.root
@@ -106,13 +106,12 @@ class _Builder:
             self.graph.connect(
                 start, self.block(_elements(handler), self.end()), "document error", "error"
             )
-        if self._end is not None and not any(e.target == self._end for e in self.graph.edges):
-            self.graph.nodes = [node for node in self.graph.nodes if node.id != self._end]
+        if any(edge.target == self._end for edge in self.graph.edges):
+            self.graph.nodes.append(Node(self._end, "end", ["end"]))
         return self.graph
 
     def end(self) -> str:
-        if self._end is None:
-            self._end = self.graph.add_node("end", ["end"])
+        # Added to the graph only if some path reaches it ("end" is a Mermaid keyword).
         return self._end
 
     def block(self, actions: list[Element], after: str) -> str:
@@ -292,7 +291,8 @@ def _mermaid_text(text: str) -> str:
 
 def to_mermaid(graph: FlowGraph) -> str:
     """The graph as a Mermaid flowchart (renders in GitHub markdown in a mermaid block)."""
-    out = [f"%% {MARKER} from {graph.title}", "flowchart TD"]
+    # The marker comes after the diagram type: some Mermaid parsers want that line first.
+    out = ["flowchart TD", f"    %% {MARKER} from {graph.title}"]
     for node in graph.nodes:
         opening, closing = _MERMAID_SHAPES.get(node.kind, ("[", "]"))
         label = "<br/>".join(_mermaid_text(line) for line in node.lines)
