@@ -65,3 +65,12 @@ def test_the_console_example_is_what_validate_prints(
     monkeypatch.chdir(tmp_path)
     result = run_cli(*command.split()[1:])
     assert result.out + result.err == expected
+
+
+def test_the_python_example_runs() -> None:
+    (block,) = re.findall(r"```python\n(.*?)```", section(), re.DOTALL)
+    namespace: dict[str, Any] = {}
+    exec(compile(block, "README.md", "exec"), namespace)
+    assert namespace["problems"] == []
+    assert not namespace["fixed"].changed
+    assert namespace["mermaid"].startswith("flowchart TD")
