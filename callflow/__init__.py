@@ -13,8 +13,6 @@ if TYPE_CHECKING:
     from callflow.check import check_document
     from callflow.diagnostics import Diagnostic, Severity
     from callflow.document import Document
-    from callflow.fix import fix_document
-    from callflow.graph import build_graph
     from callflow.errors import (
         ApiError,
         AuthenticationError,
@@ -26,6 +24,8 @@ if TYPE_CHECKING:
         TransportError,
         ValidationError,
     )
+    from callflow.fix import fix_document
+    from callflow.graph import build_graph
     from callflow.lint.config import LintConfig
     from callflow.schema import Schema, load_schema
     from callflow.sourcemap import SourceLocation, SourceMap

@@ -8,9 +8,11 @@ make the document unreadable, or add a schema error, is refused and nothing is w
 
 from __future__ import annotations
 
+import bisect
 import collections
 import contextlib
 import difflib
+import itertools
 import os
 import re
 import tempfile
@@ -178,6 +180,11 @@ def _branches_to_switch(
     return edits
 
 
+def _self_consistent(edits: Sequence[Edit]) -> bool:
+    ordered = sorted((edit.start, edit.end) for edit in edits)
+    return all(end <= start for (_, end), (start, _) in itertools.pairwise(ordered))
+
+
 def apply_edits(text: str, edits: Sequence[Edit]) -> str:
     """Apply non-overlapping edits (any order) to ``text``."""
     out: list[str] = []
@@ -190,14 +197,27 @@ def apply_edits(text: str, edits: Sequence[Edit]) -> str:
     return "".join(out)
 
 
-def _overlaps(edits: Sequence[Edit], taken: Sequence[tuple[int, int]]) -> bool:
-    for edit in edits:
-        for start, end in taken:
-            if edit.start < end and start < edit.end:
-                return True
-            if edit.start == edit.end == start == end:  # two insertions at one point
-                return True
-    return False
+class _Claimed:
+    """Text ranges already being edited, kept sorted; two fixes never edit one place."""
+
+    def __init__(self) -> None:
+        self._ranges: list[tuple[int, int]] = []
+
+    def free(self, edits: Sequence[Edit]) -> bool:
+        for edit in edits:
+            # Claimed ranges never conflict with each other, so only the neighbours of the
+            # new range's position can conflict with it.
+            index = bisect.bisect_left(self._ranges, (edit.end, edit.end))
+            for start, end in self._ranges[max(0, index - 2) : index + 2]:
+                if edit.start < end and start < edit.end:
+                    return False
+                if edit.start == edit.end == start == end:  # two insertions at one point
+                    return False
+        return True
+
+    def claim(self, edits: Sequence[Edit]) -> None:
+        for edit in edits:
+            bisect.insort(self._ranges, (edit.start, edit.end))
 
 
 # ---------------------------------------------------------------- fixing a text
@@ -258,15 +278,15 @@ def fix_document(document: Document, config: LintConfig = DEFAULT_CONFIG) -> Fix
             return FixResult(original, original, [], "the text could not be matched to its tags")
         by_element = dict(zip(current.iter_elements(), spans, strict=True))
         edits: list[Edit] = []
-        taken: list[tuple[int, int]] = []
+        claimed = _Claimed()
         done: list[Finding] = []
         for finding in findings:
             assert finding.fix is not None
             planned = edits_for(finding.fix, by_element, current.text)
-            if not planned or _overlaps(planned, taken):
+            if not planned or not claimed.free(planned) or not _self_consistent(planned):
                 continue  # left for the next round (or unfixable as written)
             edits.extend(planned)
-            taken.extend((edit.start, edit.end) for edit in planned)
+            claimed.claim(planned)
             done.append(finding)
         if not done:
             break

@@ -119,13 +119,26 @@ class Finding:
 
 
 class LintContext:
-    """What a check may look at: the Document and the settings."""
+    """What a check may look at: the Document, the settings, the elements by tag."""
 
-    __slots__ = ("config", "document")
+    __slots__ = ("_by_tag", "_order", "config", "document")
 
     def __init__(self, document: Document, config: LintConfig) -> None:
         self.document = document
         self.config = config
+        # One walk of the tree, shared by all rules.
+        self._order: dict[Element, int] = {}
+        self._by_tag: dict[str, list[Element]] = {}
+        for index, element in enumerate(document.iter_elements()):
+            self._order[element] = index
+            self._by_tag.setdefault(str(element.tag), []).append(element)
+
+    def named(self, *names: str) -> list[Element]:
+        """The elements with these tag names, in document order."""
+        if len(names) == 1:
+            return self._by_tag.get(names[0], [])
+        found = [element for name in names for element in self._by_tag.get(name, [])]
+        return sorted(found, key=self._order.__getitem__)
 
     def line_of(self, element: Element) -> int:
         return self.document.locate(element).line
@@ -182,13 +195,6 @@ def name_of(element: Element) -> str:
 
 def child_elements(parent: Element) -> list[Element]:
     return [child for child in parent if isinstance(child.tag, str)]
-
-
-def elements_named(document: Document, *names: str) -> Iterator[Element]:
-    wanted = set(names)
-    for element in document.iter_elements():
-        if element.tag in wanted:
-            yield element
 
 
 def _int(value: str | None) -> int | None:
@@ -257,7 +263,7 @@ def branch_value(branch: Element) -> tuple[str, str]:
 
 @rule("CF301", "unreachable-after-hangup", "actions after <Hangup> never run", Severity.WARNING)
 def _after_hangup(context: LintContext) -> Iterator[Finding]:
-    for block in elements_named(context.document, *BLOCK_TAGS):
+    for block in context.named(*BLOCK_TAGS):
         children = child_elements(block)
         for index, child in enumerate(children):
             if child.tag != "Hangup":
@@ -278,7 +284,7 @@ def _after_hangup(context: LintContext) -> Iterator[Finding]:
 
 @rule("CF302", "duplicate-branch", "two branches of one menu match the same keys", Severity.WARNING)
 def _duplicate_branch(context: LintContext) -> Iterator[Finding]:
-    for parent in elements_named(context.document, "Switch", "Gather"):
+    for parent in context.named("Switch", "Gather"):
         seen: dict[str, Element] = {}
         for branch in child_elements(parent):
             if branch.tag not in ("Case", "DTMF"):
@@ -305,7 +311,7 @@ def _duplicate_branch(context: LintContext) -> Iterator[Finding]:
     Severity.WARNING,
 )
 def _branch_too_long(context: LintContext) -> Iterator[Finding]:
-    for branch in elements_named(context.document, "Case", "DTMF"):
+    for branch in context.named("Case", "DTMF"):
         gather = gather_of(branch)
         if gather is None:
             continue
@@ -328,7 +334,7 @@ def _branch_too_long(context: LintContext) -> Iterator[Finding]:
     "CF304", "branch-uses-finish-key", "a branch contains the key that ends input", Severity.WARNING
 )
 def _branch_finish_key(context: LintContext) -> Iterator[Finding]:
-    for branch in elements_named(context.document, "Case", "DTMF"):
+    for branch in context.named("Case", "DTMF"):
         gather = gather_of(branch)
         if gather is None:
             continue
@@ -361,7 +367,7 @@ def _free_key(gather: Element) -> str:
 )
 def _duration_in_seconds(context: LintContext) -> Iterator[Finding]:
     for tag, attribute in DURATIONS:
-        for element in elements_named(context.document, tag):
+        for element in context.named(tag):
             value = _int(element.get(attribute))
             if value is None or not 0 < value < SECONDS_THRESHOLD:
                 continue
@@ -385,7 +391,7 @@ def default_callback_method(callback: Element) -> str:
     "CF306", "callback-without-method", "<Callback> without method", Severity.WARNING, fixable=True
 )
 def _callback_method(context: LintContext) -> Iterator[Finding]:
-    for callback in elements_named(context.document, "Callback"):
+    for callback in context.named("Callback"):
         if callback.get("method") is not None:
             continue
         method = default_callback_method(callback)
@@ -400,7 +406,7 @@ def _callback_method(context: LintContext) -> Iterator[Finding]:
 
 @rule("CF307", "callback-without-error", "<Callback> without an <Error> block", Severity.WARNING)
 def _callback_error(context: LintContext) -> Iterator[Finding]:
-    for callback in elements_named(context.document, "Callback"):
+    for callback in context.named("Callback"):
         if any(child.tag == "Error" for child in callback):
             continue
         yield Finding(
@@ -416,7 +422,7 @@ def _callback_error(context: LintContext) -> Iterator[Finding]:
 def _insecure_url(context: LintContext) -> Iterator[Finding]:
     places = (("Callback", "url"), ("Gather", "url"), ("Gather", "callback"), ("callback", None))
     for tag, attribute in places:
-        for element in elements_named(context.document, tag):
+        for element in context.named(tag):
             url = (element.get(attribute) if attribute else element.text) or ""
             if not url.strip().lower().startswith("http://"):
                 continue
@@ -470,7 +476,7 @@ def _play_unknown_recording(context: LintContext) -> Iterator[Finding]:
 
 @rule("CF310", "say-nothing", "<Say> has nothing to say", Severity.ERROR)
 def _say_nothing(context: LintContext) -> Iterator[Finding]:
-    for say in elements_named(context.document, "Say"):
+    for say in context.named("Say"):
         attribute = say.get("text")
         if _text(say) or (attribute is not None and attribute.strip()):
             continue
@@ -486,7 +492,7 @@ def _say_nothing(context: LintContext) -> Iterator[Finding]:
 
 @rule("CF311", "say-text-twice", "<Say> has both element text and a text attribute", Severity.ERROR)
 def _say_twice(context: LintContext) -> Iterator[Finding]:
-    for say in elements_named(context.document, "Say"):
+    for say in context.named("Say"):
         if _text(say) and say.get("text") is not None:
             yield Finding(
                 "CF311",
@@ -500,7 +506,7 @@ def _say_twice(context: LintContext) -> Iterator[Finding]:
 
 @rule("CF312", "play-source", "<Play> needs exactly one of: URL text, url, record", Severity.ERROR)
 def _play_source(context: LintContext) -> Iterator[Finding]:
-    for play in elements_named(context.document, "Play"):
+    for play in context.named("Play"):
         sources = [
             name
             for name, present in (
@@ -523,7 +529,7 @@ def _play_source(context: LintContext) -> Iterator[Finding]:
 
 @rule("CF313", "menu-without-default", "a menu without <Default>", Severity.WARNING)
 def _menu_default(context: LintContext) -> Iterator[Finding]:
-    for switch in elements_named(context.document, "Switch"):
+    for switch in context.named("Switch"):
         if not any(child.tag == "Default" for child in switch):
             yield Finding(
                 "CF313",
@@ -532,7 +538,7 @@ def _menu_default(context: LintContext) -> Iterator[Finding]:
                 "no answer from the menu",
                 hint="add <Default> after the last <Case>, e.g. to repeat the options",
             )
-    for gather in elements_named(context.document, "Gather"):
+    for gather in context.named("Gather"):
         children = [child.tag for child in gather]
         if "DTMF" in children and "Default" not in children:
             yield Finding(
@@ -545,7 +551,7 @@ def _menu_default(context: LintContext) -> Iterator[Finding]:
 
 @rule("CF314", "gather-without-prompt", "<Gather> plays no prompt", Severity.WARNING)
 def _gather_prompt(context: LintContext) -> Iterator[Finding]:
-    for gather in elements_named(context.document, "Gather"):
+    for gather in context.named("Gather"):
         if not any(child.tag in ("Say", "Play") for child in gather):
             yield Finding(
                 "CF314",
@@ -557,7 +563,7 @@ def _gather_prompt(context: LintContext) -> Iterator[Finding]:
 
 @rule("CF315", "legacy-callback", "legacy lower-case <callback>", Severity.WARNING, fixable=True)
 def _legacy_callback(context: LintContext) -> Iterator[Finding]:
-    for legacy in elements_named(context.document, "callback"):
+    for legacy in context.named("callback"):
         url = _text(legacy)
         method = "GET"
         canonical = f'<Callback url="{quote_attribute(url)}" method="{method}"/>'
@@ -589,7 +595,7 @@ def _gather_sets(gather: Element) -> list[tuple[str, list[str]]]:
     fixable=True,
 )
 def _legacy_gather_a(context: LintContext) -> Iterator[Finding]:
-    for gather in elements_named(context.document, "Gather"):
+    for gather in context.named("Gather"):
         present = [a for a in GATHER_LEGACY_A if gather.get(a) is not None]
         targets = [GATHER_RENAMES[a] for a in present if a in GATHER_RENAMES]
         for attribute in present:
@@ -620,7 +626,7 @@ def _legacy_gather_a(context: LintContext) -> Iterator[Finding]:
 
 @rule("CF317", "legacy-gather-callback", "legacy <Gather> attribute set B", Severity.WARNING)
 def _legacy_gather_b(context: LintContext) -> Iterator[Finding]:
-    for gather in elements_named(context.document, "Gather"):
+    for gather in context.named("Gather"):
         present = [a for a in GATHER_LEGACY_B if gather.get(a) is not None]
         if not present:
             continue
@@ -640,7 +646,7 @@ def _legacy_gather_b(context: LintContext) -> Iterator[Finding]:
     "CF318", "legacy-dtmf-branches", "legacy <DTMF value> branches", Severity.WARNING, fixable=True
 )
 def _legacy_dtmf(context: LintContext) -> Iterator[Finding]:
-    for gather in elements_named(context.document, "Gather"):
+    for gather in context.named("Gather"):
         children = child_elements(gather)
         branches = [child for child in children if child.tag == "DTMF"]
         if not branches:
@@ -663,7 +669,7 @@ def _legacy_dtmf(context: LintContext) -> Iterator[Finding]:
 
 @rule("CF319", "gather-mixed-sets", "<Gather> mixes attribute sets", Severity.WARNING)
 def _mixed_sets(context: LintContext) -> Iterator[Finding]:
-    for gather in elements_named(context.document, "Gather"):
+    for gather in context.named("Gather"):
         sets = _gather_sets(gather)
         if len(sets) < 2:
             continue

@@ -67,7 +67,8 @@ def test_the_console_example_is_what_validate_prints(
     assert result.out + result.err == expected
 
 
-def test_the_python_example_runs() -> None:
+def test_the_python_example_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(README.parent)
     (block,) = re.findall(r"```python\n(.*?)```", section(), re.DOTALL)
     namespace: dict[str, Any] = {}
     exec(compile(block, "README.md", "exec"), namespace)
