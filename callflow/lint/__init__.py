@@ -12,7 +12,12 @@ from callflow.diagnostics import Diagnostic
 from callflow.document import Document
 from callflow.lint.config import DEFAULT_CONFIG, LintConfig, config_for, load_config
 from callflow.lint.rules import RULES, Finding, LintContext, Rule
-from callflow.lint.suppression import Suppressions, file_line_reader
+from callflow.lint.suppression import (
+    Suppressions,
+    comment_before,
+    directive_codes,
+    file_line_reader,
+)
 from callflow.sourcemap import SourceLocation
 
 __all__ = [
@@ -46,8 +51,13 @@ def iter_active_findings(
         # A directive may sit at the element's start tag or at the attribute at fault.
         start = document.locate(finding.element)
         lines = {location.line} | ({start.line} if start.file == location.file else set())
-        if not suppressions.is_suppressed(finding.code, location.file, lines):
-            yield finding, location
+        if suppressions.is_suppressed(finding.code, location.file, lines):
+            continue
+        comment = comment_before(finding.element)
+        silenced = directive_codes(comment) if comment is not None else None
+        if silenced is not None and finding.code.startswith(silenced):
+            continue
+        yield finding, location
 
 
 def iter_lint_diagnostics(

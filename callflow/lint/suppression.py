@@ -6,6 +6,8 @@ Jinja template, ``# callflow: ignore CF301`` in a builder script.
 
 * A directive after code on a line applies to findings on that line.
 * A directive alone on its line (nothing but the comment) applies to the next line.
+* In XML, a comment standing on its own line(s) just before an element (blank lines
+  allowed) applies to that element wherever its findings point.
 * ``callflow: ignore-file CODES`` anywhere in a file applies to the whole file.
 * Without codes, the directive silences every lint code; codes are prefixes
   (``CF30`` covers CF301-CF309), separated by commas or spaces.
@@ -16,6 +18,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
+
+from lxml import etree
 
 _DIRECTIVE = re.compile(
     r"callflow:\s*(?P<kind>ignore-file|ignore)\b(?P<codes>(?:[\s,]+CF\d{1,3})*)", re.IGNORECASE
@@ -66,6 +70,30 @@ def parse_directives(
             target = number + 1 if _COMMENT_ONLY.match(line) else number
             per_line[target] = per_line.get(target, ()) + codes
     return per_line, whole_file
+
+
+def directive_codes(comment: str) -> tuple[str, ...] | None:
+    """The codes an ``ignore`` directive in ``comment`` silences (None if there is none)."""
+    for match in _DIRECTIVE.finditer(comment):
+        if match.group("kind").lower() == "ignore":
+            return tuple(c.upper() for c in _CODE.findall(match.group("codes"))) or ALL_CODES
+    return None
+
+
+def comment_before(element: etree._Element) -> str | None:
+    """The text of an XML comment alone on its line(s) right before ``element``, if any."""
+    comment = element.getprevious()
+    if not isinstance(comment, etree._Comment) or (comment.tail or "").strip():
+        return None
+    before = comment.getprevious()
+    parent = comment.getparent()
+    leading = before.tail if before is not None else parent.text if parent is not None else ""
+    leading = leading or ""
+    if before is not None and "\n" not in leading:
+        return None  # the comment ends the previous element's line: it belongs to that line
+    if leading.rsplit("\n", 1)[-1].strip():
+        return None
+    return comment.text or ""
 
 
 def file_line_reader(overrides: dict[str, str]) -> LineReader:

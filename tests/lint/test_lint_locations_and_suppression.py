@@ -116,3 +116,19 @@ def test_suppression_in_a_file_on_disk_is_read_from_its_text(write: Write) -> No
     )
     document = Document.from_path(path)
     assert list(iter_lint_diagnostics(document)) == []
+
+
+def test_a_comment_before_an_element_applies_across_blank_lines(lint: Lint) -> None:
+    body = (
+        "<Gather><Say>m</Say>\n"
+        "  <!--\n    callflow: ignore CF313\n    callers always press a key\n  -->\n\n"
+        '  <Switch><Case dtmf="1"/></Switch>\n'
+        "</Gather>"
+    )
+    assert "CF313" not in {d.code for d in lint(body)}
+    assert "CF313" in {d.code for d in lint(body.replace("ignore CF313", "note"))}
+
+
+def test_a_trailing_comment_does_not_reach_the_next_element(lint: Lint) -> None:
+    body = '<Pause length="5"/> <!-- callflow: ignore CF305 -->\n<Pause length="6"/>'
+    assert [d.location.line for d in lint(body) if d.code == "CF305"] == [4]
