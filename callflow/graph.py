@@ -232,8 +232,10 @@ class _Builder:
                 shown.append(f"and {len(targets) - 3} more")
             return ["Dial", *shown]
         if tag in ("Callback", "callback"):
-            method = (get("method") or "").upper() or ("GET" if tag == "callback" else "?")
-            return [f"Callback {method}"]
+            if tag == "callback":
+                return ["callback (legacy)"]
+            method = (get("method") or "").strip().upper()
+            return [f"Callback {method}" if method else "Callback (method unset)"]
         if tag == "Call":
             return [f"Call if {get('field', '?')} = {_shorten(get('value', '') or '', 24)}"]
         return [tag]
