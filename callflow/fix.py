@@ -22,6 +22,7 @@ from pathlib import Path
 from lxml import etree
 
 from callflow.document import MAX_DOCUMENT_BYTES, Document, load_bytes
+from callflow.errors import InputError
 from callflow.lint import iter_active_findings
 from callflow.lint.config import DEFAULT_CONFIG, LintConfig
 from callflow.lint.rules import (
@@ -340,11 +341,17 @@ def fix_file(
 ) -> FileFix:
     """Fix one XML file in place (atomically), or only compute the fix when ``write`` is False.
 
-    A file that cannot be parsed, is not UTF-8, or whose fix would not re-validate is left
-    untouched; ``result.refused`` says why.
+    Never raises for a bad or unwritable file: a file that cannot be read or parsed, is not
+    UTF-8, changed meanwhile, cannot be written, or whose fix would not re-validate is left
+    untouched, and ``result.refused`` says why.
     """
     name = display if display is not None else str(path)
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        return FileFix(
+            path, FixResult("", "", [], f"not fixed: cannot read ({error.strerror})"), False
+        )
     document, problems = load_bytes(data, name, max_bytes=max_bytes)
     if document is None:
         message = problems[0].message if problems else "cannot be read"
@@ -361,7 +368,13 @@ def fix_file(
     if result.refused or not result.changed or not write:
         return FileFix(path, result, False)
     new_data = (b"\xef\xbb\xbf" if bom else b"") + result.fixed.encode("utf-8")
-    write_atomically(path, new_data, expected=data, replace=replace)
+    try:
+        write_atomically(path, new_data, expected=data, replace=replace)
+    except InputError as error:
+        return FileFix(path, FixResult(result.original, result.original, [], str(error)), False)
+    except OSError as error:
+        reason = f"not fixed: cannot write ({error.strerror or error}); the file is unchanged"
+        return FileFix(path, FixResult(result.original, result.original, [], reason), False)
     return FileFix(path, result, True)
 
 
@@ -378,8 +391,6 @@ def write_atomically(
     and a symbolic link is followed (its target is rewritten, the link stays). With
     ``expected``, the write is abandoned (`InputError`) if the file changed meanwhile.
     """
-    from callflow.errors import InputError
-
     target = path.resolve()
     handle, temporary = tempfile.mkstemp(
         prefix=f".{target.name}.", suffix=".callflow-tmp", dir=target.parent

@@ -118,8 +118,9 @@ def test_a_failed_write_leaves_the_original_and_no_temporary_file(write: Write) 
     def failing_replace(source: str, target: str) -> None:
         raise OSError("disk full")
 
-    with pytest.raises(OSError, match="disk full"):
-        fix_file(path, replace=failing_replace)
+    outcome = fix_file(path, replace=failing_replace)
+    assert not outcome.written
+    assert outcome.result.refused == "not fixed: cannot write (disk full); the file is unchanged"
     assert path.read_bytes() == golden("legacy.xml")
     assert sorted(p.name for p in path.parent.iterdir()) == ["legacy.xml"]
 
@@ -130,6 +131,16 @@ def test_a_file_changed_during_the_fix_is_not_overwritten(write: Write) -> None:
         write_atomically(path, b"<Response></Response>\n", expected=b"something else")
     assert path.read_text() == "<Response/>\n"
     assert [p.name for p in path.parent.iterdir()] == ["flow.xml"]
+
+
+def test_fix_reports_a_file_it_will_not_touch_and_goes_on(write: Write, run_cli: RunCli) -> None:
+    broken = write("a_broken.xml", "<Response><callback>https://a.example.com/x</callback>\n")
+    legacy = write("b_legacy.xml", golden("legacy.xml"))
+    result = run_cli("validate", "--fix", broken, legacy)
+    assert f"{broken}: not fixed:" in result.err
+    assert broken.read_text() == "<Response><callback>https://a.example.com/x</callback>\n"
+    assert legacy.read_bytes() == golden("legacy.fixed.xml")
+    assert result.code == 1  # the broken file's syntax error is still reported
 
 
 def test_permissions_are_kept_and_a_symlink_stays_a_link(write: Write, tmp_path: Path) -> None:
