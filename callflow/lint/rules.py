@@ -8,6 +8,7 @@ change the author's text.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import PurePath
 from typing import TYPE_CHECKING
 
 from lxml import etree
@@ -140,8 +141,12 @@ class LintContext:
         found = [element for name in names for element in self._by_tag.get(name, [])]
         return sorted(found, key=self._order.__getitem__)
 
-    def line_of(self, element: Element) -> int:
-        return self.document.locate(element).line
+    def where(self, element: Element) -> str:
+        """``line N`` of the author's file, or ``file:N`` when another file made it."""
+        location = self.document.locate(element)
+        if location.file == self.document.source_map.file:
+            return f"line {location.line}"
+        return f"{PurePath(location.file).name}:{location.line}"
 
 
 Check = Callable[[LintContext], Iterator[Finding]]
@@ -275,8 +280,8 @@ def _after_hangup(context: LintContext) -> Iterator[Finding]:
                 yield Finding(
                     "CF301",
                     unreachable[0],
-                    f"<{name_of(unreachable[0])}> never runs: it follows <Hangup/> (line "
-                    f"{context.line_of(child)}) in the same block ({count} {noun} unreachable)",
+                    f"<{name_of(unreachable[0])}> never runs: it follows <Hangup/> "
+                    f"({context.where(child)}) in the same block ({count} {noun} unreachable)",
                     hint="move these actions before <Hangup/>, or delete them",
                 )
             break
@@ -297,8 +302,8 @@ def _duplicate_branch(context: LintContext) -> Iterator[Finding]:
             yield Finding(
                 "CF302",
                 branch,
-                f'<{name_of(branch)} {attribute}="{value}"> repeats the branch on line '
-                f"{context.line_of(first)}; only the first one ever runs",
+                f'<{name_of(branch)} {attribute}="{value}"> repeats the branch at '
+                f"{context.where(first)}; only the first one ever runs",
                 hint="merge the two branches, or give this one the keys you meant",
                 attribute=attribute,
             )
@@ -460,7 +465,7 @@ def _play_unknown_recording(context: LintContext) -> Iterator[Finding]:
             continue
         after = later.get(name)
         where = (
-            f"; the <Record> on line {context.line_of(after)} comes only after it"
+            f"; the <Record> at {context.where(after)} comes only after it"
             if after is not None
             else ""
         )

@@ -132,3 +132,19 @@ def test_a_comment_before_an_element_applies_across_blank_lines(lint: Lint) -> N
 def test_a_trailing_comment_does_not_reach_the_next_element(lint: Lint) -> None:
     body = '<Pause length="5"/> <!-- callflow: ignore CF305 -->\n<Pause length="6"/>'
     assert [d.location.line for d in lint(body) if d.code == "CF305"] == [4]
+
+
+def test_messages_name_the_other_file_when_a_macro_wrote_the_element() -> None:
+    source_map = SourceMap(
+        "ivr.xml.j2",
+        identity=False,
+        lines={
+            2: SourceLocation("macros.xml.j2", 7, None, ("in macro `bye`",)),
+            3: SourceLocation("ivr.xml.j2", 5),
+        },
+    )
+    text = "<Response>\n  <Hangup/>\n  <Say>late</Say>\n</Response>\n"
+    document = Document.from_text(text, "ivr.xml.j2", source_map=source_map)
+    (found,) = iter_lint_diagnostics(document, select=["CF301"])
+    assert (found.location.file, found.location.line) == ("ivr.xml.j2", 5)
+    assert "(macros.xml.j2:7)" in found.message

@@ -147,7 +147,7 @@ def test_duplicate_branch_names_the_line_of_the_first(lint: Lint) -> None:
         "<Default/></Switch></Gather>"
     )
     (found,) = [d for d in lint(body) if d.code == "CF302"]
-    assert found.location.line == 5 and "line 4" in found.message
+    assert found.location.line == 5 and "at line 4" in found.message
 
 
 def test_duplicate_legacy_dtmf_branches_are_reported_too(lint: Lint) -> None:
