@@ -91,6 +91,9 @@ def run(args: argparse.Namespace) -> int:
     max_bytes = args.max_bytes if args.max_bytes is not None else MAX_DOCUMENT_BYTES
     select, ignore = _codes(args.select), _codes(args.ignore)
     if args.fix or args.diff:
+        if args.no_lint:
+            print("callflow validate: --fix and --diff need lint; drop --no-lint", file=sys.stderr)
+            return 2
         try:
             outcome = _fix(args, max_bytes)
         except InputError as error:
@@ -142,7 +145,14 @@ def _fix(args: argparse.Namespace, max_bytes: int) -> int:
     from callflow.fix import fix_file, iter_fix_paths
     from callflow.sources import expand_paths
 
-    files = [path for path, problem in expand_paths(args.paths) if problem is None]
+    files: list[Path] = []
+    missing = False
+    for path, problem in expand_paths(args.paths):
+        if problem is None:
+            files.append(path)
+        elif args.diff:  # with --fix, the check that follows reports it
+            print(f"callflow validate: {problem}", file=sys.stderr)
+            missing = True
     changed = fixed = 0
     for path in iter_fix_paths(files):
         config = _config(path).with_options(select=_codes(args.select), ignore=_codes(args.ignore))
@@ -164,4 +174,4 @@ def _fix(args: argparse.Namespace, max_bytes: int) -> int:
             print(f"{verb} {fixed} problem(s) in {changed} {noun}", file=sys.stderr)
         else:
             print("nothing to fix", file=sys.stderr)
-    return 1 if args.diff and changed else 0
+    return 1 if args.diff and (changed or missing) else 0

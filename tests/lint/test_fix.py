@@ -237,3 +237,15 @@ def test_fixed_flows_have_nothing_fixable_left_and_fix_is_idempotent(text: str) 
     # Nothing the author wrote is lost: every comment and every spoken text survives.
     for kept in ("<!-- a comment -->", "<Say>plain</Say>", "<Say>a</Say>"):
         assert result.fixed.count(kept) == text.count(kept)
+
+
+def test_diff_reports_a_missing_path(tmp_path: Path, run_cli: RunCli) -> None:
+    result = run_cli("validate", "--diff", tmp_path / "nope.xml")
+    assert result.code == 1 and "CF001" in result.err
+
+
+def test_fix_needs_lint(write: Write, run_cli: RunCli) -> None:
+    path = write("legacy.xml", golden("legacy.xml"))
+    result = run_cli("validate", "--fix", "--no-lint", path)
+    assert result.code == 2 and "--no-lint" in result.err
+    assert path.read_bytes() == golden("legacy.xml")
