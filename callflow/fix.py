@@ -299,7 +299,7 @@ def fix_document(document: Document, config: LintConfig = DEFAULT_CONFIG) -> Fix
             reason = problems[0].message if problems else "it would add schema errors"
             return FixResult(original, original, [], f"the fix was not safe ({reason})")
         applied.extend(done)
-        current = Document(reparsed.root, text, document.source_map)
+        current = reparsed
     return FixResult(original, current.text, applied)
 
 
@@ -317,7 +317,7 @@ def _worse(before: collections.Counter[str], after: collections.Counter[str]) ->
 
 
 class FileFix:
-    """The outcome for one file: its result, whether it was written, and the bytes kept."""
+    """The outcome for one file: the fix computed (or refused) and whether it was written."""
 
     __slots__ = ("path", "result", "written")
 
