@@ -24,6 +24,9 @@ if TYPE_CHECKING:
         TransportError,
         ValidationError,
     )
+    from callflow.fix import fix_document
+    from callflow.graph import build_graph
+    from callflow.lint.config import LintConfig
     from callflow.schema import Schema, load_schema
     from callflow.sourcemap import SourceLocation, SourceMap
 
@@ -35,6 +38,7 @@ _EXPORTS: dict[str, str] = {
     "Diagnostic": "callflow.diagnostics",
     "Document": "callflow.document",
     "InputError": "callflow.errors",
+    "LintConfig": "callflow.lint.config",
     "Schema": "callflow.schema",
     "Severity": "callflow.diagnostics",
     "SimulationError": "callflow.errors",
@@ -43,7 +47,9 @@ _EXPORTS: dict[str, str] = {
     "TemplateError": "callflow.errors",
     "TransportError": "callflow.errors",
     "ValidationError": "callflow.errors",
+    "build_graph": "callflow.graph",
     "check_document": "callflow.check",
+    "fix_document": "callflow.fix",
     "load_schema": "callflow.schema",
 }
 
@@ -55,6 +61,7 @@ __all__ = [
     "Diagnostic",
     "Document",
     "InputError",
+    "LintConfig",
     "Schema",
     "Severity",
     "SimulationError",
@@ -63,7 +70,9 @@ __all__ = [
     "TemplateError",
     "TransportError",
     "ValidationError",
+    "build_graph",
     "check_document",
+    "fix_document",
     "load_schema",
 ]
 

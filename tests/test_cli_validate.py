@@ -28,7 +28,8 @@ def test_errors_exit_one_and_are_all_reported(run_cli: Run, write: Write) -> Non
     result = run_cli("validate", path)
     assert result.code == 1
     lines = [line for line in result.out.splitlines() if line.startswith(str(path))]
-    assert [line.split(": ")[1].split()[0] for line in lines] == ["CF203", "CF205", "CF201"]
+    schema_codes = [c for c in (line.split(": ")[1].split()[0] for line in lines) if c < "CF3"]
+    assert schema_codes == ["CF203", "CF205", "CF201"]
 
 
 def test_text_format_quotes_the_line_with_a_caret_under_the_column(
@@ -47,7 +48,7 @@ def test_json_format(run_cli: Run, write: Write) -> None:
     result = run_cli("validate", "--format", "json", path)
     records = json.loads(result.out)
     assert result.code == 1
-    first = records[0]
+    first = next(r for r in records if r["code"] == "CF203")
     assert {"file", "line", "column", "code", "severity", "message", "hint"} <= set(first)
     assert (first["file"], first["line"], first["column"], first["code"]) == (
         str(path),
@@ -67,8 +68,10 @@ def test_json_format_prints_an_empty_array_when_clean(run_cli: Run, write: Write
 def test_github_format(run_cli: Run, write: Write) -> None:
     path = write("bad.xml", BAD)
     out = run_cli("validate", "--format", "github", path).out.splitlines()
-    assert out[0].startswith(f"::error file={path},line=2,col=11,title=CF203::")
-    assert "numDigts" in out[0]
+    line = next(line for line in out if "title=CF203" in line)
+    assert line.startswith(f"::error file={path},line=2,col=11,title=CF203::")
+    assert "numDigts" in line
+    assert any(line.startswith("::warning ") for line in out)
 
 
 def test_sarif_format_is_sarif_2_1_0(run_cli: Run, write: Write) -> None:
@@ -78,8 +81,9 @@ def test_sarif_format_is_sarif_2_1_0(run_cli: Run, write: Write) -> None:
     (run,) = sarif["runs"]
     assert run["tool"]["driver"]["name"] == "callflow"
     rule_ids = [rule["id"] for rule in run["tool"]["driver"]["rules"]]
-    assert rule_ids == sorted({"CF201", "CF203", "CF205"})
-    result = run["results"][0]
+    assert {"CF201", "CF203", "CF205"} <= set(rule_ids)
+    assert rule_ids == sorted(rule_ids)
+    result = next(r for r in run["results"] if r["ruleId"] == "CF203")
     assert result["ruleId"] == "CF203"
     assert rule_ids[result["ruleIndex"]] == "CF203"
     assert result["level"] == "error"
@@ -232,7 +236,7 @@ def test_parallel_workers_report_exactly_what_one_process_reports(
     parallel = run_cli("validate", "--format", "json", "--jobs", "2", tmp_path / "many")
     assert serial.code == parallel.code == 1
     assert json.loads(serial.out) == json.loads(parallel.out)
-    assert len(json.loads(serial.out)) == 4 * 3
+    assert sum(r["severity"] == "error" for r in json.loads(serial.out)) == 4 * 3
 
 
 def test_negative_jobs_is_a_usage_error(run_cli: Run, write: Write) -> None:

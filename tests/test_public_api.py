@@ -14,6 +14,7 @@ PUBLIC_NAMES = [
     "Diagnostic",
     "Document",
     "InputError",
+    "LintConfig",
     "Schema",
     "Severity",
     "SimulationError",
@@ -22,7 +23,9 @@ PUBLIC_NAMES = [
     "TemplateError",
     "TransportError",
     "ValidationError",
+    "build_graph",
     "check_document",
+    "fix_document",
     "load_schema",
 ]
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from callflow.diagnostics import Diagnostic
+    from callflow.lint.config import LintConfig
 
 NAME = "validate"
 HELP = "validate call flow files (*.xml, *.xml.j2 templates, *.py builder scripts)"
@@ -58,6 +59,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="refuse files larger than N bytes (default: 1 MiB)",
     )
+    fixing = parser.add_mutually_exclusive_group()
+    fixing.add_argument(
+        "--fix",
+        action="store_true",
+        help="rewrite the safe cases (legacy forms, missing Callback method) in *.xml files, "
+        "then report what is left",
+    )
+    fixing.add_argument(
+        "--diff",
+        action="store_true",
+        help="print the fixes --fix would make as a unified diff; write nothing",
+    )
     parser.add_argument(
         "--jobs",
         type=int,
@@ -93,6 +106,7 @@ def check_files(paths: Sequence[Path], options: Options) -> list[Diagnostic]:
     schema = load_schema(options.schema)
     found: list[Diagnostic] = []
     for path in paths:
+        config = _config(path)
         for source in load_path_sources(path, max_bytes=options.max_bytes):
             found.extend(source.diagnostics)
             if source.document is not None:
@@ -103,9 +117,17 @@ def check_files(paths: Sequence[Path], options: Options) -> list[Diagnostic]:
                         lint=options.lint,
                         select=options.select,
                         ignore=options.ignore,
+                        config=config,
                     )
                 )
     return found
+
+
+def _config(path: Path) -> LintConfig:
+    """The ``[tool.callflow]`` settings of the nearest pyproject.toml above ``path``."""
+    from callflow.lint.config import config_for
+
+    return config_for(path)
 
 
 def _check_in_parallel(files: list[Path], options: Options, jobs: int) -> list[Diagnostic]:
@@ -142,6 +164,9 @@ def run(args: argparse.Namespace) -> int:
     if args.jobs < 0 or (args.max_bytes is not None and args.max_bytes < 1):
         print("callflow validate: --jobs and --max-bytes take positive numbers", file=sys.stderr)
         return 2
+    if (args.fix or args.diff) and args.no_lint:
+        print("callflow validate: --fix and --diff need lint; drop --no-lint", file=sys.stderr)
+        return 2
     options = Options(
         schema=schema_path,
         lint=not args.no_lint,
@@ -149,6 +174,14 @@ def run(args: argparse.Namespace) -> int:
         ignore=_codes(args.ignore),
         max_bytes=args.max_bytes if args.max_bytes is not None else MAX_DOCUMENT_BYTES,
     )
+    if args.fix or args.diff:
+        try:
+            outcome = _fix(args, options.max_bytes)
+        except InputError as error:
+            print(f"callflow validate: {error}", file=sys.stderr)
+            return 2
+        if args.diff:
+            return outcome
     found: list[Diagnostic] = []
     files: list[Path] = []
     for path, problem in expand_paths(args.paths):
@@ -157,12 +190,53 @@ def run(args: argparse.Namespace) -> int:
         else:
             files.append(path)
     jobs = args.jobs or (os.cpu_count() or 1 if len(files) >= PARALLEL_THRESHOLD else 1)
-    if jobs > 1 and len(files) > 1:
-        found.extend(_check_in_parallel(files, options, min(jobs, len(files))))
-    else:
-        found.extend(check_files(files, options))
+    try:
+        if jobs > 1 and len(files) > 1:
+            found.extend(_check_in_parallel(files, options, min(jobs, len(files))))
+        else:
+            found.extend(check_files(files, options))
+    except InputError as error:  # a broken [tool.callflow] table
+        print(f"callflow validate: {error}", file=sys.stderr)
+        return 2
     ordered = in_order(found)
     print_diagnostics(ordered, args.format)
     if not args.quiet:
         print(summary(ordered, len(files)), file=sys.stderr)
     return 1 if has_errors(ordered) else 0
+
+
+def _fix(args: argparse.Namespace, max_bytes: int) -> int:
+    """Fix (or, with --diff, show the fixes for) every XML file named; 1 if a diff is shown."""
+    from callflow.fix import fix_file, iter_fix_paths
+    from callflow.sources import expand_paths
+
+    files: list[Path] = []
+    missing = False
+    for path, problem in expand_paths(args.paths):
+        if problem is None:
+            files.append(path)
+        elif args.diff:  # with --fix, the check that follows reports it
+            print(f"callflow validate: {problem}", file=sys.stderr)
+            missing = True
+    changed = fixed = 0
+    for path in iter_fix_paths(files):
+        config = _config(path).with_options(select=_codes(args.select), ignore=_codes(args.ignore))
+        outcome = fix_file(path, config=config, write=not args.diff, max_bytes=max_bytes)
+        result = outcome.result
+        if result.refused:
+            print(f"callflow validate: {path}: {result.refused}", file=sys.stderr)
+            continue
+        if not result.changed:
+            continue
+        changed += 1
+        fixed += len(result.applied)
+        if args.diff:
+            sys.stdout.write(result.diff(str(path)))
+    if not args.quiet:
+        noun = "file" if changed == 1 else "files"
+        verb = "would fix" if args.diff else "fixed"
+        if changed:
+            print(f"{verb} {fixed} problem(s) in {changed} {noun}", file=sys.stderr)
+        else:
+            print("nothing to fix", file=sys.stderr)
+    return 1 if args.diff and (changed or missing) else 0

@@ -1,0 +1,128 @@
+"""`callflow graph SOURCE`: draw a call flow as a Mermaid, dot, svg or png diagram."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from callflow.graph import FindExecutable
+
+NAME = "graph"
+HELP = "draw a call flow (*.xml, *.xml.j2, *.py) as a diagram: mermaid, dot, svg or png"
+FORMATS = ("mermaid", "dot", "svg", "png")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("source", metavar="SOURCE", type=Path, help="the call flow to draw")
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="mermaid",
+        help="mermaid (default), dot, or svg/png (rendered by Graphviz's dot)",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        metavar="FILE",
+        help="write here instead of stdout (an existing file is replaced only if callflow "
+        "graph wrote it, or with --force)",
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="replace FILE even if callflow did not write it"
+    )
+    parser.add_argument(
+        "--dot",
+        metavar="PATH",
+        default="dot",
+        help="the Graphviz dot executable for svg/png (default: dot on PATH)",
+    )
+
+
+def run(args: argparse.Namespace, *, find_executable: FindExecutable = shutil.which) -> int:
+    from callflow.commands._common import print_diagnostics
+    from callflow.graph import build_graph, find_dot, render_image, to_dot, to_mermaid
+    from callflow.sources import expand_paths, load_path_sources
+
+    for _, problem in expand_paths([args.source]):
+        if problem is not None:
+            print_diagnostics([problem], "text")
+            return 1
+    if args.source.is_dir():
+        print("callflow graph: SOURCE must be one file, not a directory", file=sys.stderr)
+        return 2
+    sources = load_path_sources(args.source)
+    drawable = [source for source in sources if source.document is not None]
+    if not drawable:
+        print_diagnostics([d for source in sources for d in source.diagnostics], "text")
+        return 1
+    if len(drawable) > 1:
+        print(
+            f"callflow graph: {args.source} gives {len(drawable)} documents; drawing the "
+            f"first ({drawable[0].label})",
+            file=sys.stderr,
+        )
+    document = drawable[0].document
+    assert document is not None
+    graph = build_graph(document)
+    if args.format == "mermaid":
+        return _emit(args, to_mermaid(graph).encode("utf-8"))
+    dot_source = to_dot(graph)
+    if args.format == "dot":
+        return _emit(args, dot_source.encode("utf-8"))
+    dot_path = find_dot(find_executable, args.dot)
+    if dot_path is None:
+        print(
+            f"callflow graph: Graphviz `{args.dot}` was not found, so no {args.format} was "
+            "made. Install Graphviz (e.g. `apt-get install graphviz` or `brew install "
+            "graphviz`), or use --format mermaid or dot. The dot text follows on stdout.",
+            file=sys.stderr,
+        )
+        sys.stdout.write(dot_source)
+        return 1
+    image = render_image(dot_source, args.format, dot_path)
+    if args.format == "png" and args.output is None and sys.stdout.isatty():
+        print("callflow graph: a PNG is binary; write it with -o FILE", file=sys.stderr)
+        return 2
+    return _emit(args, image)
+
+
+def _emit(args: argparse.Namespace, data: bytes) -> int:
+    """Write to -o FILE (atomically, never over a file callflow did not write) or stdout."""
+    from callflow.fix import write_atomically
+    from callflow.graph import is_previous_output
+
+    output: Path | None = args.output
+    if output is None:
+        sys.stdout.flush()
+        if _has_buffer():
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        else:
+            sys.stdout.write(data.decode("utf-8"))
+        return 0
+    if output.is_dir():
+        print(f"callflow graph: {output} is a directory", file=sys.stderr)
+        return 2
+    if output.exists() and not args.force:
+        with output.open("rb") as handle:
+            head = handle.read(1024)
+        if not is_previous_output(head):
+            print(
+                f"callflow graph: {output} exists and was not written by callflow graph; "
+                "not replaced (use --force to replace it)",
+                file=sys.stderr,
+            )
+            return 2
+    write_atomically(output, data)
+    print(f"wrote {output}", file=sys.stderr)
+    return 0
+
+
+def _has_buffer() -> bool:
+    # Under pytest's capture (and other text-only streams) there is no byte buffer.
+    return hasattr(sys.stdout, "buffer")

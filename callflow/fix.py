@@ -1,0 +1,420 @@
+"""Safe fixes: rewriting legacy forms and implicit defaults in an XML file, byte for byte.
+
+The tree says *what* is wrong; the change is made on the author's text by character
+offsets, so comments, indentation, quoting, attribute order and line endings all stay as
+written. Every result is re-parsed and re-validated before it is kept: a fix that would
+make the document unreadable, or add a schema error, is refused and nothing is written.
+"""
+
+from __future__ import annotations
+
+import bisect
+import collections
+import contextlib
+import difflib
+import itertools
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+from lxml import etree
+
+from callflow.document import MAX_DOCUMENT_BYTES, Document, load_bytes
+from callflow.errors import InputError
+from callflow.lint import iter_active_findings
+from callflow.lint.config import DEFAULT_CONFIG, LintConfig
+from callflow.lint.rules import (
+    AddAttribute,
+    BranchesToSwitch,
+    Finding,
+    Fix,
+    RenameAttribute,
+    ReplaceElement,
+    quote_attribute,
+)
+
+#: Fix rounds before giving up (one normally suffices; a second finds nothing).
+MAX_ROUNDS = 4
+
+Element = etree._Element
+
+
+# ---------------------------------------------------------------- the text, tag by tag
+
+_TOKEN = re.compile(
+    r"<!--.*?-->"
+    r"|<!\[CDATA\[.*?\]\]>"
+    r"|<\?.*?\?>"
+    r"|<!DOCTYPE(?:[^\[>]|\[.*?\])*>"
+    r"|</\s*(?P<end>[^\s>]+)\s*>"
+    r"""|<(?P<name>[^\s/>!?]+)(?P<attrs>(?:[^>"']|"[^"]*"|'[^']*')*?)(?P<slash>/?)>""",
+    re.DOTALL,
+)
+_ATTRIBUTE = re.compile(r"""\s+(?P<name>[^\s=/>]+)\s*=\s*(?P<value>"[^"]*"|'[^']*')""")
+
+
+class TagSpan:
+    """Where one element is written: its start tag, attributes and end tag, as offsets."""
+
+    __slots__ = ("attributes", "end", "end_name", "name", "name_end", "start", "start_end")
+
+    def __init__(
+        self,
+        name: str,
+        start: int,
+        name_end: int,
+        start_end: int,
+        attributes: dict[str, tuple[int, int, str]],
+    ) -> None:
+        self.name = name
+        self.start = start  # the '<'
+        self.name_end = name_end
+        self.start_end = start_end  # just after the start tag's '>'
+        self.attributes = attributes  # name -> (name offset, end of value, quote char)
+        self.end = start_end  # just after the end tag (self-closing: the start tag)
+        self.end_name: tuple[int, int] | None = None  # the name in the end tag
+
+    @property
+    def attributes_end(self) -> int:
+        """Where a new attribute goes: after the last one (or after the tag name)."""
+        return max((end for _, end, _ in self.attributes.values()), default=self.name_end)
+
+
+def tag_spans(document: Document) -> list[TagSpan] | None:
+    """One TagSpan per element, in document order; None if the text and tree disagree."""
+    text = document.text
+    spans: list[TagSpan] = []
+    open_spans: list[TagSpan] = []
+    for match in _TOKEN.finditer(text):
+        name = match.group("name")
+        if name is not None:
+            attrs_start = match.start("attrs")
+            attributes = {
+                found.group("name"): (
+                    attrs_start + found.start("name"),
+                    attrs_start + found.end("value"),
+                    found.group("value")[0],
+                )
+                for found in _ATTRIBUTE.finditer(match.group("attrs"))
+            }
+            span = TagSpan(name, match.start(), match.start("attrs"), match.end(), attributes)
+            spans.append(span)
+            if not match.group("slash"):
+                open_spans.append(span)
+        elif match.group("end") is not None:
+            if not open_spans or open_spans[-1].name != match.group("end"):
+                return None
+            span = open_spans.pop()
+            span.end = match.end()
+            span.end_name = (match.start("end"), match.end("end"))
+    elements = list(document.iter_elements())
+    if open_spans or len(elements) != len(spans):
+        return None
+    if any(element.tag != span.name for element, span in zip(elements, spans, strict=True)):
+        return None
+    return spans
+
+
+# ---------------------------------------------------------------- fixes → text edits
+
+
+class Edit:
+    """Replace ``text[start:end]`` by ``replacement``."""
+
+    __slots__ = ("end", "replacement", "start")
+
+    def __init__(self, start: int, end: int, replacement: str) -> None:
+        self.start, self.end, self.replacement = start, end, replacement
+
+    def __repr__(self) -> str:
+        return f"Edit({self.start}:{self.end} -> {self.replacement!r})"
+
+
+def edits_for(fix: Fix, spans: dict[Element, TagSpan], text: str) -> list[Edit] | None:
+    """The text edits that carry out ``fix``; None when the text is not as expected."""
+    if isinstance(fix, AddAttribute):
+        span = spans[fix.element]
+        quote = next(iter(span.attributes.values()))[2] if span.attributes else '"'
+        value = quote_attribute(fix.value)
+        if quote == "'":
+            value = value.replace("'", "&apos;")
+        where = span.attributes_end
+        return [Edit(where, where, f" {fix.name}={quote}{value}{quote}")]
+    if isinstance(fix, RenameAttribute):
+        span = spans[fix.element]
+        found = span.attributes.get(fix.old)
+        if found is None or fix.new in span.attributes:
+            return None
+        return [Edit(found[0], found[0] + len(fix.old), fix.new)]
+    if isinstance(fix, ReplaceElement):
+        span = spans[fix.element]
+        return [Edit(span.start, span.end, fix.markup)]
+    return _branches_to_switch(fix, spans, text)
+
+
+def _branches_to_switch(
+    fix: BranchesToSwitch, spans: dict[Element, TagSpan], text: str
+) -> list[Edit] | None:
+    edits: list[Edit] = []
+    for branch in fix.branches:
+        span = spans[branch]
+        value = span.attributes.get("value")
+        if value is None or "dtmf" in span.attributes:
+            return None
+        edits.append(Edit(span.start + 1, span.name_end, "Case"))
+        edits.append(Edit(value[0], value[0] + len("value"), "dtmf"))
+        if span.end_name is not None:
+            edits.append(Edit(span.end_name[0], span.end_name[1], "Case"))
+    first = spans[fix.branches[0]]
+    last = spans[fix.default if fix.default is not None else fix.branches[-1]]
+    newline = "\r\n" if "\r\n" in text else "\n"
+    line_start = text.rfind("\n", 0, first.start) + 1
+    indent = text[line_start : first.start]
+    if indent.strip():  # the branches share a line with something else: stay on it
+        edits.append(Edit(first.start, first.start, "<Switch>"))
+        edits.append(Edit(last.end, last.end, "</Switch>"))
+    else:
+        edits.append(Edit(first.start, first.start, f"<Switch>{newline}{indent}"))
+        edits.append(Edit(last.end, last.end, f"{newline}{indent}</Switch>"))
+    return edits
+
+
+def _self_consistent(edits: Sequence[Edit]) -> bool:
+    ordered = sorted((edit.start, edit.end) for edit in edits)
+    return all(end <= start for (_, end), (start, _) in itertools.pairwise(ordered))
+
+
+def apply_edits(text: str, edits: Sequence[Edit]) -> str:
+    """Apply non-overlapping edits (any order) to ``text``."""
+    out: list[str] = []
+    position = 0
+    for edit in sorted(edits, key=lambda e: (e.start, e.end)):
+        out.append(text[position : edit.start])
+        out.append(edit.replacement)
+        position = edit.end
+    out.append(text[position:])
+    return "".join(out)
+
+
+class _Claimed:
+    """Text ranges already being edited, kept sorted; two fixes never edit one place."""
+
+    def __init__(self) -> None:
+        self._ranges: list[tuple[int, int]] = []
+
+    def free(self, edits: Sequence[Edit]) -> bool:
+        for edit in edits:
+            # Claimed ranges never conflict with each other, so only the neighbours of the
+            # new range's position can conflict with it.
+            index = bisect.bisect_left(self._ranges, (edit.end, edit.end))
+            for start, end in self._ranges[max(0, index - 2) : index + 2]:
+                if edit.start < end and start < edit.end:
+                    return False
+                if edit.start == edit.end == start == end:  # two insertions at one point
+                    return False
+        return True
+
+    def claim(self, edits: Sequence[Edit]) -> None:
+        for edit in edits:
+            bisect.insort(self._ranges, (edit.start, edit.end))
+
+
+# ---------------------------------------------------------------- fixing a text
+
+
+class FixResult:
+    """The outcome of fixing one text: the new text and what was fixed, or why not."""
+
+    __slots__ = ("applied", "fixed", "original", "refused")
+
+    def __init__(
+        self, original: str, fixed: str, applied: Sequence[Finding], refused: str | None = None
+    ) -> None:
+        self.original = original
+        self.fixed = fixed
+        self.applied: list[Finding] = list(applied)
+        self.refused = refused
+
+    @property
+    def changed(self) -> bool:
+        return self.fixed != self.original
+
+    def __repr__(self) -> str:
+        state = f"refused: {self.refused}" if self.refused else f"{len(self.applied)} fix(es)"
+        return f"FixResult({state})"
+
+    def diff(self, name: str) -> str:
+        """The change as a unified diff (empty when nothing changed)."""
+        lines = difflib.unified_diff(
+            self.original.splitlines(keepends=True),
+            self.fixed.splitlines(keepends=True),
+            fromfile=name,
+            tofile=name,
+        )
+        out = []
+        for line in lines:
+            out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
+        return "".join(out)
+
+
+def fixable_findings(document: Document, config: LintConfig = DEFAULT_CONFIG) -> list[Finding]:
+    """The active (enabled, unsuppressed) findings that carry a fix."""
+    return [finding for finding, _ in iter_active_findings(document, config) if finding.fix]
+
+
+def fix_document(document: Document, config: LintConfig = DEFAULT_CONFIG) -> FixResult:
+    """Apply every safe fix to ``document.text``, round after round until none is left."""
+    original = document.text
+    applied: list[Finding] = []
+    current = document
+    baseline = _schema_error_codes(document)
+    for _ in range(MAX_ROUNDS):
+        findings = fixable_findings(current, config)
+        if not findings:
+            break
+        spans = tag_spans(current)
+        if spans is None:
+            return FixResult(original, original, [], "the text could not be matched to its tags")
+        by_element = dict(zip(current.iter_elements(), spans, strict=True))
+        edits: list[Edit] = []
+        claimed = _Claimed()
+        done: list[Finding] = []
+        for finding in findings:
+            assert finding.fix is not None
+            planned = edits_for(finding.fix, by_element, current.text)
+            if not planned or not claimed.free(planned) or not _self_consistent(planned):
+                continue  # left for the next round (or unfixable as written)
+            edits.extend(planned)
+            claimed.claim(planned)
+            done.append(finding)
+        if not done:
+            break
+        text = apply_edits(current.text, edits)
+        reparsed, problems = load_bytes(
+            text.encode("utf-8"), document.name, source_map=document.source_map
+        )
+        if reparsed is None or _worse(baseline, _schema_error_codes(reparsed)):
+            reason = problems[0].message if problems else "it would add schema errors"
+            return FixResult(original, original, [], f"the fix was not safe ({reason})")
+        applied.extend(done)
+        current = reparsed
+    return FixResult(original, current.text, applied)
+
+
+def _schema_error_codes(document: Document) -> collections.Counter[str]:
+    from callflow.schema import load_schema
+
+    return collections.Counter(d.code for d in load_schema().iter_diagnostics(document))
+
+
+def _worse(before: collections.Counter[str], after: collections.Counter[str]) -> bool:
+    return any(count > before.get(code, 0) for code, count in after.items())
+
+
+# ---------------------------------------------------------------- fixing a file
+
+
+class FileFix:
+    """The outcome for one file: the fix computed (or refused) and whether it was written."""
+
+    __slots__ = ("path", "result", "written")
+
+    def __init__(self, path: Path, result: FixResult, written: bool) -> None:
+        self.path = path
+        self.result = result
+        self.written = written
+
+    def __repr__(self) -> str:
+        return f"FileFix({str(self.path)!r}, {self.result!r}, written={self.written})"
+
+
+def fix_file(
+    path: Path,
+    *,
+    config: LintConfig = DEFAULT_CONFIG,
+    write: bool = True,
+    display: str | None = None,
+    max_bytes: int = MAX_DOCUMENT_BYTES,
+    replace: Callable[[str, str], None] = os.replace,
+) -> FileFix:
+    """Fix one XML file in place (atomically), or only compute the fix when ``write`` is False.
+
+    Never raises for a bad or unwritable file: a file that cannot be read or parsed, is not
+    UTF-8, changed meanwhile, cannot be written, or whose fix would not re-validate is left
+    untouched, and ``result.refused`` says why.
+    """
+    name = display if display is not None else str(path)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        return FileFix(
+            path, FixResult("", "", [], f"not fixed: cannot read ({error.strerror})"), False
+        )
+    document, problems = load_bytes(data, name, max_bytes=max_bytes)
+    if document is None:
+        message = problems[0].message if problems else "cannot be read"
+        return FileFix(path, FixResult("", "", [], f"not fixed: {message}"), False)
+    bom = data.startswith(b"\xef\xbb\xbf")
+    try:
+        as_utf8 = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        as_utf8 = None
+    if as_utf8 != document.text:
+        refusal = "not fixed: only UTF-8 files are rewritten"
+        return FileFix(path, FixResult(document.text, document.text, [], refusal), False)
+    result = fix_document(document, config)
+    if result.refused or not result.changed or not write:
+        return FileFix(path, result, False)
+    new_data = (b"\xef\xbb\xbf" if bom else b"") + result.fixed.encode("utf-8")
+    try:
+        write_atomically(path, new_data, expected=data, replace=replace)
+    except InputError as error:
+        return FileFix(path, FixResult(result.original, result.original, [], str(error)), False)
+    except OSError as error:
+        reason = f"not fixed: cannot write ({error.strerror or error}); the file is unchanged"
+        return FileFix(path, FixResult(result.original, result.original, [], reason), False)
+    return FileFix(path, result, True)
+
+
+def write_atomically(
+    path: Path,
+    data: bytes,
+    *,
+    expected: bytes | None = None,
+    replace: Callable[[str, str], None] = os.replace,
+) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same directory.
+
+    Readers see the old file or the new one, never a mix. The file's permissions are kept
+    and a symbolic link is followed (its target is rewritten, the link stays). With
+    ``expected``, the write is abandoned (`InputError`) if the file changed meanwhile.
+    """
+    target = path.resolve()
+    handle, temporary = tempfile.mkstemp(
+        prefix=f".{target.name}.", suffix=".callflow-tmp", dir=target.parent
+    )
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        if target.exists():
+            os.chmod(temporary, target.stat().st_mode & 0o7777)
+            if expected is not None and target.read_bytes() != expected:
+                raise InputError(f"{path}: changed while being fixed; not written")
+        replace(temporary, str(target))
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+
+
+def iter_fix_paths(paths: Sequence[Path]) -> Iterator[Path]:
+    """The XML files among ``paths`` (templates and scripts are never rewritten)."""
+    from callflow.sources import source_kind
+
+    for path in paths:
+        if source_kind(path) == "xml":
+            yield path

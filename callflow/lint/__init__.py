@@ -1,0 +1,96 @@
+"""Semantic lint rules: probable mistakes in a call flow that the schema cannot express.
+
+`iter_lint_diagnostics` is what the validation pipeline calls; `iter_findings` is the same
+search before locating, with each finding's element and fix, for `callflow.fix`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from callflow.diagnostics import Diagnostic
+from callflow.document import Document
+from callflow.lint.config import DEFAULT_CONFIG, LintConfig, config_for, load_config
+from callflow.lint.rules import RULES, Finding, LintContext, Rule
+from callflow.lint.suppression import (
+    Suppressions,
+    comment_before,
+    directive_codes,
+    file_line_reader,
+)
+from callflow.sourcemap import SourceLocation
+
+__all__ = [
+    "RULES",
+    "Finding",
+    "LintConfig",
+    "Rule",
+    "config_for",
+    "iter_active_findings",
+    "iter_findings",
+    "iter_lint_diagnostics",
+    "load_config",
+]
+
+
+def iter_findings(document: Document, config: LintConfig = DEFAULT_CONFIG) -> Iterator[Finding]:
+    """Every finding of every enabled rule, unlocated and unsuppressed, rule by rule."""
+    context = LintContext(document, config)
+    for code, rule in RULES.items():
+        if config.enabled(code):
+            yield from rule.check(context)
+
+
+def iter_active_findings(
+    document: Document, config: LintConfig = DEFAULT_CONFIG
+) -> Iterator[tuple[Finding, SourceLocation]]:
+    """Enabled findings with their author's location, minus those silenced inline."""
+    suppressions = Suppressions(file_line_reader(_own_text(document)))
+    for finding in iter_findings(document, config):
+        location = document.locate(finding.element, finding.attribute, text=finding.text)
+        # A directive may sit at the element's start tag or at the attribute at fault.
+        start = document.locate(finding.element)
+        lines = {location.line} | ({start.line} if start.file == location.file else set())
+        if suppressions.is_suppressed(finding.code, location.file, lines):
+            continue
+        comment = comment_before(finding.element)
+        silenced = directive_codes(comment) if comment is not None else None
+        if silenced is not None and finding.code.startswith(silenced):
+            continue
+        yield finding, location
+
+
+def iter_lint_diagnostics(
+    document: Document,
+    *,
+    select: Iterable[str] | None = None,
+    ignore: Iterable[str] | None = None,
+    config: LintConfig | None = None,
+) -> Iterator[Diagnostic]:
+    """Every lint finding in ``document`` as a located Diagnostic.
+
+    ``select``/``ignore`` are code prefixes on top of ``config`` (select replaces the
+    configured selection, ignore adds to it). Findings silenced by a ``callflow: ignore``
+    comment at their source line are left out.
+    """
+    settings = (config or DEFAULT_CONFIG).with_options(
+        select=None if select is None else list(select), ignore=ignore
+    )
+    for finding, location in iter_active_findings(document, settings):
+        yield Diagnostic(
+            finding.code,
+            settings.severity.get(finding.code, RULES[finding.code].severity),
+            finding.message,
+            location,
+            xpath=document.xpath_of(finding.element),
+            hint=finding.hint,
+        )
+
+
+def _own_text(document: Document) -> dict[str, str]:
+    # An XML file's text is the Document's text: no need to read it again from disk (and
+    # a Document made from a string has no file to read).
+    source_map = document.source_map
+    if source_map.identity and not source_map.lines and not source_map.elements:
+        return {document.name: document.text}
+    return {}
