@@ -57,7 +57,7 @@ class BuildError(CallflowError, TypeError):
         self.location = location
         self.hint = hint
         text = f"{location}: {message}" if location is not None else message
-        super().__init__(f"{text} ({hint})" if hint else text)
+        super().__init__(f"{text}\n    hint: {hint}" if hint else text)
 
 
 class TemplateError(CallflowError):
