@@ -365,7 +365,15 @@ class Node:
     while the block is still open moves it there instead, so fragments never appear twice.
     """
 
-    __slots__ = ("_attributes", "_children", "_location", "_pending_in", "_state", "_text")
+    __slots__ = (
+        "_attributes",
+        "_children",
+        "_location",
+        "_open",
+        "_pending_in",
+        "_state",
+        "_text",
+    )
 
     _attributes: dict[str, str]
     _children: list[Node]
@@ -373,6 +381,7 @@ class Node:
     _location: SourceLocation
     _pending_in: Node | None
     _state: Model
+    _open: bool
 
     __hash__ = None  # type: ignore[assignment]  # mutable while a `with` block is open
 
@@ -426,6 +435,7 @@ class Node:
         self._location = location
         self._pending_in = None
         self._state = EPSILON
+        self._open = False
 
     def _join_open_block(self) -> None:
         blocks = _OPEN_BLOCKS.get()
@@ -461,6 +471,10 @@ class Node:
         return self
 
     def __enter__(self) -> Self:
+        # While the block is open its children are only collected: a node built inside
+        # it may still be claimed as the argument of a call being evaluated (the `To` in
+        # `Dial(To(...))`), so the children are checked when the block closes.
+        self._open = True
         _OPEN_BLOCKS.set((*_OPEN_BLOCKS.get(), self))
         return self
 
@@ -472,11 +486,16 @@ class Node:
     ) -> None:
         blocks = _OPEN_BLOCKS.get()
         _OPEN_BLOCKS.set(tuple(block for block in blocks if block is not self))
+        self._open = False
         for child in self._children:
             if child._pending_in is self:
                 child._pending_in = None
         if exc_type is None:
+            self._check_children()
             self._check_complete()
+
+    def _check_children(self) -> None:
+        pass
 
     def _check_complete(self) -> None:
         pass
@@ -642,16 +661,33 @@ class Element(Node):
         self._text = content or None
 
     def _append(self, child: Node) -> None:
-        if isinstance(child, Element):
-            spec = self.SPEC
-            tag = child.tag
-            if tag not in spec.children:
-                raise self._illegal_child(child)
-            state = derive(self._state, tag)
-            if state == EMPTY:
-                raise self._misplaced_child(child)
-            self._state = state
+        if isinstance(child, Element) and not self._open:
+            self._state = self._accept(self._state, child, self._last_element())
         self._children.append(child)
+
+    def _accept(self, state: Model, child: Element, previous: Element | None) -> Model:
+        """The content model after ``child``; raises when the child may not stand there."""
+        if child.tag not in self.SPEC.children:
+            raise self._illegal_child(child)
+        after = derive(state, child.tag)
+        if after == EMPTY:
+            raise self._misplaced_child(child, previous, state)
+        return after
+
+    def _last_element(self) -> Element | None:
+        for child in reversed(self._children):
+            if isinstance(child, Element):
+                return child
+        return None
+
+    def _check_children(self) -> None:
+        state = self.SPEC.content
+        previous: Element | None = None
+        for child in self._children:
+            if isinstance(child, Element):
+                state = self._accept(state, child, previous)
+                previous = child
+        self._state = state
 
     def _recompute_state(self) -> None:
         state = self.SPEC.content
@@ -660,8 +696,9 @@ class Element(Node):
                 state = derive(state, child.tag)
         self._state = state
 
-    def _allowed_next(self) -> list[str]:
-        return [tag for tag in self.SPEC.children if derive(self._state, tag) != EMPTY]
+    def _allowed_next(self, state: Model | None = None) -> list[str]:
+        state = self._state if state is None else state
+        return [tag for tag in self.SPEC.children if derive(state, tag) != EMPTY]
 
     def _illegal_child(self, child: Element) -> BuildError:
         from callflow.vocabulary import closest
@@ -680,10 +717,11 @@ class Element(Node):
             f"{hint}<{self.tag}> holds {listing}",
         )
 
-    def _misplaced_child(self, child: Element) -> BuildError:
-        allowed = self._allowed_next()
-        previous = [c for c in self._children if isinstance(c, Element)]
-        after = f" after <{previous[-1].tag}>" if previous else " first"
+    def _misplaced_child(
+        self, child: Element, previous: Element | None, state: Model
+    ) -> BuildError:
+        allowed = self._allowed_next(state)
+        after = f" after <{previous.tag}>" if previous is not None else " first"
         hint = (
             "allowed at this point: " + ", ".join(f"<{t}>" for t in allowed)
             if allowed
@@ -882,11 +920,45 @@ _DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 class FlowElement(Element):
     """A document root (``<Response>``): serialises to XML and to a `Document`."""
 
-    __slots__ = ()
+    __slots__ = ("_comments_after", "_comments_before")
+
+    def _start(self, location: SourceLocation) -> None:
+        super()._start(location)
+        self._comments_before: tuple[str, ...] = ()
+        self._comments_after: tuple[str, ...] = ()
+
+    def _value_key(self) -> tuple[object, ...]:
+        return (*super()._value_key(), self._comments_before, self._comments_after)
+
+    @property
+    def comments(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The XML comments written before and after the root element."""
+        return self._comments_before, self._comments_after
+
+    def with_comments(self, *before: str, after: Iterable[str] = ()) -> Self:
+        """Put XML comments around the root element (a file's header comment, say).
+
+        Each text is written as given inside ``<!--`` and ``-->``; returns the flow.
+        """
+        checked = []
+        for text in (*before, *after):
+            checked.append(Comment._from_wire(text, self._location).text or "")
+        self._comments_before = tuple(checked[: len(before)])
+        self._comments_after = tuple(checked[len(before) :])
+        return self
+
+    def _tree(self, located: list[tuple[etree._Element, SourceLocation]]) -> etree._Element:
+        root = self._to_lxml(None, located)
+        for text in self._comments_before:
+            root.addprevious(etree.Comment(text))
+        for text in reversed(self._comments_after):
+            root.addnext(etree.Comment(text))
+        return root
 
     def to_bytes(self, pretty: bool = False) -> bytes:
         """UTF-8 XML with a declaration; the same flow always gives the same bytes."""
-        body = etree.tostring(self.to_element(), encoding="UTF-8", pretty_print=pretty)
+        root = self._tree([])
+        body = etree.tostring(root.getroottree(), encoding="UTF-8", pretty_print=pretty)
         return _DECLARATION + body
 
     def to_xml(self, pretty: bool = False) -> str:
@@ -899,10 +971,10 @@ class FlowElement(Element):
         The text is pretty-printed; ``name`` defaults to the file that built this node.
         """
         located: list[tuple[etree._Element, SourceLocation]] = []
-        root = self._to_lxml(None, located)
+        root = self._tree(located)
         tree = root.getroottree()
         elements = {tree.getpath(element): location for element, location in located}
-        data = _DECLARATION + etree.tostring(root, encoding="UTF-8", pretty_print=True)
+        data = _DECLARATION + etree.tostring(tree, encoding="UTF-8", pretty_print=True)
         file = name if name is not None else self._location.file
         source_map = SourceMap(file, identity=False, elements=elements)
         document, diagnostics = load_bytes(data, file, source_map=source_map)

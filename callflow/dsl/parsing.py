@@ -42,6 +42,13 @@ def parse(xml: str | bytes | Document, *, strict: bool = True) -> Response:
         )
     flow = _node(document, root, strict)
     assert isinstance(flow, Response)
+    before = [c for c in root.itersiblings(preceding=True) if isinstance(c, etree._Comment)]
+    after = [c for c in root.itersiblings() if isinstance(c, etree._Comment)]
+    if before or after:
+        flow.with_comments(
+            *(str(c.text or "") for c in reversed(before)),
+            after=[str(c.text or "") for c in after],
+        )
     return flow
 
 

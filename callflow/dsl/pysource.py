@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
-from callflow.dsl.core import Comment, Element, Node, UncheckedElement, python_value
+from callflow.dsl.core import Comment, Element, FlowElement, Node, UncheckedElement, python_value
 
 #: Longest line the converter writes (the project's ruff line length).
 WIDTH = 100
@@ -67,7 +67,17 @@ def node_source(node: Node) -> str:
     """The one-line Python expression that builds ``node``."""
     call = _call_of(node)
     parts = [*call.head, *(node_source(child) for child in call.children), *call.tail]
-    return f"{call.name}({', '.join(parts)})"
+    return f"{call.name}({', '.join(parts)}){_comments_call(node)}"
+
+
+def _comments_call(node: Node) -> str:
+    if not isinstance(node, FlowElement) or node.comments == ((), ()):
+        return ""
+    before, after = node.comments
+    parts = [string_literal(text) for text in before]
+    if after:
+        parts.append("after=[" + ", ".join(string_literal(text) for text in after) + "]")
+    return f".with_comments({', '.join(parts)})"
 
 
 def node_lines(node: Node, indent: int = 0, suffix: str = "") -> list[str]:
@@ -84,7 +94,7 @@ def node_lines(node: Node, indent: int = 0, suffix: str = "") -> list[str]:
         lines.extend(node_lines(child, indent + 1, ","))
     for atom in call.tail:
         lines.extend(_atom_lines(atom, indent + 1))
-    lines.append(f"{pad}){suffix}")
+    lines.append(f"{pad}){_comments_call(node)}{suffix}")
     return lines
 
 
@@ -135,38 +145,24 @@ def _chunks(text: str, width: int) -> list[str]:
     return chunks
 
 
-def flow_script(
-    flow: Node,
-    *,
-    source: str,
-    leading_comments: Sequence[str] = (),
-    trailing_comments: Sequence[str] = (),
-) -> str:
+def flow_script(flow: Node, *, source: str) -> str:
     """A runnable builder script that rebuilds ``flow``; run it to print the XML."""
     names = sorted({type(node).__name__ for node in flow.iter()})
+    imports = f"from callflow.dsl import {', '.join(names)}"
+    if len(imports) > WIDTH:
+        imports = "from callflow.dsl import (\n" + "".join(f"    {n},\n" for n in names) + ")"
     lines = [
         f'"""Call flow converted from {source} by `callflow convert --to python`."""',
         "",
-        f"from callflow.dsl import {', '.join(names)}",
+        imports,
         "",
     ]
-    lines.extend(_comment_lines(leading_comments))
     body = node_lines(flow)
     body[0] = "flow = " + body[0]
     lines.extend(body)
-    lines.extend(_comment_lines(trailing_comments))
     lines += [
         "",
         'if __name__ == "__main__":',
         '    print(flow.to_xml(pretty=True), end="")',
     ]
     return "\n".join(lines) + "\n"
-
-
-def _comment_lines(comments: Sequence[str]) -> list[str]:
-    """XML comments outside <Response> become Python comments (the builder has no prolog)."""
-    lines: list[str] = []
-    for comment in comments:
-        for line in comment.strip().splitlines():
-            lines.append(f"# {line.strip()}".rstrip())
-    return lines
