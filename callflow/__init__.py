@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from callflow.check import check_document
     from callflow.diagnostics import Diagnostic, Severity
     from callflow.document import Document
+    from callflow.dsl.parsing import parse
     from callflow.errors import (
         ApiError,
         AuthenticationError,
@@ -45,6 +46,7 @@ _EXPORTS: dict[str, str] = {
     "ValidationError": "callflow.errors",
     "check_document": "callflow.check",
     "load_schema": "callflow.schema",
+    "parse": "callflow.dsl.parsing",
 }
 
 __all__ = [
@@ -65,6 +67,7 @@ __all__ = [
     "ValidationError",
     "check_document",
     "load_schema",
+    "parse",
 ]
 
 

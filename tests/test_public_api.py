@@ -24,6 +24,7 @@ PUBLIC_NAMES = [
     "ValidationError",
     "check_document",
     "load_schema",
+    "parse",
 ]
 
 
