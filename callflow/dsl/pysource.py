@@ -147,7 +147,10 @@ def _chunks(text: str, width: int) -> list[str]:
 
 def flow_script(flow: Node, *, source: str) -> str:
     """A runnable builder script that rebuilds ``flow``; run it to print the XML."""
-    names = sorted({type(node).__name__ for node in flow.iter()})
+    # isort's order (ruff's default): CONSTANT-case names, then classes
+    names = sorted(
+        {type(node).__name__ for node in flow.iter()}, key=lambda n: (not n.isupper(), n)
+    )
     imports = f"from callflow.dsl import {', '.join(names)}"
     if len(imports) > WIDTH:
         imports = "from callflow.dsl import (\n" + "".join(f"    {n},\n" for n in names) + ")"
