@@ -28,61 +28,68 @@ from callflow.sourcemap import SourceLocation, SourceMap
 # ---------------------------------------------------------------- source capture
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-_LIBRARY_DIRS = tuple(
+_STDLIB_DIRS = tuple(
     sorted(
         {
             os.path.abspath(path) + os.sep
-            for key in ("stdlib", "platstdlib", "purelib", "platlib")
+            for key in ("stdlib", "platstdlib")
             if (path := sysconfig.get_paths().get(key))
         }
     )
 )
-_USER, _OURS, _LIBRARY = 0, 1, 2
+_INSTALLED_DIRS = tuple(
+    sorted(
+        {
+            os.path.abspath(path) + os.sep
+            for key in ("purelib", "platlib")
+            if (path := sysconfig.get_paths().get(key))
+        }
+    )
+)
+
+#: What a frame's file is: the author's own code, callflow itself, the standard library, or
+#: an installed package (the author's too when it builds flows, but never a "caller" worth
+#: naming in a chain: test runners and frameworks live there).
+USER, OURS, STDLIB, INSTALLED = 0, 1, 2, 3
 _FILE_KINDS: dict[str, int] = {}
 
 #: How many callers of a fragment function a location records ("called from …").
 MAX_CHAIN = 3
 
 
-def _file_kind(filename: str) -> int:
+def file_kind(filename: str) -> int:
     kind = _FILE_KINDS.get(filename)
     if kind is None:
         if filename.startswith("<frozen"):
-            kind = _LIBRARY
+            kind = STDLIB
         elif filename.startswith("<"):
-            kind = _USER  # exec'd strings, doctests: the author's code
+            kind = USER  # exec'd strings, doctests: the author's code
         else:
             absolute = os.path.abspath(filename)
             if absolute.startswith(_PACKAGE_DIR):
-                kind = _OURS
-            elif absolute.startswith(_LIBRARY_DIRS):
-                kind = _LIBRARY
+                kind = OURS
+            elif absolute.startswith(_INSTALLED_DIRS):  # site-packages may sit inside stdlib
+                kind = INSTALLED
+            elif absolute.startswith(_STDLIB_DIRS):
+                kind = STDLIB
             else:
-                kind = _USER
+                kind = USER
         _FILE_KINDS[filename] = kind
     return kind
 
 
 def capture_location() -> SourceLocation:
-    """Where the author's code called into the builder: the innermost frame outside
-    callflow and outside installed libraries, with its user-code callers as the chain."""
+    """Where the author's code called into the builder: the innermost frame that is neither
+    callflow's nor the standard library's, with the author's callers as the chain."""
     frame: FrameType | None = sys._getframe(1)
-    first_foreign: FrameType | None = None
-    while frame is not None:
-        kind = _file_kind(frame.f_code.co_filename)
-        if kind == _USER:
-            break
-        if kind == _LIBRARY and first_foreign is None:
-            first_foreign = frame
+    while frame is not None and file_kind(frame.f_code.co_filename) in (OURS, STDLIB):
         frame = frame.f_back
     if frame is None:
-        frame = first_foreign
-        if frame is None:
-            return SourceLocation("<unknown>", 1)
+        return SourceLocation("<unknown>", 1)
     chain: list[str] = []
     caller = frame.f_back
     while caller is not None and len(chain) < MAX_CHAIN:
-        if _file_kind(caller.f_code.co_filename) != _USER:
+        if file_kind(caller.f_code.co_filename) != USER:
             break
         chain.append(f"called from {caller.f_code.co_filename}:{caller.f_lineno}")
         caller = caller.f_back
@@ -441,11 +448,17 @@ class Node:
         blocks = _OPEN_BLOCKS.get()
         if blocks:
             parent = blocks[-1]
+            if any(node is parent for node in self.iter()):
+                raise BuildError(f"<{parent.tag}> cannot contain itself", self._location)
             parent._append(self)
             self._pending_in = parent
 
     def _take(self, items: Iterable[object]) -> None:
         for child in _flatten(items, self):
+            if child is self or any(node is self for node in child.iter()):
+                raise BuildError(
+                    f"<{self.tag}> cannot contain itself", child.location, "build a new node"
+                )
             pending = child._pending_in
             if pending is not None:
                 pending._release(child)

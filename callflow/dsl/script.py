@@ -16,7 +16,7 @@ from pathlib import Path
 from types import TracebackType
 
 from callflow.diagnostics import Diagnostic, Severity, register_code
-from callflow.dsl.core import FlowElement, Node, _file_kind
+from callflow.dsl.core import USER, FlowElement, Node, file_kind
 from callflow.errors import BuildError
 from callflow.sourcemap import SourceLocation
 from callflow.sources import LoadedSource
@@ -30,8 +30,6 @@ register_code("CF705", "builder script is not valid Python")
 #: The module name a script runs under, so that its ``if __name__ == "__main__":`` block
 #: (printing the XML, say) does not run when callflow loads it.
 SCRIPT_MODULE = "__callflow_script__"
-
-_USER = 0  # callflow.dsl.core's code for the author's files
 
 
 class ScriptResult:
@@ -202,7 +200,7 @@ def _raise_location(traceback: TracebackType | None, shown: str) -> SourceLocati
         location = SourceLocation(filename, traceback.tb_lineno)
         if filename == shown:
             in_script = location
-        elif _file_kind(filename) == _USER:
+        elif file_kind(filename) == USER:
             in_user_code = location
         traceback = traceback.tb_next
     return in_script or in_user_code or SourceLocation(shown, 1)

@@ -372,3 +372,18 @@ def test_nodes_are_equal_by_value() -> None:
 def test_repr_is_the_python_that_builds_the_node() -> None:
     gather = Gather(Say("Hi"), num_digits=1, timeout=timedelta(seconds=2))
     assert repr(gather) == 'Gather(Say("Hi"), num_digits=1, timeout=2000)'
+
+
+def test_a_node_cannot_be_added_inside_itself() -> None:
+    record = Record()
+    with pytest.raises(BuildError, match="cannot contain itself"):
+        record.add(record)
+    with pytest.raises(BuildError, match="cannot contain itself"), Response() as flow:
+        UncheckedElement("Wrapper", flow)
+
+
+def test_nothing_may_follow_the_error_block_of_a_switch() -> None:
+    with pytest.raises(BuildError) as caught:
+        Switch(Case(dtmf="1"), Default(), Error(), Default())
+    assert caught.value.message == "<Default> cannot come after <Error> inside <Switch>"
+    assert caught.value.hint == "nothing more may follow inside <Switch>"
