@@ -325,7 +325,7 @@ def render_module(schema_path: Path | None = None) -> str:
     if "timedelta" in uses:
         imports.append("from datetime import timedelta")
     typing_names = sorted({"ClassVar", "TypeAlias", "TypedDict", "Unpack"} | (
-        uses & {"Literal", "Required"}))
+        uses & {"Literal", "Required", "Self"}))
     imports.append(f"from typing import {', '.join(typing_names)}")
     imports.append("")
     core_names = sorted(
@@ -422,6 +422,13 @@ def _element_code(
         lines.extend(f"        {part}," for part in _split_arguments(signature))
         lines.append("    ) -> None:")
     lines.append(f"        {call}")
+    if info.children:
+        child = f"{name}Child"
+        uses.add("Self")
+        lines.append("")
+        lines.append(f"    def add(self, *children: {child} | Iterable[{child}] | None) -> Self:")
+        lines.extend(docstring("Append children (lists are flattened, None skipped).", 8))
+        lines.append("        return self._add(children)")
     return lines
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
-from typing import ClassVar, Literal, Required, TypeAlias, TypedDict, Unpack
+from typing import ClassVar, Literal, Required, Self, TypeAlias, TypedDict, Unpack
 
 from callflow.dsl.core import (
     AttributeSpec,
@@ -121,6 +121,10 @@ class Response(FlowElement):
         **attributes: Unpack[ResponseAttributes],
     ) -> None:
         self._build(children, attributes, None)
+
+    def add(self, *children: ResponseChild | Iterable[ResponseChild] | None) -> Self:
+        """Append children (lists are flattened, None skipped)."""
+        return self._add(children)
 
 
 class AnswerAttributes(TypedDict, total=False):
@@ -485,6 +489,10 @@ class Record(Element):
     ) -> None:
         self._build(children, attributes, None)
 
+    def add(self, *children: RecordChild | Iterable[RecordChild] | None) -> Self:
+        """Append children (lists are flattened, None skipped)."""
+        return self._add(children)
+
 
 class RecordStartAttributes(TypedDict, total=False):
     """Keyword arguments of `RecordStart` (each one XML attribute)."""
@@ -704,6 +712,10 @@ class Gather(Element):
     ) -> None:
         self._build(children, attributes, None)
 
+    def add(self, *children: GatherChild | Iterable[GatherChild] | None) -> Self:
+        """Append children (lists are flattened, None skipped)."""
+        return self._add(children)
+
 
 class DialAttributes(TypedDict, total=False):
     """Keyword arguments of `Dial` (each one XML attribute)."""
@@ -734,6 +746,10 @@ class Dial(Element):
         **attributes: Unpack[DialAttributes],
     ) -> None:
         self._build(children, attributes, None)
+
+    def add(self, *children: DialChild | Iterable[DialChild] | None) -> Self:
+        """Append children (lists are flattened, None skipped)."""
+        return self._add(children)
 
 
 class CallbackAttributes(TypedDict, total=False):
@@ -820,6 +836,10 @@ class Callback(Element):
         **attributes: Unpack[CallbackAttributes],
     ) -> None:
         self._build(children, attributes, None)
+
+    def add(self, *children: CallbackChild | Iterable[CallbackChild] | None) -> Self:
+        """Append children (lists are flattened, None skipped)."""
+        return self._add(children)
 
 
 class LegacyCallbackAttributes(TypedDict, total=False):
@@ -943,6 +963,10 @@ class Call(Element):
     ) -> None:
         self._build(children, attributes, None)
 
+    def add(self, *children: CallChild | Iterable[CallChild] | None) -> Self:
+        """Append children (lists are flattened, None skipped)."""
+        return self._add(children)
+
 
 class ErrorAttributes(TypedDict, total=False):
     """Keyword arguments of `Error` (each one XML attribute)."""
@@ -1010,6 +1034,10 @@ class Error(Element):
     ) -> None:
         self._build(children, attributes, None)
 
+    def add(self, *children: ErrorChild | Iterable[ErrorChild] | None) -> Self:
+        """Append children (lists are flattened, None skipped)."""
+        return self._add(children)
+
 
 class SwitchAttributes(TypedDict, total=False):
     """Keyword arguments of `Switch` (each one XML attribute)."""
@@ -1044,6 +1072,10 @@ class Switch(Element):
         **attributes: Unpack[SwitchAttributes],
     ) -> None:
         self._build(children, attributes, None)
+
+    def add(self, *children: SwitchChild | Iterable[SwitchChild] | None) -> Self:
+        """Append children (lists are flattened, None skipped)."""
+        return self._add(children)
 
 
 class DTMFAttributes(TypedDict, total=False):
@@ -1129,6 +1161,10 @@ class DTMF(Element):
     ) -> None:
         self._build(children, attributes, None)
 
+    def add(self, *children: DTMFChild | Iterable[DTMFChild] | None) -> Self:
+        """Append children (lists are flattened, None skipped)."""
+        return self._add(children)
+
 
 class DefaultAttributes(TypedDict, total=False):
     """Keyword arguments of `Default` (each one XML attribute)."""
@@ -1195,6 +1231,10 @@ class Default(Element):
         **attributes: Unpack[DefaultAttributes],
     ) -> None:
         self._build(children, attributes, None)
+
+    def add(self, *children: DefaultChild | Iterable[DefaultChild] | None) -> Self:
+        """Append children (lists are flattened, None skipped)."""
+        return self._add(children)
 
 
 class ToAttributes(TypedDict, total=False):
@@ -1346,6 +1386,10 @@ class Case(Element):
         **attributes: Unpack[CaseAttributes],
     ) -> None:
         self._build(children, attributes, None)
+
+    def add(self, *children: CaseChild | Iterable[CaseChild] | None) -> Self:
+        """Append children (lists are flattened, None skipped)."""
+        return self._add(children)
 
 
 ResponseChild: TypeAlias = (

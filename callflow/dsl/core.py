@@ -266,7 +266,9 @@ class ElementSpec:
 
 
 _XML_ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_XML_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9._-]*")
+# Plain names only: no namespace prefixes, and nothing starting with "xml", which XML
+# reserves (an `xmlns` attribute would silently move the whole flow into a namespace).
+_XML_NAME = re.compile(r"(?![Xx][Mm][Ll])[A-Za-z_][A-Za-z0-9._-]*")
 _WHITESPACE = re.compile(r"[ \t\n\r]+")
 _NONNEGATIVE = re.compile(r"\+?[0-9]+")
 
@@ -453,9 +455,10 @@ class Node:
             parent._append(self)
             self._pending_in = parent
 
-    def _take(self, items: Iterable[object]) -> None:
+    def _take(self, items: Iterable[object], *, existing: bool = False) -> None:
+        # Only an existing node (add, with) can end up inside one of its own children.
         for child in _flatten(items, self):
-            if child is self or any(node is self for node in child.iter()):
+            if existing and any(node is self for node in child.iter()):
                 raise BuildError(
                     f"<{self.tag}> cannot contain itself", child.location, "build a new node"
                 )
@@ -478,9 +481,12 @@ class Node:
     def _append(self, child: Node) -> None:
         self._children.append(child)
 
-    def add(self, *children: object) -> Self:
-        """Append children (nodes, iterables of nodes, or None to skip); returns the node."""
-        self._take(children)
+    def _add(self, children: tuple[object, ...]) -> Self:
+        """Append children (nodes, iterables of nodes, or None to skip); returns the node.
+
+        The generated classes expose this as ``add`` with their own child types.
+        """
+        self._take(children, existing=True)
         return self
 
     def __enter__(self) -> Self:
@@ -863,6 +869,10 @@ class UncheckedElement(Node):
     @property
     def tag(self) -> str:
         return self._tag
+
+    def add(self, *children: Node | Iterable[Node] | None) -> Self:
+        """Append children (nodes, iterables of nodes, or None to skip); returns the node."""
+        return self._add(children)
 
     @classmethod
     def _from_wire(

@@ -387,3 +387,11 @@ def test_nothing_may_follow_the_error_block_of_a_switch() -> None:
         Switch(Case(dtmf="1"), Default(), Error(), Default())
     assert caught.value.message == "<Default> cannot come after <Error> inside <Switch>"
     assert caught.value.hint == "nothing more may follow inside <Switch>"
+
+
+@pytest.mark.parametrize("name", ["xmlns", "xml:lang", "a b", "1st", ""])
+def test_escape_hatch_names_must_be_plain_xml_names(name: str) -> None:
+    with pytest.raises(BuildError, match="not an XML"):
+        Say("Hi", unchecked_attributes={name: "x"})
+    with pytest.raises(BuildError, match="not an XML"):
+        UncheckedElement(name)

@@ -33,6 +33,8 @@ Say("Hi", gender="male")  # wrong-literal
 Gather(finish_on_key="x")  # wrong-key
 Gather(Dial(To("+15550100")))  # illegal-child
 Case(Say("Hi"))  # missing-required
+good.add(Say("More."), [Say("And more.")], None)
+good.add(Case(Say("Hi"), dtmf="1"))  # illegal-child-add
 """
 
 
@@ -58,6 +60,6 @@ def test_mypy_strict_flags_exactly_the_wrong_lines(tmp_path: Path) -> None:
         for number, line in enumerate(SNIPPET.splitlines(), start=1)
         if re.search(r"#\s[a-z-]+$", line)
     }
-    assert len(expected) == 7
+    assert len(expected) == 8
     assert flagged == expected, result.stdout
     assert "examples" not in result.stdout, result.stdout  # the examples type-check clean
