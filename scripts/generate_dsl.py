@@ -115,7 +115,8 @@ def finite_values(pattern: str | None) -> tuple[str, ...] | None:
         return None
     single = re.fullmatch(r"\[([^\]\\^]+)\]", pattern)
     if single:
-        body, values, index = single.group(1), [], 0
+        body, index = single.group(1), 0
+        values: list[str] = []
         while index < len(body):
             if index + 2 < len(body) and body[index + 1] == "-":
                 values.extend(chr(c) for c in range(ord(body[index]), ord(body[index + 2]) + 1))
@@ -201,7 +202,9 @@ def content_models(schema_path: Path) -> dict[str, str]:
     schema = xmlschema.XMLSchema(str(schema_path))
     models: dict[str, str] = {}
     for name, xsd_type in schema.types.items():
-        if getattr(xsd_type, "has_complex_content", lambda: False)():
+        if isinstance(xsd_type, xmlschema.validators.XsdComplexType) and (
+            xsd_type.has_complex_content()
+        ):
             models[str(name)] = _particle(xsd_type.content)
     return models
 
@@ -249,11 +252,16 @@ _CALL = re.compile(r"[^(\"]*\(")
 
 
 def _split_arguments(text: str) -> list[str]:
-    parts, depth, current, quoted = [], 0, "", False
+    """Top-level comma-separated arguments (commas inside brackets or strings stay)."""
+    parts: list[str] = []
+    depth, current, quoted, escaped = 0, "", False, False
     for char in text:
-        if char == '"':
-            quoted = not quoted
-        if not quoted:
+        if quoted:
+            quoted = escaped or char != '"'
+            escaped = not escaped and char == "\\"
+        elif char == '"':
+            quoted = True
+        else:
             depth += char in "([{"
             depth -= char in ")]}"
             if char == "," and depth == 0:
