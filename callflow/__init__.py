@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from callflow.check import check_document
     from callflow.diagnostics import Diagnostic, Severity
     from callflow.document import Document
+    from callflow.dsl.parsing import parse
     from callflow.errors import (
         ApiError,
         AuthenticationError,
@@ -51,6 +52,7 @@ _EXPORTS: dict[str, str] = {
     "check_document": "callflow.check",
     "fix_document": "callflow.fix",
     "load_schema": "callflow.schema",
+    "parse": "callflow.dsl.parsing",
 }
 
 __all__ = [
@@ -74,6 +76,7 @@ __all__ = [
     "check_document",
     "fix_document",
     "load_schema",
+    "parse",
 ]
 
 

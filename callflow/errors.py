@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from callflow.diagnostics import Diagnostic
+    from callflow.sourcemap import SourceLocation
 
 
 class CallflowError(Exception):
@@ -42,7 +43,21 @@ class ValidationError(CallflowError):
 
 
 class BuildError(CallflowError, TypeError):
-    """A builder node rejected at construction: names the bad argument, value and place."""
+    """A builder node rejected at construction: names the bad argument, value and place.
+
+    ``location`` is where the author built the node (a `SourceLocation`, or None when
+    unknown) and ``hint`` a suggestion such as "did you mean `num_digits`?". ``str()``
+    reads ``file:line: message`` followed by the hint.
+    """
+
+    def __init__(
+        self, message: str, location: SourceLocation | None = None, hint: str | None = None
+    ) -> None:
+        self.message = message
+        self.location = location
+        self.hint = hint
+        text = f"{location}: {message}" if location is not None else message
+        super().__init__(f"{text}\n    hint: {hint}" if hint else text)
 
 
 class TemplateError(CallflowError):

@@ -27,6 +27,7 @@ PUBLIC_NAMES = [
     "check_document",
     "fix_document",
     "load_schema",
+    "parse",
 ]
 
 

@@ -1,0 +1,101 @@
+"""`callflow convert FLOW.xml --to python`: a builder script that reproduces an XML flow."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+NAME = "convert"
+HELP = "convert a call XML file into a Python builder script that reproduces it"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("source", metavar="FLOW", type=Path, help="a call XML file")
+    parser.add_argument(
+        "--to",
+        choices=["python"],
+        default="python",
+        help="what to convert to (default: python, a builder script)",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        metavar="FILE",
+        help="write the script here instead of printing it (an existing file is kept "
+        "unless --force)",
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="overwrite an existing --output file"
+    )
+    parser.add_argument(
+        "--allow-unknown",
+        action="store_true",
+        help="keep tags and attributes the schema does not know (through the builder's "
+        "escape hatches) instead of refusing the document",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from callflow.diagnostics import Diagnostic, Severity
+    from callflow.document import load_path
+    from callflow.dsl.parsing import parse
+    from callflow.dsl.pysource import flow_script
+    from callflow.errors import BuildError, ValidationError
+    from callflow.reporters import render
+
+    source: Path = args.source
+    output: Path | None = args.output
+    if output is not None:
+        if output.exists() and output.resolve() == source.resolve():
+            print(f"callflow convert: refusing to write over the input {source}", file=sys.stderr)
+            return 2
+        if output.exists() and not args.force:
+            print(
+                f"callflow convert: {output} exists; pass --force to overwrite it",
+                file=sys.stderr,
+            )
+            return 2
+    document, problems = load_path(source, display=str(source))
+    if document is None:
+        sys.stderr.write(render(problems, "text"))
+        return 1
+    try:
+        flow = parse(document, strict=not args.allow_unknown)
+    except ValidationError as error:
+        sys.stderr.write(render(list(error.diagnostics), "text"))
+        print(
+            f"callflow convert: {source} is not a valid call flow; nothing converted "
+            "(--allow-unknown keeps unknown tags and attributes)",
+            file=sys.stderr,
+        )
+        return 1
+    except BuildError as error:
+        location = error.location
+        assert location is not None  # parse locates every node it builds
+        problem = Diagnostic("CF701", Severity.ERROR, error.message, location, hint=error.hint)
+        sys.stderr.write(render([problem], "text"))
+        return 1
+    script = flow_script(flow, source=source.name)
+    if output is None:
+        sys.stdout.write(script)
+        return 0
+    _write_atomically(output, script)
+    print(f"callflow convert: wrote {output}", file=sys.stderr)
+    return 0
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write via a temporary file in the same folder: a failure never leaves half a file."""
+    folder = path.resolve().parent
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,1010 @@
+"""The builder's core: nodes as checked values, source capture, content models, serialisation.
+
+The element classes in `callflow.dsl._elements` are generated from the schema; each carries
+an `ElementSpec` (its attributes, text type and content model) and hands its arguments to
+`Element._build`, which checks everything the moment the node is built. Nothing here knows a
+tag name: the schema's knowledge lives in the generated specs.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import sys
+import sysconfig
+from collections.abc import Iterable, Iterator, Mapping
+from contextvars import ContextVar
+from datetime import timedelta
+from types import FrameType, TracebackType
+from typing import Any, ClassVar, Self
+
+from lxml import etree
+
+from callflow.document import Document, load_bytes
+from callflow.errors import BuildError, ValidationError
+from callflow.sourcemap import SourceLocation, SourceMap
+
+# ---------------------------------------------------------------- source capture
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+_STDLIB_DIRS = tuple(
+    sorted(
+        {
+            os.path.abspath(path) + os.sep
+            for key in ("stdlib", "platstdlib")
+            if (path := sysconfig.get_paths().get(key))
+        }
+    )
+)
+_INSTALLED_DIRS = tuple(
+    sorted(
+        {
+            os.path.abspath(path) + os.sep
+            for key in ("purelib", "platlib")
+            if (path := sysconfig.get_paths().get(key))
+        }
+    )
+)
+
+#: What a frame's file is: the author's own code, callflow itself, the standard library, or
+#: an installed package (the author's too when it builds flows, but never a "caller" worth
+#: naming in a chain: test runners and frameworks live there).
+USER, OURS, STDLIB, INSTALLED = 0, 1, 2, 3
+_FILE_KINDS: dict[str, int] = {}
+
+#: How many callers of a fragment function a location records ("called from …").
+MAX_CHAIN = 3
+
+
+def file_kind(filename: str) -> int:
+    kind = _FILE_KINDS.get(filename)
+    if kind is None:
+        if filename.startswith("<frozen"):
+            kind = STDLIB
+        elif filename.startswith("<"):
+            kind = USER  # exec'd strings, doctests: the author's code
+        else:
+            absolute = os.path.abspath(filename)
+            if absolute.startswith(_PACKAGE_DIR):
+                kind = OURS
+            elif absolute.startswith(_INSTALLED_DIRS):  # site-packages may sit inside stdlib
+                kind = INSTALLED
+            elif absolute.startswith(_STDLIB_DIRS):
+                kind = STDLIB
+            else:
+                kind = USER
+        _FILE_KINDS[filename] = kind
+    return kind
+
+
+def capture_location() -> SourceLocation:
+    """Where the author's code called into the builder: the innermost frame that is neither
+    callflow's nor the standard library's, with the author's callers as the chain."""
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None and file_kind(frame.f_code.co_filename) in (OURS, STDLIB):
+        frame = frame.f_back
+    if frame is None:
+        return SourceLocation("<unknown>", 1)
+    chain: list[str] = []
+    caller = frame.f_back
+    while caller is not None and len(chain) < MAX_CHAIN:
+        if file_kind(caller.f_code.co_filename) != USER:
+            break
+        chain.append(f"called from {caller.f_code.co_filename}:{caller.f_lineno}")
+        caller = caller.f_back
+    return SourceLocation(frame.f_code.co_filename, frame.f_lineno or 1, None, tuple(chain))
+
+
+# ---------------------------------------------------------------- content models
+#
+# A content model is a regular expression over child tag names, kept as hashable tuples:
+# ("empty",) matches nothing, ("eps",) the empty sequence, ("sym", tag) one child, and
+# ("cat", a, b), ("alt", a, b), ("star", a). Brzozowski derivatives check a sequence of
+# children one child at a time, so an illegal child fails the moment it is added.
+
+Model = tuple[Any, ...]
+EMPTY: Model = ("empty",)
+EPSILON: Model = ("eps",)
+
+
+def sym(tag: str) -> Model:
+    return ("sym", tag)
+
+
+def _cat(first: Model, second: Model) -> Model:
+    if first == EMPTY or second == EMPTY:
+        return EMPTY
+    if first == EPSILON:
+        return second
+    if second == EPSILON:
+        return first
+    return ("cat", first, second)
+
+
+def _alt(first: Model, second: Model) -> Model:
+    if first == EMPTY:
+        return second
+    if second == EMPTY or first == second:
+        return first
+    return ("alt", first, second)
+
+
+def _star(inner: Model) -> Model:
+    if inner in (EMPTY, EPSILON):
+        return EPSILON
+    return ("star", inner)
+
+
+def seq(*parts: Model) -> Model:
+    model = EPSILON
+    for part in parts:
+        model = _cat(model, part)
+    return model
+
+
+def choice(*parts: Model) -> Model:
+    model = EMPTY
+    for part in parts:
+        model = _alt(model, part)
+    return model
+
+
+def repeat(part: Model, minimum: int, maximum: int | None) -> Model:
+    """``part`` between ``minimum`` and ``maximum`` times (None: unbounded)."""
+    required = seq(*([part] * minimum))
+    if maximum is None:
+        return _cat(required, _star(part))
+    optional = EPSILON
+    for _ in range(maximum - minimum):
+        optional = _alt(EPSILON, _cat(part, optional))
+    return _cat(required, optional)
+
+
+@functools.lru_cache(maxsize=4096)
+def nullable(model: Model) -> bool:
+    """Whether the model accepts the empty sequence (the children so far are complete)."""
+    kind = model[0]
+    if kind in ("eps", "star"):
+        return True
+    if kind in ("empty", "sym"):
+        return False
+    if kind == "cat":
+        return nullable(model[1]) and nullable(model[2])
+    return nullable(model[1]) or nullable(model[2])
+
+
+@functools.lru_cache(maxsize=4096)
+def derive(model: Model, tag: str) -> Model:
+    """What the model still accepts after one child ``tag`` (EMPTY: the child is illegal)."""
+    kind = model[0]
+    if kind in ("empty", "eps"):
+        return EMPTY
+    if kind == "sym":
+        return EPSILON if model[1] == tag else EMPTY
+    if kind == "cat":
+        head = _cat(derive(model[1], tag), model[2])
+        return _alt(head, derive(model[2], tag)) if nullable(model[1]) else head
+    if kind == "alt":
+        return _alt(derive(model[1], tag), derive(model[2], tag))
+    return _cat(derive(model[1], tag), model)
+
+
+# ---------------------------------------------------------------- specs and values
+
+
+class AttributeSpec:
+    """One attribute (or an element's text): Python name, wire name and value rules.
+
+    ``kind`` is one of ``duration`` (int ms or timedelta), ``positive`` (int ≥ 1),
+    ``nonnegative`` (int ≥ 0), ``boolean``, ``enum``, ``token`` (whitespace-collapsed
+    string) or ``string``. ``pattern`` is the schema's pattern in Python syntax.
+    """
+
+    __slots__ = (
+        "description",
+        "enumeration",
+        "kind",
+        "literal_values",
+        "name",
+        "pattern",
+        "python_name",
+        "regex",
+        "required",
+        "type_name",
+    )
+
+    def __init__(
+        self,
+        python_name: str,
+        name: str,
+        kind: str,
+        type_name: str,
+        *,
+        required: bool = False,
+        enumeration: tuple[str, ...] = (),
+        pattern: str | None = None,
+        literal_values: tuple[str, ...] = (),
+        description: str = "",
+    ) -> None:
+        self.python_name = python_name
+        self.name = name
+        self.kind = kind
+        self.type_name = type_name
+        self.required = required
+        self.enumeration = enumeration
+        self.pattern = pattern
+        self.regex = re.compile(pattern) if pattern is not None else None
+        self.literal_values = literal_values  # a finite pattern's values, as typed
+        self.description = description
+
+    def __repr__(self) -> str:
+        return f"AttributeSpec({self.python_name!r} -> {self.name!r}, {self.kind})"
+
+
+class ElementSpec:
+    """One tag: its attributes, its text (if it holds text) and its content model."""
+
+    __slots__ = ("attributes", "by_name", "by_python", "children", "content", "tag", "text")
+
+    def __init__(
+        self,
+        tag: str,
+        *,
+        attributes: tuple[AttributeSpec, ...] = (),
+        text: AttributeSpec | None = None,
+        children: tuple[str, ...] = (),
+        content: Model = EPSILON,
+    ) -> None:
+        self.tag = tag
+        self.attributes = attributes
+        self.by_python = {a.python_name: a for a in attributes}
+        self.by_name = {a.name: a for a in attributes}
+        self.text = text
+        self.children = children
+        self.content = content
+
+
+_XML_ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# Plain names only: no namespace prefixes, and nothing starting with "xml", which XML
+# reserves (an `xmlns` attribute would silently move the whole flow into a namespace).
+_XML_NAME = re.compile(r"(?![Xx][Mm][Ll])[A-Za-z_][A-Za-z0-9._-]*")
+_WHITESPACE = re.compile(r"[ \t\n\r]+")
+_NONNEGATIVE = re.compile(r"\+?[0-9]+")
+
+
+def _collapse(value: str) -> str:
+    """xs:token's whitespace rule: runs of whitespace become one space, ends trimmed."""
+    return _WHITESPACE.sub(" ", value).strip(" ")
+
+
+def illegal_character(value: str) -> str | None:
+    """A description of the first character XML 1.0 forbids in ``value``, or None."""
+    found = _XML_ILLEGAL.search(value)
+    if found is None:
+        return None
+    return f"U+{ord(found.group(0)):04X} at index {found.start()}"
+
+
+def _describe(spec: AttributeSpec) -> str:
+    if spec.description:
+        return spec.description
+    if spec.enumeration:
+        return "one of " + ", ".join(spec.enumeration)
+    return {
+        "duration": "a whole number of milliseconds (int) or a timedelta",
+        "positive": "a whole number, 1 or more",
+        "nonnegative": "a whole number, 0 or more",
+        "boolean": "True or False",
+    }.get(spec.kind, "a string")
+
+
+def check_wire_value(spec: AttributeSpec, value: str) -> str | None:
+    """Why the wire form ``value`` is not valid for ``spec`` (None when it is valid)."""
+    bad = illegal_character(value)
+    if bad is not None:
+        return f"contains {bad}, a character XML 1.0 does not allow"
+    if spec.kind == "string":
+        if spec.regex is not None and not spec.regex.fullmatch(value):
+            return f"expected {_describe(spec)}"
+        return None
+    collapsed = _collapse(value)
+    if spec.kind in ("duration", "nonnegative", "positive"):
+        if not _NONNEGATIVE.fullmatch(collapsed) or (
+            spec.kind == "positive" and int(collapsed) < 1
+        ):
+            return f"expected {_describe(spec)}"
+        return None
+    if spec.enumeration and collapsed not in spec.enumeration:
+        return f"expected {_describe(spec)}"
+    if spec.regex is not None and not spec.regex.fullmatch(collapsed):
+        return f"expected {_describe(spec)}"
+    return None
+
+
+def _wire_value(spec: AttributeSpec, value: object) -> str:
+    """The attribute text for a Python value; raises ValueError/TypeError with the reason."""
+    kind = spec.kind
+    if kind == "boolean":
+        if not isinstance(value, bool):
+            raise TypeError(f"expected True or False, got {type(value).__name__}")
+        return "true" if value else "false"
+    if kind in ("duration", "nonnegative", "positive"):
+        if isinstance(value, timedelta) and kind == "duration":
+            microseconds = value // timedelta(microseconds=1)
+            if microseconds % 1000:
+                raise ValueError("a timedelta here must be a whole number of milliseconds")
+            value = microseconds // 1000
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"expected {_describe(spec)}, got {type(value).__name__}")
+        minimum = 1 if kind == "positive" else 0
+        if value < minimum:
+            raise ValueError(f"expected {_describe(spec)}, got {value}")
+        return str(value)
+    if not isinstance(value, str):
+        raise TypeError(f"expected {_describe(spec)} (a str), got {type(value).__name__}")
+    reason = check_wire_value(spec, value)
+    if reason is not None:
+        raise ValueError(reason)
+    return value
+
+
+def python_value(spec: AttributeSpec, wire: str) -> object:
+    """The Python value that builds ``wire`` (inverse of the builder's conversion)."""
+    if spec.kind == "boolean" and wire in ("true", "false"):
+        return wire == "true"
+    if spec.kind in ("duration", "nonnegative", "positive") and wire.isdigit():
+        number = int(wire)
+        if str(number) == wire:
+            return number
+    return wire
+
+
+# ---------------------------------------------------------------- nodes
+
+# The `with` blocks open in this context, innermost last.
+_OPEN_BLOCKS: ContextVar[tuple[Node, ...]] = ContextVar("callflow_dsl_open_blocks", default=())
+
+
+class Node:
+    """A piece of a call flow. Nodes are values: equal when they would serialise alike.
+
+    A node records ``location``, where the author built it. A node built inside an open
+    ``with`` block joins that block; passing it explicitly to another node (or ``add``)
+    while the block is still open moves it there instead, so fragments never appear twice.
+    """
+
+    __slots__ = (
+        "_attributes",
+        "_children",
+        "_location",
+        "_open",
+        "_pending_in",
+        "_state",
+        "_text",
+    )
+
+    _attributes: dict[str, str]
+    _children: list[Node]
+    _text: str | None
+    _location: SourceLocation
+    _pending_in: Node | None
+    _state: Model
+    _open: bool
+
+    __hash__ = None  # type: ignore[assignment]  # mutable while a `with` block is open
+
+    @property
+    def tag(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def location(self) -> SourceLocation:
+        """Where the author built this node (the `.py` line, or the XML line if parsed)."""
+        return self._location
+
+    @property
+    def attributes(self) -> Mapping[str, str]:
+        """The XML attributes as written on the wire, in the order given."""
+        return dict(self._attributes)
+
+    @property
+    def text(self) -> str | None:
+        return self._text
+
+    @property
+    def children(self) -> tuple[Node, ...]:
+        return tuple(self._children)
+
+    def _value_key(self) -> tuple[object, ...]:
+        return (self.tag, self._attributes, self._text, self._children)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Node):
+            return NotImplemented
+        return type(self) is type(other) and self._value_key() == other._value_key()
+
+    def __repr__(self) -> str:
+        from callflow.dsl.pysource import node_source
+
+        return node_source(self)
+
+    def iter(self) -> Iterator[Node]:
+        """This node and every node below it, in document order."""
+        yield self
+        for child in self._children:
+            yield from child.iter()
+
+    # -- building ---------------------------------------------------------------
+
+    def _start(self, location: SourceLocation) -> None:
+        self._attributes = {}
+        self._children = []
+        self._text = None
+        self._location = location
+        self._pending_in = None
+        self._state = EPSILON
+        self._open = False
+
+    def _join_open_block(self) -> None:
+        blocks = _OPEN_BLOCKS.get()
+        if blocks:
+            parent = blocks[-1]
+            if any(node is parent for node in self.iter()):
+                raise BuildError(f"<{parent.tag}> cannot contain itself", self._location)
+            parent._append(self)
+            self._pending_in = parent
+
+    def _take(self, items: Iterable[object], *, existing: bool = False) -> None:
+        # Only an existing node (add, with) can end up inside one of its own children.
+        for child in _flatten(items, self):
+            if existing and any(node is self for node in child.iter()):
+                raise BuildError(
+                    f"<{self.tag}> cannot contain itself", child.location, "build a new node"
+                )
+            pending = child._pending_in
+            if pending is not None:
+                pending._release(child)
+            self._append(child)
+
+    def _release(self, child: Node) -> None:
+        for index in range(len(self._children) - 1, -1, -1):
+            if self._children[index] is child:
+                del self._children[index]
+                break
+        child._pending_in = None
+        self._recompute_state()
+
+    def _recompute_state(self) -> None:
+        pass
+
+    def _append(self, child: Node) -> None:
+        self._children.append(child)
+
+    def _add(self, children: tuple[object, ...]) -> Self:
+        """Append children (nodes, iterables of nodes, or None to skip); returns the node.
+
+        The generated classes expose this as ``add`` with their own child types.
+        """
+        self._take(children, existing=True)
+        return self
+
+    def __enter__(self) -> Self:
+        # While the block is open its children are only collected: a node built inside
+        # it may still be claimed as the argument of a call being evaluated (the `To` in
+        # `Dial(To(...))`), so the children are checked when the block closes.
+        self._open = True
+        _OPEN_BLOCKS.set((*_OPEN_BLOCKS.get(), self))
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        blocks = _OPEN_BLOCKS.get()
+        _OPEN_BLOCKS.set(tuple(block for block in blocks if block is not self))
+        self._open = False
+        for child in self._children:
+            if child._pending_in is self:
+                child._pending_in = None
+        if exc_type is None:
+            self._check_children()
+            self._check_complete()
+
+    def _check_children(self) -> None:
+        pass
+
+    def _check_complete(self) -> None:
+        pass
+
+    # -- serialising ------------------------------------------------------------
+
+    def _to_lxml(
+        self,
+        parent: etree._Element | None,
+        located: list[tuple[etree._Element, SourceLocation]],
+    ) -> etree._Element:
+        self._check_complete()
+        tag = self.tag
+        element = etree.Element(tag) if parent is None else etree.SubElement(parent, tag)
+        for name, value in self._attributes.items():
+            element.set(name, value)
+        if self._text is not None:
+            element.text = self._text
+        located.append((element, self._location))
+        for child in self._children:
+            child._to_lxml(element, located)
+        return element
+
+    def to_element(self) -> etree._Element:
+        """This node as a fresh lxml element tree (checked complete first)."""
+        return self._to_lxml(None, [])
+
+
+def _flatten(items: Iterable[object], parent: Node) -> Iterator[Node]:
+    for item in items:
+        if item is None:
+            continue
+        if isinstance(item, Node):
+            yield item
+        elif isinstance(item, str | bytes):
+            raise BuildError(
+                f"<{parent.tag}> got the string {item!r} as a child; children are nodes",
+                parent.location,
+                hint="text to speak goes in Say('...'), a URL to play in Play('...')",
+            )
+        elif isinstance(item, Iterable):
+            yield from _flatten(item, parent)
+        else:
+            raise BuildError(
+                f"<{parent.tag}> got {type(item).__name__} {item!r} as a child; "
+                "children are nodes (or lists of nodes, or None)",
+                parent.location,
+            )
+
+
+class Element(Node):
+    """A schema element: its keyword arguments, text and children are checked when built."""
+
+    __slots__ = ()
+
+    SPEC: ClassVar[ElementSpec]
+
+    @property
+    def tag(self) -> str:
+        return self.SPEC.tag
+
+    def _build(
+        self, children: tuple[object, ...], attributes: Mapping[str, object], content: object
+    ) -> None:
+        self._start(capture_location())
+        spec = self.SPEC
+        self._state = spec.content
+        unchecked: object = None
+        for python_name, value in attributes.items():
+            if python_name == "unchecked_attributes":
+                unchecked = value
+                continue
+            attribute = spec.by_python.get(python_name)
+            if attribute is None:
+                raise self._unknown_keyword(python_name, value)
+            if value is None:
+                if attribute.required:
+                    raise self._error(f"`{python_name}` is required, got None", attribute)
+                continue
+            try:
+                self._attributes[attribute.name] = _wire_value(attribute, value)
+            except (TypeError, ValueError) as reason:
+                raise self._error(f"{python_name}={value!r}: {reason}", attribute, value) from None
+        for attribute in spec.attributes:
+            if attribute.required and attribute.name not in self._attributes:
+                raise self._error(f"the keyword `{attribute.python_name}` is required", attribute)
+        if unchecked is not None:
+            self._add_unchecked(unchecked)
+        if content is not None:
+            self._set_text(content)
+        elif spec.text is not None and check_wire_value(spec.text, "") is not None:
+            raise self._error("needs its text as the first argument", spec.text)
+        if children:
+            if not spec.children:
+                raise BuildError(f"<{spec.tag}> holds no children", self._location)
+            self._take(children)
+        self._join_open_block()
+
+    def _error(
+        self, message: str, attribute: AttributeSpec | None = None, value: object = None
+    ) -> BuildError:
+        return BuildError(
+            f"{type(self).__name__}(): {message}", self._location, _hint(self, attribute, value)
+        )
+
+    def _unknown_keyword(self, python_name: str, value: object) -> BuildError:
+        from callflow.vocabulary import closest
+
+        spec = self.SPEC
+        names = list(spec.by_python)
+        known_wire = spec.by_name.get(python_name)
+        hint = ""
+        if known_wire is not None:
+            hint = (
+                f"write `{known_wire.python_name}=` (the Python name of the XML attribute "
+                f"`{python_name}`); "
+            )
+        elif (guess := closest(python_name, names)) is not None:
+            hint = f"did you mean `{guess}`? "
+        listing = ", ".join(names) if names else "no attributes"
+        hint += f"{type(self).__name__}() takes {listing}"
+        hint += "; unchecked_attributes={...} passes attributes the schema does not know"
+        return BuildError(
+            f"{type(self).__name__}(): unknown keyword argument `{python_name}`={value!r}",
+            self._location,
+            hint,
+        )
+
+    def _add_unchecked(self, unchecked: object) -> None:
+        if not isinstance(unchecked, Mapping):
+            raise self._error("unchecked_attributes must be a mapping of XML name to str")
+        for name, value in unchecked.items():
+            if not isinstance(name, str) or not _XML_NAME.fullmatch(name):
+                raise self._error(f"unchecked attribute name {name!r} is not an XML name")
+            known = self.SPEC.by_name.get(name) or self.SPEC.by_python.get(name)
+            if known is not None:
+                raise self._error(
+                    f"`{name}` is a known attribute; write {known.python_name}=… instead of "
+                    "passing it through unchecked_attributes",
+                    known,
+                )
+            if not isinstance(value, str):
+                raise self._error(
+                    f"unchecked attribute {name}={value!r}: expected a str, "
+                    f"got {type(value).__name__}"
+                )
+            bad = illegal_character(value)
+            if bad is not None:
+                raise self._error(f"unchecked attribute {name}: contains {bad}, not allowed in XML")
+            self._attributes[name] = value
+
+    def _set_text(self, content: object) -> None:
+        spec = self.SPEC.text
+        if spec is None:
+            raise self._error("takes no text")
+        if not isinstance(content, str):
+            raise self._error(
+                f"its text must be a str, got {type(content).__name__} {content!r}", spec
+            )
+        reason = check_wire_value(spec, content)
+        if reason is not None:
+            raise self._error(f"text {content!r}: {reason}", spec)
+        self._text = content or None
+
+    def _append(self, child: Node) -> None:
+        if isinstance(child, Element) and not self._open:
+            self._state = self._accept(self._state, child, self._last_element())
+        self._children.append(child)
+
+    def _accept(self, state: Model, child: Element, previous: Element | None) -> Model:
+        """The content model after ``child``; raises when the child may not stand there."""
+        if child.tag not in self.SPEC.children:
+            raise self._illegal_child(child)
+        after = derive(state, child.tag)
+        if after == EMPTY:
+            raise self._misplaced_child(child, previous, state)
+        return after
+
+    def _last_element(self) -> Element | None:
+        for child in reversed(self._children):
+            if isinstance(child, Element):
+                return child
+        return None
+
+    def _check_children(self) -> None:
+        state = self.SPEC.content
+        previous: Element | None = None
+        for child in self._children:
+            if isinstance(child, Element):
+                state = self._accept(state, child, previous)
+                previous = child
+        self._state = state
+
+    def _recompute_state(self) -> None:
+        state = self.SPEC.content
+        for child in self._children:
+            if isinstance(child, Element):
+                state = derive(state, child.tag)
+        self._state = state
+
+    def _allowed_next(self, state: Model | None = None) -> list[str]:
+        state = self._state if state is None else state
+        return [tag for tag in self.SPEC.children if derive(state, tag) != EMPTY]
+
+    def _illegal_child(self, child: Element) -> BuildError:
+        from callflow.vocabulary import closest
+
+        allowed = self.SPEC.children
+        if not allowed:
+            return BuildError(
+                f"<{self.tag}> holds no children; got <{child.tag}>", child.location
+            )
+        guess = closest(child.tag, allowed)
+        listing = ", ".join(f"<{t}>" for t in allowed)
+        hint = f"did you mean <{guess}>? " if guess else ""
+        return BuildError(
+            f"<{self.tag}> cannot hold <{child.tag}>",
+            child.location,
+            f"{hint}<{self.tag}> holds {listing}",
+        )
+
+    def _misplaced_child(
+        self, child: Element, previous: Element | None, state: Model
+    ) -> BuildError:
+        allowed = self._allowed_next(state)
+        after = f" after <{previous.tag}>" if previous is not None else " first"
+        hint = (
+            "allowed at this point: " + ", ".join(f"<{t}>" for t in allowed)
+            if allowed
+            else f"nothing more may follow inside <{self.tag}>"
+        )
+        return BuildError(
+            f"<{child.tag}> cannot come{after} inside <{self.tag}>", child.location, hint
+        )
+
+    def __enter__(self) -> Self:
+        if not self.SPEC.children:
+            raise BuildError(
+                f"<{self.tag}> holds no children; it cannot open a `with` block", self._location
+            )
+        return super().__enter__()
+
+    def _check_complete(self) -> None:
+        if not nullable(self._state):
+            missing = " or ".join(f"<{t}>" for t in self._allowed_next())
+            raise BuildError(
+                f"<{self.tag}> is incomplete: it needs {missing}",
+                self._location,
+                f"add {missing} inside <{self.tag}>",
+            )
+
+    @classmethod
+    def _from_wire(
+        cls,
+        attributes: Mapping[str, str],
+        text: str | None,
+        location: SourceLocation,
+        *,
+        strict: bool = True,
+    ) -> Self:
+        """A node from XML attribute and text values (used by `callflow.parse`)."""
+        node = cls.__new__(cls)
+        node._start(location)
+        node._state = cls.SPEC.content
+        for name, value in attributes.items():
+            attribute = cls.SPEC.by_name.get(name)
+            if attribute is None:
+                if strict:
+                    raise node._unknown_keyword(name, value)
+                node._add_unchecked({name: value})
+                continue
+            reason = check_wire_value(attribute, value)
+            if reason is not None:
+                raise node._error(f"{name}={value!r}: {reason}", attribute, value)
+            node._attributes[name] = value
+        for attribute in cls.SPEC.attributes:
+            if attribute.required and attribute.name not in node._attributes:
+                raise node._error(f"the attribute `{attribute.name}` is required", attribute)
+        if text is not None:
+            node._set_text(text)
+        return node
+
+
+def _hint(node: Element, attribute: AttributeSpec | None, value: object) -> str | None:
+    """What to write instead: the closest allowed value, the XML name, the unit."""
+    if attribute is None:
+        return None
+    if attribute.python_name == "#text":
+        return f"the text of <{node.tag}> is {_describe(attribute)}"
+    allowed = attribute.enumeration or attribute.literal_values
+    if allowed and isinstance(value, str):
+        from callflow.vocabulary import closest
+
+        guess = closest(value, allowed)
+        listing = ", ".join(repr(v) for v in allowed)
+        return (f"did you mean {guess!r}? " if guess else "") + f"allowed: {listing}"
+    if attribute.kind == "duration" and isinstance(value, str | float):
+        return f"durations are whole milliseconds: {attribute.python_name}=8000 is 8 s"
+    if attribute.python_name != attribute.name:
+        return f"`{attribute.python_name}` is the XML attribute `{attribute.name}`"
+    return None
+
+
+class UncheckedElement(Node):
+    """The escape hatch for a tag the schema does not know yet: nothing about it is checked
+    except that it is well-formed XML. Validation then reports it as the schema sees it."""
+
+    __slots__ = ("_tag",)
+
+    def __init__(
+        self,
+        tag: str,
+        *children: Node | Iterable[Node] | None,
+        text: str | None = None,
+        attributes: Mapping[str, str] | None = None,
+    ) -> None:
+        self._start(capture_location())
+        self._setup(tag, text, attributes or {})
+        self._take(children)
+        self._join_open_block()
+
+    def _setup(self, tag: str, text: str | None, attributes: Mapping[str, str]) -> None:
+        if not isinstance(tag, str) or not _XML_NAME.fullmatch(tag):
+            raise BuildError(f"UncheckedElement(): {tag!r} is not an XML tag name", self._location)
+        self._tag = tag
+        for name, value in attributes.items():
+            if not isinstance(name, str) or not _XML_NAME.fullmatch(name):
+                raise BuildError(
+                    f"UncheckedElement(): attribute name {name!r} is not an XML name",
+                    self._location,
+                )
+            if not isinstance(value, str):
+                raise BuildError(
+                    f"UncheckedElement(): attribute {name}={value!r} must be a str",
+                    self._location,
+                )
+            bad = illegal_character(value)
+            if bad is not None:
+                raise BuildError(
+                    f"UncheckedElement(): attribute {name} contains {bad}, not allowed in XML",
+                    self._location,
+                )
+            self._attributes[name] = value
+        if text is not None:
+            bad = illegal_character(text)
+            if bad is not None:
+                raise BuildError(
+                    f"UncheckedElement(): text contains {bad}, not allowed in XML", self._location
+                )
+        self._text = text or None
+
+    @property
+    def tag(self) -> str:
+        return self._tag
+
+    def add(self, *children: Node | Iterable[Node] | None) -> Self:
+        """Append children (nodes, iterables of nodes, or None to skip); returns the node."""
+        return self._add(children)
+
+    @classmethod
+    def _from_wire(
+        cls, tag: str, attributes: Mapping[str, str], text: str | None, location: SourceLocation
+    ) -> UncheckedElement:
+        node = cls.__new__(cls)
+        node._start(location)
+        node._setup(tag, text, attributes)
+        return node
+
+
+class Comment(Node):
+    """An XML comment among the children: ``Comment("why this branch exists")``."""
+
+    __slots__ = ()
+
+    def __init__(self, text: str) -> None:
+        self._start(capture_location())
+        self._setup(text)
+        self._join_open_block()
+
+    def _setup(self, text: str) -> None:
+        if not isinstance(text, str):
+            raise BuildError(
+                f"Comment(): expected a str, got {type(text).__name__}", self._location
+            )
+        bad = illegal_character(text)
+        if bad is not None:
+            raise BuildError(f"Comment(): contains {bad}, not allowed in XML", self._location)
+        if "--" in text or text.endswith("-"):
+            raise BuildError(
+                "Comment(): an XML comment cannot contain '--' or end with '-'", self._location
+            )
+        self._text = text
+
+    @property
+    def tag(self) -> str:
+        return "#comment"
+
+    @classmethod
+    def _from_wire(cls, text: str, location: SourceLocation) -> Comment:
+        node = cls.__new__(cls)
+        node._start(location)
+        node._setup(text)
+        return node
+
+    def __enter__(self) -> Self:
+        raise BuildError(
+            "a Comment holds no children; it cannot open a `with` block", self._location
+        )
+
+    def _to_lxml(
+        self,
+        parent: etree._Element | None,
+        located: list[tuple[etree._Element, SourceLocation]],
+    ) -> etree._Element:
+        comment = etree.Comment(self._text)
+        if parent is not None:
+            parent.append(comment)
+        return comment
+
+
+# ---------------------------------------------------------------- the flow (document root)
+
+_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
+
+
+class FlowElement(Element):
+    """A document root (``<Response>``): serialises to XML and to a `Document`."""
+
+    __slots__ = ("_comments_after", "_comments_before")
+
+    def _start(self, location: SourceLocation) -> None:
+        super()._start(location)
+        self._comments_before: tuple[str, ...] = ()
+        self._comments_after: tuple[str, ...] = ()
+
+    def _value_key(self) -> tuple[object, ...]:
+        return (*super()._value_key(), self._comments_before, self._comments_after)
+
+    @property
+    def comments(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The XML comments written before and after the root element."""
+        return self._comments_before, self._comments_after
+
+    def with_comments(self, *before: str, after: Iterable[str] = ()) -> Self:
+        """Put XML comments around the root element (a file's header comment, say).
+
+        Each text is written as given inside ``<!--`` and ``-->``; returns the flow.
+        """
+        checked = []
+        for text in (*before, *after):
+            checked.append(Comment._from_wire(text, self._location).text or "")
+        self._comments_before = tuple(checked[: len(before)])
+        self._comments_after = tuple(checked[len(before) :])
+        return self
+
+    def _tree(self, located: list[tuple[etree._Element, SourceLocation]]) -> etree._Element:
+        root = self._to_lxml(None, located)
+        for text in self._comments_before:
+            root.addprevious(etree.Comment(text))
+        for text in reversed(self._comments_after):
+            root.addnext(etree.Comment(text))
+        return root
+
+    def to_bytes(self, pretty: bool = False) -> bytes:
+        """UTF-8 XML with a declaration; the same flow always gives the same bytes."""
+        root = self._tree([])
+        body = etree.tostring(root.getroottree(), encoding="UTF-8", pretty_print=pretty)
+        return _DECLARATION + body
+
+    def to_xml(self, pretty: bool = False) -> str:
+        """The XML as a str (with its declaration); `to_bytes` gives the same as UTF-8."""
+        return self.to_bytes(pretty).decode("utf-8")
+
+    def to_document(self, name: str | None = None) -> Document:
+        """A `Document` whose source map points each element at the line that built it.
+
+        The text is pretty-printed; ``name`` defaults to the file that built this node.
+        """
+        located: list[tuple[etree._Element, SourceLocation]] = []
+        root = self._tree(located)
+        tree = root.getroottree()
+        elements = {tree.getpath(element): location for element, location in located}
+        data = _DECLARATION + etree.tostring(tree, encoding="UTF-8", pretty_print=True)
+        file = name if name is not None else self._location.file
+        source_map = SourceMap(file, identity=False, elements=elements)
+        document, diagnostics = load_bytes(data, file, source_map=source_map)
+        if document is None:  # pragma: no cover - the builder only writes well-formed XML
+            raise ValidationError(f"{file}: the built flow is not well-formed", diagnostics)
+        for element in document.iter_elements():
+            location = elements.get(document.xpath_of(element))
+            if location is not None and element.sourceline is not None:
+                source_map.lines.setdefault(element.sourceline, location)
+        return document
