@@ -25,9 +25,27 @@ if TYPE_CHECKING:
         ValidationError,
     )
     from callflow.schema import Schema, load_schema
+    from callflow.simulate import (
+        Backend,
+        Caller,
+        CallInfo,
+        DialOutcome,
+        Limits,
+        Transcript,
+        simulate,
+        simulate_async,
+    )
     from callflow.sourcemap import SourceLocation, SourceMap
 
 _EXPORTS: dict[str, str] = {
+    "Backend": "callflow.simulate",
+    "CallInfo": "callflow.simulate",
+    "Caller": "callflow.simulate",
+    "DialOutcome": "callflow.simulate",
+    "Limits": "callflow.simulate",
+    "Transcript": "callflow.simulate",
+    "simulate": "callflow.simulate",
+    "simulate_async": "callflow.simulate",
     "ApiError": "callflow.errors",
     "AuthenticationError": "callflow.errors",
     "BuildError": "callflow.errors",
@@ -50,21 +68,29 @@ _EXPORTS: dict[str, str] = {
 __all__ = [
     "ApiError",
     "AuthenticationError",
+    "Backend",
     "BuildError",
+    "CallInfo",
+    "Caller",
     "CallflowError",
     "Diagnostic",
+    "DialOutcome",
     "Document",
     "InputError",
+    "Limits",
     "Schema",
     "Severity",
     "SimulationError",
     "SourceLocation",
     "SourceMap",
     "TemplateError",
+    "Transcript",
     "TransportError",
     "ValidationError",
     "check_document",
     "load_schema",
+    "simulate",
+    "simulate_async",
 ]
 
 

@@ -105,8 +105,8 @@ from callflow.simulate._engine import load_flow, simulate, simulate_async
 from callflow.simulate._model import (
     HANG_UP,
     SILENCE,
-    CallInfo,
     Caller,
+    CallInfo,
     DialOutcome,
     Event,
     Limits,

@@ -22,8 +22,8 @@ from callflow.errors import SimulationError, ValidationError
 from callflow.simulate._backends import Backend
 from callflow.simulate._model import (
     HANG_UP,
-    CallInfo,
     Caller,
+    CallInfo,
     DialOutcome,
     Event,
     Limits,
@@ -159,6 +159,7 @@ class _Interpreter:
         self.presses_used = 0
         self.recordings: set[str] = set()
         self.recording_since: int | None = None
+        self.documents: list[Document] = []
         self.document_handler: _Element | None = None
         self.handling_document_error = False
         self.plain: dict[str, Callable[[Document, _Element], None]] = {
@@ -198,10 +199,17 @@ class _Interpreter:
             self._emit(over.document, over.element, "end", reason=over.reason)
         self._report_unused_presses(current)
         return Transcript(
-            self.events, self.diagnostics, self.call, ended_by, self.clock, self.steps
+            self.events,
+            self.diagnostics,
+            self.call,
+            ended_by,
+            self.clock,
+            self.steps,
+            self.documents,
         )
 
     def _document(self, document: Document) -> Program[Document | None]:
+        self.documents.append(document)
         root = document.root
         self.document_handler = next((c for c in root if c.tag == "Error"), None)
         self.handling_document_error = False
@@ -218,7 +226,9 @@ class _Interpreter:
             return redirect.document
         return None
 
-    def _block(self, document: Document, parent: _Element, *, skip_error: bool = False) -> Program[None]:
+    def _block(
+        self, document: Document, parent: _Element, *, skip_error: bool = False
+    ) -> Program[None]:
         for child in parent:
             tag = child.tag
             if not isinstance(tag, str) or (skip_error and tag == "Error"):
@@ -233,7 +243,10 @@ class _Interpreter:
                 yield from flowing(document, child)
             else:
                 self._diagnose(
-                    document, child, "CF909", Severity.WARNING,
+                    document,
+                    child,
+                    "CF909",
+                    Severity.WARNING,
                     f"<{tag}> is not an action the simulator knows; skipped",
                     hint="run `callflow validate` on this flow",
                 )
@@ -248,7 +261,12 @@ class _Interpreter:
         return found
 
     def _emit(
-        self, document: Document, element: _Element, kind: str, *, at: int | None = None,
+        self,
+        document: Document,
+        element: _Element,
+        kind: str,
+        *,
+        at: int | None = None,
         **data: Any,
     ) -> Event:
         location, xpath = self._where(document, element)
@@ -257,8 +275,13 @@ class _Interpreter:
         return event
 
     def _diagnose(
-        self, document: Document, element: _Element, code: str, severity: Severity,
-        message: str, hint: str | None = None,
+        self,
+        document: Document,
+        element: _Element,
+        code: str,
+        severity: Severity,
+        message: str,
+        hint: str | None = None,
     ) -> None:
         location, xpath = self._where(document, element)
         self.diagnostics.append(Diagnostic(code, severity, message, location, xpath, hint))
@@ -267,7 +290,10 @@ class _Interpreter:
         self.steps += 1
         if self.steps > self.limits.max_steps:
             self._diagnose(
-                document, element, "CF906", Severity.ERROR,
+                document,
+                element,
+                "CF906",
+                Severity.ERROR,
                 f"the flow ran {self.limits.max_steps:,} steps without ending; stopped",
                 hint="a flow this long is probably looping; raise Limits.max_steps if not",
             )
@@ -287,7 +313,10 @@ class _Interpreter:
             raise _CallOver("caller", document, element)
         if self.clock > self.limits.max_call_ms:
             self._diagnose(
-                document, element, "CF907", Severity.ERROR,
+                document,
+                element,
+                "CF907",
+                Severity.ERROR,
                 f"the call lasted over {self.limits.max_call_ms // 1000:,} simulated seconds; "
                 "stopped",
                 hint="check loop counts and durations; raise Limits.max_call_ms if intended",
@@ -295,8 +324,14 @@ class _Interpreter:
             raise _CallOver("limit", document, element)
 
     def _number(
-        self, document: Document, element: _Element, name: str, default: int, *,
-        alternatives: tuple[str, ...] = (), minimum: int = 0,
+        self,
+        document: Document,
+        element: _Element,
+        name: str,
+        default: int,
+        *,
+        alternatives: tuple[str, ...] = (),
+        minimum: int = 0,
     ) -> int:
         for attribute in (name, *alternatives):
             raw = element.get(attribute)
@@ -309,8 +344,11 @@ class _Interpreter:
             if value >= minimum:
                 return value
             self._diagnose(
-                document, element, "CF912", Severity.WARNING,
-                f"<{element.tag}> {attribute}={raw!r} is not a whole number ≥ {minimum}; "
+                document,
+                element,
+                "CF912",
+                Severity.WARNING,
+                f"<{element.tag!s}> {attribute}={raw!r} is not a whole number ≥ {minimum}; "
                 f"simulated with {default}",
             )
             return default
@@ -321,7 +359,8 @@ class _Interpreter:
         if unused:
             self.diagnostics.append(
                 Diagnostic(
-                    "CF910", Severity.INFO,
+                    "CF910",
+                    Severity.INFO,
                     f"the caller script has {len(unused)} entr{'y' if len(unused) == 1 else 'ies'}"
                     f" no <Gather> asked for: {', '.join(repr(p) for p in unused)}",
                     self._where(document, document.root)[0],
@@ -331,12 +370,18 @@ class _Interpreter:
     # -- failures -----------------------------------------------------------------
 
     def _failed(
-        self, document: Document, element: _Element, handler: _Element | None, code: str,
+        self,
+        document: Document,
+        element: _Element,
+        handler: _Element | None,
+        code: str,
         problem: str,
     ) -> Program[None]:
         """A step failed: its own `<Error>` runs, else the document's, else the flow goes on."""
         if handler is not None:
-            self._diagnose(document, element, code, Severity.WARNING, f"{problem}; its <Error> runs")
+            self._diagnose(
+                document, element, code, Severity.WARNING, f"{problem}; its <Error> runs"
+            )
             self._emit(document, handler, "error", reason=problem, of=element.tag)
             yield from self._block(document, handler)
             return
@@ -345,12 +390,18 @@ class _Interpreter:
     def _escalate(self, document: Document, element: _Element, code: str, problem: str) -> None:
         if self.document_handler is not None and not self.handling_document_error:
             self._diagnose(
-                document, element, code, Severity.WARNING,
+                document,
+                element,
+                code,
+                Severity.WARNING,
                 f"{problem}; the document's <Error> runs",
             )
             raise _Unhandled(problem)
         self._diagnose(
-            document, element, code, Severity.ERROR,
+            document,
+            element,
+            code,
+            Severity.ERROR,
             f"{problem}; no <Error> handles it, the flow goes on",
             hint=f"add an <Error> block to <{element.tag}> (or to <Response>)"
             if element.tag in ("Callback", "Gather")
@@ -393,8 +444,15 @@ class _Interpreter:
             problem = f"<Play> {url} failed to load"
         duration = 0 if problem else self.caller.media_ms.get(url or "", PLAY_MS) * loop
         self._emit(
-            document, element, "play", url=url, record=record, loop=loop,
-            leg=element.get("leg"), failed=problem is not None, ms=duration,
+            document,
+            element,
+            "play",
+            url=url,
+            record=record,
+            loop=loop,
+            leg=element.get("leg"),
+            failed=problem is not None,
+            ms=duration,
         )
         self.clock += duration
         if problem is not None:
@@ -416,7 +474,10 @@ class _Interpreter:
     def _record_stop(self, document: Document, element: _Element) -> None:
         if self.recording_since is None:
             self._diagnose(
-                document, element, "CF911", Severity.INFO,
+                document,
+                element,
+                "CF911",
+                Severity.INFO,
                 "<RecordStop> with no recording running",
             )
             self._emit(document, element, "record-stop", ms=0)
@@ -436,7 +497,13 @@ class _Interpreter:
         timeout = self._number(document, element, "timeout", RECORD_TIMEOUT_MS)
         if any(isinstance(child.tag, str) for child in element):
             self._emit(
-                document, element, "record", tag=tag, asr=asr, timeout_ms=timeout, wraps=True,
+                document,
+                element,
+                "record",
+                tag=tag,
+                asr=asr,
+                timeout_ms=timeout,
+                wraps=True,
                 ms=None,
             )
             started = self.clock
@@ -445,7 +512,13 @@ class _Interpreter:
         else:
             duration = min(self.caller.message_ms, timeout)
             self._emit(
-                document, element, "record", tag=tag, asr=asr, timeout_ms=timeout, wraps=False,
+                document,
+                element,
+                "record",
+                tag=tag,
+                asr=asr,
+                timeout_ms=timeout,
+                wraps=False,
                 ms=duration,
             )
             self.clock += duration
@@ -457,7 +530,9 @@ class _Interpreter:
         value = element.get("value", "")
         actual = {"from": self.call.from_number, "to": self.call.to_number}.get(field)
         matched = actual is not None and actual.strip() == value.strip()
-        self._emit(document, element, "call", field=field, value=value, actual=actual, matched=matched)
+        self._emit(
+            document, element, "call", field=field, value=value, actual=actual, matched=matched
+        )
         if matched:
             yield from self._block(document, element)
 
@@ -485,11 +560,14 @@ class _Interpreter:
                 (o.value for o in (DialOutcome.NO_ANSWER, DialOutcome.BUSY) if o.value in seen),
                 DialOutcome.FAILED.value,
             )
-            duration = max(
-                (DIAL_MS[DialOutcome(r["outcome"])] for r in rung), default=0
-            )
+            duration = max((DIAL_MS[DialOutcome(r["outcome"])] for r in rung), default=0)
         self._emit(
-            document, element, "dial", targets=rung, target=winner, outcome=overall,
+            document,
+            element,
+            "dial",
+            targets=rung,
+            target=winner,
+            outcome=overall,
             ms=duration,
         )
         self.clock += duration
@@ -499,7 +577,9 @@ class _Interpreter:
         if winner is None:
             handler = next((c for c in element if c.tag == "Error"), None)
             if handler is not None:
-                self._emit(document, handler, "error", reason=f"no target connected ({overall})", of="Dial")
+                self._emit(
+                    document, handler, "error", reason=f"no target connected ({overall})", of="Dial"
+                )
                 yield from self._block(document, handler)
 
     def _callback(self, document: Document, element: _Element) -> Program[None]:
@@ -510,8 +590,13 @@ class _Interpreter:
         tag = element.get("tag")
         body = self.call.call_object(self.clock) if element.get("body") == "true" else None
         result = yield from self._fetch(
-            document, element, method, url, timeout,
-            params={"tag": tag} if tag is not None else None, json_body=body,
+            document,
+            element,
+            method,
+            url,
+            timeout,
+            params={"tag": tag} if tag is not None else None,
+            json_body=body,
         )
         if result.document is not None:
             raise _Redirect(result.document)
@@ -558,17 +643,28 @@ class _Interpreter:
             last = attempt == attempts
             remote = yield from self._gather_request(document, element, digits, attempt, timed_out)
             if isinstance(remote, Document):
-                self._emit_gather(document, element, started, digits, attempt, attempts, timed_out, "remote")
+                self._emit_gather(
+                    document, element, started, digits, attempt, attempts, timed_out, "remote"
+                )
                 raise _Redirect(remote)
             if isinstance(remote, _FetchResult):
-                self._emit_gather(document, element, started, digits, attempt, attempts, timed_out, "error")
+                self._emit_gather(
+                    document, element, started, digits, attempt, attempts, timed_out, "error"
+                )
                 assert remote.code is not None and remote.problem is not None
                 yield from self._failed(document, element, handler, remote.code, remote.problem)
                 return
             matched = branches.get(digits) if digits else None
             if matched is not None:
                 self._emit_gather(
-                    document, element, started, digits, attempt, attempts, timed_out, "case",
+                    document,
+                    element,
+                    started,
+                    digits,
+                    attempt,
+                    attempts,
+                    timed_out,
+                    "case",
                     match=digits,
                 )
                 yield from self._block(document, matched)
@@ -579,12 +675,17 @@ class _Interpreter:
                 branch = "error"
             else:
                 branch = "none" if last else "retry"
-            self._emit_gather(document, element, started, digits, attempt, attempts, timed_out, branch)
+            self._emit_gather(
+                document, element, started, digits, attempt, attempts, timed_out, branch
+            )
             if default is not None:
                 yield from self._block(document, default)
             if last and handler is not None:
                 self._emit(
-                    document, handler, "error", of="Gather",
+                    document,
+                    handler,
+                    "error",
+                    of="Gather",
                     reason=f"no valid digits after {attempts} attempt{'s' if attempts > 1 else ''}",
                 )
                 yield from self._block(document, handler)
@@ -594,12 +695,28 @@ class _Interpreter:
             yield from self._gather(document, nested)
 
     def _emit_gather(
-        self, document: Document, element: _Element, at: int, digits: str, attempt: int,
-        attempts: int, timed_out: bool, branch: str, match: str | None = None,
+        self,
+        document: Document,
+        element: _Element,
+        at: int,
+        digits: str,
+        attempt: int,
+        attempts: int,
+        timed_out: bool,
+        branch: str,
+        match: str | None = None,
     ) -> None:
         self._emit(
-            document, element, "gather", at=at, digits=digits, attempt=attempt,
-            attempts=attempts, timed_out=timed_out, branch=branch, match=match,
+            document,
+            element,
+            "gather",
+            at=at,
+            digits=digits,
+            attempt=attempt,
+            attempts=attempts,
+            timed_out=timed_out,
+            branch=branch,
+            match=match,
         )
 
     def _next_press(self) -> str:
@@ -611,15 +728,24 @@ class _Interpreter:
         return entry or ""
 
     def _gather_request(
-        self, document: Document, element: _Element, digits: str, attempt: int, timed_out: bool,
+        self,
+        document: Document,
+        element: _Element,
+        digits: str,
+        attempt: int,
+        timed_out: bool,
     ) -> Program[Document | _FetchResult | None]:
         """Send the digits to a `<Gather url>` or legacy `callback`; None means "carry on"."""
         url = element.get("url")
         timeout = FETCH_TIMEOUT_MS
         if url is not None:
             params = {
-                "dtmf": digits, "from": self.call.from_number, "tn": self.call.to_number,
-                "state": "live", "sca": self.call.sip_control_app, "call": self.call.uuid,
+                "dtmf": digits,
+                "from": self.call.from_number,
+                "tn": self.call.to_number,
+                "state": "live",
+                "sca": self.call.sip_control_app,
+                "call": self.call.uuid,
             }
             result = yield from self._fetch(document, element, "GET", url, timeout, params=params)
         else:
@@ -628,7 +754,8 @@ class _Interpreter:
                 return None
             method = (element.get("method") or GATHER_CALLBACK_METHOD).upper()
             fields = {
-                "code": digits, "success": "true" if digits else "false",
+                "code": digits,
+                "success": "true" if digits else "false",
                 "attempts": str(attempt),
             }
             if method == "GET":
@@ -648,14 +775,24 @@ class _Interpreter:
     # -- HTTP ------------------------------------------------------------------------
 
     def _fetch(
-        self, document: Document, element: _Element, method: str, url: str, timeout_ms: int,
-        *, params: Mapping[str, str] | None = None, json_body: object = None,
+        self,
+        document: Document,
+        element: _Element,
+        method: str,
+        url: str,
+        timeout_ms: int,
+        *,
+        params: Mapping[str, str] | None = None,
+        json_body: object = None,
         form: Mapping[str, str] | None = None,
     ) -> Program[_FetchResult]:
         self.fetches += 1
         if self.fetches > self.limits.max_fetches:
             self._diagnose(
-                document, element, "CF905", Severity.ERROR,
+                document,
+                element,
+                "CF905",
+                Severity.ERROR,
                 f"the flow made over {self.limits.max_fetches} requests in one call; stopped "
                 "(a callback loop?)",
                 hint="raise Limits.max_fetches if the flow really needs more",
@@ -680,8 +817,16 @@ class _Interpreter:
             if result.code == "CF902":
                 self.clock += timeout_ms
         self._emit(
-            document, element, "callback", at=started, url=url, method=method,
-            of=element.tag, status=status, reply=reply, error=result.problem,
+            document,
+            element,
+            "callback",
+            at=started,
+            url=url,
+            method=method,
+            of=element.tag,
+            status=status,
+            reply=reply,
+            error=result.problem,
         )
         return result
 
@@ -708,9 +853,7 @@ class _Interpreter:
                 f"{timeout_ms} ms timeout",
             )
         if response.status_code >= 400:
-            return _FetchResult(
-                code="CF901", problem=f"{url} answered HTTP {response.status_code}"
-            )
+            return _FetchResult(code="CF901", problem=f"{url} answered HTTP {response.status_code}")
         content = response.content
         if not content.strip():
             return _FetchResult(
@@ -723,7 +866,7 @@ class _Interpreter:
         if fetched_document.root.tag != "Response":
             return _FetchResult(
                 code="CF903",
-                problem=f"{url} answered <{fetched_document.root.tag}>, not <Response>",
+                problem=f"{url} answered <{fetched_document.root.tag!s}>, not <Response>",
             )
         return _FetchResult(fetched_document)
 
@@ -795,9 +938,7 @@ def _send(client: httpx.Client, fetch: _Fetch, raise_app_errors: bool) -> _Fetch
     return _Fetched(response, None, (time.perf_counter() - started) * 1000)
 
 
-async def _send_async(
-    client: httpx.AsyncClient, fetch: _Fetch, raise_app_errors: bool
-) -> _Fetched:
+async def _send_async(client: httpx.AsyncClient, fetch: _Fetch, raise_app_errors: bool) -> _Fetched:
     import anyio
 
     started = time.perf_counter()
@@ -826,7 +967,9 @@ def _drive(program: Program[Transcript], send: Callable[[_Fetch], _Fetched]) -> 
         return transcript
 
 
-async def _drive_async(program: Program[Transcript], client: httpx.AsyncClient, raise_app_errors: bool) -> Transcript:
+async def _drive_async(
+    program: Program[Transcript], client: httpx.AsyncClient, raise_app_errors: bool
+) -> Transcript:
     try:
         fetch = next(program)
         while True:
@@ -837,8 +980,12 @@ async def _drive_async(program: Program[Transcript], client: httpx.AsyncClient, 
 
 
 def _prepare(
-    source: Source, caller: Caller | None, call: CallInfo | None, app: object,
-    limits: Limits | None, context: Mapping[str, object] | None,
+    source: Source,
+    caller: Caller | None,
+    call: CallInfo | None,
+    app: object,
+    limits: Limits | None,
+    context: Mapping[str, object] | None,
 ) -> tuple[Program[Transcript], Backend, Limits]:
     document = load_flow(source, context=context)
     backend = Backend.of(app)

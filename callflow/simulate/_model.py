@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from callflow.diagnostics import Diagnostic
+from callflow.document import Document
 from callflow.errors import SimulationError
 from callflow.sourcemap import SourceLocation
 
@@ -256,10 +257,11 @@ class Transcript:
 
     Iterate it for `Event` objects; ``diagnostics`` holds the failures met on the way
     (fetches that failed, guards that tripped). ``ended_by`` is ``"hangup"`` (a
-    `<Hangup>`), ``"caller"``, ``"document-end"`` or ``"limit"``.
+    `<Hangup>`), ``"caller"``, ``"document-end"`` or ``"limit"``; ``steps`` counts the
+    action tags run; ``documents`` holds the flow and every document fetched.
     """
 
-    __slots__ = ("call", "diagnostics", "duration_ms", "ended_by", "events", "steps")
+    __slots__ = ("call", "diagnostics", "documents", "duration_ms", "ended_by", "events", "steps")
 
     def __init__(
         self,
@@ -269,8 +271,11 @@ class Transcript:
         ended_by: str,
         duration_ms: int,
         steps: int,
+        documents: Sequence[Document] = (),
     ) -> None:
         self.events = events
+        self.documents: tuple[Document, ...] = tuple(documents)
+        """The documents the call ran, in order: the flow, then each one fetched."""
         self.diagnostics = diagnostics
         self.call = call
         self.ended_by = ended_by
@@ -313,9 +318,13 @@ class Transcript:
         taken: list[str] = []
         for e in self.events:
             if e.kind == "gather":
-                taken.append(str(e.data["match"]) if e.data["branch"] == "case" else e.data["branch"])
-            elif e.kind == "error" and e.data.get("of") == "Gather" and (
-                not taken or taken[-1] != "error"
+                taken.append(
+                    str(e.data["match"]) if e.data["branch"] == "case" else e.data["branch"]
+                )
+            elif (
+                e.kind == "error"
+                and e.data.get("of") == "Gather"
+                and (not taken or taken[-1] != "error")
             ):
                 taken.append("error")
         return taken
