@@ -802,8 +802,12 @@ class _Interpreter:
         status: int | None = None
         reply: str | None = None
         try:
+            # The URL's own query string is kept; the platform's fields are added to it.
+            target = httpx.URL(url)
+            if params:
+                target = target.copy_merge_params(params)
             request = httpx.Request(
-                method, url, params=params, json=json_body, data=dict(form) if form else None
+                method, target, json=json_body, data=dict(form) if form else None
             )
         except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError) as error:
             result = _FetchResult(code="CF901", problem=f"cannot request {url!r}: {error}")
