@@ -25,9 +25,7 @@ def run(**caller: object) -> object:
 
 
 def test_first_target_to_answer_wins_and_other_answering_targets_are_cancelled() -> None:
-    transcript = simulate(
-        Document.from_text(FORWARD), Caller(dial={"+15550100001": "busy"})
-    )
+    transcript = simulate(Document.from_text(FORWARD), Caller(dial={"+15550100001": "busy"}))
     dial = transcript.of("dial")[0]
     assert dial["target"] == "sip:desk@pbx.example.com"
     assert dial["outcome"] == "answered"
@@ -81,5 +79,5 @@ def test_a_dial_without_error_falls_through_when_nobody_answers() -> None:
 
 
 def test_unknown_dial_outcome_is_refused_with_the_choices() -> None:
-    with pytest.raises(SimulationError, match="unknown dial outcome 'maybe'.*answered, "):
+    with pytest.raises(SimulationError, match=r"unknown dial outcome 'maybe'.*answered, "):
         Caller(dial={"+1": "maybe"})

@@ -8,7 +8,7 @@ import pytest
 
 from callflow.document import Document
 from callflow.errors import SimulationError, ValidationError
-from callflow.simulate import CallInfo, Caller, Limits, simulate
+from callflow.simulate import Caller, CallInfo, Limits, simulate
 from callflow.sourcemap import SourceLocation, SourceMap
 
 
@@ -66,9 +66,15 @@ def test_end_of_document_ends_the_call() -> None:
 
 @pytest.mark.parametrize(
     ("field", "value", "runs"),
-    [("from", "+15551112222", True), ("from", "+19999999999", False), ("to", " +15553334444 ", True)],
+    [
+        ("from", "+15551112222", True),
+        ("from", "+19999999999", False),
+        ("to", " +15553334444 ", True),
+    ],
 )
-def test_call_block_runs_only_when_the_call_field_matches(field: str, value: str, runs: bool) -> None:
+def test_call_block_runs_only_when_the_call_field_matches(
+    field: str, value: str, runs: bool
+) -> None:
     text = f'<Response><Call field="{field}" value="{value}"><Say>Matched.</Say></Call></Response>'
     call = CallInfo(from_number="+15551112222", to_number="+15553334444")
     transcript = simulate(doc(text), call=call)
@@ -140,7 +146,7 @@ def test_caller_hangs_up_before_a_given_step() -> None:
 
 
 def test_caller_hangs_up_at_a_time_cutting_the_step_short() -> None:
-    text = "<Response><Pause length=\"10000\"/><Say>Late.</Say></Response>"
+    text = '<Response><Pause length="10000"/><Say>Late.</Say></Response>'
     transcript = simulate(doc(text), Caller(hang_up_at_ms=4000))
     assert transcript.ended_by == "caller"
     assert transcript.of("hangup")[0].at_ms == 4000
@@ -148,7 +154,7 @@ def test_caller_hangs_up_at_a_time_cutting_the_step_short() -> None:
 
 
 def test_step_limit_stops_a_long_flow_with_a_diagnostic() -> None:
-    text = "<Response>" + "<Pause length=\"0\"/>" * 50 + "</Response>"
+    text = "<Response>" + '<Pause length="0"/>' * 50 + "</Response>"
     transcript = simulate(doc(text), limits=Limits(max_steps=10))
     assert transcript.ended_by == "limit"
     assert transcript.steps == 11
@@ -240,4 +246,12 @@ def test_transcript_is_json_serialisable_with_event_data_and_location() -> None:
 def test_printed_transcript_shows_clock_kind_details_and_location() -> None:
     transcript = simulate(doc("<Response>\n<Say>Hi.</Say>\n</Response>"))
     first = transcript.render().splitlines()[0]
-    assert first.split() == ["0.00s", "say", "'Hi.'", "[en-US,", "FEMALE,", "Standard]", "(flow.xml:2:2)"]
+    assert first.split() == [
+        "0.00s",
+        "say",
+        "'Hi.'",
+        "[en-US,",
+        "FEMALE,",
+        "Standard]",
+        "(flow.xml:2:2)",
+    ]

@@ -41,7 +41,13 @@ def test_hangup_in_a_case_ends_the_call() -> None:
 
 
 def test_default_runs_after_each_failed_attempt_then_the_prompt_repeats() -> None:
-    assert run(MENU, "9", "1") == ["Press 1 or 2.", "Sorry.", "Press 1 or 2.", "One.", "After the menu."]
+    assert run(MENU, "9", "1") == [
+        "Press 1 or 2.",
+        "Sorry.",
+        "Press 1 or 2.",
+        "One.",
+        "After the menu.",
+    ]
 
 
 def test_error_runs_once_after_the_last_failed_attempt_after_default() -> None:
