@@ -126,21 +126,56 @@ T = TypeVar("T")
 Program = Generator[_Fetch, _Fetched, T]
 _Element = etree._Element
 
-# Locations are computed once per element and kept for the few most recent documents,
-# so simulating one flow many times (a test suite, a benchmark) pays for them once.
-_LOCATION_CACHE: dict[int, tuple[Document, dict[_Element, tuple[SourceLocation, str]]]] = {}
-_LOCATION_CACHE_SIZE = 32
+
+class _GatherPlan:
+    """A `<Gather>`'s structure: prompts, branches by digits, Default, Error, nested Gather."""
+
+    __slots__ = ("branches", "default", "handler", "nested", "prompts")
+
+    def __init__(self, element: _Element) -> None:
+        self.prompts = [c for c in element if c.tag in PROMPT_TAGS]
+        self.branches: dict[str, _Element] = {}
+        switch = element.find("Switch")
+        handler: _Element | None = None
+        if switch is not None:
+            for case in switch.iterfind("Case"):
+                self.branches.setdefault(case.get("dtmf", "").strip(), case)
+            self.default = switch.find("Default")
+            handler = switch.find("Error")
+        else:
+            for dtmf in element.iterfind("DTMF"):
+                self.branches.setdefault(dtmf.get("value", "").strip(), dtmf)
+            self.default = element.find("Default")
+        self.handler = handler if handler is not None else element.find("Error")
+        self.nested = element.find("Gather")
 
 
-def _locations_of(document: Document) -> dict[_Element, tuple[SourceLocation, str]]:
-    entry = _LOCATION_CACHE.get(id(document))
-    if entry is not None and entry[0] is document:
-        return entry[1]
-    if len(_LOCATION_CACHE) >= _LOCATION_CACHE_SIZE:
-        _LOCATION_CACHE.pop(next(iter(_LOCATION_CACHE)))
-    table: dict[_Element, tuple[SourceLocation, str]] = {}
-    _LOCATION_CACHE[id(document)] = (document, table)
-    return table
+class _DocumentCache:
+    """What the interpreter works out once per element of a document: locations, plans."""
+
+    __slots__ = ("document", "gathers", "locations")
+
+    def __init__(self, document: Document) -> None:
+        self.document = document
+        self.locations: dict[_Element, tuple[SourceLocation, str]] = {}
+        self.gathers: dict[_Element, _GatherPlan] = {}
+
+
+# Kept for the few most recent documents, so that simulating one flow many times (a test
+# suite, a benchmark) works each element out once. Entries hold their document, so an id
+# is never reused while its entry lives.
+_CACHE: dict[int, _DocumentCache] = {}
+_CACHE_SIZE = 32
+
+
+def _cache_of(document: Document) -> _DocumentCache:
+    entry = _CACHE.get(id(document))
+    if entry is not None and entry.document is document:
+        return entry
+    if len(_CACHE) >= _CACHE_SIZE:
+        _CACHE.pop(next(iter(_CACHE)))
+    entry = _CACHE[id(document)] = _DocumentCache(document)
+    return entry
 
 
 # ------------------------------------------------------------------ the interpreter
@@ -254,7 +289,7 @@ class _Interpreter:
     # -- bookkeeping ----------------------------------------------------------------
 
     def _where(self, document: Document, element: _Element) -> tuple[SourceLocation, str]:
-        table = _locations_of(document)
+        table = _cache_of(document).locations
         found = table.get(element)
         if found is None:
             found = table[element] = (document.locate(element), document.xpath_of(element))
@@ -611,21 +646,16 @@ class _Interpreter:
         attempts = self._number(document, element, "attempts", 1, minimum=1)
         timeout = self._number(document, element, "timeout", GATHER_TIMEOUT_MS)
         finish = element.get("finishOnKey") or element.get("dtmf_stop") or FINISH_ON_KEY
-        prompts = [c for c in element if c.tag in PROMPT_TAGS]
-        switch = element.find("Switch")
-        branches: dict[str, _Element] = {}
-        if switch is not None:
-            for case in switch.iterfind("Case"):
-                branches.setdefault(case.get("dtmf", "").strip(), case)
-            default = switch.find("Default")
-            handler = switch.find("Error")
-        else:
-            for dtmf in element.iterfind("DTMF"):
-                branches.setdefault(dtmf.get("value", "").strip(), dtmf)
-            default = element.find("Default")
-            handler = None
-        if handler is None:
-            handler = element.find("Error")
+        gathers = _cache_of(document).gathers
+        plan = gathers.get(element)
+        if plan is None:
+            plan = gathers[element] = _GatherPlan(element)
+        prompts, branches, default, handler = (
+            plan.prompts,
+            plan.branches,
+            plan.default,
+            plan.handler,
+        )
         for attempt in range(1, attempts + 1):
             if attempt > 1:
                 self._step(document, element)
@@ -689,7 +719,7 @@ class _Interpreter:
                     reason=f"no valid digits after {attempts} attempt{'s' if attempts > 1 else ''}",
                 )
                 yield from self._block(document, handler)
-        nested = element.find("Gather")
+        nested = plan.nested
         if nested is not None:
             self._step(document, nested)
             yield from self._gather(document, nested)
@@ -1026,8 +1056,25 @@ def simulate(
 
         with start_blocking_portal() as portal:
             return portal.call(run_async)
-    with backend.client(limits.max_redirects) as client:
-        return _drive(program, lambda fetch: _send(client, fetch, raise_app_errors))
+    return _drive_sync(program, backend, limits, raise_app_errors)
+
+
+def _drive_sync(
+    program: Program[Transcript], backend: Backend, limits: Limits, raise_app_errors: bool
+) -> Transcript:
+    # Most calls make no request: the client is made on the first one.
+    clients: list[httpx.Client] = []
+
+    def send(fetch: _Fetch) -> _Fetched:
+        if not clients:
+            clients.append(backend.client(limits.max_redirects))
+        return _send(clients[0], fetch, raise_app_errors)
+
+    try:
+        return _drive(program, send)
+    finally:
+        for client in clients:
+            client.close()
 
 
 async def simulate_async(
@@ -1045,5 +1092,4 @@ async def simulate_async(
     if backend.is_async or backend.is_network:
         async with backend.async_client(limits.max_redirects) as client:
             return await _drive_async(program, client, raise_app_errors)
-    with backend.client(limits.max_redirects) as sync_client:
-        return _drive(program, lambda fetch: _send(sync_client, fetch, raise_app_errors))
+    return _drive_sync(program, backend, limits, raise_app_errors)
