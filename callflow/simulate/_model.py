@@ -235,7 +235,9 @@ class Event:
             return f"{rings} → {who} {d['outcome']}"
         if kind == "callback":
             state = f"HTTP {d['status']}" if d["status"] is not None else "no reply"
-            problem = f" ({d['error']})" if d["error"] else ""
+            # An HTTP error status speaks for itself; other problems are spelled out.
+            shown = d["error"] and (d["status"] is None or d["status"] < 400)
+            problem = f" ({d['error']})" if shown else ""
             return f"{d['method']} {d['url']} → {state}{problem}"
         if kind == "call":
             verdict = "matched" if d["matched"] else "no match"
