@@ -123,3 +123,27 @@ def test_runs_as_a_real_process() -> None:
     )
     assert completed.returncode == 0, completed.stderr
     assert "voicemail-done" in completed.stdout
+
+
+def test_caller_hangup_step_and_failing_media(run_cli: Run) -> None:
+    voicemail = EXAMPLES / "voicemail.xml"
+    beep = "https://media.example.com/tones/beep.wav"
+    result = run_cli("simulate", voicemail, "--fail-media", beep, "--format", "json")
+    play = next(e for e in json.loads(result.out) if e["event"] == "play")
+    assert (play["url"], play["failed"]) == (beep, True)
+    assert result.code == 1  # no <Error> handles the failed media
+    assert "CF908" in result.err
+
+    result = run_cli("simulate", voicemail, "--hang-up-at-step", "3", "--format", "json")
+    events = json.loads(result.out)
+    assert [e["event"] for e in events] == ["say", "play", "hangup", "end"]
+    assert events[2]["by"] == "caller"
+
+
+def test_to_number_selects_a_call_block(run_cli: Run, write: Callable[[str, str], Path]) -> None:
+    path = write(
+        "line.xml",
+        '<Response><Call field="to" value="+15550009999"><Say>Sales.</Say></Call></Response>',
+    )
+    assert "Sales." in run_cli("simulate", path, "--to", "+15550009999").out
+    assert "Sales." not in run_cli("simulate", path).out
