@@ -161,9 +161,10 @@ class _DocumentCache:
         self.gathers: dict[_Element, _GatherPlan] = {}
 
 
-# Kept for the few most recent documents, so that simulating one flow many times (a test
-# suite, a benchmark) works each element out once. Entries hold their document, so an id
-# is never reused while its entry lives.
+# Kept for the few most recent flows given to `simulate` (documents fetched during a call
+# are cached for that call only), so that simulating one flow many times (a test suite, a
+# benchmark) works each element out once. Entries hold their document, so an id is never
+# reused while its entry lives.
 _CACHE: dict[int, _DocumentCache] = {}
 _CACHE_SIZE = 32
 
@@ -195,6 +196,7 @@ class _Interpreter:
         self.recordings: set[str] = set()
         self.recording_since: int | None = None
         self.documents: list[Document] = []
+        self.caches: dict[int, _DocumentCache] = {}
         self.document_handler: _Element | None = None
         self.handling_document_error = False
         self.plain: dict[str, Callable[[Document, _Element], None]] = {
@@ -288,8 +290,16 @@ class _Interpreter:
 
     # -- bookkeeping ----------------------------------------------------------------
 
+    def _cache(self, document: Document) -> _DocumentCache:
+        cache = self.caches.get(id(document))
+        if cache is None:
+            given = bool(self.documents) and document is self.documents[0]
+            cache = _cache_of(document) if given else _DocumentCache(document)
+            self.caches[id(document)] = cache
+        return cache
+
     def _where(self, document: Document, element: _Element) -> tuple[SourceLocation, str]:
-        table = _cache_of(document).locations
+        table = self._cache(document).locations
         found = table.get(element)
         if found is None:
             found = table[element] = (document.locate(element), document.xpath_of(element))
@@ -646,7 +656,7 @@ class _Interpreter:
         attempts = self._number(document, element, "attempts", 1, minimum=1)
         timeout = self._number(document, element, "timeout", GATHER_TIMEOUT_MS)
         finish = element.get("finishOnKey") or element.get("dtmf_stop") or FINISH_ON_KEY
-        gathers = _cache_of(document).gathers
+        gathers = self._cache(document).gathers
         plan = gathers.get(element)
         if plan is None:
             plan = gathers[element] = _GatherPlan(element)

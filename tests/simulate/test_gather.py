@@ -220,3 +220,12 @@ def test_a_failed_gather_url_runs_the_gather_error() -> None:
     transcript = simulate(flow(text), Caller(presses=["1"]), app={})
     assert transcript.spoken == ["Broken.", "After."]
     assert [d.code for d in transcript.diagnostics] == ["CF901"]
+
+
+def test_a_huge_attempt_count_stops_at_the_step_limit() -> None:
+    from callflow.simulate import Limits
+
+    text = '<Response><Gather attempts="1000000000" timeout="0"/></Response>'
+    transcript = simulate(flow(text), Caller(), limits=Limits(max_steps=50))
+    assert transcript.ended_by == "limit"
+    assert [d.code for d in transcript.diagnostics] == ["CF906"]
