@@ -29,16 +29,31 @@ if TYPE_CHECKING:
     from callflow.graph import build_graph
     from callflow.lint.config import LintConfig
     from callflow.schema import Schema, load_schema
+    from callflow.simulate import (
+        Backend,
+        Caller,
+        CallInfo,
+        DialOutcome,
+        Limits,
+        Transcript,
+        simulate,
+        simulate_async,
+    )
     from callflow.sourcemap import SourceLocation, SourceMap
 
 _EXPORTS: dict[str, str] = {
     "ApiError": "callflow.errors",
     "AuthenticationError": "callflow.errors",
+    "Backend": "callflow.simulate",
     "BuildError": "callflow.errors",
+    "CallInfo": "callflow.simulate",
+    "Caller": "callflow.simulate",
     "CallflowError": "callflow.errors",
     "Diagnostic": "callflow.diagnostics",
+    "DialOutcome": "callflow.simulate",
     "Document": "callflow.document",
     "InputError": "callflow.errors",
+    "Limits": "callflow.simulate",
     "LintConfig": "callflow.lint.config",
     "Schema": "callflow.schema",
     "Severity": "callflow.diagnostics",
@@ -46,6 +61,7 @@ _EXPORTS: dict[str, str] = {
     "SourceLocation": "callflow.sourcemap",
     "SourceMap": "callflow.sourcemap",
     "TemplateError": "callflow.errors",
+    "Transcript": "callflow.simulate",
     "TransportError": "callflow.errors",
     "ValidationError": "callflow.errors",
     "build_graph": "callflow.graph",
@@ -53,16 +69,23 @@ _EXPORTS: dict[str, str] = {
     "fix_document": "callflow.fix",
     "load_schema": "callflow.schema",
     "parse": "callflow.dsl.parsing",
+    "simulate": "callflow.simulate",
+    "simulate_async": "callflow.simulate",
 }
 
 __all__ = [
     "ApiError",
     "AuthenticationError",
+    "Backend",
     "BuildError",
+    "CallInfo",
+    "Caller",
     "CallflowError",
     "Diagnostic",
+    "DialOutcome",
     "Document",
     "InputError",
+    "Limits",
     "LintConfig",
     "Schema",
     "Severity",
@@ -70,6 +93,7 @@ __all__ = [
     "SourceLocation",
     "SourceMap",
     "TemplateError",
+    "Transcript",
     "TransportError",
     "ValidationError",
     "build_graph",
@@ -77,6 +101,8 @@ __all__ = [
     "fix_document",
     "load_schema",
     "parse",
+    "simulate",
+    "simulate_async",
 ]
 
 

@@ -9,11 +9,16 @@ import callflow
 PUBLIC_NAMES = [
     "ApiError",
     "AuthenticationError",
+    "Backend",
     "BuildError",
+    "CallInfo",
+    "Caller",
     "CallflowError",
     "Diagnostic",
+    "DialOutcome",
     "Document",
     "InputError",
+    "Limits",
     "LintConfig",
     "Schema",
     "Severity",
@@ -21,6 +26,7 @@ PUBLIC_NAMES = [
     "SourceLocation",
     "SourceMap",
     "TemplateError",
+    "Transcript",
     "TransportError",
     "ValidationError",
     "build_graph",
@@ -28,6 +34,8 @@ PUBLIC_NAMES = [
     "fix_document",
     "load_schema",
     "parse",
+    "simulate",
+    "simulate_async",
 ]
 
 

@@ -1,0 +1,174 @@
+"""`callflow simulate SOURCE`: run a call flow offline against scripted key presses."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+NAME = "simulate"
+HELP = "simulate a call through a flow (*.xml, *.xml.j2, *.py) with scripted key presses"
+
+EXIT_USAGE = 2
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("source", type=Path, metavar="SOURCE", help="the call flow to run")
+    parser.add_argument(
+        "--press",
+        action="append",
+        default=[],
+        metavar="DIGITS",
+        help="keys typed at the next <Gather> attempt (repeat for each attempt; '' or "
+        "'silence' for none, 'hangup' to hang up there)",
+    )
+    parser.add_argument("--from", dest="from_number", metavar="N", help="the caller's number")
+    parser.add_argument("--to", dest="to_number", metavar="N", help="the number called")
+    parser.add_argument(
+        "--app",
+        metavar="MODULE:APP",
+        help="answer <Callback>/<Gather> URLs in-process with this WSGI/ASGI app or function "
+        "(e.g. myapp.web:app or examples/ivr_app.py:app)",
+    )
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        help="without --app, fail every URL request instead of using the network",
+    )
+    parser.add_argument(
+        "--dial",
+        action="append",
+        default=[],
+        metavar="TARGET=OUTCOME",
+        help="what a <Dial> target does: answered, busy, no-answer, failed, caller-hangs-up",
+    )
+    parser.add_argument(
+        "--dial-default",
+        default="answered",
+        metavar="OUTCOME",
+        help="outcome for targets not named by --dial (default: answered)",
+    )
+    parser.add_argument(
+        "--fail-media",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="a <Play> URL that fails to load (repeatable)",
+    )
+    parser.add_argument(
+        "--hang-up-at-step",
+        type=int,
+        metavar="N",
+        help="the caller hangs up before step N (1-based) runs",
+    )
+    parser.add_argument(
+        "--format",
+        choices=["text", "json"],
+        default="text",
+        help="text (default): one line per event; json: an array of event objects",
+    )
+
+
+def _usage_error(message: str) -> int:
+    print(f"callflow simulate: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def load_app(spec: str) -> Any:
+    """The object named by ``module:attr`` or ``path/to/file.py:attr``.
+
+    Raises `InputError` with a message naming what is wrong.
+    """
+    import importlib
+    import importlib.util
+
+    from callflow.errors import InputError
+
+    module_name, colon, attribute = spec.rpartition(":")
+    if not colon or not module_name or not attribute:
+        raise InputError(f"--app {spec!r}: expected MODULE:APP, e.g. myapp.web:app")
+    try:
+        if module_name.endswith(".py") or "/" in module_name or "\\" in module_name:
+            path = Path(module_name)
+            if not path.is_file():
+                raise InputError(f"--app {spec!r}: no such file {module_name}")
+            loader_spec = importlib.util.spec_from_file_location(path.stem, path)
+            if loader_spec is None or loader_spec.loader is None:
+                raise InputError(f"--app {spec!r}: cannot load {module_name}")
+            module = importlib.util.module_from_spec(loader_spec)
+            loader_spec.loader.exec_module(module)
+        else:
+            if "" not in sys.path:
+                sys.path.insert(0, "")
+            module = importlib.import_module(module_name)
+    except InputError:
+        raise
+    except Exception as error:  # the user's module failed to import: say how, briefly
+        raise InputError(
+            f"--app {spec!r}: importing {module_name} failed: {type(error).__name__}: {error}"
+        ) from None
+    target: Any = module
+    for part in attribute.split("."):
+        if not hasattr(target, part):
+            raise InputError(f"--app {spec!r}: {module_name} has no attribute {attribute!r}")
+        target = getattr(target, part)
+    return target
+
+
+def run(args: argparse.Namespace) -> int:
+    from callflow.diagnostics import has_errors
+    from callflow.errors import InputError, SimulationError, ValidationError
+    from callflow.reporters import render
+    from callflow.simulate import Backend, Caller, CallInfo, load_flow, simulate
+
+    dial: dict[str, str] = {}
+    for item in args.dial:
+        target, equals, outcome = item.rpartition("=")
+        if not equals or not target.strip():
+            return _usage_error(f"--dial {item!r}: expected TARGET=OUTCOME")
+        dial[target.strip()] = outcome
+    try:
+        caller = Caller(
+            presses=args.press,
+            dial=dial,
+            dial_default=args.dial_default,
+            failing_media=args.fail_media,
+            hang_up_at_step=args.hang_up_at_step,
+        )
+    except SimulationError as error:
+        return _usage_error(str(error))
+    defaults = CallInfo()
+    call = CallInfo(
+        from_number=args.from_number or defaults.from_number,
+        to_number=args.to_number or defaults.to_number,
+    )
+    try:
+        if args.app:
+            backend = Backend.of(load_app(args.app))
+        else:
+            backend = Backend.offline() if args.offline else Backend.network()
+    except (InputError, SimulationError) as error:
+        return _usage_error(str(error))
+    try:
+        document = load_flow(args.source)
+    except ValidationError as error:
+        sys.stderr.write(render(list(error.diagnostics), "text"))
+        print(f"callflow simulate: {error}", file=sys.stderr)
+        return 1
+    transcript = simulate(document, caller, call=call, app=backend)
+    if args.format == "json":
+        sys.stdout.write(transcript.to_json() + "\n")
+    else:
+        sys.stdout.write(transcript.render())
+        print(
+            f"call ended by {transcript.ended_by} after {transcript.duration_ms / 1000:.2f} "
+            f"simulated seconds, {transcript.steps} steps",
+            file=sys.stderr,
+        )
+    if transcript.diagnostics:
+        from callflow.reporters import FileLines
+
+        lines = FileLines({d.name: d.text for d in transcript.documents})
+        sys.stderr.write(render(transcript.diagnostics, "text", lines=lines))
+    return 1 if has_errors(transcript.diagnostics) else 0

@@ -1,0 +1,359 @@
+"""The simulator's data: the scripted caller, the call, the limits, events and the transcript."""
+
+from __future__ import annotations
+
+import enum
+import json
+import re
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from callflow.diagnostics import Diagnostic
+from callflow.document import Document
+from callflow.errors import SimulationError
+from callflow.sourcemap import SourceLocation
+
+#: A caller-script entry: the caller stays silent for this Gather attempt (it times out).
+SILENCE = ""
+#: A caller-script entry: the caller hangs up when this Gather attempt asks for keys.
+HANG_UP = "hangup"
+
+_KEYS = re.compile(r"[0-9*#+]*")
+_SILENCE_WORDS = frozenset({"", "silence", "timeout", "-"})
+
+
+class DialOutcome(enum.Enum):
+    """What one `<Dial>` target does when it rings."""
+
+    ANSWERED = "answered"
+    """It answers; later the dialled side hangs up and the caller's flow continues."""
+    CALLER_HANGS_UP = "caller-hangs-up"
+    """It answers, and the caller hangs up during the conversation: the call ends."""
+    BUSY = "busy"
+    NO_ANSWER = "no-answer"
+    FAILED = "failed"
+
+    @property
+    def connects(self) -> bool:
+        return self in (DialOutcome.ANSWERED, DialOutcome.CALLER_HANGS_UP)
+
+    @classmethod
+    def parse(cls, value: DialOutcome | str) -> DialOutcome:
+        if isinstance(value, DialOutcome):
+            return value
+        wanted = str(value).strip().lower().replace("_", "-").replace(" ", "-")
+        for outcome in cls:
+            if outcome.value == wanted:
+                return outcome
+        choices = ", ".join(o.value for o in cls)
+        raise SimulationError(f"unknown dial outcome {value!r}; expected one of: {choices}")
+
+
+def parse_press(entry: str | None) -> str | None:
+    """One caller-script entry, normalised: keys, ``SILENCE`` or ``HANG_UP``.
+
+    Raises `SimulationError` naming the entry when it is neither keys nor a known word.
+    """
+    if entry is None:
+        return SILENCE
+    text = str(entry).strip()
+    if text.lower() in _SILENCE_WORDS:
+        return SILENCE
+    if text.lower() in ("hangup", "hang-up", "hang up"):
+        return HANG_UP
+    if _KEYS.fullmatch(text) is None:
+        bad = next(ch for ch in text if _KEYS.fullmatch(ch) is None)
+        raise SimulationError(
+            f"key presses {text!r}: {bad!r} is not a phone key "
+            "(use 0-9, *, #, +; '' or 'silence' for no keys, 'hangup' to hang up)"
+        )
+    return text
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The scripted person on the phone.
+
+    ``presses`` holds one entry per `<Gather>` attempt, in the order the attempts happen:
+    the keys typed (``"2"``, ``"1234#"``), `SILENCE` (or ``""``/``None``: the attempt times
+    out) or `HANG_UP`. When the script runs out, the caller stays silent.
+    ``dial`` maps a `<Dial>` target (the text of its `<To>`/`<Sip>`) to a `DialOutcome`
+    (or its value, e.g. ``"busy"``); other targets get ``dial_default``.
+    ``failing_media`` lists `<Play>` URLs that fail to load; ``media_ms`` gives the length
+    of a URL's audio (default `PLAY_MS`). The caller can hang up before step
+    ``hang_up_at_step`` (1-based) runs or once the clock reaches ``hang_up_at_ms``.
+    ``message_ms`` is how long the caller speaks when recorded; ``talk_ms`` how long an
+    answered `<Dial>` conversation lasts.
+    """
+
+    presses: Sequence[str | None] = ()
+    dial: Mapping[str, DialOutcome | str] = field(default_factory=dict)
+    dial_default: DialOutcome | str = DialOutcome.ANSWERED
+    failing_media: Collection[str] = frozenset()
+    media_ms: Mapping[str, int] = field(default_factory=dict)
+    hang_up_at_step: int | None = None
+    hang_up_at_ms: int | None = None
+    message_ms: int = 5_000
+    talk_ms: int = 30_000
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        set_(self, "presses", tuple(parse_press(p) for p in self.presses))
+        set_(
+            self,
+            "dial",
+            {str(k).strip(): DialOutcome.parse(v) for k, v in dict(self.dial).items()},
+        )
+        set_(self, "dial_default", DialOutcome.parse(self.dial_default))
+        set_(self, "failing_media", frozenset(self.failing_media))
+        set_(self, "media_ms", dict(self.media_ms))
+        for name in ("hang_up_at_step", "hang_up_at_ms"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 0):
+                raise SimulationError(f"Caller {name} must be a whole number ≥ 0, not {value!r}")
+        for name in ("message_ms", "talk_ms"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 0:
+                raise SimulationError(f"Caller {name} must be a whole number ≥ 0, not {value!r}")
+
+    def outcome_for(self, target: str) -> DialOutcome:
+        found = self.dial.get(target)
+        outcome = found if found is not None else self.dial_default
+        assert isinstance(outcome, DialOutcome)
+        return outcome
+
+
+@dataclass(frozen=True)
+class CallInfo:
+    """The simulated call: who calls (``from_number``), which number (``to_number``)."""
+
+    from_number: str = "+15550001234"
+    to_number: str = "+15550100000"
+    uuid: str = "00000000-0000-4000-8000-000000000001"
+    sip_control_app: str = "00000000-0000-4000-8000-000000000a99"
+
+    def call_object(self, clock_ms: int) -> dict[str, object]:
+        """The call as the platform describes it in request bodies."""
+        return {
+            "uuid": self.uuid,
+            "direction": "in",
+            "from": self.from_number,
+            "to": self.to_number,
+            "tn": self.to_number,
+            "state": "live",
+            "duration": clock_ms // 1000,
+            "created_on": "1970-01-01T00:00:00Z",
+            "sip_control_app": self.sip_control_app,
+        }
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Guards that stop a simulation (each trip is a CF9xx diagnostic, never a hang)."""
+
+    max_steps: int = 10_000
+    """Action tags executed in one call (each `<Gather>` attempt counts as one)."""
+    max_fetches: int = 100
+    """`<Callback>` and `<Gather>` URL requests in one call: stops callback loops."""
+    max_redirects: int = 5
+    """HTTP redirects followed for one request."""
+    max_call_ms: int = 4 * 3600 * 1000
+    """Simulated call length."""
+
+
+class Event:
+    """One step of a simulated call: what happened, when, and where the author wrote it.
+
+    ``kind`` is one of ``answer``, ``say``, ``play``, ``pause``, ``record``,
+    ``record-start``, ``record-stop``, ``record-wait``, ``gather``, ``dial``, ``callback``,
+    ``call``, ``error``, ``hangup``, ``end``; ``data`` holds its details (``text``, ``url``,
+    ``digits``, ``target`` …); ``at_ms`` is the simulated clock when it started.
+    """
+
+    __slots__ = ("at_ms", "data", "kind", "location", "xpath")
+
+    def __init__(
+        self,
+        kind: str,
+        at_ms: int,
+        location: SourceLocation,
+        data: dict[str, Any],
+        xpath: str | None = None,
+    ) -> None:
+        self.kind = kind
+        self.at_ms = at_ms
+        self.location = location
+        self.data = data
+        self.xpath = xpath
+
+    def __getitem__(self, key: str) -> Any:
+        return self.data[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.data.get(key, default)
+
+    def __repr__(self) -> str:
+        return f"Event({self.kind!r} at {self.at_ms} ms, {self.location}, {self.data!r})"
+
+    def __str__(self) -> str:
+        return f"{self.at_ms / 1000:8.2f}s  {self.kind:<12} {self.summary()}  ({self.location})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form: ``event``, ``at_ms``, the data, ``file``, ``line``, ``column``."""
+        out: dict[str, Any] = {"event": self.kind, "at_ms": self.at_ms}
+        out.update(self.data)
+        out["file"] = self.location.file
+        out["line"] = self.location.line
+        out["column"] = self.location.column
+        if self.location.chain:
+            out["chain"] = list(self.location.chain)
+        out["xpath"] = self.xpath
+        return out
+
+    def summary(self) -> str:
+        """The event's details in a few words, for the printed transcript."""
+        d = self.data
+        kind = self.kind
+        if kind == "say":
+            voice = d["voice"]
+            extra = f" ×{d['loop']}" if d["loop"] != 1 else ""
+            return f"{d['text']!r}{extra} [{voice['lang']}, {voice['gender']}, {voice['type']}]"
+        if kind == "play":
+            source = d["url"] if d["url"] is not None else f"recording {d['record']!r}"
+            return f"{source}" + (" FAILED" if d["failed"] else "")
+        if kind in ("pause", "answer"):
+            return f"{d['ms']} ms" + (f" tag={d['tag']!r}" if d.get("tag") else "")
+        if kind == "gather":
+            digits = d["digits"] if d["digits"] else "(nothing)"
+            timed = ", timed out" if d["timed_out"] else ""
+            branch = d["branch"] + (f" {d['match']!r}" if d.get("match") else "")
+            return f"attempt {d['attempt']}/{d['attempts']}: {digits}{timed} → {branch}"
+        if kind == "dial":
+            rings = ", ".join(f"{t['target']}: {t['outcome']}" for t in d["targets"])
+            who = d["target"] if d["target"] is not None else "nobody"
+            return f"{rings} → {who} {d['outcome']}"
+        if kind == "callback":
+            state = f"HTTP {d['status']}" if d["status"] is not None else "no reply"
+            # An HTTP error status speaks for itself; other problems are spelled out.
+            shown = d["error"] and (d["status"] is None or d["status"] < 400)
+            problem = f" ({d['error']})" if shown else ""
+            return f"{d['method']} {d['url']} → {state}{problem}"
+        if kind == "call":
+            verdict = "matched" if d["matched"] else "no match"
+            return f"{d['field']} {d['actual']!r} = {d['value']!r}? {verdict}"
+        if kind == "error":
+            return str(d["reason"])
+        if kind == "hangup":
+            return f"by {d['by']}" + (f" tag={d['tag']!r}" if d.get("tag") else "")
+        if kind == "end":
+            return str(d["reason"])
+        if kind in ("record", "record-start", "record-stop", "record-wait"):
+            parts = [f"{k}={v!r}" for k, v in d.items() if v is not None]
+            return " ".join(parts)
+        return json.dumps(d, default=str)
+
+
+class Transcript:
+    """Everything that happened in one simulated call, in order.
+
+    Iterate it for `Event` objects; ``diagnostics`` holds the failures met on the way
+    (fetches that failed, guards that tripped). ``ended_by`` is ``"hangup"`` (a
+    `<Hangup>`), ``"caller"``, ``"document-end"`` or ``"limit"``; ``steps`` counts the
+    action tags run; ``documents`` holds the flow and every document fetched.
+    """
+
+    __slots__ = ("call", "diagnostics", "documents", "duration_ms", "ended_by", "events", "steps")
+
+    def __init__(
+        self,
+        events: list[Event],
+        diagnostics: list[Diagnostic],
+        call: CallInfo,
+        ended_by: str,
+        duration_ms: int,
+        steps: int,
+        documents: Sequence[Document] = (),
+    ) -> None:
+        self.events = events
+        self.documents: tuple[Document, ...] = tuple(documents)
+        """The documents the call ran, in order: the flow, then each one fetched."""
+        self.diagnostics = diagnostics
+        self.call = call
+        self.ended_by = ended_by
+        self.duration_ms = duration_ms
+        self.steps = steps
+
+    def __iter__(self) -> Iterator[Event]:
+        return iter(self.events)
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+    def __getitem__(self, index: int) -> Event:
+        return self.events[index]
+
+    def __repr__(self) -> str:
+        return (
+            f"Transcript({len(self.events)} events, {self.duration_ms} ms, "
+            f"ended by {self.ended_by})"
+        )
+
+    def __str__(self) -> str:
+        return self.render()
+
+    # -- views --------------------------------------------------------------------
+
+    def of(self, kind: str) -> list[Event]:
+        """The events of one kind, e.g. ``transcript.of("say")``."""
+        return [e for e in self.events if e.kind == kind]
+
+    @property
+    def spoken(self) -> list[str]:
+        """Every text said, in order."""
+        return [str(e.data["text"]) for e in self.events if e.kind == "say"]
+
+    @property
+    def branches(self) -> list[str]:
+        """Branches taken at each `<Gather>` attempt: the matched digits, or ``default``,
+        ``retry``, ``error``, ``none``, ``remote`` (a URL replied with a new document)."""
+        taken: list[str] = []
+        for e in self.events:
+            if e.kind == "gather":
+                taken.append(
+                    str(e.data["match"]) if e.data["branch"] == "case" else e.data["branch"]
+                )
+            elif (
+                e.kind == "error"
+                and e.data.get("of") == "Gather"
+                and (not taken or taken[-1] != "error")
+            ):
+                taken.append("error")
+        return taken
+
+    @property
+    def dialled(self) -> list[str]:
+        """Every target rung, in order."""
+        return [str(t["target"]) for e in self.of("dial") for t in e.data["targets"]]
+
+    @property
+    def hung_up(self) -> bool:
+        """True when the call ended by a `<Hangup>` or the caller hanging up."""
+        return self.ended_by in ("hangup", "caller")
+
+    def said(self, pattern: str | re.Pattern[str]) -> bool:
+        """True when some `<Say>` text contains ``pattern`` (a regex, searched)."""
+        regex = re.compile(pattern) if isinstance(pattern, str) else pattern
+        return any(regex.search(text) for text in self.spoken)
+
+    # -- output -------------------------------------------------------------------
+
+    def to_list(self) -> list[dict[str, Any]]:
+        return [event.to_dict() for event in self.events]
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        return json.dumps(self.to_list(), indent=indent, ensure_ascii=False)
+
+    def render(self) -> str:
+        """The printed transcript: one line per event, clock first, location last."""
+        return "".join(f"{event}\n" for event in self.events)
