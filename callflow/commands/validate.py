@@ -105,8 +105,11 @@ def check_files(paths: Sequence[Path], options: Options) -> list[Diagnostic]:
 
     schema = load_schema(options.schema)
     found: list[Diagnostic] = []
+    configs: dict[Path, LintConfig] = {}  # files in one folder share their pyproject.toml
     for path in paths:
-        config = _config(path)
+        config = configs.get(path.parent)
+        if config is None:
+            config = configs[path.parent] = _config(path)
         for source in load_path_sources(path, max_bytes=options.max_bytes):
             found.extend(source.diagnostics)
             if source.document is not None:
