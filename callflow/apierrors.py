@@ -118,8 +118,8 @@ _ELEMENT_PATTERNS = tuple(
         rf"\b(?:in|on|of) element [\"'<]?{_NAME}[\"'>]?",
         # Xerces: "Invalid content was found starting with element 'Foo'."
         rf"\bstarting with element [\"'<]?{_NAME}",
-        rf"\b(?:closing|close|end|start|opening|unclosed|unmatched|unexpected) tag:?"
-        rf"\s*[\"'<]/?{_NAME}",
+        rf"\b(?:closing|close|end|start|opening|unclosed|unmatched|unexpected) tag"
+        rf"(?::\s*[\"'<]?/?|\s+[\"'<]/?){_NAME}",
         rf"\btag [\"'<]{_NAME}[\"'>]",
         # .NET: "The 'Say' start tag on line 3 ..."
         rf"[\"'<]{_NAME}[\"'>] (?:start|end|closing|opening) tag",
@@ -273,7 +273,7 @@ def _diagnostic(clue: ErrorClue, document: Document | None) -> Diagnostic:
     if clue.xpath is not None:
         element = _element_at_path(document, clue.xpath)
         if element is not None:
-            attribute = clue.attribute if clue.attribute in element.attrib else None
+            attribute = _attribute_on(element, clue.attribute)
             return Diagnostic(
                 CODE_BY_PATH,
                 Severity.ERROR,
@@ -282,12 +282,13 @@ def _diagnostic(clue: ErrorClue, document: Document | None) -> Diagnostic:
                 xpath=document.xpath_of(element),
                 hint=f"the platform named the element {clue.xpath}",
             )
-    named = _elements_named(document, clue)
-    if not named and clue.element is None and clue.attribute is None:
-        named = _elements_named(document, _bare_names(document, clue))
+    names = clue
+    if clue.element is None and clue.attribute is None:
+        names = _bare_names(document, clue)
+    named = _elements_named(document, names)
     if named:
         element = named[0]
-        attribute = clue.attribute if clue.attribute in element.attrib else None
+        attribute = _attribute_on(element, names.attribute)
         what = _describe_name(element, attribute)
         more = f"; it is the first of {len(named)} such elements" if len(named) > 1 else ""
         return Diagnostic(
@@ -320,7 +321,7 @@ def _at_line(
             CODE_BY_LINE, Severity.ERROR, said, document.locate_line(line, column), hint=hint
         )
     xpath = document.xpath_of(element)
-    attribute = clue.attribute if clue.attribute in element.attrib else None
+    attribute = _attribute_on(element, clue.attribute)
     if element.sourceline == line and (attribute is not None or column is None):
         location = document.locate(element, attribute)
     else:
@@ -383,6 +384,11 @@ def _bare_names(document: Document, clue: ErrorClue) -> ErrorClue:
         elif attribute is None and word in attributes and len(word) > 2:
             attribute = word
     return ErrorClue(clue.text, element=element, attribute=attribute)
+
+
+def _attribute_on(element: etree._Element, name: str | None) -> str | None:
+    """``name`` if ``element`` carries that attribute (so its column can be shown)."""
+    return name if name is not None and name in element.attrib else None
 
 
 def _describe_name(element: etree._Element, attribute: str | None) -> str:

@@ -69,27 +69,22 @@ class Sandbox:
         """A `Client` bound to this sandbox in-process, logged in as the sandbox account."""
         from callflow.client import Client
 
-        return Client(
-            IN_PROCESS_URL,
-            email=SANDBOX_EMAIL,
-            password=SANDBOX_PASSWORD,
-            transport=self.transport,
-            target=self.description,
-            **options,
-        )
+        return Client(IN_PROCESS_URL, **self._client_options(options))
 
     def async_client(self, **options: Any) -> AsyncClient:
         """An `AsyncClient` bound to this sandbox in-process, logged in as the sandbox account."""
         from callflow.client import AsyncClient
 
-        return AsyncClient(
-            IN_PROCESS_URL,
-            email=SANDBOX_EMAIL,
-            password=SANDBOX_PASSWORD,
-            transport=self.transport,
-            target=self.description,
-            **options,
-        )
+        return AsyncClient(IN_PROCESS_URL, **self._client_options(options))
+
+    def _client_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        defaults = {
+            "email": SANDBOX_EMAIL,
+            "password": SANDBOX_PASSWORD,
+            "transport": self.transport,
+            "target": self.description,
+        }
+        return {**defaults, **options}
 
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> SandboxServer:
         """A loopback HTTP server for this sandbox (not yet started: use ``with`` or `start`)."""
