@@ -112,7 +112,10 @@ class SandboxServer:
 
     def start(self) -> SandboxServer:
         self._thread = threading.Thread(
-            target=self._http.serve_forever, name="callflow-sandbox", daemon=True
+            target=self._http.serve_forever,
+            kwargs={"poll_interval": 0.05},  # so that close() returns promptly
+            name="callflow-sandbox",
+            daemon=True,
         )
         self._thread.start()
         return self
