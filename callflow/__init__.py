@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from callflow.check import check_document
+    from callflow.client import AsyncClient, Client
     from callflow.diagnostics import Diagnostic, Severity
     from callflow.document import Document
     from callflow.errors import (
@@ -24,17 +25,21 @@ if TYPE_CHECKING:
         TransportError,
         ValidationError,
     )
+    from callflow.sandbox import Sandbox
     from callflow.schema import Schema, load_schema
     from callflow.sourcemap import SourceLocation, SourceMap
 
 _EXPORTS: dict[str, str] = {
     "ApiError": "callflow.errors",
+    "AsyncClient": "callflow.client",
     "AuthenticationError": "callflow.errors",
     "BuildError": "callflow.errors",
     "CallflowError": "callflow.errors",
+    "Client": "callflow.client",
     "Diagnostic": "callflow.diagnostics",
     "Document": "callflow.document",
     "InputError": "callflow.errors",
+    "Sandbox": "callflow.sandbox",
     "Schema": "callflow.schema",
     "Severity": "callflow.diagnostics",
     "SimulationError": "callflow.errors",
@@ -49,12 +54,15 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = [
     "ApiError",
+    "AsyncClient",
     "AuthenticationError",
     "BuildError",
     "CallflowError",
+    "Client",
     "Diagnostic",
     "Document",
     "InputError",
+    "Sandbox",
     "Schema",
     "Severity",
     "SimulationError",

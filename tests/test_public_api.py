@@ -8,12 +8,15 @@ import callflow
 
 PUBLIC_NAMES = [
     "ApiError",
+    "AsyncClient",
     "AuthenticationError",
     "BuildError",
     "CallflowError",
+    "Client",
     "Diagnostic",
     "Document",
     "InputError",
+    "Sandbox",
     "Schema",
     "Severity",
     "SimulationError",

@@ -522,7 +522,7 @@ def finish(call: Call[T], response: httpx.Response, settings: Settings, attempts
     if status == 429 and retry_after:
         notes.append(f"the API asks to retry after {retry_after.strip()}")
     diagnostics: list[Any] = []
-    if call.document is not None:
+    if call.document is not None and status in (400, 422):  # the flow itself was refused
         from callflow.apierrors import map_error_message
 
         diagnostics = map_error_message(text, call.document)
