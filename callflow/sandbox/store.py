@@ -107,6 +107,7 @@ class Store:
         with self._lock:
             if location != ":memory:":
                 self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")  # WAL keeps this crash-safe
             self._db.executescript(_SCHEMA)
             self._seed()
 

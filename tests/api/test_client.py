@@ -210,9 +210,11 @@ def test_login_uses_basic_credentials_then_the_token(scripted: object) -> None:
 
 
 def test_wrong_sandbox_credentials_are_an_authentication_error(sandbox: Sandbox) -> None:
-    with sandbox.client(email="sandbox@callflow.test", password="wrong") as bound:
-        with pytest.raises(AuthenticationError) as raised:
-            bound.list_apps()
+    with (
+        sandbox.client(email="sandbox@callflow.test", password="wrong") as bound,
+        pytest.raises(AuthenticationError) as raised,
+    ):
+        bound.list_apps()
     assert raised.value.status == 401
 
 
@@ -247,9 +249,11 @@ def test_the_token_is_not_logged(scripted: object, caplog: pytest.LogCaptureFixt
 def test_a_token_is_never_sent_over_plain_http_to_another_host() -> None:
     sent: list[httpx.Request] = []
     transport = httpx.MockTransport(lambda request: sent.append(request) or ok([]))
-    with Client("http://api.example.test/rest", token="t", transport=transport, env={}) as bound:
-        with pytest.raises(TransportError, match="use https"):
-            bound.list_apps()
+    with (
+        Client("http://api.example.test/rest", token="t", transport=transport, env={}) as bound,
+        pytest.raises(TransportError, match="use https"),
+    ):
+        bound.list_apps()
     assert sent == []
 
 

@@ -253,7 +253,8 @@ def test_the_server_refuses_an_oversize_body_without_reading_it(sandbox: Sandbox
     with sandbox.serve() as server:
         answer = raw_exchange(
             server.url,
-            f"POST /rest/sip/app HTTP/1.1\r\nHost: x\r\nContent-Length: {MAX_BODY_BYTES + 1}\r\n\r\n".encode(),
+            b"POST /rest/sip/app HTTP/1.1\r\nHost: x\r\n"
+            + f"Content-Length: {MAX_BODY_BYTES + 1}\r\n\r\n".encode(),
         )
     assert b" 413 " in answer.split(b"\r\n")[0] and b'"success": false' in answer
 
