@@ -27,6 +27,7 @@ from callflow.client._core import (
     transport_failure,
 )
 from callflow.client._models import TRUNK_SETTINGS_FIELDS, App, Execution, TnLease
+from callflow.errors import AuthenticationError
 
 T = TypeVar("T")
 
@@ -105,6 +106,7 @@ class AsyncClient:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+        self._settings.close_owned()
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -175,15 +177,12 @@ class AsyncClient:
             await self.login()
         try:
             return await self._send(call)
-        except Exception as error:
-            from callflow.errors import AuthenticationError
-
+        except AuthenticationError:
             # A token that expired mid-session: log in again once, if we know how.
-            can_login = bool(self._settings.email and self._settings.password)
-            if isinstance(error, AuthenticationError) and can_login and call.basic is None:
-                await self.login()
-                return await self._send(call)
-            raise
+            if not (self._settings.email and self._settings.password):
+                raise
+            await self.login()
+            return await self._send(call)
 
     async def _send(self, call: Call[T]) -> T:
         attempt = 0

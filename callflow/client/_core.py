@@ -54,6 +54,7 @@ class SupportsToDocument(Protocol):
     def to_document(self) -> Document: ...
 
 
+#: What `execute` accepts: a Document, a builder flow, XML text or bytes, or a path.
 Flow = Document | SupportsToDocument | str | Path | bytes
 
 
@@ -297,12 +298,14 @@ def prepare_flow(
         document = flow.to_document()
     elif isinstance(flow, bytes):
         document = Document.from_bytes(flow, "<flow>")
+    elif isinstance(flow, str) and flow.lstrip().startswith("<"):
+        document = Document.from_text(flow, "<flow>")
     elif isinstance(flow, str | Path):
         document = _load_one(Path(flow), context)
     else:
         raise TypeError(
             f"cannot execute {type(flow).__name__}: pass a Document, a builder flow "
-            "(with to_document()), XML bytes, or a path"
+            "(with to_document()), XML text or bytes, or a path"
         )
     if validate:
         from callflow.check import check_document
@@ -358,6 +361,12 @@ class Settings:
     password: str | None = field(default=None, repr=False)
     target: str = ""
     in_process: bool = False
+    owned: list[Any] = field(default_factory=list, repr=False)  # closed with the client
+
+    def close_owned(self) -> None:
+        for resource in self.owned:
+            resource.close()
+        self.owned.clear()
 
     def check_secure(self) -> None:
         """Refuse to send credentials in clear text to anything but this machine."""
@@ -407,6 +416,7 @@ def resolve_settings(
             password=SANDBOX_PASSWORD,
             target=sandbox.description,
             in_process=True,
+            owned=[sandbox],
         )
         return settings, sandbox.transport
     if url is None:
@@ -432,12 +442,13 @@ def resolve_settings(
 def build_request(
     http: httpx.Client | httpx.AsyncClient, settings: Settings, call: Call[Any]
 ) -> httpx.Request:
-    settings.check_secure()
     headers = {"Accept": "application/json", **call.headers}
     if call.basic is not None:
+        settings.check_secure()
         pair = f"{call.basic[0]}:{call.basic[1]}".encode()
         headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
     elif settings.token:
+        settings.check_secure()
         headers["X-Auth-Token"] = settings.token
     return http.build_request(
         call.method,
@@ -482,8 +493,13 @@ def _describe_body(response: httpx.Response) -> str:
         shown = " ".join(title.group(1).decode("utf-8", "replace").split()) if title else ""
         return f"an HTML page ({shown!r})" if shown else "an HTML page"
     snippet = " ".join(body[:120].decode("utf-8", "replace").split())
-    if kind == "application/json" or body.lstrip()[:1] in (b"{", b"["):
-        return f"JSON that cannot be read (truncated or malformed): {snippet!r}"
+    try:
+        json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        if kind == "application/json" or body.lstrip()[:1] in (b"{", b"["):
+            return f"JSON that cannot be read (truncated or malformed): {snippet!r}"
+    else:
+        return f"JSON that is not the API's envelope: {snippet!r}"
     return f"{kind} that is not the API's JSON: {snippet!r}"
 
 

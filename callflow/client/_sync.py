@@ -26,6 +26,7 @@ from callflow.client._core import (
     transport_failure,
 )
 from callflow.client._models import TRUNK_SETTINGS_FIELDS, App, Execution, TnLease
+from callflow.errors import AuthenticationError
 
 T = TypeVar("T")
 
@@ -104,6 +105,7 @@ class Client:
 
     def close(self) -> None:
         self._http.close()
+        self._settings.close_owned()
 
     def __enter__(self) -> Client:
         return self
@@ -174,15 +176,12 @@ class Client:
             self.login()
         try:
             return self._send(call)
-        except Exception as error:
-            from callflow.errors import AuthenticationError
-
+        except AuthenticationError:
             # A token that expired mid-session: log in again once, if we know how.
-            can_login = bool(self._settings.email and self._settings.password)
-            if isinstance(error, AuthenticationError) and can_login and call.basic is None:
-                self.login()
-                return self._send(call)
-            raise
+            if not (self._settings.email and self._settings.password):
+                raise
+            self.login()
+            return self._send(call)
 
     def _send(self, call: Call[T]) -> T:
         attempt = 0

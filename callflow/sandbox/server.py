@@ -73,6 +73,12 @@ class _HttpHandler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(response.body)
 
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        # http.server's own errors (bad request line, oversize headers…) get the envelope too.
+        self.close_connection = True
+        reason = message or self.responses.get(code, ("request refused",))[0]
+        self._reply(error_response(code, reason))
+
     do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = do_HEAD = do_OPTIONS = _dispatch
 
     def log_message(self, format: str, *args: Any) -> None:

@@ -302,3 +302,31 @@ async def test_the_async_client_retries_with_its_own_sleep() -> None:
     ) as bound:
         assert await bound.list_apps() == []
     assert slept == [0.25]
+
+
+def test_xml_text_is_executed_as_a_flow(client: Client) -> None:
+    app = client.create_app("demo")
+    assert client.execute(app.uuid, "<Response><Hangup/></Response>").status == "accepted"
+
+
+def test_something_that_is_not_a_flow_is_a_type_error(client: Client) -> None:
+    with pytest.raises(TypeError, match="cannot execute int"):
+        client.execute(MISSING, 42)  # type: ignore[arg-type]
+
+
+def test_the_posted_bytes_keep_the_authors_lines_and_declare_utf8() -> None:
+    from callflow.client import wire_bytes
+
+    text = (
+        '<?xml version="1.0" encoding="ISO-8859-1"?>\n<Response>\n  <Say>Olá</Say>\n</Response>\n'
+    )
+    document = Document.from_bytes(text.encode("iso-8859-1"), "latin.xml")
+    posted = wire_bytes(document).decode("utf-8")
+    assert posted.splitlines()[1:] == text.splitlines()[1:]
+    assert 'encoding="UTF-8"' in posted.splitlines()[0]
+
+
+def test_json_that_is_not_the_envelope_is_a_transport_error(scripted: object) -> None:
+    bound, _ = scripted(httpx.Response(200, json={"error": "gateway"}))  # type: ignore[operator]
+    with pytest.raises(TransportError, match="JSON that is not the API's envelope"):
+        bound.list_apps()

@@ -275,6 +275,16 @@ def test_the_server_refuses_bad_framing(sandbox: Sandbox, headers: str, status: 
     assert status in answer.split(b"\r\n")[0]
 
 
+def test_a_request_http_server_itself_refuses_still_gets_the_envelope(sandbox: Sandbox) -> None:
+    with sandbox.serve() as server:
+        answer = raw_exchange(
+            server.url, b"GET /rest/auth HTTP/1.1\r\nX-Huge: " + b"a" * 70_000 + b"\r\n\r\n"
+        )
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert b" 431 " in head.split(b"\r\n")[0]
+    assert json.loads(body)["success"] is False
+
+
 def test_a_file_database_keeps_its_state_between_sandboxes(tmp_path: object) -> None:
     from pathlib import Path
 
