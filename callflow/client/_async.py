@@ -81,6 +81,7 @@ class AsyncClient:
         self._sleep = sleep
         self._clock = clock
         self.upload: Upload = upload
+        self._login_lock = asyncio.Lock()
         self._http = httpx.AsyncClient(
             timeout=timeout,
             transport=chosen,  # type: ignore[arg-type]
@@ -173,15 +174,22 @@ class AsyncClient:
     # -- sending ---------------------------------------------------------------------
 
     async def _run(self, call: Call[T]) -> T:
-        if not self._settings.token and self._settings.email and self._settings.password:
-            await self.login()
+        can_login = bool(self._settings.email and self._settings.password)
+        sent_with = self._settings.token
+        if sent_with is None and can_login:
+            async with self._login_lock:  # concurrent first requests log in once
+                if self._settings.token is None:
+                    await self.login()
+            sent_with = self._settings.token
         try:
             return await self._send(call)
         except AuthenticationError:
             # A token that expired mid-session: log in again once, if we know how.
-            if not (self._settings.email and self._settings.password):
+            if not can_login:
                 raise
-            await self.login()
+            async with self._login_lock:
+                if self._settings.token == sent_with:
+                    await self.login()
             return await self._send(call)
 
     async def _send(self, call: Call[T]) -> T:

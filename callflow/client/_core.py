@@ -534,6 +534,8 @@ def finish(call: Call[T], response: httpx.Response, settings: Settings, attempts
     message = envelope.get("message")
     text = settings.redact(message if isinstance(message, str) else json.dumps(message))
     notes = [f"after {attempts} attempts"] if attempts > 1 else []
+    if status == 401 and call.basic is None and not settings.token:
+        notes.append(f"no credentials: set {ENV_TOKEN}, or {ENV_EMAIL} and {ENV_PASSWORD}")
     retry_after = response.headers.get("retry-after")
     if status == 429 and retry_after:
         notes.append(f"the API asks to retry after {retry_after.strip()}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -80,6 +81,7 @@ class Client:
         self._sleep = sleep
         self._clock = clock
         self.upload: Upload = upload
+        self._login_lock = threading.Lock()
         self._http = httpx.Client(
             timeout=timeout,
             transport=chosen,  # type: ignore[arg-type]
@@ -172,15 +174,22 @@ class Client:
     # -- sending ---------------------------------------------------------------------
 
     def _run(self, call: Call[T]) -> T:
-        if not self._settings.token and self._settings.email and self._settings.password:
-            self.login()
+        can_login = bool(self._settings.email and self._settings.password)
+        sent_with = self._settings.token
+        if sent_with is None and can_login:
+            with self._login_lock:  # concurrent first requests log in once
+                if self._settings.token is None:
+                    self.login()
+            sent_with = self._settings.token
         try:
             return self._send(call)
         except AuthenticationError:
             # A token that expired mid-session: log in again once, if we know how.
-            if not (self._settings.email and self._settings.password):
+            if not can_login:
                 raise
-            self.login()
+            with self._login_lock:
+                if self._settings.token == sent_with:
+                    self.login()
             return self._send(call)
 
     def _send(self, call: Call[T]) -> T:

@@ -330,3 +330,25 @@ def test_json_that_is_not_the_envelope_is_a_transport_error(scripted: object) ->
     bound, _ = scripted(httpx.Response(200, json={"error": "gateway"}))  # type: ignore[operator]
     with pytest.raises(TransportError, match="JSON that is not the API's envelope"):
         bound.list_apps()
+
+
+def test_a_401_without_credentials_says_how_to_give_them(scripted: object) -> None:
+    transport = httpx.MockTransport(
+        lambda request: httpx.Response(401, json={"success": False, "message": "no"})
+    )
+    with (
+        Client("https://api.test/rest", transport=transport, env={}) as bound,
+        pytest.raises(
+            AuthenticationError, match="set OPENTACT_TOKEN, or OPENTACT_EMAIL and OPENTACT_PASSWORD"
+        ),
+    ):
+        bound.list_apps()
+
+
+@pytest.mark.anyio
+async def test_concurrent_first_requests_log_in_once(sandbox: Sandbox) -> None:
+    import asyncio
+
+    async with sandbox.async_client() as bound:
+        await asyncio.gather(*(bound.list_apps() for _ in range(10)))
+    assert sandbox.store.count("tokens") == 1
