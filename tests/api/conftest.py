@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, Protocol
 
 import httpx
 import pytest
@@ -44,12 +46,27 @@ class Recorder:
         self.slept.append(seconds)
 
 
+Scripted = Callable[..., tuple[Client, Recorder]]
+
+
+class CliOutcome(Protocol):
+    code: int
+    out: str
+    err: str
+
+
+class RunCli(Protocol):
+    """The shape of the root conftest's ``run_cli`` fixture."""
+
+    def __call__(self, *args: str | Path) -> CliOutcome: ...
+
+
 @pytest.fixture
-def scripted() -> Callable[..., tuple[Client, Recorder]]:
+def scripted() -> Iterator[Scripted]:
     """``scripted(answer, ...)`` → a Client on https://api.test/rest answering those, in order."""
     made: list[Client] = []
 
-    def make(*answers: httpx.Response | Exception, **options: object) -> tuple[Client, Recorder]:
+    def make(*answers: httpx.Response | Exception, **options: Any) -> tuple[Client, Recorder]:
         recorder = Recorder(list(answers))
         bound = Client(
             "https://api.test/rest",
@@ -58,12 +75,12 @@ def scripted() -> Callable[..., tuple[Client, Recorder]]:
             sleep=recorder.sleep,
             clock=lambda: 1_700_000_000.0,
             env={},
-            **options,  # type: ignore[arg-type]
+            **options,
         )
         made.append(bound)
         return bound, recorder
 
-    yield make  # type: ignore[misc]
+    yield make
     for bound in made:
         bound.close()
 

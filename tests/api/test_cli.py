@@ -15,14 +15,14 @@ import pytest
 
 from callflow.sandbox import SANDBOX_EMAIL, SANDBOX_PASSWORD, SEEDED_LEASES
 
+from .conftest import RunCli
+
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "ivr_menu.xml"
 MISSING = "00000000-0000-4000-8000-000000000000"
 BAD_FLOW = (
     '<?xml version="1.0"?>\n<Response>\n  <Say>Hi</Say>\n  <Gather numDigts="1"/>\n</Response>\n'
 )
-
-Run = Callable[..., object]
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
-def test_execute_runs_on_the_sandbox_demo_app_by_default(run_cli: Run, db: Path) -> None:
+def test_execute_runs_on_the_sandbox_demo_app_by_default(run_cli: RunCli, db: Path) -> None:
     result = run_cli("execute", EXAMPLE)
     assert result.code == 0, result.err
     assert f"target: sandbox (in-process, {db})" in result.err
@@ -45,7 +45,7 @@ def test_execute_runs_on_the_sandbox_demo_app_by_default(run_cli: Run, db: Path)
     assert "created now" not in again.err
 
 
-def test_execute_prints_json_for_scripts(run_cli: Run, db: Path) -> None:
+def test_execute_prints_json_for_scripts(run_cli: RunCli, db: Path) -> None:
     result = run_cli("execute", EXAMPLE, "--format", "json", "--upload", "raw")
     record = json.loads(result.out)
     assert record["status"] == "accepted" and record["target"].startswith("sandbox")
@@ -53,7 +53,7 @@ def test_execute_prints_json_for_scripts(run_cli: Run, db: Path) -> None:
 
 
 def test_execute_refuses_to_send_a_flow_with_errors(
-    run_cli: Run, db: Path, write: Callable[..., Path]
+    run_cli: RunCli, db: Path, write: Callable[..., Path]
 ) -> None:
     flow = write("bad.xml", BAD_FLOW)
     result = run_cli("execute", flow)
@@ -63,7 +63,7 @@ def test_execute_refuses_to_send_a_flow_with_errors(
 
 
 def test_execute_maps_the_platforms_rejection_to_the_source_line(
-    run_cli: Run, db: Path, write: Callable[..., Path]
+    run_cli: RunCli, db: Path, write: Callable[..., Path]
 ) -> None:
     flow = write("bad.xml", BAD_FLOW)
     result = run_cli("execute", flow, "--no-validate")
@@ -72,14 +72,14 @@ def test_execute_maps_the_platforms_rejection_to_the_source_line(
     assert "rejected by sandbox" in result.err and "HTTP 400" in result.err
 
 
-def test_execute_on_an_unknown_app_fails_clearly(run_cli: Run, db: Path) -> None:
+def test_execute_on_an_unknown_app_fails_clearly(run_cli: RunCli, db: Path) -> None:
     result = run_cli("execute", EXAMPLE, "--app", MISSING)
     assert result.code == 1
     assert "HTTP 404" in result.err and "not found" in result.err
 
 
 def test_execute_needs_an_app_when_the_target_is_the_api(
-    run_cli: Run, db: Path, monkeypatch: pytest.MonkeyPatch
+    run_cli: RunCli, db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OPENTACT_API_URL", "https://api.example.test/rest")
     result = run_cli("execute", EXAMPLE)
@@ -88,17 +88,17 @@ def test_execute_needs_an_app_when_the_target_is_the_api(
     assert "--app UUID is required" in result.err
 
 
-def test_execute_reports_a_missing_source(run_cli: Run, db: Path) -> None:
+def test_execute_reports_a_missing_source(run_cli: RunCli, db: Path) -> None:
     result = run_cli("execute", "no/such.xml")
     assert result.code == 1 and "CF001" in result.out
 
 
-def test_bad_var_syntax_is_a_clear_error(run_cli: Run, db: Path) -> None:
+def test_bad_var_syntax_is_a_clear_error(run_cli: RunCli, db: Path) -> None:
     result = run_cli("execute", EXAMPLE, "--var", "novalue")
     assert result.code == 1 and "write KEY=VALUE" in result.err
 
 
-def test_apps_commands_manage_an_app_from_create_to_delete(run_cli: Run, db: Path) -> None:
+def test_apps_commands_manage_an_app_from_create_to_delete(run_cli: RunCli, db: Path) -> None:
     created = run_cli(
         "apps", "create", "support", "--subdomain", "support-line", "--format", "json"
     )
@@ -118,16 +118,16 @@ def test_apps_commands_manage_an_app_from_create_to_delete(run_cli: Run, db: Pat
     assert run_cli("apps", "list").out.strip() == "no apps"
 
 
-def test_apps_update_without_changes_is_a_usage_error(run_cli: Run, db: Path) -> None:
+def test_apps_update_without_changes_is_a_usage_error(run_cli: RunCli, db: Path) -> None:
     assert run_cli("apps", "update", MISSING).code == 2
 
 
-def test_apps_refuses_bad_input_with_the_platforms_message(run_cli: Run, db: Path) -> None:
+def test_apps_refuses_bad_input_with_the_platforms_message(run_cli: RunCli, db: Path) -> None:
     result = run_cli("apps", "create", "x", "--subdomain", "ab")
     assert result.code == 1 and "3 to 255 characters" in result.err
 
 
-def test_explain_maps_a_saved_envelope(run_cli: Run, write: Callable[..., Path]) -> None:
+def test_explain_maps_a_saved_envelope(run_cli: RunCli, write: Callable[..., Path]) -> None:
     flow = write("bad.xml", BAD_FLOW)
     body = {
         "success": False,
@@ -144,7 +144,7 @@ def test_explain_maps_a_saved_envelope(run_cli: Run, write: Callable[..., Path])
 
 @pytest.mark.parametrize("fmt", ["json", "github", "sarif"])
 def test_explain_speaks_every_output_format(
-    run_cli: Run, write: Callable[..., Path], fmt: str
+    run_cli: RunCli, write: Callable[..., Path], fmt: str
 ) -> None:
     flow = write("bad.xml", BAD_FLOW)
     error = write("error.txt", "Error on line 4 of document : bad Gather")
@@ -155,7 +155,7 @@ def test_explain_speaks_every_output_format(
 
 
 def test_explain_reads_plain_text_from_stdin(
-    run_cli: Run, write: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+    run_cli: RunCli, write: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import io
 
@@ -167,14 +167,14 @@ def test_explain_reads_plain_text_from_stdin(
 
 
 def test_explain_with_an_unreadable_error_file_is_a_usage_error(
-    run_cli: Run, write: Callable[..., Path]
+    run_cli: RunCli, write: Callable[..., Path]
 ) -> None:
     flow = write("bad.xml", BAD_FLOW)
     result = run_cli("explain", flow, "missing.json")
     assert result.code == 2 and "cannot read" in result.err
 
 
-def test_sandbox_info_shows_the_account_and_seeded_leases(run_cli: Run, tmp_path: Path) -> None:
+def test_sandbox_info_shows_the_account_and_seeded_leases(run_cli: RunCli, tmp_path: Path) -> None:
     result = run_cli("sandbox", "info", "--db", tmp_path / "s.sqlite3")
     assert SANDBOX_EMAIL in result.out and SEEDED_LEASES[0][0] in result.out
 
@@ -223,7 +223,7 @@ def test_sandbox_serve_answers_any_http_client(served: str) -> None:
 
 
 def test_the_cli_can_target_a_served_sandbox_as_an_api(
-    run_cli: Run, served: str, monkeypatch: pytest.MonkeyPatch
+    run_cli: RunCli, served: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OPENTACT_EMAIL", SANDBOX_EMAIL)
     monkeypatch.setenv("OPENTACT_PASSWORD", SANDBOX_PASSWORD)

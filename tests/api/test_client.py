@@ -15,7 +15,7 @@ from callflow.errors import ApiError, AuthenticationError, TransportError, Valid
 from callflow.sandbox import IN_PROCESS_URL, SEEDED_LEASES, Sandbox
 from callflow.sourcemap import SourceLocation, SourceMap
 
-from .conftest import ok
+from .conftest import Scripted, ok
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "ivr_menu.xml"
 LEASE_1, LEASE_2 = SEEDED_LEASES[0][0], SEEDED_LEASES[1][0]
@@ -82,8 +82,8 @@ def test_both_upload_forms_reach_the_platform(client: Client, upload: str) -> No
     assert execution.payload["elements"] == 25
 
 
-def test_the_default_upload_is_multipart_field_file(scripted: object) -> None:
-    bound, recorder = scripted(ok({"uuid": MISSING}))  # type: ignore[operator]
+def test_the_default_upload_is_multipart_field_file(scripted: Scripted) -> None:
+    bound, recorder = scripted(ok({"uuid": MISSING}))
     bound.execute(MISSING, EXAMPLE)
     sent = recorder.requests[0]
     assert sent.headers["content-type"].startswith("multipart/form-data")
@@ -154,16 +154,14 @@ def test_models_keep_unknown_fields_and_read_both_trunk_spellings() -> None:
     assert typo.extra == {"colour": "red"}
 
 
-def test_a_search_result_list_is_read_like_a_bare_list(scripted: object) -> None:
-    bound, _ = scripted(ok({"total": 1, "data": [{"uuid": MISSING, "name": "x"}]}))  # type: ignore[operator]
+def test_a_search_result_list_is_read_like_a_bare_list(scripted: Scripted) -> None:
+    bound, _ = scripted(ok({"total": 1, "data": [{"uuid": MISSING, "name": "x"}]}))
     assert [app.uuid for app in bound.list_apps()] == [MISSING]
 
 
 @pytest.mark.parametrize("spelling", ["class4_egress_trunk_settings", "class4_egress_trunk_stings"])
-def test_the_configured_trunk_spelling_is_sent(scripted: object, spelling: str) -> None:
-    bound, recorder = scripted(  # type: ignore[operator]
-        ok({"uuid": MISSING, "name": "x"}), trunk_settings_field=spelling
-    )
+def test_the_configured_trunk_spelling_is_sent(scripted: Scripted, spelling: str) -> None:
+    bound, recorder = scripted(ok({"uuid": MISSING, "name": "x"}), trunk_settings_field=spelling)
     bound.create_app("x", trunk_settings={"trunk": "t1"})
     assert json.loads(recorder.requests[0].content)[spelling] == {"trunk": "t1"}
 
@@ -177,7 +175,7 @@ def test_the_sandbox_accepts_both_trunk_spellings(sandbox: Sandbox) -> None:
 # ---------------------------------------------------------------- configuration and secrecy
 
 
-def test_configuration_comes_from_the_environment(scripted: object) -> None:
+def test_configuration_comes_from_the_environment(scripted: Scripted) -> None:
     seen: list[httpx.Request] = []
 
     def answer(request: httpx.Request) -> httpx.Response:
@@ -200,8 +198,8 @@ def test_with_no_url_configured_the_target_is_the_sandbox(tmp_path: Path) -> Non
         assert [app.name for app in again.list_apps()] == ["persisted"]
 
 
-def test_login_uses_basic_credentials_then_the_token(scripted: object) -> None:
-    bound, recorder = scripted(ok({"token": "jwt-1"}), ok([]))  # type: ignore[operator]
+def test_login_uses_basic_credentials_then_the_token(scripted: Scripted) -> None:
+    bound, recorder = scripted(ok({"token": "jwt-1"}), ok([]))
     bound.login("me@example.test", "pw")
     bound.list_apps()
     assert recorder.requests[0].url.path == "/rest/auth"
@@ -223,14 +221,14 @@ def test_an_expired_token_is_renewed_once_by_logging_in_again(sandbox: Sandbox) 
         assert bound.list_apps() == []
 
 
-def test_the_token_is_not_in_the_repr(scripted: object) -> None:
-    bound, _ = scripted()  # type: ignore[operator]
+def test_the_token_is_not_in_the_repr(scripted: Scripted) -> None:
+    bound, _ = scripted()
     assert "secret-token-123" not in repr(bound)
     assert "token set" in repr(bound)
 
 
-def test_the_token_is_not_in_error_texts_even_when_the_server_echoes_it(scripted: object) -> None:
-    bound, _ = scripted(  # type: ignore[operator]
+def test_the_token_is_not_in_error_texts_even_when_the_server_echoes_it(scripted: Scripted) -> None:
+    bound, _ = scripted(
         httpx.Response(400, json={"success": False, "message": "bad token secret-token-123"})
     )
     with pytest.raises(ApiError) as raised:
@@ -239,8 +237,8 @@ def test_the_token_is_not_in_error_texts_even_when_the_server_echoes_it(scripted
     assert "secret-token-123" not in raised.value.message
 
 
-def test_the_token_is_not_logged(scripted: object, caplog: pytest.LogCaptureFixture) -> None:
-    bound, _ = scripted(httpx.Response(503), ok([]))  # type: ignore[operator]
+def test_the_token_is_not_logged(scripted: Scripted, caplog: pytest.LogCaptureFixture) -> None:
+    bound, _ = scripted(httpx.Response(503), ok([]))
     with caplog.at_level(logging.DEBUG):
         bound.list_apps()
     assert caplog.records and all("secret-token-123" not in r.getMessage() for r in caplog.records)
@@ -326,13 +324,13 @@ def test_the_posted_bytes_keep_the_authors_lines_and_declare_utf8() -> None:
     assert 'encoding="UTF-8"' in posted.splitlines()[0]
 
 
-def test_json_that_is_not_the_envelope_is_a_transport_error(scripted: object) -> None:
-    bound, _ = scripted(httpx.Response(200, json={"error": "gateway"}))  # type: ignore[operator]
+def test_json_that_is_not_the_envelope_is_a_transport_error(scripted: Scripted) -> None:
+    bound, _ = scripted(httpx.Response(200, json={"error": "gateway"}))
     with pytest.raises(TransportError, match="JSON that is not the API's envelope"):
         bound.list_apps()
 
 
-def test_a_401_without_credentials_says_how_to_give_them(scripted: object) -> None:
+def test_a_401_without_credentials_says_how_to_give_them(scripted: Scripted) -> None:
     transport = httpx.MockTransport(
         lambda request: httpx.Response(401, json={"success": False, "message": "no"})
     )

@@ -19,10 +19,9 @@ import pytest
 from callflow.client import Client, RetryPolicy
 from callflow.errors import ApiError, TransportError
 
-from .conftest import Recorder, fail, ok
+from .conftest import Scripted, fail, ok
 
 MISSING = "00000000-0000-4000-8000-000000000000"
-Scripted = Callable[..., tuple[Client, Recorder]]
 APP = {"uuid": MISSING, "name": "x"}
 
 

@@ -7,13 +7,14 @@ import io
 import os
 import re
 import shlex
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from callflow.cli import build_parser
 from callflow.sandbox import SANDBOX_EMAIL, SANDBOX_PASSWORD, Sandbox
+
+from .conftest import RunCli
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -34,16 +35,16 @@ def in_root(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 
 
 def test_the_first_command_executes_the_example_on_the_sandbox(
-    run_cli: Callable[..., object], in_root: Path
+    run_cli: RunCli, in_root: Path
 ) -> None:
     first = blocks("sh", README)[0].splitlines()[0]
     command = shlex.split(first.split("&&", 1)[1])
     assert command[0] == "callflow"
     result = run_cli(*command[1:])
-    assert result.code == 0, result.err  # type: ignore[attr-defined]
-    assert "target: sandbox (in-process," in result.err  # type: ignore[attr-defined]
-    assert "app: callflow-demo" in result.err  # type: ignore[attr-defined]
-    assert "executed on app" in result.out and "accepted" in result.out  # type: ignore[attr-defined]
+    assert result.code == 0, result.err
+    assert "target: sandbox (in-process," in result.err
+    assert "app: callflow-demo" in result.err
+    assert "executed on app" in result.out and "accepted" in result.out
 
 
 def test_every_command_shown_in_the_section_is_a_valid_command_line() -> None:
