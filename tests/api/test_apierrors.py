@@ -364,3 +364,30 @@ def test_plain_text_is_its_own_message() -> None:
 
 def test_json_without_a_message_keeps_the_whole_text() -> None:
     assert read_error_body("[1, 2]").message == "[1, 2]"
+
+
+LINE_AND_COLUMN_WORDINGS = [
+    "lineNumber: {line}; columnNumber: {column}; cvc-elt.1: bad",
+    "Unexpected close tag\nLine: {line}\nColumn: {column}\nChar: >",
+    "Error on line {line} column {column} of flow.xml: SXXP0003",
+    "not well-formed (invalid token): line {line}, column {column}",
+    "Opening and ending tag mismatch: Say line 1 and Gather, line {line}, column {column}",
+    "Unexpected token. Line {line}, position {column}.",
+    "flow.xml:{line}:{column}: error: bad",
+    "parse error [{line}:{column}]",
+    "syntax error at {line}:{column}",
+    "bad element (row {line}, col {column})",
+]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    wording=st.sampled_from(LINE_AND_COLUMN_WORDINGS),
+    line=st.integers(min_value=1, max_value=99_999),
+    column=st.integers(min_value=1, max_value=999),
+)
+def test_every_line_and_column_wording_reads_back_its_numbers(
+    wording: str, line: int, column: int
+) -> None:
+    [clue] = parse_error_message(wording.format(line=line, column=column))
+    assert (clue.line, clue.column) == (line, column)

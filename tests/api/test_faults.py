@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from callflow.client import Client, RetryPolicy
 from callflow.errors import ApiError, TransportError
@@ -251,3 +253,40 @@ def test_nothing_listening_is_a_transport_error_naming_the_url() -> None:
         pytest.raises(TransportError, match=f"could not connect.*|{port}"),
     ):
         bound.list_apps()
+
+
+# ---------------------------------------------------------------- the retry rule, for all faults
+
+FAULTS = {
+    "connect": lambda: httpx.ConnectError("refused"),
+    "read": lambda: httpx.ReadError("reset"),
+    "500": lambda: fail(500, "x"),
+    "503": lambda: fail(503, "x"),
+    "429": lambda: fail(429, "x"),
+    "400": lambda: fail(400, "x"),
+}
+
+
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    faults=st.lists(st.sampled_from(sorted(FAULTS)), min_size=1, max_size=4),
+    idempotent=st.booleans(),
+)
+def test_a_request_is_repeated_only_when_that_is_safe(
+    scripted: Scripted, faults: list[str], idempotent: bool
+) -> None:
+    answers = [FAULTS[name]() for name in faults] + [ok(APP), ok(APP), ok(APP), ok(APP)]
+    bound, recorder = scripted(*answers)
+    with contextlib.suppress(ApiError, TransportError):
+        bound.update_app(MISSING, name="y") if idempotent else bound.create_app("y")
+
+    def safe_to_repeat(fault: str) -> bool:
+        return fault in ("connect", "429") or (idempotent and fault in ("read", "500", "503"))
+
+    sent = len(recorder.requests)
+    assert sent <= 3  # the default policy's attempts
+    assert all(safe_to_repeat(fault) for fault in faults[: sent - 1])
+    if sent < 3 and sent <= len(faults):  # it stopped early on a fault: one not safe to repeat
+        assert not safe_to_repeat(faults[sent - 1])
