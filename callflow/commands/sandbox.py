@@ -19,6 +19,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     serve.add_argument(
         "--port", type=int, default=DEFAULT_PORT, help=f"port (default: {DEFAULT_PORT}; 0: any)"
     )
+    serve.add_argument("-q", "--quiet", action="store_true", help="no request log on stderr")
     info = actions.add_parser("info", help="show the sandbox account, database and seeded leases")
     for sub in (serve, info):
         sub.add_argument(
@@ -56,6 +57,14 @@ def run(args: argparse.Namespace) -> int:
     print(f"log in: curl -u {account} {server.url}/auth", file=sys.stderr)
     print("then send the token as the X-Auth-Token header; Ctrl-C stops", file=sys.stderr)
     sys.stderr.flush()
+    if not args.quiet:
+        import logging
+
+        # One line per request (tokens in a ?jwt= query are masked by the server).
+        log = logging.StreamHandler(sys.stderr)
+        log.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+        logging.getLogger("callflow.sandbox").addHandler(log)
+        logging.getLogger("callflow.sandbox").setLevel(logging.INFO)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -83,7 +83,7 @@ class _HttpHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         # Never log a token: the only place one can appear in a request line is ?jwt=.
-        logger.debug("%s %s", self.address_string(), _TOKEN_IN_QUERY.sub(r"\1***", format % args))
+        logger.info("%s %s", self.address_string(), _TOKEN_IN_QUERY.sub(r"\1***", format % args))
 
 
 class SandboxHttpServer(ThreadingHTTPServer):

@@ -231,3 +231,23 @@ def test_the_cli_can_target_a_served_sandbox_as_an_api(
     uuid = json.loads(created.out)["uuid"]
     result = run_cli("execute", EXAMPLE, "--api-url", served, "--app", uuid)
     assert result.code == 0 and f"target: {served}" in result.err
+
+
+def test_sandbox_serve_logs_requests_without_tokens(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "callflow", "sandbox", "serve", "--port", "0", "--db", ":memory:"],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert process.stderr is not None
+    try:
+        url = process.stderr.readline().split("serving ")[1].split(" ")[0]
+        auth = (SANDBOX_EMAIL, SANDBOX_PASSWORD)
+        token = httpx.get(f"{url}/auth", auth=auth).json()["payload"]["token"]
+        httpx.get(f"{url}/sip/app", params={"jwt": token})
+    finally:
+        process.terminate()
+        log = process.communicate(timeout=10)[1]
+    assert '"GET /rest/sip/app?jwt=*** HTTP/1.1" 200' in log
+    assert token not in log
