@@ -383,9 +383,10 @@ class Settings:
         )
 
     def redact(self, text: str) -> str:
+        """``text`` with the token and password masked wherever they stand as a whole word."""
         for secret in (self.token, self.password):
             if secret:
-                text = text.replace(secret, "***")
+                text = re.sub(rf"(?<!\w){re.escape(secret)}(?!\w)", "***", text)
         return text
 
 
@@ -454,7 +455,7 @@ def build_request(
         call.method,
         settings.base_url + call.path,
         headers=headers,
-        json=call.json_body if call.json_body is not None else None,
+        json=call.json_body,
         content=call.content,
         files=call.files,
     )

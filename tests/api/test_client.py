@@ -350,3 +350,12 @@ async def test_concurrent_first_requests_log_in_once(sandbox: Sandbox) -> None:
     async with sandbox.async_client() as bound:
         await asyncio.gather(*(bound.list_apps() for _ in range(10)))
     assert sandbox.store.count("tokens") == 1
+
+
+def test_masking_a_short_secret_leaves_other_words_alone() -> None:
+    from callflow.client._core import Settings
+
+    settings = Settings("https://api.test/rest", token="t", password="pw")
+    assert settings.redact("token t is not valid; pw wrong; twin") == (
+        "token *** is not valid; *** wrong; twin"
+    )
