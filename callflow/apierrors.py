@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from lxml import etree
@@ -401,17 +400,3 @@ def _line_column_of_offset(text: str, offset: int) -> tuple[int, int]:
     before = text[: max(0, offset)]
     line = before.count("\n") + 1
     return line, offset - (before.rfind("\n") + 1) + 1
-
-
-def iter_clue_kinds(clue: ErrorClue) -> Iterator[str]:
-    """The kinds of place a clue holds, most precise first (for tests and reports)."""
-    if clue.line is not None:
-        yield "line"
-    if clue.offset is not None:
-        yield "offset"
-    if clue.xpath is not None:
-        yield "xpath"
-    if clue.element is not None:
-        yield "element"
-    if clue.attribute is not None:
-        yield "attribute"
