@@ -30,6 +30,7 @@ from callflow.errors import (
     TransportError,
     ValidationError,
 )
+from callflow.sources import LoadedSource, load_path_sources
 
 logger = logging.getLogger("callflow.client")
 
@@ -54,8 +55,9 @@ class SupportsToDocument(Protocol):
     def to_document(self) -> Document: ...
 
 
-#: What `execute` accepts: a Document, a builder flow, XML text or bytes, or a path.
-Flow = Document | SupportsToDocument | str | Path | bytes
+#: What `execute` accepts: a Document, a builder flow, a loaded source (e.g. a rendered
+#: template), XML text or bytes, or a path.
+Flow = Document | SupportsToDocument | LoadedSource | str | Path | bytes
 
 
 # ---------------------------------------------------------------- retries
@@ -296,6 +298,8 @@ def prepare_flow(
         document = flow
     elif isinstance(flow, SupportsToDocument):
         document = flow.to_document()
+    elif isinstance(flow, LoadedSource):
+        document = _document_of([flow], Path(flow.label))
     elif isinstance(flow, bytes):
         document = Document.from_bytes(flow, "<flow>")
     elif isinstance(flow, str) and flow.lstrip().startswith("<"):
@@ -322,9 +326,10 @@ def prepare_flow(
 
 
 def _load_one(path: Path, context: Mapping[str, object] | None) -> Document:
-    from callflow.sources import load_path_sources
+    return _document_of(load_path_sources(path, context=context), path)
 
-    sources = load_path_sources(path, context=context)
+
+def _document_of(sources: Sequence[LoadedSource], path: Path) -> Document:
     problems = [d for source in sources for d in source.diagnostics if d.is_error]
     documents = [source.document for source in sources if source.document is not None]
     if problems or not documents:

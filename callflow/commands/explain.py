@@ -51,6 +51,13 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     documents = [source.document for source in sources if source.document is not None]
+    if len(documents) > 1:
+        print(
+            f"callflow explain: {args.source} gives {len(documents)} documents (one per "
+            "sample context); choose the one that was sent with --var or --context",
+            file=sys.stderr,
+        )
+        return 2
     problems = [d for source in sources for d in source.diagnostics]
     document = documents[0] if len(documents) == 1 else None
     found = [*problems, *map_error_message(body.message, document)]

@@ -359,3 +359,11 @@ def test_masking_a_short_secret_leaves_other_words_alone() -> None:
     assert settings.redact("token t is not valid; pw wrong; twin") == (
         "token *** is not valid; *** wrong; twin"
     )
+
+
+def test_a_loaded_source_is_executed_through_its_document(client: Client) -> None:
+    from callflow.sources import load_path_sources
+
+    [source] = load_path_sources(EXAMPLE)
+    app = client.create_app("demo")
+    assert client.execute(app.uuid, source).status == "accepted"
