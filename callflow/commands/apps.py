@@ -20,6 +20,12 @@ def _add_fields(parser: argparse.ArgumentParser, *, creating: bool) -> None:
     active = parser.add_mutually_exclusive_group()
     active.add_argument("--active", dest="is_active", action="store_true", default=None)
     active.add_argument("--inactive", dest="is_active", action="store_false")
+    parser.add_argument(
+        "--trunk-settings",
+        type=_json_object,
+        metavar="JSON",
+        help='class4 egress trunk settings as a JSON object, e.g. \'{"trunk": "…"}\'',
+    )
     parser.add_argument("--outbound-voice-profile", metavar="UUID")
     parser.add_argument("--call-flow-url", metavar="URL", help="where the platform fetches flows")
     parser.add_argument("--call-flow-method", choices=("GET", "POST"))
@@ -27,6 +33,18 @@ def _add_fields(parser: argparse.ArgumentParser, *, creating: bool) -> None:
     parser.add_argument("--webhook-url", metavar="URL")
     parser.add_argument("--webhook-method", choices=("GET", "POST"))
     parser.add_argument("--webhook-timeout", type=int, metavar="MS", dest="webhook_timeout")
+
+
+def _json_object(text: str) -> dict[str, object]:
+    import json
+
+    try:
+        value = json.loads(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not JSON: {error}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("expected a JSON object ({...})")
+    return value
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -60,6 +78,7 @@ def _fields(args: argparse.Namespace) -> dict[str, object]:
         "name": getattr(args, "name", None),
         "subdomain": args.subdomain,
         "is_active": args.is_active,
+        "trunk_settings": args.trunk_settings,
         "outbound_voice_profile": args.outbound_voice_profile,
         "call_flow_url": args.call_flow_url,
         "call_flow_method": args.call_flow_method,

@@ -251,3 +251,11 @@ def test_sandbox_serve_logs_requests_without_tokens(tmp_path: Path) -> None:
         log = process.communicate(timeout=10)[1]
     assert '"GET /rest/sip/app?jwt=*** HTTP/1.1" 200' in log
     assert token not in log
+
+
+def test_apps_take_trunk_settings_as_a_json_object(run_cli: RunCli, db: Path) -> None:
+    created = run_cli(
+        "apps", "create", "t", "--trunk-settings", '{"trunk": "t1"}', "--format", "json"
+    )
+    assert json.loads(created.out)["class4_egress_trunk_settings"] == {"trunk": "t1"}
+    assert run_cli("apps", "create", "t", "--trunk-settings", "[1]").code == 2
