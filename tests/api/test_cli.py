@@ -259,3 +259,41 @@ def test_apps_take_trunk_settings_as_a_json_object(run_cli: RunCli, db: Path) ->
     )
     assert json.loads(created.out)["class4_egress_trunk_settings"] == {"trunk": "t1"}
     assert run_cli("apps", "create", "t", "--trunk-settings", "[1]").code == 2
+
+
+def context_of(*arguments: str) -> object:
+    import argparse
+
+    from callflow.commands._api import add_context_options, read_context
+
+    parser = argparse.ArgumentParser()
+    add_context_options(parser)
+    return read_context(parser.parse_args(list(arguments)))
+
+
+def test_context_comes_from_json_or_toml_and_var_overrides_it(write: Callable[..., Path]) -> None:
+    as_json = write("vars.json", '{"company": "Acme", "hours": 9}')
+    as_toml = write("vars.toml", 'company = "Acme"\nhours = 9\n')
+    assert context_of("--context", str(as_json)) == {"company": "Acme", "hours": 9}
+    assert context_of("--context", str(as_toml), "--var", "company=Initech") == {
+        "company": "Initech",
+        "hours": 9,
+    }
+    assert context_of() is None
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "says"),
+    [
+        ("v.json", "{bad", "not valid JSON"),
+        ("v.toml", "= x", "not valid TOML"),
+        ("v.json", "[1]", "object"),
+    ],
+)
+def test_a_bad_context_file_is_a_clear_error(
+    write: Callable[..., Path], name: str, content: str, says: str
+) -> None:
+    from callflow.errors import InputError
+
+    with pytest.raises(InputError, match=says):
+        context_of("--context", str(write(name, content)))
