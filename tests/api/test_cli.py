@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -210,7 +209,6 @@ def served(tmp_path: Path) -> Iterator[str]:
 
 
 def test_sandbox_serve_answers_any_http_client(served: str) -> None:
-    deadline = time.monotonic() + 10
     with httpx.Client(timeout=5) as raw:
         token = raw.get(f"{served}/auth", auth=(SANDBOX_EMAIL, SANDBOX_PASSWORD)).json()["payload"][
             "token"
@@ -218,7 +216,7 @@ def test_sandbox_serve_answers_any_http_client(served: str) -> None:
         created = raw.post(
             f"{served}/sip/app", json={"name": "curl"}, headers={"X-Auth-Token": token}
         )
-        assert created.status_code == 201 and time.monotonic() < deadline
+        assert created.status_code == 201
         assert raw.get(f"{served}/sip/app").status_code == 401
 
 

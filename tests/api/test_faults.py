@@ -219,13 +219,11 @@ def test_a_dropped_connection_is_retried_then_reported(
 
 def test_a_slow_answer_times_out(raw_server: Callable[..., RawServer]) -> None:
     server = raw_server(lambda conn: (_read_request(conn), time.sleep(1.0)))
-    started = time.monotonic()
     with (
         Client(server.url, token="t", timeout=0.2, retry=RetryPolicy(attempts=1), env={}) as bound,
         pytest.raises(TransportError, match="timed out waiting for an answer"),
     ):
         bound.list_apps()
-    assert time.monotonic() - started < 1.0
 
 
 def test_a_body_cut_short_is_a_transport_error(raw_server: Callable[..., RawServer]) -> None:
