@@ -188,6 +188,7 @@ def served(tmp_path: Path) -> Iterator[str]:
             "callflow",
             "sandbox",
             "serve",
+            "-q",  # only the first stderr line is read: a request log would fill the pipe
             "--port",
             "0",
             "--db",

@@ -46,7 +46,7 @@ TEMPLATE = """<?xml version="1.0" encoding="UTF-8"?>
 
 def start_server() -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "callflow", "sandbox", "serve", "--port", "0", "--db", ":memory:"],
+        [sys.executable, "-m", "callflow", "sandbox", "serve", "-q", "--port", "0", "--db", ":memory:"],
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
