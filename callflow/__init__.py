@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from callflow.check import check_document
+    from callflow.client import AsyncClient, Client
     from callflow.diagnostics import Diagnostic, Severity
     from callflow.document import Document
     from callflow.dsl.parsing import parse
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from callflow.fix import fix_document
     from callflow.graph import build_graph
     from callflow.lint.config import LintConfig
+    from callflow.sandbox import Sandbox
     from callflow.schema import Schema, load_schema
     from callflow.simulate import (
         Backend,
@@ -43,18 +45,21 @@ if TYPE_CHECKING:
 
 _EXPORTS: dict[str, str] = {
     "ApiError": "callflow.errors",
+    "AsyncClient": "callflow.client",
     "AuthenticationError": "callflow.errors",
     "Backend": "callflow.simulate",
     "BuildError": "callflow.errors",
     "CallInfo": "callflow.simulate",
     "Caller": "callflow.simulate",
     "CallflowError": "callflow.errors",
+    "Client": "callflow.client",
     "Diagnostic": "callflow.diagnostics",
     "DialOutcome": "callflow.simulate",
     "Document": "callflow.document",
     "InputError": "callflow.errors",
     "Limits": "callflow.simulate",
     "LintConfig": "callflow.lint.config",
+    "Sandbox": "callflow.sandbox",
     "Schema": "callflow.schema",
     "Severity": "callflow.diagnostics",
     "SimulationError": "callflow.errors",
@@ -75,18 +80,21 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = [
     "ApiError",
+    "AsyncClient",
     "AuthenticationError",
     "Backend",
     "BuildError",
     "CallInfo",
     "Caller",
     "CallflowError",
+    "Client",
     "Diagnostic",
     "DialOutcome",
     "Document",
     "InputError",
     "Limits",
     "LintConfig",
+    "Sandbox",
     "Schema",
     "Severity",
     "SimulationError",

@@ -10,6 +10,7 @@
     ├── ApiError                       the OpenTact API (or the sandbox) refused a request
     │   └── AuthenticationError        HTTP 401: missing, expired or wrong credentials
     ├── TransportError                 the API could not be reached, or answered nonsense
+    │                                  (both carry .status, .message, .diagnostics)
     └── SimulationError                the simulator could not run a flow
 
 Library code raises these and never prints or exits; ``callflow.cli`` turns them into
@@ -38,8 +39,10 @@ class ValidationError(CallflowError):
     """A flow with error diagnostics; ``diagnostics`` holds all of them, best first."""
 
     def __init__(self, message: str, diagnostics: Iterable[Diagnostic] = ()) -> None:
+        from callflow.diagnostics import ranked
+
         super().__init__(message)
-        self.diagnostics: tuple[Diagnostic, ...] = tuple(diagnostics)
+        self.diagnostics: tuple[Diagnostic, ...] = tuple(ranked(diagnostics))
 
 
 class BuildError(CallflowError, TypeError):
@@ -65,7 +68,27 @@ class TemplateError(CallflowError):
 
 
 class ApiError(CallflowError):
-    """The OpenTact API (or the sandbox) refused a request."""
+    """The OpenTact API (or the sandbox) refused a request.
+
+    ``status`` is the HTTP status, ``message`` the platform's own text (kept verbatim, so
+    nothing it said is lost), ``diagnostics`` that text mapped back to the author's source
+    when the request carried a call flow (empty otherwise). ``note`` adds callflow's own
+    remark (e.g. how many attempts were made) to the exception text, not to ``message``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        diagnostics: Iterable[Diagnostic] = (),
+        note: str | None = None,
+    ) -> None:
+        text = f"HTTP {status}: {message}" if status is not None else message
+        super().__init__(f"{text} ({note})" if note else text)
+        self.status = status
+        self.message = message
+        self.diagnostics: tuple[Diagnostic, ...] = tuple(diagnostics)
 
 
 class AuthenticationError(ApiError):
@@ -73,7 +96,17 @@ class AuthenticationError(ApiError):
 
 
 class TransportError(CallflowError):
-    """The API could not be reached, or answered something that is not the API's envelope."""
+    """The API could not be reached, or answered something that is not the API's envelope.
+
+    ``status`` is the HTTP status when an answer arrived (None when none did); ``message``
+    says what went wrong; ``diagnostics`` is always empty (kept for a uniform interface).
+    """
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.diagnostics: tuple[Diagnostic, ...] = ()
 
 
 class SimulationError(CallflowError):

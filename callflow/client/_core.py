@@ -1,0 +1,554 @@
+"""What the sync and async clients share: configuration, the endpoint calls, retries, replies.
+
+Each endpoint is described once as a `Call` (method, path, body, how to read the payload,
+whether a retry is safe); `Client` and `AsyncClient` only differ in how they wait for I/O.
+"""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import ipaddress
+import json
+import logging
+import os
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Generic, Literal, Protocol, TypeVar, runtime_checkable
+from urllib.parse import urlsplit
+
+import httpx
+
+from callflow.client._models import TRUNK_SETTINGS_FIELDS, App, Execution, TnLease, items_of
+from callflow.document import Document
+from callflow.errors import (
+    ApiError,
+    AuthenticationError,
+    InputError,
+    TransportError,
+    ValidationError,
+)
+from callflow.sources import LoadedSource, load_path_sources
+
+logger = logging.getLogger("callflow.client")
+
+T = TypeVar("T")
+
+Upload = Literal["multipart", "raw"]
+
+#: Connect quickly or fail; allow the platform a while to validate and answer.
+DEFAULT_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
+
+#: Environment variables read when no argument is given.
+ENV_URL = "OPENTACT_API_URL"
+ENV_TOKEN = "OPENTACT_TOKEN"
+ENV_EMAIL = "OPENTACT_EMAIL"
+ENV_PASSWORD = "OPENTACT_PASSWORD"
+
+
+@runtime_checkable
+class SupportsToDocument(Protocol):
+    """A builder flow: anything with ``to_document()`` returning a `Document`."""
+
+    def to_document(self) -> Document: ...
+
+
+#: What `execute` accepts: a Document, a builder flow, a loaded source (e.g. a rendered
+#: template), XML text or bytes, or a path.
+Flow = Document | SupportsToDocument | LoadedSource | str | Path | bytes
+
+
+# ---------------------------------------------------------------- retries
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """When and how long to wait before trying a request again.
+
+    ``attempts`` counts every try (1 = never retry). Delays double from ``backoff`` up to
+    ``max_backoff``; a ``Retry-After`` header replaces the computed delay, and one longer than
+    ``max_retry_after`` is not waited for (the error is raised, saying when to retry).
+
+    What is retried: any request that never reached the server (connect errors); any
+    request the server refused with 429 (it did no work); and only *idempotent* requests
+    (GET, DELETE, PATCH, lease changes) after a 5xx or a connection lost mid-request. Creating
+    an app and executing a flow are never retried once they may have reached the server.
+    """
+
+    attempts: int = 3
+    backoff: float = 0.25
+    max_backoff: float = 8.0
+    max_retry_after: float = 60.0
+    statuses: frozenset[int] = frozenset({429, 500, 502, 503, 504})
+
+    def delay(self, attempt: int) -> float:
+        return float(min(self.max_backoff, self.backoff * (2 ** (attempt - 1))))
+
+
+NO_RETRY = RetryPolicy(attempts=1)
+
+
+def _retry_after(response: httpx.Response, now: Callable[[], float]) -> float | None:
+    value = response.headers.get("retry-after")
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, moment.timestamp() - now())
+
+
+def delay_after_error(
+    policy: RetryPolicy, call: Call[Any], attempt: int, error: httpx.TransportError
+) -> float | None:
+    """Seconds to wait before retrying after ``error``, or None to give up."""
+    if attempt >= policy.attempts:
+        return None
+    never_sent = isinstance(error, httpx.ConnectError | httpx.ConnectTimeout)
+    if never_sent or call.idempotent:
+        return policy.delay(attempt)
+    return None
+
+
+def delay_after_response(
+    policy: RetryPolicy,
+    call: Call[Any],
+    attempt: int,
+    response: httpx.Response,
+    now: Callable[[], float],
+) -> float | None:
+    """Seconds to wait before retrying after ``response``, or None to use it as it is."""
+    status = response.status_code
+    if attempt >= policy.attempts or status not in policy.statuses:
+        return None
+    if status != 429 and not call.idempotent:
+        return None
+    waited = _retry_after(response, now)
+    if waited is None:
+        return policy.delay(attempt)
+    if waited > policy.max_retry_after:
+        return None
+    return waited
+
+
+# ---------------------------------------------------------------- calls
+
+
+@dataclass
+class Call(Generic[T]):
+    """One endpoint request and how to read its answer."""
+
+    method: str
+    path: str
+    decode: Callable[[object], T]
+    idempotent: bool
+    json_body: object = None
+    content: bytes | None = None
+    files: Mapping[str, tuple[str, bytes, str]] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    basic: tuple[str, str] | None = None  # login: Basic credentials instead of the token
+    document: Document | None = None  # error messages are mapped back to it
+    gone_is_done: bool = False  # DELETE: a 404 after an uncertain first try means done
+
+
+def _app_fields(
+    fields: Mapping[str, object], trunk_field: str, *, creating: bool
+) -> dict[str, object]:
+    body: dict[str, object] = {}
+    for name, value in fields.items():
+        if value is None:
+            continue
+        if name in ("trunk_settings", *TRUNK_SETTINGS_FIELDS):
+            body[trunk_field] = dict(value) if isinstance(value, Mapping) else value
+        else:
+            body[name] = value
+    if creating and "name" not in body:
+        raise ValueError("an app needs a name")
+    return body
+
+
+def _check_uuid(value: str, what: str = "uuid") -> str:
+    if not isinstance(value, str) or not _UUID.match(value):
+        raise InputError(f"{what} {value!r} is not a uuid (8-4-4-4-12 lower-case hex digits)")
+    return value
+
+
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def _app(payload: object) -> App:
+    return App.from_payload(payload)
+
+
+def _apps(payload: object) -> list[App]:
+    return [App.from_payload(item) for item in items_of(payload)]
+
+
+def _leases(payload: object) -> list[TnLease]:
+    return [TnLease.from_payload(item) for item in items_of(payload)]
+
+
+def _token(payload: object) -> str:
+    token = payload.get("token") if isinstance(payload, Mapping) else None
+    if not isinstance(token, str) or not token:
+        raise TransportError("the API's login answer carries no token")
+    return token
+
+
+def _nothing(payload: object) -> None:
+    return None
+
+
+class Calls:
+    """The endpoints of api.md, each as a `Call` (shared by `Client` and `AsyncClient`)."""
+
+    def __init__(self, trunk_field: str) -> None:
+        self.trunk_field = trunk_field
+
+    def login(self, email: str, password: str) -> Call[str]:
+        return Call("GET", "/auth", _token, idempotent=True, basic=(email, password))
+
+    def list_apps(self) -> Call[list[App]]:
+        return Call("GET", "/sip/app", _apps, idempotent=True)
+
+    def create_app(self, fields: Mapping[str, object]) -> Call[App]:
+        body = _app_fields(fields, self.trunk_field, creating=True)
+        return Call("POST", "/sip/app", _app, idempotent=False, json_body=body)
+
+    def get_app(self, uuid: str) -> Call[App]:
+        return Call("GET", f"/sip/app/{_check_uuid(uuid, 'app')}", _app, idempotent=True)
+
+    def update_app(self, uuid: str, fields: Mapping[str, object]) -> Call[App]:
+        body = _app_fields(fields, self.trunk_field, creating=False)
+        # Every field is sent as an absolute value, so repeating the PATCH changes nothing.
+        path = f"/sip/app/{_check_uuid(uuid, 'app')}"
+        return Call("PATCH", path, _app, idempotent=True, json_body=body)
+
+    def delete_app(self, uuid: str) -> Call[None]:
+        path = f"/sip/app/{_check_uuid(uuid, 'app')}"
+        return Call("DELETE", path, _nothing, idempotent=True, gone_is_done=True)
+
+    def list_leases(self, uuid: str) -> Call[list[TnLease]]:
+        path = f"/sip/app/{_check_uuid(uuid, 'app')}/tnlease"
+        return Call("GET", path, _leases, idempotent=True)
+
+    def change_leases(
+        self, uuid: str, add: Sequence[str], remove: Sequence[str]
+    ) -> Call[list[TnLease]]:
+        body = {
+            "add": [_check_uuid(x, "TN lease") for x in add],
+            "remove": [_check_uuid(x, "TN lease") for x in remove],
+        }
+        # Assigning what is assigned, or releasing what is released, leaves the same state.
+        path = f"/sip/app/{_check_uuid(uuid, 'app')}/tnlease"
+        return Call("POST", path, _leases, idempotent=True, json_body=body)
+
+    def execute(self, uuid: str, document: Document, upload: Upload) -> Call[Execution]:
+        app_uuid = _check_uuid(uuid, "app")
+        data = wire_bytes(document)
+
+        def decode(payload: object) -> Execution:
+            return Execution.from_payload(app_uuid, payload)
+
+        call = Call(
+            "POST", f"/sip/app/call/{app_uuid}", decode, idempotent=False, document=document
+        )
+        if upload == "raw":
+            call.content = data
+            call.headers["Content-Type"] = "application/xml; charset=utf-8"
+        elif upload == "multipart":
+            call.files = {"file": (_upload_name(document), data, "application/xml")}
+        else:
+            raise ValueError(f"upload must be 'multipart' or 'raw', not {upload!r}")
+        return call
+
+
+def _upload_name(document: Document) -> str:
+    name = Path(document.name).name or "flow.xml"
+    return name if name.endswith(".xml") else "flow.xml"
+
+
+_ENCODING_DECLARATION = re.compile(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*)(["'])[^"']*\2""")
+
+
+def wire_bytes(document: Document) -> bytes:
+    """The bytes to post: the document's own text, so line n there is line n of ``text``.
+
+    Keeping the author's text (rather than reserialising) is what lets a line number in the
+    platform's complaint be mapped back through the source map.
+    """
+    text = _ENCODING_DECLARATION.sub(r"\1\2UTF-8\2", document.text, count=1)
+    return text.encode("utf-8")
+
+
+# ---------------------------------------------------------------- preparing a flow
+
+
+def prepare_flow(
+    flow: Flow, *, validate: bool, context: Mapping[str, object] | None = None
+) -> Document:
+    """The Document to post for any kind of flow; raise `ValidationError` if it has errors."""
+    if isinstance(flow, Document):
+        document = flow
+    elif isinstance(flow, SupportsToDocument):
+        document = flow.to_document()
+    elif isinstance(flow, LoadedSource):
+        document = _document_of([flow], Path(flow.label))
+    elif isinstance(flow, bytes):
+        document = Document.from_bytes(flow, "<flow>")
+    elif isinstance(flow, str) and flow.lstrip().startswith("<"):
+        document = Document.from_text(flow, "<flow>")
+    elif isinstance(flow, str | Path):
+        document = _load_one(Path(flow), context)
+    else:
+        raise TypeError(
+            f"cannot execute {type(flow).__name__}: pass a Document, a builder flow "
+            "(with to_document()), XML text or bytes, or a path"
+        )
+    if validate:
+        from callflow.check import check_document
+        from callflow.diagnostics import has_errors
+
+        found = check_document(document)
+        if has_errors(found):
+            errors = [d for d in found if d.is_error]
+            raise ValidationError(
+                f"{document.name}: {len(errors)} error(s) found before sending; first: {errors[0]}",
+                found,
+            )
+    return document
+
+
+def _load_one(path: Path, context: Mapping[str, object] | None) -> Document:
+    return _document_of(load_path_sources(path, context=context), path)
+
+
+def _document_of(sources: Sequence[LoadedSource], path: Path) -> Document:
+    problems = [d for source in sources for d in source.diagnostics if d.is_error]
+    documents = [source.document for source in sources if source.document is not None]
+    if problems or not documents:
+        first = problems[0] if problems else f"{path}: nothing to execute"
+        raise ValidationError(f"{path}: cannot build the call flow; first: {first}", problems)
+    if len(documents) > 1:
+        raise InputError(
+            f"{path} gives {len(documents)} documents (one per sample context); "
+            "choose one with a context"
+        )
+    return documents[0]
+
+
+# ---------------------------------------------------------------- configuration
+
+
+def is_loopback(host: str) -> bool:
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass
+class Settings:
+    """Where to send requests and with which credentials (never shown in reprs)."""
+
+    base_url: str
+    token: str | None = field(default=None, repr=False)
+    email: str | None = field(default=None, repr=False)
+    password: str | None = field(default=None, repr=False)
+    target: str = ""
+    in_process: bool = False
+    owned: list[Any] = field(default_factory=list, repr=False)  # closed with the client
+
+    def close_owned(self) -> None:
+        for resource in self.owned:
+            resource.close()
+        self.owned.clear()
+
+    def check_secure(self) -> None:
+        """Refuse to send credentials in clear text to anything but this machine."""
+        if self.in_process:
+            return
+        parts = urlsplit(self.base_url)
+        if parts.scheme == "https":
+            return
+        if parts.scheme == "http" and is_loopback(parts.hostname or ""):
+            return
+        raise TransportError(
+            f"refusing to send credentials to {parts.scheme}://{parts.hostname}: use https "
+            "(plain http is allowed only to a loopback address such as 127.0.0.1)"
+        )
+
+    def redact(self, text: str) -> str:
+        """``text`` with the token and password masked wherever they stand as a whole word."""
+        for secret in (self.token, self.password):
+            if secret:
+                text = re.sub(rf"(?<!\w){re.escape(secret)}(?!\w)", "***", text)
+        return text
+
+
+def resolve_settings(
+    base_url: str | None,
+    *,
+    token: str | None,
+    email: str | None,
+    password: str | None,
+    env: Mapping[str, str] | None,
+    transport: object,
+    target: str | None,
+) -> tuple[Settings, object]:
+    """Settings from the arguments, then the environment, else the default sandbox.
+
+    Returns the settings and the transport to use (the sandbox's when it is the target).
+    """
+    environment = os.environ if env is None else env
+    url = base_url or environment.get(ENV_URL) or None
+    in_process = bool(getattr(transport, "in_process", False))
+    if url is None and transport is None:
+        from callflow.sandbox import IN_PROCESS_URL, SANDBOX_EMAIL, SANDBOX_PASSWORD, Sandbox
+
+        sandbox = Sandbox(environment.get("CALLFLOW_SANDBOX_DB") or None)
+        settings = Settings(
+            IN_PROCESS_URL,
+            email=SANDBOX_EMAIL,
+            password=SANDBOX_PASSWORD,
+            target=sandbox.description,
+            in_process=True,
+            owned=[sandbox],
+        )
+        return settings, sandbox.transport
+    if url is None:
+        raise ValueError("base_url is required with a custom transport")
+    url = url.rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InputError(f"API URL {url!r} is not an http(s) URL")
+    settings = Settings(
+        url,
+        token=token if token is not None else environment.get(ENV_TOKEN) or None,
+        email=email if email is not None else environment.get(ENV_EMAIL) or None,
+        password=password if password is not None else environment.get(ENV_PASSWORD) or None,
+        target=target or url,
+        in_process=in_process,
+    )
+    return settings, transport
+
+
+# ---------------------------------------------------------------- requests and replies
+
+
+def build_request(
+    http: httpx.Client | httpx.AsyncClient, settings: Settings, call: Call[Any]
+) -> httpx.Request:
+    headers = {"Accept": "application/json", **call.headers}
+    if call.basic is not None:
+        settings.check_secure()
+        pair = f"{call.basic[0]}:{call.basic[1]}".encode()
+        headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
+    elif settings.token:
+        settings.check_secure()
+        headers["X-Auth-Token"] = settings.token
+    return http.build_request(
+        call.method,
+        settings.base_url + call.path,
+        headers=headers,
+        json=call.json_body,
+        content=call.content,
+        files=call.files,
+    )
+
+
+def transport_failure(
+    error: httpx.TransportError, call: Call[Any], settings: Settings, attempts: int
+) -> TransportError:
+    kind = {
+        httpx.ConnectTimeout: "timed out connecting to",
+        httpx.ReadTimeout: "timed out waiting for an answer from",
+        httpx.WriteTimeout: "timed out sending to",
+        httpx.PoolTimeout: "found no free connection to",
+        httpx.ConnectError: "could not connect to",
+        httpx.RemoteProtocolError: "lost the connection to (or got a broken answer from)",
+        httpx.ReadError: "lost the connection to",
+    }
+    said = next((text for cls, text in kind.items() if isinstance(error, cls)), "could not reach")
+    tries = f" (after {attempts} attempts)" if attempts > 1 else ""
+    detail = settings.redact(str(error)) or type(error).__name__
+    return TransportError(
+        f"{call.method} {settings.base_url}{call.path}: {said} the API{tries}: {detail}"
+    )
+
+
+_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+
+
+def _describe_body(response: httpx.Response) -> str:
+    body = response.content
+    if not body.strip():
+        return "an empty body"
+    kind = response.headers.get("content-type", "").split(";")[0].strip() or "no content type"
+    if b"<html" in body[:2048].lower() or kind == "text/html":
+        title = _TITLE.search(body)
+        shown = " ".join(title.group(1).decode("utf-8", "replace").split()) if title else ""
+        return f"an HTML page ({shown!r})" if shown else "an HTML page"
+    snippet = " ".join(body[:120].decode("utf-8", "replace").split())
+    try:
+        json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        if kind == "application/json" or body.lstrip()[:1] in (b"{", b"["):
+            return f"JSON that cannot be read (truncated or malformed): {snippet!r}"
+    else:
+        return f"JSON that is not the API's envelope: {snippet!r}"
+    return f"{kind} that is not the API's JSON: {snippet!r}"
+
+
+def finish(call: Call[T], response: httpx.Response, settings: Settings, attempts: int) -> T:
+    """The call's result from the final response, or the right error."""
+    status = response.status_code
+    where = f"{call.method} {settings.base_url}{call.path}"
+    tries = f" (after {attempts} attempts)" if attempts > 1 else ""
+    if call.gone_is_done and status == 404 and attempts > 1:
+        return call.decode(None)  # an earlier, uncertain try deleted it
+    if 300 <= status < 400:
+        location = response.headers.get("location", "?")
+        raise TransportError(
+            f"{where}: the API redirected to {location}; not followed "
+            "(configure the final https URL)",
+            status=status,
+        )
+    try:
+        envelope = json.loads(response.content)
+    except (ValueError, UnicodeDecodeError):
+        envelope = None
+    if not isinstance(envelope, dict) or (
+        "success" not in envelope and "payload" not in envelope and "message" not in envelope
+    ):
+        raise TransportError(
+            settings.redact(f"{where}: HTTP {status} with {_describe_body(response)}{tries}"),
+            status=status,
+        )
+    ok = envelope.get("success") is not False and status < 400
+    if ok:
+        return call.decode(envelope.get("payload"))
+    message = envelope.get("message")
+    text = settings.redact(message if isinstance(message, str) else json.dumps(message))
+    notes = [f"after {attempts} attempts"] if attempts > 1 else []
+    if status == 401 and call.basic is None and not settings.token:
+        notes.append(f"no credentials: set {ENV_TOKEN}, or {ENV_EMAIL} and {ENV_PASSWORD}")
+    retry_after = response.headers.get("retry-after")
+    if status == 429 and retry_after:
+        notes.append(f"the API asks to retry after {retry_after.strip()}")
+    diagnostics: list[Any] = []
+    if call.document is not None and status in (400, 422):  # the flow itself was refused
+        from callflow.apierrors import map_error_message
+
+        diagnostics = map_error_message(text, call.document)
+    error_type = AuthenticationError if status == 401 else ApiError
+    raise error_type(text, status=status, diagnostics=diagnostics, note="; ".join(notes) or None)

@@ -1,0 +1,109 @@
+"""Options and helpers shared by the commands that talk to the API (apps, execute)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from callflow.client import App, Client
+
+#: The app `callflow execute` uses on the sandbox when no ``--app`` is given.
+DEMO_APP_NAME = "callflow-demo"
+
+
+def add_api_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "target",
+        "Where requests go: --api-url, else $OPENTACT_API_URL, else the bundled sandbox. "
+        "Credentials come from $OPENTACT_TOKEN, or $OPENTACT_EMAIL and $OPENTACT_PASSWORD.",
+    )
+    group.add_argument("--api-url", metavar="URL", help="OpenTact API base URL (…/rest)")
+    group.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="use the bundled sandbox even when $OPENTACT_API_URL is set",
+    )
+    group.add_argument(
+        "--sandbox-db",
+        type=Path,
+        metavar="PATH",
+        help="the sandbox's SQLite file (default: $CALLFLOW_SANDBOX_DB, else "
+        "~/.local/share/callflow/sandbox.sqlite3)",
+    )
+
+
+def open_client(args: argparse.Namespace) -> Client:
+    """The client the options ask for; says on stderr which target it is."""
+    from callflow.client import Client
+    from callflow.sandbox import Sandbox
+
+    url = None if args.sandbox else (args.api_url or os.environ.get("OPENTACT_API_URL"))
+    client = Client(url) if url else Sandbox(args.sandbox_db).client()
+    print(f"target: {client.target}", file=sys.stderr)
+    return client
+
+
+def demo_app(client: Client) -> tuple[App, bool]:
+    """The sandbox's demo app, created on first use; True when it was created now."""
+    for app in client.list_apps():
+        if app.name == DEMO_APP_NAME:
+            return app, False
+    return client.create_app(DEMO_APP_NAME, subdomain=DEMO_APP_NAME), True
+
+
+def print_json(value: object) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def add_context_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--var",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a template variable (repeatable; for *.xml.j2 sources)",
+    )
+    parser.add_argument(
+        "--context",
+        type=Path,
+        metavar="FILE",
+        help="template variables from a .json or .toml file (--var overrides them)",
+    )
+
+
+def read_context(args: argparse.Namespace) -> Mapping[str, object] | None:
+    """The template context the options give, or None; raises InputError for bad input."""
+    from callflow.errors import InputError
+
+    context: dict[str, object] = {}
+    if args.context is not None:
+        path: Path = args.context
+        try:
+            text = path.read_text("utf-8")
+        except OSError as error:
+            raise InputError(f"{path}: cannot read the context file: {error.strerror}") from None
+        try:
+            if path.suffix.lower() == ".toml":
+                import tomllib
+
+                loaded: object = tomllib.loads(text)
+            else:
+                loaded = json.loads(text)
+        except ValueError as error:
+            kind = path.suffix.lstrip(".").upper() or "JSON"
+            raise InputError(f"{path}: not valid {kind}: {error}") from None
+        if not isinstance(loaded, dict):
+            raise InputError(f"{path}: the context must be an object of variables")
+        context.update(loaded)
+    for item in args.var:
+        key, separator, value = item.partition("=")
+        if not separator or not key.strip():
+            raise InputError(f"--var {item!r}: write KEY=VALUE")
+        context[key.strip()] = value
+    return context if (context or args.context is not None) else None

@@ -1,0 +1,120 @@
+"""`callflow execute SOURCE`: validate a flow, post it to a SIP Control App, map any rejection."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+NAME = "execute"
+HELP = "validate a call flow and execute it on a SIP Control App (the sandbox by default)"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    from callflow.commands._api import add_api_options, add_context_options
+    from callflow.commands._common import add_format_option
+
+    parser.add_argument(
+        "source", type=Path, metavar="SOURCE", help="a *.xml flow, *.xml.j2 template or *.py script"
+    )
+    parser.add_argument(
+        "--app",
+        metavar="UUID",
+        help="the SIP Control App (required on the API; on the sandbox the default is the "
+        "demo app 'callflow-demo', created on first use)",
+    )
+    add_context_options(parser)
+    parser.add_argument(
+        "--no-validate",
+        action="store_true",
+        help="send without validating first (to test the platform's own checks)",
+    )
+    parser.add_argument(
+        "--upload",
+        choices=("multipart", "raw"),
+        default="multipart",
+        help="multipart field 'file' (default) or a raw application/xml body",
+    )
+    add_format_option(parser)
+    add_api_options(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from callflow.check import check_document
+    from callflow.commands._api import (
+        DEMO_APP_NAME,
+        demo_app,
+        open_client,
+        print_json,
+        read_context,
+    )
+    from callflow.commands._common import print_diagnostics
+    from callflow.diagnostics import has_errors, in_order
+    from callflow.errors import ApiError
+    from callflow.sources import load_path_sources
+
+    context = read_context(args)
+    try:
+        sources = load_path_sources(args.source, context=context)
+    except ModuleNotFoundError as error:
+        print(
+            f"callflow execute: {args.source}: this kind of source needs {error.name}, "
+            "which is not available",
+            file=sys.stderr,
+        )
+        return 2
+    found = [d for source in sources for d in source.diagnostics]
+    documents = [source.document for source in sources if source.document is not None]
+    if len(documents) > 1:
+        print(
+            f"callflow execute: {args.source} gives {len(documents)} documents (one per "
+            "sample context); choose one with --var or --context",
+            file=sys.stderr,
+        )
+        return 2
+    document = documents[0] if documents else None
+    if document is not None and not args.no_validate:
+        found.extend(check_document(document))
+    found = in_order(found)
+    if document is None or has_errors(found):
+        print_diagnostics(found, args.format)
+        print(f"{args.source}: not sent: fix the errors above first", file=sys.stderr)
+        return 1
+    if found and args.format == "text":
+        print_diagnostics(found, args.format)  # warnings: shown, not blocking
+
+    with open_client(args) as client:
+        app_uuid = args.app
+        if app_uuid is None:
+            if not client.is_sandbox:
+                print(
+                    "callflow execute: --app UUID is required when the target is the API "
+                    "(list apps with `callflow apps list`)",
+                    file=sys.stderr,
+                )
+                return 2
+            app, created = demo_app(client)
+            app_uuid = app.uuid
+            made = "created now" if created else "use --app to choose another"
+            print(f"app: {DEMO_APP_NAME} {app_uuid} ({made})", file=sys.stderr)
+        try:
+            execution = client.execute(app_uuid, document, validate=False, upload=args.upload)
+        except ApiError as error:
+            if not error.diagnostics:
+                raise
+            print_diagnostics(in_order(error.diagnostics), args.format)
+            print(
+                f"{args.source}: rejected by {client.target} (HTTP {error.status})", file=sys.stderr
+            )
+            return 1
+        if args.format == "json":
+            print_json({"source": str(args.source), "target": client.target, **execution.to_dict()})
+        elif args.format == "text":
+            print(
+                f"{args.source}: executed on app {app_uuid} at {client.target}: "
+                f"{execution.status or 'ok'}"
+                + (f" (execution {execution.uuid})" if execution.uuid else "")
+            )
+        else:
+            print_diagnostics([], args.format)
+    return 0

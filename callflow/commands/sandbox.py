@@ -1,0 +1,81 @@
+"""`callflow sandbox serve|info`: run the bundled OpenTact emulator for any HTTP client."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+NAME = "sandbox"
+HELP = "run the bundled OpenTact API emulator on a loopback port, or show its details"
+
+DEFAULT_PORT = 8765
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    serve = actions.add_parser("serve", help="serve the sandbox API over HTTP until interrupted")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    serve.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port (default: {DEFAULT_PORT}; 0: any)"
+    )
+    serve.add_argument("-q", "--quiet", action="store_true", help="no request log on stderr")
+    info = actions.add_parser("info", help="show the sandbox account, database and seeded leases")
+    for sub in (serve, info):
+        sub.add_argument(
+            "--db",
+            type=Path,
+            metavar="PATH",
+            help="SQLite file (default: $CALLFLOW_SANDBOX_DB, else "
+            "~/.local/share/callflow/sandbox.sqlite3; ':memory:' keeps nothing)",
+        )
+
+
+def run(args: argparse.Namespace) -> int:
+    from callflow.sandbox import SANDBOX_EMAIL, SANDBOX_PASSWORD, Sandbox, default_database_path
+
+    database = str(args.db) if args.db is not None else str(default_database_path())
+    sandbox = Sandbox(database)
+    account = f"{SANDBOX_EMAIL}:{SANDBOX_PASSWORD}"
+    if args.action == "info":
+        print(f"database: {database}")
+        print(f"account: {SANDBOX_EMAIL} (password: {SANDBOX_PASSWORD})")
+        print("TN leases:")
+        for lease in sandbox.store.all_leases({"uuid": _account_uuid()}):
+            app = lease["sip_app"]["uuid"] if lease["sip_app"] else "unassigned"
+            print(f"  {lease['uuid']}  {lease['tn']['number']}  {app}")
+        return 0
+    try:
+        server = sandbox.serve(args.host, args.port)
+    except OSError as error:
+        print(
+            f"callflow sandbox: cannot listen on {args.host}:{args.port}: {error.strerror}",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"callflow sandbox: serving {server.url} (database: {database})", file=sys.stderr)
+    print(f"log in: curl -u {account} {server.url}/auth", file=sys.stderr)
+    print("then send the token as the X-Auth-Token header; Ctrl-C stops", file=sys.stderr)
+    sys.stderr.flush()
+    if not args.quiet:
+        import logging
+
+        # One line per request (tokens in a ?jwt= query are masked by the server).
+        log = logging.StreamHandler(sys.stderr)
+        log.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+        logging.getLogger("callflow.sandbox").addHandler(log)
+        logging.getLogger("callflow.sandbox").setLevel(logging.INFO)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("callflow sandbox: stopped", file=sys.stderr)
+    finally:
+        server.close()
+        sandbox.close()
+    return 0
+
+
+def _account_uuid() -> str:
+    from callflow.sandbox.store import SANDBOX_ACCOUNT_UUID
+
+    return SANDBOX_ACCOUNT_UUID
