@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import bisect
 import collections
-import contextlib
 import difflib
 import itertools
 import os
 import re
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -23,6 +21,7 @@ from lxml import etree
 
 from callflow.document import MAX_DOCUMENT_BYTES, Document, load_bytes
 from callflow.errors import InputError
+from callflow.files import write_atomically
 from callflow.lint import iter_active_findings
 from callflow.lint.config import DEFAULT_CONFIG, LintConfig
 from callflow.lint.rules import (
@@ -376,39 +375,6 @@ def fix_file(
         reason = f"not fixed: cannot write ({error.strerror or error}); the file is unchanged"
         return FileFix(path, FixResult(result.original, result.original, [], reason), False)
     return FileFix(path, result, True)
-
-
-def write_atomically(
-    path: Path,
-    data: bytes,
-    *,
-    expected: bytes | None = None,
-    replace: Callable[[str, str], None] = os.replace,
-) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same directory.
-
-    Readers see the old file or the new one, never a mix. The file's permissions are kept
-    and a symbolic link is followed (its target is rewritten, the link stays). With
-    ``expected``, the write is abandoned (`InputError`) if the file changed meanwhile.
-    """
-    target = path.resolve()
-    handle, temporary = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=".callflow-tmp", dir=target.parent
-    )
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        if target.exists():
-            os.chmod(temporary, target.stat().st_mode & 0o7777)
-            if expected is not None and target.read_bytes() != expected:
-                raise InputError(f"{path}: changed while being fixed; not written")
-        replace(temporary, str(target))
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
 
 
 def iter_fix_paths(paths: Sequence[Path]) -> Iterator[Path]:

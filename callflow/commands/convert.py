@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 NAME = "convert"
@@ -28,9 +26,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="write the script here instead of printing it (an existing file is kept "
         "unless --force)",
     )
-    parser.add_argument(
-        "--force", action="store_true", help="overwrite an existing --output file"
-    )
+    parser.add_argument("--force", action="store_true", help="overwrite an existing --output file")
     parser.add_argument(
         "--allow-unknown",
         action="store_true",
@@ -83,19 +79,8 @@ def run(args: argparse.Namespace) -> int:
     if output is None:
         sys.stdout.write(script)
         return 0
-    _write_atomically(output, script)
+    from callflow.files import write_atomically
+
+    write_atomically(output, script.encode("utf-8"))
     print(f"callflow convert: wrote {output}", file=sys.stderr)
     return 0
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Write via a temporary file in the same folder: a failure never leaves half a file."""
-    folder = path.resolve().parent
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

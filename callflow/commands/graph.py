@@ -93,7 +93,7 @@ def run(args: argparse.Namespace, *, find_executable: FindExecutable = shutil.wh
 
 def _emit(args: argparse.Namespace, data: bytes) -> int:
     """Write to -o FILE (atomically, never over a file callflow did not write) or stdout."""
-    from callflow.fix import write_atomically
+    from callflow.files import write_atomically
     from callflow.graph import is_previous_output
 
     output: Path | None = args.output

@@ -724,9 +724,7 @@ class Element(Node):
 
         allowed = self.SPEC.children
         if not allowed:
-            return BuildError(
-                f"<{self.tag}> holds no children; got <{child.tag}>", child.location
-            )
+            return BuildError(f"<{self.tag}> holds no children; got <{child.tag}>", child.location)
         guess = closest(child.tag, allowed)
         listing = ", ".join(f"<{t}>" for t in allowed)
         hint = f"did you mean <{guess}>? " if guess else ""

@@ -37,9 +37,7 @@ class ScriptResult:
 
     __slots__ = ("diagnostics", "flow", "path")
 
-    def __init__(
-        self, path: str, flow: FlowElement | None, diagnostics: list[Diagnostic]
-    ) -> None:
+    def __init__(self, path: str, flow: FlowElement | None, diagnostics: list[Diagnostic]) -> None:
         self.path = path
         self.flow = flow
         self.diagnostics = diagnostics

@@ -334,7 +334,7 @@ def test_pretty_output_indents_by_two_spaces() -> None:
 def test_text_and_attribute_values_are_escaped() -> None:
     flow = Response(Say('<b>"Tom" & Jerry</b>'), Hangup(tag='a"b<c>&'))
     assert compact(flow) == (
-        "<Response><Say>&lt;b&gt;\"Tom\" &amp; Jerry&lt;/b&gt;</Say>"
+        '<Response><Say>&lt;b&gt;"Tom" &amp; Jerry&lt;/b&gt;</Say>'
         '<Hangup tag="a&quot;b&lt;c&gt;&amp;"/></Response>'
     )
 
@@ -356,7 +356,9 @@ def test_legacy_forms_can_be_built() -> None:
     flow = Response(
         Say(text="Attribute form."),
         Play(url="https://example.com/a.mp3"),
-        Gather(DTMF(Hangup(), value="1"), Default(Say("No.")), dtmf_length=1, url="https://e.com/g"),
+        Gather(
+            DTMF(Hangup(), value="1"), Default(Say("No.")), dtmf_length=1, url="https://e.com/g"
+        ),
         LegacyCallback("https://example.com/next"),
     )
     assert "<callback>https://example.com/next</callback>" in flow.to_xml()

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from callflow.document import Document
 from callflow.errors import InputError
-from callflow.fix import fix_document, fix_file, fixable_findings, write_atomically
+from callflow.files import write_atomically
+from callflow.fix import fix_document, fix_file, fixable_findings
 from callflow.lint.config import LintConfig
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -1,0 +1,52 @@
+"""Writing the user's files safely: all or nothing, permissions kept, links followed."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from callflow.errors import InputError
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_atomically(
+    path: Path,
+    data: bytes,
+    *,
+    expected: bytes | None = None,
+    replace: Callable[[str, str], None] = os.replace,
+) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same directory.
+
+    Readers see the old file or the new one, never a mix. The file's permissions are kept
+    and a symbolic link is followed (its target is rewritten, the link stays). With
+    ``expected``, the write is abandoned (`InputError`) if the file changed meanwhile.
+    """
+    target = path.resolve()
+    handle, temporary = tempfile.mkstemp(
+        prefix=f".{target.name}.", suffix=".callflow-tmp", dir=target.parent
+    )
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        if target.exists():
+            os.chmod(temporary, target.stat().st_mode & 0o7777)
+            if expected is not None and target.read_bytes() != expected:
+                raise InputError(f"{path}: changed while being fixed; not written")
+        else:  # a new file gets the usual mode, not the private one of the temporary file
+            os.chmod(temporary, 0o666 & ~_umask())
+        replace(temporary, str(target))
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
