@@ -215,10 +215,7 @@ class Say(Element):
                 "type",
                 "enum",
                 "VoiceType",
-                enumeration=(
-                    "Standard",
-                    "WaveNet",
-                ),
+                enumeration=("Standard", "WaveNet",),
                 description="Standard or WaveNet",
             ),
             AttributeSpec(
@@ -226,10 +223,7 @@ class Say(Element):
                 "gender",
                 "enum",
                 "Gender",
-                enumeration=(
-                    "MALE",
-                    "FEMALE",
-                ),
+                enumeration=("MALE", "FEMALE",),
                 description="MALE or FEMALE",
             ),
             AttributeSpec(
@@ -312,11 +306,7 @@ class Play(Element):
                 "leg",
                 "enum",
                 "Leg",
-                enumeration=(
-                    "aleg",
-                    "bleg",
-                    "both",
-                ),
+                enumeration=("aleg", "bleg", "both",),
                 description="aleg, bleg or both",
             ),
             AttributeSpec("record", "record", "token", "token", description="text"),
@@ -443,10 +433,7 @@ class Record(Element):
                 "asr",
                 "boolean",
                 "Boolean",
-                enumeration=(
-                    "true",
-                    "false",
-                ),
+                enumeration=("true", "false",),
                 description="True or False (written true/false)",
             ),
             AttributeSpec(
@@ -649,21 +636,7 @@ class Gather(Element):
                 "token",
                 "Key",
                 pattern="[0-9*#+]",
-                literal_values=(
-                    "0",
-                    "1",
-                    "2",
-                    "3",
-                    "4",
-                    "5",
-                    "6",
-                    "7",
-                    "8",
-                    "9",
-                    "*",
-                    "#",
-                    "+",
-                ),
+                literal_values=("0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "#", "+",),
                 description="one key: 0-9, *, # or +",
             ),
             AttributeSpec(
@@ -679,21 +652,7 @@ class Gather(Element):
                 "token",
                 "Key",
                 pattern="[0-9*#+]",
-                literal_values=(
-                    "0",
-                    "1",
-                    "2",
-                    "3",
-                    "4",
-                    "5",
-                    "6",
-                    "7",
-                    "8",
-                    "9",
-                    "*",
-                    "#",
-                    "+",
-                ),
+                literal_values=("0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "#", "+",),
                 description="one key: 0-9, *, # or +",
             ),
             AttributeSpec(
@@ -725,23 +684,11 @@ class Gather(Element):
                 "token",
                 "GatherMethod",
                 pattern="[Gg][Ee][Tt]|[Pp][Oo][Ss][Tt]",
-                literal_values=(
-                    "GET",
-                    "POST",
-                ),
+                literal_values=("GET", "POST",),
                 description="GET or POST",
             ),
         ),
-        children=(
-            "Say",
-            "Play",
-            "Pause",
-            "Switch",
-            "DTMF",
-            "Default",
-            "Error",
-            "Gather",
-        ),
+        children=("Say", "Play", "Pause", "Switch", "DTMF", "Default", "Error", "Gather",),
         content=seq(
             repeat(choice(sym("Say"), sym("Play"), sym("Pause")), 0, None),
             repeat(
@@ -789,11 +736,7 @@ class Dial(Element):
 
     SPEC: ClassVar[ElementSpec] = ElementSpec(
         "Dial",
-        children=(
-            "To",
-            "Sip",
-            "Error",
-        ),
+        children=("To", "Sip", "Error",),
         content=seq(repeat(choice(sym("To"), sym("Sip")), 1, None), repeat(sym("Error"), 0, 1)),
     )
 
@@ -863,12 +806,7 @@ class Callback(Element):
                 "token",
                 "CallbackMethod",
                 pattern="[Gg][Ee][Tt]|[Pp][Oo][Ss][Tt]|[Pp][Aa][Tt][Cc][Hh]|[Dd][Ee][Ll][Ee][Tt][Ee]",
-                literal_values=(
-                    "GET",
-                    "POST",
-                    "PATCH",
-                    "DELETE",
-                ),
+                literal_values=("GET", "POST", "PATCH", "DELETE",),
                 description="GET, POST, PATCH or DELETE",
             ),
             AttributeSpec(
@@ -876,10 +814,7 @@ class Callback(Element):
                 "body",
                 "boolean",
                 "Boolean",
-                enumeration=(
-                    "true",
-                    "false",
-                ),
+                enumeration=("true", "false",),
                 description="True or False (written true/false)",
             ),
             AttributeSpec(
@@ -978,10 +913,7 @@ class Call(Element):
                 "enum",
                 "CallField",
                 required=True,
-                enumeration=(
-                    "to",
-                    "from",
-                ),
+                enumeration=("to", "from",),
                 description="to or from",
             ),
             AttributeSpec("value", "value", "string", "string", required=True, description="text"),
@@ -1126,11 +1058,7 @@ class Switch(Element):
 
     SPEC: ClassVar[ElementSpec] = ElementSpec(
         "Switch",
-        children=(
-            "Case",
-            "Default",
-            "Error",
-        ),
+        children=("Case", "Default", "Error",),
         content=seq(
             repeat(sym("Case"), 1, None),
             repeat(sym("Default"), 0, 1),
@@ -1465,41 +1393,12 @@ class Case(Element):
 
 
 ResponseChild: TypeAlias = (
-    Answer
-    | Say
-    | Play
-    | Pause
-    | Hangup
-    | Record
-    | RecordStart
-    | RecordStop
-    | RecordWait
-    | Gather
-    | Dial
-    | Callback
-    | LegacyCallback
-    | Call
-    | Error
-    | Comment
-    | UncheckedElement
+    Answer | Say | Play | Pause | Hangup | Record | RecordStart | RecordStop | RecordWait | Gather
+    | Dial | Callback | LegacyCallback | Call | Error | Comment | UncheckedElement
 )
 RecordChild: TypeAlias = (
-    Answer
-    | Say
-    | Play
-    | Pause
-    | Hangup
-    | Record
-    | RecordStart
-    | RecordStop
-    | RecordWait
-    | Gather
-    | Dial
-    | Callback
-    | LegacyCallback
-    | Call
-    | Comment
-    | UncheckedElement
+    Answer | Say | Play | Pause | Hangup | Record | RecordStart | RecordStop | RecordWait | Gather
+    | Dial | Callback | LegacyCallback | Call | Comment | UncheckedElement
 )
 GatherChild: TypeAlias = (
     Say | Play | Pause | Switch | DTMF | Default | Error | Gather | Comment | UncheckedElement
@@ -1507,95 +1406,25 @@ GatherChild: TypeAlias = (
 DialChild: TypeAlias = To | Sip | Error | Comment | UncheckedElement
 CallbackChild: TypeAlias = Error | Comment | UncheckedElement
 CallChild: TypeAlias = (
-    Answer
-    | Say
-    | Play
-    | Pause
-    | Hangup
-    | Record
-    | RecordStart
-    | RecordStop
-    | RecordWait
-    | Gather
-    | Dial
-    | Callback
-    | LegacyCallback
-    | Call
-    | Comment
-    | UncheckedElement
+    Answer | Say | Play | Pause | Hangup | Record | RecordStart | RecordStop | RecordWait | Gather
+    | Dial | Callback | LegacyCallback | Call | Comment | UncheckedElement
 )
 ErrorChild: TypeAlias = (
-    Answer
-    | Say
-    | Play
-    | Pause
-    | Hangup
-    | Record
-    | RecordStart
-    | RecordStop
-    | RecordWait
-    | Gather
-    | Dial
-    | Callback
-    | LegacyCallback
-    | Call
-    | Comment
-    | UncheckedElement
+    Answer | Say | Play | Pause | Hangup | Record | RecordStart | RecordStop | RecordWait | Gather
+    | Dial | Callback | LegacyCallback | Call | Comment | UncheckedElement
 )
 SwitchChild: TypeAlias = Case | Default | Error | Comment | UncheckedElement
 DTMFChild: TypeAlias = (
-    Answer
-    | Say
-    | Play
-    | Pause
-    | Hangup
-    | Record
-    | RecordStart
-    | RecordStop
-    | RecordWait
-    | Gather
-    | Dial
-    | Callback
-    | LegacyCallback
-    | Call
-    | Comment
-    | UncheckedElement
+    Answer | Say | Play | Pause | Hangup | Record | RecordStart | RecordStop | RecordWait | Gather
+    | Dial | Callback | LegacyCallback | Call | Comment | UncheckedElement
 )
 DefaultChild: TypeAlias = (
-    Answer
-    | Say
-    | Play
-    | Pause
-    | Hangup
-    | Record
-    | RecordStart
-    | RecordStop
-    | RecordWait
-    | Gather
-    | Dial
-    | Callback
-    | LegacyCallback
-    | Call
-    | Comment
-    | UncheckedElement
+    Answer | Say | Play | Pause | Hangup | Record | RecordStart | RecordStop | RecordWait | Gather
+    | Dial | Callback | LegacyCallback | Call | Comment | UncheckedElement
 )
 CaseChild: TypeAlias = (
-    Answer
-    | Say
-    | Play
-    | Pause
-    | Hangup
-    | Record
-    | RecordStart
-    | RecordStop
-    | RecordWait
-    | Gather
-    | Dial
-    | Callback
-    | LegacyCallback
-    | Call
-    | Comment
-    | UncheckedElement
+    Answer | Say | Play | Pause | Hangup | Record | RecordStart | RecordStop | RecordWait | Gather
+    | Dial | Callback | LegacyCallback | Call | Comment | UncheckedElement
 )
 
 #: Every generated class by its XML tag name.
