@@ -239,8 +239,9 @@ class _MarkingPass:
                 before.append(self.frame(lineno, f"i{self.file_id}.{line}.{column}"))
                 after.append(self.frame(lineno, "x"))
             elif name == "call":
+                line, column = self.where(index)
                 before.append(self.mark("t", index))
-                after.append(self.frame(lineno, "c"))
+                after.append(self.frame(lineno, f"c{self.file_id}.{line}.{column}"))
             elif name in ("endcall", "endmacro"):
                 before.append(self.frame(lineno, "x"))
             elif name == "macro" and len(statement) > 2:
@@ -390,9 +391,17 @@ class TemplateSourceMap(SourceMap):
             while index >= 0:
                 frame = stack[index]
                 if frame.kind == "c":
-                    # A {% call %} body is the caller's own text: skip the macro it runs in.
+                    # A {% call %} body is the caller's own text: its chain is the one of
+                    # the {% call %} tag, below the macro that tag called.
+                    site = frame.site
                     index -= 1
-                    while index >= 0 and stack[index].kind != "m":
+                    while index >= 0 and not (
+                        stack[index].kind == "m"
+                        and stack[index].active is not None
+                        and site is not None
+                        and (stack[index].active.file, stack[index].active.source_line)  # type: ignore[union-attr]
+                        == (site.file, site.line)
+                    ):
                         index -= 1
                     index -= 1
                     continue
@@ -456,7 +465,12 @@ class TemplateSourceMap(SourceMap):
                 file_id, _, block = payload[1:].partition(".")
                 stack.append(_Frame("b", block, None, active, files.display(int(file_id))))
                 chain_cache = None
-            elif kind in ("m", "c"):
+            elif kind == "c":
+                file_id, source_line, _ = payload[1:].split(".")
+                site = SourceLocation(files.display(int(file_id)), int(source_line))
+                stack.append(_Frame("c", "", site, active))
+                chain_cache = None
+            elif kind == "m":
                 stack.append(_Frame(kind, payload[1:], None, active))
                 chain_cache = None
         # Each output line points at what produced its first non-blank character.
