@@ -129,9 +129,7 @@ class TemplateRenderer:
             jinja2.FileSystemLoader([str(p) for p in self.search_path])
         ]
         if library:
-            loaders.append(
-                jinja2.PrefixLoader({LIBRARY_PREFIX: jinja2.FileSystemLoader(str(library_path()))})
-            )
+            loaders.append(_LibraryLoader(str(library_path())))
         environment_class = SandboxedEnvironment if sandboxed else jinja2.Environment
         self.environment: jinja2.Environment = environment_class(
             loader=jinja2.ChoiceLoader(loaders),
@@ -305,6 +303,20 @@ class TemplateRenderer:
         if isinstance(error, jinja2.TemplateSyntaxError):
             return self._syntax_diagnostic(error, extra_chain)
         frames = _template_frames(error.__traceback__, self.files)
+        undefined_name = (
+            re.fullmatch(r"'([A-Za-z_]\w*)' is undefined", str(error))
+            if isinstance(error, jinja2.UndefinedError)
+            else None
+        )
+        if undefined_name is not None:
+            # Undefined values fail where they are printed, often deep in a macro; point at
+            # the innermost line that names the variable.
+            word = re.compile(r"\b" + re.escape(undefined_name.group(1)) + r"\b")
+            for index in range(len(frames) - 1, -1, -1):
+                text = _source_line(*frames[index])
+                if text is not None and word.search(text):
+                    frames = frames[: index + 1]
+                    break
         if frames:
             filename, line = frames[-1]
             location = SourceLocation(
@@ -351,6 +363,21 @@ class TemplateRenderer:
             "CF604", Severity.ERROR, f"error while rendering: {type(error).__name__}: {error}",
             location,
         )
+
+
+class _LibraryLoader(jinja2.FileSystemLoader):
+    """The bundled library under ``callflow/``, keeping that prefix in template names."""
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str, Any]:
+        prefix = LIBRARY_PREFIX + "/"
+        if not template.startswith(prefix):
+            raise jinja2.TemplateNotFound(template)
+        return super().get_source(environment, template.removeprefix(prefix))
+
+    def list_templates(self) -> list[str]:
+        return [f"{LIBRARY_PREFIX}/{name}" for name in super().list_templates()]
 
 
 def _template_frames(tb: TracebackType | None, files: FileTable) -> list[tuple[str, int]]:
