@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     )
     from callflow.schema import Schema, load_schema
     from callflow.sourcemap import SourceLocation, SourceMap
+    from callflow.templating import TemplateRenderer, render_template
 
 _EXPORTS: dict[str, str] = {
     "ApiError": "callflow.errors",
@@ -41,10 +42,12 @@ _EXPORTS: dict[str, str] = {
     "SourceLocation": "callflow.sourcemap",
     "SourceMap": "callflow.sourcemap",
     "TemplateError": "callflow.errors",
+    "TemplateRenderer": "callflow.templating",
     "TransportError": "callflow.errors",
     "ValidationError": "callflow.errors",
     "check_document": "callflow.check",
     "load_schema": "callflow.schema",
+    "render_template": "callflow.templating",
 }
 
 __all__ = [
@@ -61,10 +64,12 @@ __all__ = [
     "SourceLocation",
     "SourceMap",
     "TemplateError",
+    "TemplateRenderer",
     "TransportError",
     "ValidationError",
     "check_document",
     "load_schema",
+    "render_template",
 ]
 
 

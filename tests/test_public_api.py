@@ -20,10 +20,12 @@ PUBLIC_NAMES = [
     "SourceLocation",
     "SourceMap",
     "TemplateError",
+    "TemplateRenderer",
     "TransportError",
     "ValidationError",
     "check_document",
     "load_schema",
+    "render_template",
 ]
 
 
