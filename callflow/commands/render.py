@@ -29,7 +29,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="KEY=VALUE",
         help="set a variable; VALUE is read as JSON when it is JSON (numbers, true, "
-        "[lists], {tables}, \"text\"), else as plain text; dotted keys set nested values",
+        '[lists], {tables}, "text"), else as plain text; dotted keys set nested values',
     )
     parser.add_argument(
         "--context",
@@ -37,7 +37,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="variables from a .json or .toml file (--var values override them)",
     )
-    parser.add_argument("--sample", metavar="NAME", help="start from a sample the template declares")
+    parser.add_argument(
+        "--sample", metavar="NAME", help="start from a sample the template declares"
+    )
     parser.add_argument(
         "-I",
         "--search-path",

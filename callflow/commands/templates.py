@@ -45,13 +45,17 @@ def run(args: argparse.Namespace) -> int:
             )
             out.append(f"  {variable.name}: {variable.type}{default}")
             out.extend(
-                textwrap.wrap(variable.meaning, 88, initial_indent="      ",
-                              subsequent_indent="      ")
+                textwrap.wrap(
+                    variable.meaning, 88, initial_indent="      ", subsequent_indent="      "
+                )
             )
         if template.macros:
             signatures = ", ".join(f"{n}({', '.join(a)})" for n, a in template.macros.items())
-            out.extend(textwrap.wrap("macros: " + signatures, 92, initial_indent="  ",
-                                     subsequent_indent="    "))
+            out.extend(
+                textwrap.wrap(
+                    "macros: " + signatures, 92, initial_indent="  ", subsequent_indent="    "
+                )
+            )
         if header.samples:
             out.append("  samples: " + ", ".join(header.samples))
         out.append("")

@@ -59,9 +59,7 @@ def search_path_for(template: Path, extra: Sequence[Path] = ()) -> tuple[Path, .
 def _renderer(
     search_path: tuple[Path, ...], sandboxed: bool, control_characters: ControlCharacters
 ) -> TemplateRenderer:
-    return TemplateRenderer(
-        search_path, sandboxed=sandboxed, control_characters=control_characters
-    )
+    return TemplateRenderer(search_path, sandboxed=sandboxed, control_characters=control_characters)
 
 
 def render_template(
@@ -111,12 +109,29 @@ def load_template_sources(
     except FileNotFoundError:
         return [LoadedSource(path, shown, None, [_error("CF001", "no such file", where)])]
     except UnicodeDecodeError as error:
-        return [LoadedSource(path, shown, None, [
-            _error("CF005", f"template is not UTF-8 text (byte 0x{error.object[error.start]:02x})",
-                   where)])]
+        return [
+            LoadedSource(
+                path,
+                shown,
+                None,
+                [
+                    _error(
+                        "CF005",
+                        f"template is not UTF-8 text (byte 0x{error.object[error.start]:02x})",
+                        where,
+                    )
+                ],
+            )
+        ]
     except OSError as error:
-        return [LoadedSource(path, shown, None, [
-            _error("CF007", f"cannot read the template: {error.strerror}", where)])]
+        return [
+            LoadedSource(
+                path,
+                shown,
+                None,
+                [_error("CF007", f"cannot read the template: {error.strerror}", where)],
+            )
+        ]
     renderer = _renderer(search_path_for(path), False, "reject")
     header = parse_header(source)
     problems = [

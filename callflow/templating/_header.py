@@ -95,7 +95,9 @@ def parse_header(source: str) -> TemplateHeader:
         message = str(error)
         where = _TOML_POSITION.search(message)
         line = body_line + int(where.group(1)) - 1 if where else header.line
-        header.problems.append((line, "header is not valid TOML: " + _TOML_POSITION.sub("", message).strip()))
+        header.problems.append(
+            (line, "header is not valid TOML: " + _TOML_POSITION.sub("", message).strip())
+        )
         return header
     _read(header, data, body_line, match.group("body"))
     return header

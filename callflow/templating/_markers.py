@@ -171,7 +171,9 @@ class _MarkingPass:
 
     def mark(self, kind: str, index: int) -> Token:
         line, column = self.where(index)
-        return Token(self.tokens[index].lineno, "data", _marker(f"{kind}{self.file_id}.{line}.{column}"))
+        return Token(
+            self.tokens[index].lineno, "data", _marker(f"{kind}{self.file_id}.{line}.{column}")
+        )
 
     @staticmethod
     def frame(lineno: int, payload: str) -> Token:
@@ -410,9 +412,12 @@ class TemplateSourceMap(SourceMap):
                 elif frame.kind == "i":
                     site = frame.site
                     steps.append(f"included from {site.file}:{site.line}" if site else "included")
-                elif frame.kind == "b" and frame.active is not None:
-                    if frame.body_file != frame.active.file:
-                        steps += [f"in block `{frame.name}`", f"extending {_site(frame.active)}"]
+                elif (
+                    frame.kind == "b"
+                    and frame.active is not None
+                    and frame.body_file != frame.active.file
+                ):
+                    steps += [f"in block `{frame.name}`", f"extending {_site(frame.active)}"]
                 index -= 1
             return tuple(steps) + extra
 

@@ -231,8 +231,13 @@ class TemplateRenderer:
             return None, [self._syntax_diagnostic(error)]
         except jinja2.TemplateNotFound:
             return None, [
-                Diagnostic("CF603", Severity.ERROR, f"template `{name}` not found", where,
-                           hint=self._search_hint())
+                Diagnostic(
+                    "CF603",
+                    Severity.ERROR,
+                    f"template `{name}` not found",
+                    where,
+                    hint=self._search_hint(),
+                )
             ]
         if compiled.filename and shown:
             self.files.show_as(compiled.filename, shown)
@@ -256,7 +261,9 @@ class TemplateRenderer:
         text = strip_markers(marked) if MARK_START in marked else marked
         text = _ENCODING_DECLARATION.sub(r"\g<1>UTF-8\g<3>", text, count=1)
         document, diagnostics = load_bytes(
-            text.encode("utf-8", "surrogateescape"), display, source_map=source_map,
+            text.encode("utf-8", "surrogateescape"),
+            display,
+            source_map=source_map,
             max_bytes=max_bytes,
         )
         return document, [_as_template_problem(d) for d in diagnostics]
@@ -286,8 +293,10 @@ class TemplateRenderer:
     ) -> Diagnostic:
         file = self._show(error.filename, error.name or "<template>")
         frames = _template_frames(error.__traceback__, self.files)
-        chain = _chain(frames[:-1] if frames and frames[-1][:2] == (error.filename, error.lineno)
-                       else frames, self.files)
+        chain = _chain(
+            frames[:-1] if frames and frames[-1][:2] == (error.filename, error.lineno) else frames,
+            self.files,
+        )
         message = error.message or "syntax error"
         return Diagnostic(
             "CF601",
@@ -320,7 +329,9 @@ class TemplateRenderer:
         if frames:
             filename, line = frames[-1]
             location = SourceLocation(
-                self._show(filename, compiled.name or ""), line, None,
+                self._show(filename, compiled.name or ""),
+                line,
+                None,
                 _chain(frames[:-1], self.files) + extra_chain,
             )
         else:
@@ -329,19 +340,30 @@ class TemplateRenderer:
             )
         if isinstance(error, SecurityError):
             return Diagnostic(
-                "CF605", Severity.ERROR, f"the sandbox refused: {error}", location,
+                "CF605",
+                Severity.ERROR,
+                f"the sandbox refused: {error}",
+                location,
                 hint="sandboxed templates cannot reach Python internals",
             )
         if isinstance(error, jinja2.UndefinedError):
             message = str(error)
             if "unsafe" in message:
-                return Diagnostic("CF605", Severity.ERROR, f"the sandbox refused: {message}",
-                                  location, hint="sandboxed templates cannot reach Python internals")
+                return Diagnostic(
+                    "CF605",
+                    Severity.ERROR,
+                    f"the sandbox refused: {message}",
+                    location,
+                    hint="sandboxed templates cannot reach Python internals",
+                )
             undefined = re.fullmatch(r"'([A-Za-z_]\w*)' is undefined", message)
             if undefined:
                 variable = undefined.group(1)
                 return Diagnostic(
-                    "CF602", Severity.ERROR, f"undefined variable `{variable}`", location,
+                    "CF602",
+                    Severity.ERROR,
+                    f"undefined variable `{variable}`",
+                    location,
                     hint=f"pass it in the context (callflow render … --var {variable}=…) or "
                     "give it a default in the template's header",
                 )
@@ -349,18 +371,28 @@ class TemplateRenderer:
         if isinstance(error, jinja2.TemplateNotFound):
             names = getattr(error, "templates", None) or [error.name]
             shown = ", ".join(f"`{n}`" for n in names)
-            return Diagnostic("CF603", Severity.ERROR, f"template {shown} not found", location,
-                              hint=self._search_hint())
+            return Diagnostic(
+                "CF603",
+                Severity.ERROR,
+                f"template {shown} not found",
+                location,
+                hint=self._search_hint(),
+            )
         if isinstance(error, TemplateError):
             return Diagnostic(
-                "CF606", Severity.ERROR, str(error), location,
+                "CF606",
+                Severity.ERROR,
+                str(error),
+                location,
                 hint="clean the value before rendering, or render with control_characters="
                 "'strip' to drop such characters",
             )
         if isinstance(error, jinja2.TemplateRuntimeError):
             return Diagnostic("CF604", Severity.ERROR, str(error), location)
         return Diagnostic(
-            "CF604", Severity.ERROR, f"error while rendering: {type(error).__name__}: {error}",
+            "CF604",
+            Severity.ERROR,
+            f"error while rendering: {type(error).__name__}: {error}",
             location,
         )
 
@@ -368,9 +400,7 @@ class TemplateRenderer:
 class _LibraryLoader(jinja2.FileSystemLoader):
     """The bundled library under ``callflow/``, keeping that prefix in template names."""
 
-    def get_source(
-        self, environment: jinja2.Environment, template: str
-    ) -> tuple[str, str, Any]:
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Any]:
         prefix = LIBRARY_PREFIX + "/"
         if not template.startswith(prefix):
             raise jinja2.TemplateNotFound(template)
@@ -436,8 +466,12 @@ def _as_template_problem(diagnostic: Diagnostic) -> Diagnostic:
     else:
         return diagnostic
     return Diagnostic(
-        "CF607", diagnostic.severity, message, diagnostic.location,
-        xpath=diagnostic.xpath, hint=diagnostic.hint,
+        "CF607",
+        diagnostic.severity,
+        message,
+        diagnostic.location,
+        xpath=diagnostic.xpath,
+        hint=diagnostic.hint,
     )
 
 

@@ -166,7 +166,9 @@ def test_macro_from_another_file_reports_macro_and_call_site(write: Write) -> No
 
 
 def test_call_block_body_belongs_to_the_caller(write: Write) -> None:
-    write("wrap.xml.j2", "{% macro record() %}\n<Record>\n{{ caller() }}\n</Record>\n{% endmacro %}\n")
+    write(
+        "wrap.xml.j2", "{% macro record() %}\n<Record>\n{{ caller() }}\n</Record>\n{% endmacro %}\n"
+    )
     path = write(
         "main.xml.j2",
         "{% from 'wrap.xml.j2' import record %}\n<Response>\n"
@@ -181,11 +183,13 @@ def test_call_block_body_belongs_to_the_caller(write: Write) -> None:
 def test_blocks_from_a_child_template_point_at_the_child(write: Write) -> None:
     write(
         "base.xml.j2",
-        "<Response>\n  <Say>hello</Say>\n{% block body %}{% endblock %}\n  <Hangup/>\n</Response>\n",
+        "<Response>\n  <Say>hello</Say>\n{% block body %}{% endblock %}\n"
+        "  <Hangup/>\n</Response>\n",
     )
     path = write(
         "child.xml.j2",
-        "{% extends 'base.xml.j2' %}\n{% block body %}\n  <Pause length=\"soon\"/>\n{% endblock %}\n",
+        "{% extends 'base.xml.j2' %}\n{% block body %}\n"
+        '  <Pause length="soon"/>\n{% endblock %}\n',
     )
     document = render(path.parent, "child.xml.j2")
     (problem,) = schema_problems(document)

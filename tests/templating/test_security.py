@@ -16,10 +16,7 @@ from callflow.templating import TemplateRenderer
 Write = Callable[[str, str], Path]
 
 TEMPLATE = (
-    "<Response>\n"
-    '  <Say lang="en-US">{{ text }}</Say>\n'
-    '  <Hangup tag="{{ text }}"/>\n'
-    "</Response>\n"
+    '<Response>\n  <Say lang="en-US">{{ text }}</Say>\n  <Hangup tag="{{ text }}"/>\n</Response>\n'
 )
 
 
@@ -101,8 +98,11 @@ def test_any_string_round_trips_through_text_and_attributes(
     renderer: TemplateRenderer, text: str
 ) -> None:
     clean = "".join(
-        c for c in text
-        if c in "\t\n\r" or 0x20 <= ord(c) <= 0xD7FF or 0xE000 <= ord(c) <= 0xFFFD
+        c
+        for c in text
+        if c in "\t\n\r"
+        or 0x20 <= ord(c) <= 0xD7FF
+        or 0xE000 <= ord(c) <= 0xFFFD
         or ord(c) >= 0x10000
     )
     assert spoken(renderer, clean) == (clean, clean)
@@ -157,6 +157,9 @@ def test_sandbox_still_renders_ordinary_templates(write: Write) -> None:
 
 def test_loader_cannot_leave_the_search_path(write: Write) -> None:
     write("secret.txt", "password")
-    path = write("sub/t.xml.j2", "{# callflow\n#}<Response><Say>{% include '../secret.txt' %}</Say></Response>")
+    path = write(
+        "sub/t.xml.j2",
+        "{# callflow\n#}<Response><Say>{% include '../secret.txt' %}</Say></Response>",
+    )
     _, problems = TemplateRenderer([path.parent]).render_document("t.xml.j2")
     assert [p.code for p in problems] == ["CF603"]

@@ -88,8 +88,8 @@ def test_error_inside_an_included_file_points_at_that_file(write: Write) -> None
 def test_undefined_inside_an_imported_macro_points_at_the_macro_line(write: Write) -> None:
     write("lib.xml.j2", "{% macro hello() %}\n<Say>{{ missing }}</Say>\n{% endmacro %}\n")
     path = write(
-        "main.xml.j2", SAMPLE + "{% from 'lib.xml.j2' import hello %}\n<Response>\n"
-        "{{ hello() }}\n</Response>\n"
+        "main.xml.j2",
+        SAMPLE + "{% from 'lib.xml.j2' import hello %}\n<Response>\n{{ hello() }}\n</Response>\n",
     )
     problem = only_problem(path)
     assert problem.code == "CF602"
@@ -99,7 +99,9 @@ def test_undefined_inside_an_imported_macro_points_at_the_macro_line(write: Writ
 
 
 def test_missing_include_is_reported_at_the_include(write: Write) -> None:
-    path = write("main.xml.j2", SAMPLE + "<Response>\n{% include 'nowhere.xml.j2' %}\n</Response>\n")
+    path = write(
+        "main.xml.j2", SAMPLE + "<Response>\n{% include 'nowhere.xml.j2' %}\n</Response>\n"
+    )
     problem = only_problem(path)
     assert problem.code == "CF603"
     assert "nowhere.xml.j2" in problem.message
@@ -120,10 +122,14 @@ def test_empty_output_is_a_template_problem(write: Write) -> None:
 
 
 def test_fail_stops_with_the_author_message(write: Write) -> None:
-    path = write("fail.xml.j2", SAMPLE + "<Response>\n{{ fail('no options given') }}\n</Response>\n")
+    path = write(
+        "fail.xml.j2", SAMPLE + "<Response>\n{{ fail('no options given') }}\n</Response>\n"
+    )
     problem = only_problem(path)
     assert (problem.code, problem.message, problem.location.line) == (
-        "CF604", "no options given", 6,
+        "CF604",
+        "no options given",
+        6,
     )
 
 
