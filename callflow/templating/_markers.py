@@ -50,6 +50,20 @@ class FileTable:
         self._ids: dict[str, int] = {}
         self._filenames: list[str] = []
         self._overrides: dict[str, str] = {}
+        self._payloads: list[str] = []
+        self._payload_ids: dict[str, int] = {}
+
+    def marker(self, payload: str) -> str:
+        """The marker text for ``payload``: a short number standing for it (keeps output small)."""
+        with self._lock:
+            found = self._payload_ids.get(payload)
+            if found is None:
+                found = self._payload_ids[payload] = len(self._payloads)
+                self._payloads.append(payload)
+        return f"{MARK_START}{found:x}{MARK_END}"
+
+    def payload(self, marker_body: str) -> str:
+        return self._payloads[int(marker_body, 16)]
 
     def id_for(self, filename: str) -> int:
         with self._lock:
@@ -73,10 +87,6 @@ class FileTable:
 
 
 # ---------------------------------------------------------------- compile time
-
-
-def _marker(payload: str) -> str:
-    return MARK_START + payload + MARK_END
 
 
 class LineMarkerExtension(Extension):
@@ -112,7 +122,7 @@ class LineMarkerExtension(Extension):
             if len(offsets) != len(tokens):
                 offsets = None
             line_starts += [m.end() for m in re.finditer("\n", normalized)]
-        yield from _MarkingPass(file_id, tokens, offsets, line_starts).run()
+        yield from _MarkingPass(self.files, file_id, tokens, offsets, line_starts).run()
 
     def _normalize(self, source: str) -> str:
         lines = _NEWLINE.split(source)[::2]
@@ -150,11 +160,13 @@ class _MarkingPass:
 
     def __init__(
         self,
+        files: FileTable,
         file_id: int,
         tokens: Sequence[Token],
         offsets: Sequence[int] | None,
         line_starts: Sequence[int],
     ) -> None:
+        self.files = files
         self.file_id = file_id
         self.tokens = tokens
         self.offsets = offsets
@@ -172,12 +184,13 @@ class _MarkingPass:
     def mark(self, kind: str, index: int) -> Token:
         line, column = self.where(index)
         return Token(
-            self.tokens[index].lineno, "data", _marker(f"{kind}{self.file_id}.{line}.{column}")
+            self.tokens[index].lineno,
+            "data",
+            self.files.marker(f"{kind}{self.file_id}.{line}.{column}"),
         )
 
-    @staticmethod
-    def frame(lineno: int, payload: str) -> Token:
-        return Token(lineno, "data", _marker(payload))
+    def frame(self, lineno: int, payload: str) -> Token:
+        return Token(lineno, "data", self.files.marker(payload))
 
     def data(self, index: int) -> Token:
         token = self.tokens[index]
@@ -187,7 +200,7 @@ class _MarkingPass:
         for number, piece in enumerate(pieces):
             if piece.strip():
                 col = column if number == 0 else 1
-                piece = _marker(f"d{self.file_id}.{line + number}.{col}") + piece.replace(
+                piece = self.files.marker(f"d{self.file_id}.{line + number}.{col}") + piece.replace(
                     MARK_START, "\x1b"
                 ).replace(MARK_END, "\x1b")
             marked.append(piece)
@@ -205,7 +218,16 @@ class _MarkingPass:
                 index += 1
                 continue
             if token.type == "variable_begin":
-                if skip_depth == 0:
+                # Text right before it on the same line already marks where the value
+                # starts (its segment's column runs up to the "{{"); otherwise mark it.
+                previous = tokens[index - 1] if index else None
+                adjacent = (
+                    previous is not None
+                    and previous.type == "data"
+                    and previous.value.rpartition("\n")[2].strip() != ""
+                    and previous.value[-1:] not in (" ", "\t")
+                )
+                if skip_depth == 0 and not adjacent:
                     yield self.mark("e", index)
                 yield token
                 index += 1
@@ -430,7 +452,7 @@ class TemplateSourceMap(SourceMap):
             else:
                 column += len(chunk)
             position = match.end()
-            payload = match.group()[1:-1]
+            payload = files.payload(match.group()[1:-1])
             kind = payload[:1]
             if kind in ("d", "e", "t"):
                 file_id, source_line, source_column = payload[1:].split(".")

@@ -64,32 +64,40 @@ def library_path() -> Path:
 
 
 def _finalizer(policy: ControlCharacters) -> Any:
+    escape = markupsafe.escape
+    markup = markupsafe.Markup
+    forbidden = _FORBIDDEN.search
+
     def finalize(value: object) -> object:
         """Every ``{{ … }}`` value becomes escaped text that parses back to exactly itself."""
-        if isinstance(value, markupsafe.Markup):
+        if isinstance(value, markup):
             return value  # macro output, caller(), or a value the author marked |safe
-        if isinstance(value, bool):
+        if isinstance(value, str):
+            text = value
+        elif isinstance(value, bool):
             text = "true" if value else "false"  # the spelling call XML booleans use
         else:
-            text = value if isinstance(value, str) else str(value)
-        if _FORBIDDEN.search(text):
-            if policy == "strip":
-                text = _FORBIDDEN.sub("", text)
-            else:
-                bad = _FORBIDDEN.search(text)
-                assert bad is not None
-                raise TemplateError(
-                    f"a value holds the control character U+{ord(bad.group()):04X}, which XML "
-                    f"1.0 forbids: {_preview(text)}"
-                )
-        escaped = str(markupsafe.escape(text))
-        # Tab, LF and CR as references: attribute values keep them instead of turning them
-        # into spaces, and text keeps a lone CR.
-        if "\t" in escaped or "\n" in escaped or "\r" in escaped:
-            escaped = escaped.translate(_WHITESPACE_REFERENCES)
-        return markupsafe.Markup(escaped)
+            text = str(value)
+        if forbidden(text) is not None:
+            text = _without_forbidden(text, policy)
+        if "\t" in text or "\n" in text or "\r" in text:
+            # As references: attribute values keep them instead of turning them into
+            # spaces, and text keeps a lone CR.
+            return markup(str(escape(text)).translate(_WHITESPACE_REFERENCES))
+        return escape(text)
 
     return finalize
+
+
+def _without_forbidden(text: str, policy: ControlCharacters) -> str:
+    if policy == "strip":
+        return _FORBIDDEN.sub("", text)
+    bad = _FORBIDDEN.search(text)
+    assert bad is not None
+    raise TemplateError(
+        f"a value holds the control character U+{ord(bad.group()):04X}, which XML 1.0 "
+        f"forbids: {_preview(text)}"
+    )
 
 
 def _preview(text: str, limit: int = 40) -> str:
@@ -259,7 +267,8 @@ class TemplateRenderer:
         display = shown or self.files.display_filename(compiled.filename or name)
         source_map = TemplateSourceMap(display, marked, self.files, extra_chain)
         text = strip_markers(marked) if MARK_START in marked else marked
-        text = _ENCODING_DECLARATION.sub(r"\g<1>UTF-8\g<3>", text, count=1)
+        if text.lstrip().startswith("<?xml"):
+            text = _ENCODING_DECLARATION.sub(r"\g<1>UTF-8\g<3>", text, count=1)
         document, diagnostics = load_bytes(
             text.encode("utf-8", "surrogateescape"),
             display,
