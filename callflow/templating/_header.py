@@ -65,7 +65,16 @@ class TemplateVariable:
 class TemplateHeader:
     """What a template says about itself; ``problems`` lists (line, message) for bad headers."""
 
-    __slots__ = ("description", "line", "partial", "problems", "samples", "title", "variables")
+    __slots__ = (
+        "_defaults",
+        "description",
+        "line",
+        "partial",
+        "problems",
+        "samples",
+        "title",
+        "variables",
+    )
 
     def __init__(self) -> None:
         self.title = ""
@@ -75,10 +84,16 @@ class TemplateHeader:
         self.variables: dict[str, TemplateVariable] = {}
         self.samples: dict[str, dict[str, object]] = {}
         self.problems: list[tuple[int, str]] = []
+        self._defaults: dict[str, object] | None = None
 
     @property
     def defaults(self) -> dict[str, object]:
-        return {v.name: v.default for v in self.variables.values() if v.has_default}
+        """The declared defaults, by variable name (computed once; do not modify)."""
+        if self._defaults is None:
+            self._defaults = {
+                v.name: v.default for v in self.variables.values() if v.has_default
+            }
+        return self._defaults
 
 
 def parse_header(source: str) -> TemplateHeader:

@@ -78,6 +78,10 @@ class FileTable:
         with self._lock:
             self._overrides[filename] = shown
 
+    def knows(self, filename: str) -> bool:
+        """Whether ``filename`` is a template this environment compiled."""
+        return filename in self._ids
+
     def display(self, file_id: int) -> str:
         filename = self._filenames[file_id]
         return self._overrides.get(filename) or self._display(filename)

@@ -424,7 +424,7 @@ def _template_frames(tb: TracebackType | None, files: FileTable) -> list[tuple[s
     frames: list[tuple[str, int]] = []
     for frame, line in traceback.walk_tb(tb):
         filename = frame.f_code.co_filename
-        if filename in files._ids and (not frames or frames[-1] != (filename, line)):
+        if files.knows(filename) and (not frames or frames[-1] != (filename, line)):
             frames.append((filename, line))
     return frames
 
