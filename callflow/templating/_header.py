@@ -90,9 +90,7 @@ class TemplateHeader:
     def defaults(self) -> dict[str, object]:
         """The declared defaults, by variable name (computed once; do not modify)."""
         if self._defaults is None:
-            self._defaults = {
-                v.name: v.default for v in self.variables.values() if v.has_default
-            }
+            self._defaults = {v.name: v.default for v in self.variables.values() if v.has_default}
         return self._defaults
 
 

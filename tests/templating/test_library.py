@@ -132,3 +132,9 @@ def test_layout_frame_macro_wraps_a_call_body(write: Callable[[str, str], Path])
     assert source.document is not None, source.diagnostics
     assert [el.tag for el in source.document.root] == ["Answer", "Say", "Say", "Hangup"]
     assert source.document.locate(source.document.root[2]).line == 6
+
+
+def test_validate_accepts_the_whole_library_folder(run_cli: Callable[..., object]) -> None:
+    result = run_cli("validate", library_path())
+    assert result.code == 0, result  # type: ignore[attr-defined]
+    assert "no problems" in result.err  # type: ignore[attr-defined]

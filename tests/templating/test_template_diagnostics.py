@@ -182,3 +182,38 @@ def test_non_utf8_template_is_a_diagnostic(write: Write, tmp_path: Path) -> None
     path.write_bytes(b"<Response><Say>caf\xe9</Say></Response>")
     (source,) = load_template_sources(path)
     assert [d.code for d in source.diagnostics] == ["CF005"]
+
+
+def test_is_main_separates_a_flow_from_its_importable_macros(write: Write) -> None:
+    write(
+        "greet.xml.j2",
+        "{% macro hello(who) %}<Say>Hello {{ who }}</Say>{% endmacro %}\n"
+        "{% if is_main() %}<Response>{{ hello(name) }}</Response>{% endif %}\n",
+    )
+    path = write(
+        "main.xml.j2",
+        SAMPLE + "{% from 'greet.xml.j2' import hello %}<Response>{{ hello('you') }}</Response>\n",
+    )
+    (source,) = load_template_sources(path)  # importing greet.xml.j2 needs no `name`
+    assert source.document is not None, source.diagnostics
+    assert source.document.root[0].text == "Hello you"
+    (alone,) = load_template_sources(path.parent / "greet.xml.j2", {"name": "Ada"})
+    assert alone.document is not None and alone.document.root[0].text == "Hello Ada"
+
+
+def test_validating_a_folder_renders_its_templates(
+    write: Write, run_cli: Callable[..., object]
+) -> None:
+    write("flows/ok.xml.j2", SAMPLE + "<Response><Say>{{ name }}</Say></Response>\n")
+    bad = write("flows/bad.xml.j2", SAMPLE + "<Response><Sya>{{ name }}</Sya></Response>\n")
+    result = run_cli("validate", bad.parent)
+    assert result.code == 1  # type: ignore[attr-defined]
+    assert f"{bad}:5:12: CF201" in result.out  # type: ignore[attr-defined]
+    assert "2 files checked" in result.err  # type: ignore[attr-defined]
+
+
+def test_pre_commit_hook_selects_templates_by_name() -> None:
+    hooks = (Path(__file__).resolve().parents[2] / ".pre-commit-hooks.yaml").read_text()
+    entry = hooks[hooks.index("- id: callflow-templates") :]
+    assert "entry: callflow validate" in entry
+    assert "files: '\\.xml\\.j2$'" in entry
