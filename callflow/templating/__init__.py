@@ -34,6 +34,7 @@ __all__ = [
     "TemplateHeader",
     "TemplateRenderer",
     "TemplateVariable",
+    "library_path",
     "library_templates",
     "load_template_sources",
     "parse_header",
@@ -157,6 +158,9 @@ def load_template_sources(
                 )
             )
         return [LoadedSource(path, shown, None, problems + found)]
+    syntax = renderer.check_syntax(resolved)
+    if syntax:  # the same for every sample: report it once
+        return [LoadedSource(path, shown, None, problems + syntax)]
     sources = []
     for sample in header.samples:
         document, found = renderer.render_document(resolved, sample=sample, shown=shown)

@@ -6,7 +6,7 @@ import os
 import re
 import traceback
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
@@ -63,7 +63,7 @@ def library_path() -> Path:
     return resource_path("templates")
 
 
-def _finalizer(policy: ControlCharacters) -> Any:
+def _finalizer(policy: ControlCharacters) -> Callable[[object], object]:
     escape = markupsafe.escape
     markup = markupsafe.Markup
     forbidden = _FORBIDDEN.search
@@ -230,7 +230,11 @@ class TemplateRenderer:
         shown: str | None = None,
         max_bytes: int = MAX_DOCUMENT_BYTES,
     ) -> tuple[Document | None, list[Diagnostic]]:
-        """Render and parse; never raises for a bad template: problems come back as diagnostics."""
+        """Render and parse; a bad template never raises: its problems come back as diagnostics.
+
+        ``shown`` is how the top template's path appears in locations (default: relative to
+        the working directory). Only an unknown ``sample`` name raises `TemplateError`.
+        """
         name = self.template_name(template)
         where = SourceLocation(shown or name, 1, None)
         try:

@@ -217,3 +217,12 @@ def test_pre_commit_hook_selects_templates_by_name() -> None:
     entry = hooks[hooks.index("- id: callflow-templates") :]
     assert "entry: callflow validate" in entry
     assert "files: '\\.xml\\.j2$'" in entry
+
+
+def test_syntax_errors_are_reported_once_however_many_samples(write: Write) -> None:
+    path = write(
+        "many.xml.j2",
+        "{# callflow\n[samples.a]\n[samples.b]\n[samples.c]\n#}\n<Response>{{ x }</Response>\n",
+    )
+    problems = [d for s in load_template_sources(path) for d in s.diagnostics]
+    assert [(p.code, p.location.line) for p in problems] == [("CF601", 6)]
