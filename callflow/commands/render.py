@@ -58,6 +58,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="drop characters XML cannot hold from values instead of reporting them",
     )
     parser.add_argument("--no-lint", action="store_true", help="schema checks only")
+    parser.add_argument(
+        "--pretty", action="store_true", help="re-indent the XML (default: exactly as rendered)"
+    )
     add_format_option(parser)
 
 
@@ -117,6 +120,16 @@ def read_context(path: Path) -> dict[str, Any]:
     return data
 
 
+def _pretty(text: str) -> str:
+    from lxml import etree
+
+    parser = etree.XMLParser(
+        remove_blank_text=True, resolve_entities=False, no_network=True, load_dtd=False
+    )
+    root = etree.fromstring(text.encode("utf-8"), parser)
+    return etree.tostring(root, pretty_print=True, encoding="unicode")
+
+
 def run(args: argparse.Namespace) -> int:
     from callflow.check import iter_document_diagnostics
     from callflow.commands._common import print_diagnostics
@@ -169,6 +182,6 @@ def run(args: argparse.Namespace) -> int:
             print_diagnostics(ordered, args.format)
         finally:
             sys.stdout = stdout
-    text = document.text
+    text = _pretty(document.text) if args.pretty else document.text
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
     return 0

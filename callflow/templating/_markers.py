@@ -9,6 +9,9 @@ control characters that XML 1.0 forbids and that values can never contain (the r
 refuses or strips them in values), so they are unambiguous. After rendering, `strip_markers`
 removes them (one regex pass); `TemplateSourceMap` decodes them only when a diagnostic
 actually asks where something came from, so a successful render pays almost nothing.
+
+The markers are part of what a macro returns, so a filter that measures or trims a macro's
+output (``{{ m()|length }}``, ``{{ m()|trim }}``) sees them; values are never affected.
 """
 
 from __future__ import annotations

@@ -123,3 +123,15 @@ def test_control_characters_can_be_stripped_from_the_command_line(
         "render", path, "--var", 'greeting="a\\u0007b"', "--strip-control-characters"
     )
     assert "<Say>ab</Say>" in stripped.out  # type: ignore[attr-defined]
+
+
+def test_pretty_reindents_without_changing_the_flow(run_cli: Run) -> None:
+    plain = run_cli("render", "callflow/call_forwarding.xml.j2", "--sample", "on_call")
+    pretty = run_cli("render", "callflow/call_forwarding.xml.j2", "--sample", "on_call", "--pretty")
+    assert pretty.code == 0  # type: ignore[attr-defined]
+    lines = pretty.out.splitlines()  # type: ignore[attr-defined]
+    assert lines[:3] == ["<Response>", "  <Say>Please hold while we connect you.</Say>", "  <Dial>"]
+    parser = etree.XMLParser(remove_blank_text=True)
+    assert etree.tostring(etree.fromstring(plain.out.encode(), parser)) == etree.tostring(  # type: ignore[attr-defined]
+        etree.fromstring(pretty.out.encode(), parser)  # type: ignore[attr-defined]
+    )
