@@ -360,7 +360,7 @@ class TemplateSourceMap(SourceMap):
     def __init__(
         self, file: str, marked: str, files: FileTable, extra_chain: tuple[str, ...] = ()
     ) -> None:
-        self._decoded: dict[int, SourceLocation] | None = None
+        self._decoded: dict[int, SourceLocation] | None = None  # the line map, once built
         self._marked = marked
         self._files = files
         self._extra_chain = extra_chain
@@ -371,8 +371,12 @@ class TemplateSourceMap(SourceMap):
     @property
     def lines(self) -> dict[int, SourceLocation]:
         if self._decoded is None:
-            self._decode()
-        assert self._decoded is not None
+            self._decode_segments()
+            clean = strip_markers(self._marked).split("\n")
+            self._decoded = {
+                number: self._line_location(text, number)
+                for number, text in enumerate(clean, start=1)
+            }
         return self._decoded
 
     @lines.setter
@@ -386,14 +390,20 @@ class TemplateSourceMap(SourceMap):
     ) -> SourceLocation:
         if xpath is not None and xpath in self.elements:
             return self.elements[xpath]
-        if self._decoded is None:
-            self._decode()
         if line is None:
             return self.whole_document()
+        self._decode_segments()
         if column is None:
-            found = self.lines.get(line)
-            return found if found is not None else self._at(line, 1)
+            if self._decoded is not None and line in self._decoded:
+                return self._decoded[line]
+            texts = strip_markers(self._marked).split("\n")
+            return self._line_location(texts[line - 1] if 0 < line <= len(texts) else "", line)
         return self._at(line, column)
+
+    def _line_location(self, text: str, line: int) -> SourceLocation:
+        """Where the first non-blank character of output line ``line`` (``text``) came from."""
+        blank = len(text) - len(text.lstrip())
+        return self._at(line, blank + 1 if blank < len(text) else 1)
 
     def _at(self, line: int, column: int) -> SourceLocation:
         index = bisect.bisect_right(self._positions, (line, column)) - 1
@@ -404,9 +414,19 @@ class TemplateSourceMap(SourceMap):
             return segment.location(None)  # a later line of a multi-line value or tag output
         return segment.location(column)
 
-    def _decode(self) -> None:
+    def _decode_segments(self) -> None:
+        if self._segments or MARK_START not in self._marked:
+            return
         files = self._files
         extra = self._extra_chain
+        shown: dict[str, str] = {}
+
+        def show(file_id: str) -> str:
+            found = shown.get(file_id)
+            if found is None:
+                found = shown[file_id] = files.display(int(file_id))
+            return found
+
         stack: list[_Frame] = []
         chain_cache: tuple[str, ...] | None = extra
         active: _Segment | None = None
@@ -467,7 +487,7 @@ class TemplateSourceMap(SourceMap):
                     chain_cache = chain()
                 active = _Segment(
                     column,
-                    files.display(int(file_id)),
+                    show(file_id),
                     int(source_line),
                     int(source_column),
                     kind == "d",
@@ -492,25 +512,18 @@ class TemplateSourceMap(SourceMap):
                 chain_cache = None
             elif kind == "i":
                 file_id, source_line, source_column = payload[1:].split(".")
-                site = SourceLocation(files.display(int(file_id)), int(source_line))
+                site = SourceLocation(show(file_id), int(source_line))
                 stack.append(_Frame("i", "", site, active))
                 chain_cache = None
             elif kind == "b":
                 file_id, _, block = payload[1:].partition(".")
-                stack.append(_Frame("b", block, None, active, files.display(int(file_id))))
+                stack.append(_Frame("b", block, None, active, show(file_id)))
                 chain_cache = None
             elif kind == "c":
                 file_id, source_line, _ = payload[1:].split(".")
-                site = SourceLocation(files.display(int(file_id)), int(source_line))
+                site = SourceLocation(show(file_id), int(source_line))
                 stack.append(_Frame("c", "", site, active))
                 chain_cache = None
             elif kind == "m":
                 stack.append(_Frame(kind, payload[1:], None, active))
                 chain_cache = None
-        # Each output line points at what produced its first non-blank character.
-        clean = strip_markers(marked)
-        decoded: dict[int, SourceLocation] = {}
-        for number, text in enumerate(clean.split("\n"), start=1):
-            stripped = len(text) - len(text.lstrip())
-            decoded[number] = self._at(number, stripped + 1 if stripped < len(text) else 1)
-        self._decoded = decoded

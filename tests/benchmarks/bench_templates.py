@@ -5,8 +5,9 @@ from the same compiled-template cache and validate the output against the same X
 
 * callflow: `TemplateRenderer.render` — render with source markers, strip them, parse
   safely, validate; the source map is built lazily (only when a diagnostic asks).
-* callflow + map: the same, then force the full output-line map (what a failing render
-  pays on top).
+* callflow + one location: the same, then locate one element at its template line (what a
+  render pays per diagnostic).
+* callflow + full map: the same, then build the whole output-line map.
 * peer: a plain Jinja2 environment (same options, no markers, no value checks; booleans
   written true/false as the template expects), then
   ``lxml.etree.fromstring`` and ``XMLSchema.validate``.
@@ -72,18 +73,23 @@ def main() -> None:
     def ours() -> None:
         renderer.render(TEMPLATE, context)
 
+    def ours_with_location() -> None:
+        document = renderer.render(TEMPLATE, context)
+        assert document.locate(document.root[0]).line > 1
+
     def ours_with_map() -> None:
         document = renderer.render(TEMPLATE, context)
         assert document.source_map.lines
 
     # Same document on both sides (markers stripped, values escaped alike).
     assert renderer.render(TEMPLATE, context).text == plain_template.render(plain_context)
-    for work in (peer, ours, ours_with_map):
+    for work in (peer, ours, ours_with_location, ours_with_map):
         work()  # warm caches
 
     runs = 3
     peer_time = best_of(runs, iterations, peer)
     ours_time = best_of(runs, iterations, ours)
+    located_time = best_of(runs, iterations, ours_with_location)
     mapped_time = best_of(runs, iterations, ours_with_map)
     print(f"{TEMPLATE} [sample: {SAMPLE}], {iterations:,} renders, best of {runs} runs")
 
@@ -94,6 +100,7 @@ def main() -> None:
 
     print(line("plain Jinja2 + lxml XMLSchema", peer_time))
     print(line("callflow render (lazy map)", ours_time))
+    print(line("callflow render + one location", located_time))
     print(line("callflow render + full line map", mapped_time))
     print("  target: callflow render ≤ 1.3x the plain pipeline")
 
