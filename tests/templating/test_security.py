@@ -163,3 +163,9 @@ def test_loader_cannot_leave_the_search_path(write: Write) -> None:
     )
     _, problems = TemplateRenderer([path.parent]).render_document("t.xml.j2")
     assert [p.code for p in problems] == ["CF603"]
+
+
+def test_lone_surrogates_are_refused(renderer: TemplateRenderer) -> None:
+    _, problems = renderer.render_document("say.xml.j2", {"text": "a\ud800b"})
+    assert [p.code for p in problems] == ["CF606"]
+    assert "U+D800" in problems[0].message

@@ -226,3 +226,28 @@ def test_syntax_errors_are_reported_once_however_many_samples(write: Write) -> N
     )
     problems = [d for s in load_template_sources(path) for d in s.diagnostics]
     assert [(p.code, p.location.line) for p in problems] == [("CF601", 6)]
+
+
+def test_xml_declaration_after_the_header_is_kept(write: Write) -> None:
+    path = write(
+        "decl.xml.j2",
+        "{#- callflow\n[samples.a]\n-#}\n"
+        '<?xml version="1.0" encoding="ISO-8859-1"?>\n<Response><Say>é</Say></Response>\n',
+    )
+    (source,) = load_template_sources(path)
+    assert source.document is not None, source.diagnostics
+    assert source.document.root[0].text == "é"
+    assert source.document.text.startswith('<?xml version="1.0" encoding="UTF-8"?>')
+
+
+def test_unknown_filters_are_syntax_errors_at_their_line(write: Write) -> None:
+    path = write("f.xml.j2", SAMPLE + "<Response>\n<Say>{{ name | shout }}</Say>\n</Response>\n")
+    problem = only_problem(path)
+    assert (problem.code, problem.location.line) == ("CF601", 6)
+    assert "shout" in problem.message
+
+
+def test_missing_parent_template_is_reported(write: Write) -> None:
+    path = write("child.xml.j2", SAMPLE + "{% extends 'nowhere.xml.j2' %}\n")
+    problem = only_problem(path)
+    assert (problem.code, problem.location.line) == ("CF603", 5)
