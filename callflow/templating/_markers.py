@@ -49,6 +49,8 @@ class FileTable:
 
     def __init__(self, display: Callable[[str], str]) -> None:
         self._display = display
+        #: Folder of the bundled library; its files are shown as callflow/NAME in chains.
+        self.library_root: str | None = None
         self._lock = threading.Lock()
         self._ids: dict[str, int] = {}
         self._filenames: list[str] = []
@@ -80,6 +82,21 @@ class FileTable:
         """Show ``filename`` as ``shown`` in locations (the path as the user typed it)."""
         with self._lock:
             self._overrides[filename] = shown
+
+    def library_name(self, file_id: int) -> str | None:
+        """``callflow/NAME`` for a file of the bundled library, else None."""
+        filename = self._filenames[file_id]
+        return self.chain_name(filename) if self.is_library(filename) else None
+
+    def is_library(self, filename: str) -> bool:
+        root = self.library_root
+        return root is not None and filename.startswith(root.rstrip(os.sep) + os.sep)
+
+    def chain_name(self, filename: str) -> str:
+        """How a file appears in a chain: ``callflow/NAME`` for library files."""
+        if self.is_library(filename) and self.library_root is not None:
+            return "callflow/" + os.path.relpath(filename, self.library_root).replace(os.sep, "/")
+        return self.display_filename(filename)
 
     def knows(self, filename: str) -> bool:
         """Whether ``filename`` is a template this environment compiled."""
@@ -317,7 +334,15 @@ class _Frame:
 class _Segment:
     """A run of output that starts at (line, column) and came from one template place."""
 
-    __slots__ = ("chain", "column", "file", "literal", "source_column", "source_line")
+    __slots__ = (
+        "chain",
+        "column",
+        "file",
+        "literal",
+        "redirect",
+        "source_column",
+        "source_line",
+    )
 
     def __init__(
         self,
@@ -334,8 +359,12 @@ class _Segment:
         self.source_column = source_column
         self.literal = literal
         self.chain = chain
+        #: For text from a library macro: the user's line that called it (what they edit).
+        self.redirect: SourceLocation | None = None
 
     def location(self, column: int | None = None) -> SourceLocation:
+        if self.redirect is not None:
+            return self.redirect
         source_column: int | None = self.source_column or None
         if source_column is not None and self.literal and column is not None:
             source_column += column - self.column
@@ -420,12 +449,43 @@ class TemplateSourceMap(SourceMap):
         files = self._files
         extra = self._extra_chain
         shown: dict[str, str] = {}
+        library: dict[str, str] = {}  # shown name of a library file -> callflow/NAME
 
         def show(file_id: str) -> str:
             found = shown.get(file_id)
             if found is None:
                 found = shown[file_id] = files.display(int(file_id))
+                name = files.library_name(int(file_id))
+                if name is not None:
+                    library[found] = name
             return found
+
+        def redirected(file: str, source_line: int) -> SourceLocation | None:
+            """Text a library macro wrote is reported at the user's line that called it."""
+            steps: list[str] = []
+            where = f"{library[file]}:{source_line}"
+            for frame in reversed(stack):
+                site = frame.active
+                if frame.kind == "c":
+                    return None
+                if frame.kind == "i" and frame.site is not None:
+                    steps.append(f"in {where}")
+                    site_file, site_line = frame.site.file, frame.site.line
+                elif site is None:
+                    return None
+                else:
+                    steps.append(
+                        f"in {'macro' if frame.kind == 'm' else 'block'} `{frame.name}` ({where})"
+                    )
+                    site_file, site_line = site.file, site.source_line
+                if site_file not in library:
+                    column = None
+                    if site is not None and frame.kind == "m" and not site.literal:
+                        column = site.source_column or None
+                    site_chain = site.chain if site is not None else extra
+                    return SourceLocation(site_file, site_line, column, (*steps, *site_chain))
+                where = f"{library[site_file]}:{site_line}"
+            return None
 
         stack: list[_Frame] = []
         chain_cache: tuple[str, ...] | None = extra
@@ -493,6 +553,8 @@ class TemplateSourceMap(SourceMap):
                     kind == "d",
                     chain_cache,
                 )
+                if active.file in library and stack:
+                    active.redirect = redirected(active.file, active.source_line)
                 positions.append((line, column))
                 segments.append(active)
             elif kind == "x":

@@ -154,6 +154,8 @@ class TemplateRenderer:
         marker = self.environment.extensions[LineMarkerExtension.identifier]
         assert isinstance(marker, LineMarkerExtension)
         self.files: FileTable = marker.files
+        if library:
+            self.files.library_root = str(library_path())
         self._headers: weakref.WeakKeyDictionary[jinja2.Template, TemplateHeader] = (
             weakref.WeakKeyDictionary()
         )
@@ -339,13 +341,18 @@ class TemplateRenderer:
                 if text is not None and word.search(text):
                     frames = frames[: index + 1]
                     break
+        # A failure inside a library macro is reported at the user's line that called it.
+        inside_library: list[str] = []
+        while len(frames) > 1 and self.files.is_library(frames[-1][0]):
+            filename, line = frames.pop()
+            inside_library.append(f"in {self.files.chain_name(filename)}:{line}")
         if frames:
             filename, line = frames[-1]
             location = SourceLocation(
                 self._show(filename, compiled.name or ""),
                 line,
                 None,
-                _chain(frames[:-1], self.files) + extra_chain,
+                (*inside_library, *_chain(frames[:-1], self.files), *extra_chain),
             )
         else:
             location = SourceLocation(
@@ -446,7 +453,7 @@ def _chain(frames: list[tuple[str, int]], files: FileTable) -> tuple[str, ...]:
                 verb = "imported from"
             elif re.search(r"\{%-?\s*extends\b", text):
                 verb = "extended by"
-        steps.append(f"{verb} {files.display_filename(filename)}:{line}")
+        steps.append(f"{verb} {files.chain_name(filename)}:{line}")
     return tuple(steps)
 
 

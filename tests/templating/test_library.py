@@ -63,7 +63,7 @@ def test_library_macros_are_usable_from_a_user_template(write: Callable[[str, st
     assert [el.tag for el in source.document.root] == ["Gather", "Say", "Record", "Say", "Hangup"]
 
 
-def test_a_wrong_action_in_a_library_macro_points_through_the_chain(
+def test_a_wrong_value_for_a_library_macro_is_reported_at_the_users_call(
     write: Callable[[str, str], Path],
 ) -> None:
     path = write(
@@ -75,8 +75,10 @@ def test_a_wrong_action_in_a_library_macro_points_through_the_chain(
     (source,) = load_template_sources(path)
     assert source.document is not None
     (problem,) = check_document(source.document)
-    assert problem.location.file.endswith("actions.xml.j2")
-    assert problem.location.chain[-2].endswith("mine.xml.j2:6")
+    # Reported where the user wrote the call, with the library's part in the chain.
+    assert (problem.location.file, problem.location.line) == (str(path), 6)
+    assert problem.location.chain[0].startswith("in macro `dial_target` (callflow/actions.xml.j2:")
+    assert problem.location.chain[-1] == "with sample `basic`"
 
 
 def test_extending_the_layout_fills_its_blocks(write: Callable[[str, str], Path]) -> None:
@@ -138,3 +140,32 @@ def test_validate_accepts_the_whole_library_folder(run_cli: Callable[..., object
     result = run_cli("validate", library_path())
     assert result.code == 0, result  # type: ignore[attr-defined]
     assert "no problems" in result.err  # type: ignore[attr-defined]
+
+
+def test_failures_inside_library_macros_are_reported_at_the_users_line(
+    write: Callable[[str, str], Path],
+) -> None:
+    path = write(
+        "mine.xml.j2",
+        "{# callflow\n[samples.basic]\n#}\n"
+        '{% from "callflow/actions.xml.j2" import say %}\n'
+        "<Response>\n{{ say(words) }}\n</Response>\n",
+    )
+    (source,) = load_template_sources(path)
+    (problem,) = source.diagnostics
+    assert (problem.code, problem.location.file, problem.location.line) == ("CF602", str(path), 6)
+
+
+def test_bad_values_inside_library_macros_point_at_the_users_call(
+    write: Callable[[str, str], Path],
+) -> None:
+    path = write(
+        "mine.xml.j2",
+        '{# callflow\n[samples.basic]\ntext = "ring\\u0007"\n#}\n'
+        '{% from "callflow/actions.xml.j2" import say %}\n'
+        "<Response>\n{{ say(text) }}\n</Response>\n",
+    )
+    (source,) = load_template_sources(path)
+    (problem,) = source.diagnostics
+    assert (problem.code, problem.location.file, problem.location.line) == ("CF606", str(path), 7)
+    assert problem.location.chain[0].startswith("in callflow/actions.xml.j2:")
