@@ -142,7 +142,7 @@ def load_template_sources(
     resolved = path.resolve()
     if context is not None:
         document, found = renderer.render_document(resolved, context, shown=shown)
-        return [LoadedSource(path, shown, document, problems + found)]
+        return [LoadedSource(path, shown, document, found)]
     if header.partial or not header.samples:
         found = renderer.check_syntax(resolved)
         if not header.partial:
@@ -162,12 +162,11 @@ def load_template_sources(
     if syntax:  # the same for every sample: report it once
         return [LoadedSource(path, shown, None, problems + syntax)]
     sources = []
-    for sample in header.samples:
-        document, found = renderer.render_document(resolved, sample=sample, shown=shown)
-        sources.append(
-            LoadedSource(path, f"{shown} [sample: {sample}]", document, problems + found)
+    for number, sample in enumerate(header.samples):
+        document, found = renderer.render_document(
+            resolved, sample=sample, shown=shown, check_header=number == 0
         )
-        problems = []  # header problems are reported once, not once per sample
+        sources.append(LoadedSource(path, f"{shown} [sample: {sample}]", document, found))
     return sources
 
 

@@ -208,7 +208,7 @@ class TemplateRenderer:
         values when given). With ``validate`` the result is checked against the schema.
         """
         document, diagnostics = self.render_document(template, context, sample=sample)
-        if document is None:
+        if document is None or any(d.is_error for d in diagnostics):
             first = diagnostics[0] if diagnostics else None
             raise TemplateError(
                 f"cannot render {template}" + (f": {first}" if first else ""), diagnostics
@@ -231,11 +231,14 @@ class TemplateRenderer:
         sample: str | None = None,
         shown: str | None = None,
         max_bytes: int = MAX_DOCUMENT_BYTES,
+        check_header: bool = True,
     ) -> tuple[Document | None, list[Diagnostic]]:
         """Render and parse; a bad template never raises: its problems come back as diagnostics.
 
         ``shown`` is how the top template's path appears in locations (default: relative to
-        the working directory). Only an unknown ``sample`` name raises `TemplateError`.
+        the working directory). Problems in the template's header come first (CF609;
+        ``check_header=False`` leaves them out). Only an unknown ``sample`` name raises
+        `TemplateError`.
         """
         name = self.template_name(template)
         where = SourceLocation(shown or name, 1, None)
@@ -256,6 +259,11 @@ class TemplateRenderer:
         if compiled.filename and shown:
             self.files.show_as(compiled.filename, shown)
         header = self._header_of(compiled)
+        display = shown or self.files.display_filename(compiled.filename or name)
+        header_problems = [
+            Diagnostic("CF609", Severity.ERROR, message, SourceLocation(display, line, None))
+            for line, message in (header.problems if check_header else ())
+        ]
         values: dict[str, object] = dict(header.defaults)
         extra_chain: tuple[str, ...] = ()
         if sample is not None:
@@ -269,8 +277,7 @@ class TemplateRenderer:
         try:
             marked = compiled.render(values)
         except Exception as error:  # every failure inside a template becomes a diagnostic
-            return None, [self._render_diagnostic(error, compiled, extra_chain)]
-        display = shown or self.files.display_filename(compiled.filename or name)
+            return None, [*header_problems, self._render_diagnostic(error, compiled, extra_chain)]
         source_map = TemplateSourceMap(display, marked, self.files, extra_chain)
         text = strip_markers(marked) if MARK_START in marked else marked
         if text.lstrip().startswith("<?xml"):
@@ -281,7 +288,7 @@ class TemplateRenderer:
             source_map=source_map,
             max_bytes=max_bytes,
         )
-        return document, [_as_template_problem(d) for d in diagnostics]
+        return document, header_problems + [_as_template_problem(d) for d in diagnostics]
 
     def check_syntax(self, template: str | os.PathLike[str]) -> list[Diagnostic]:
         """Compile without rendering: Jinja syntax errors as diagnostics."""

@@ -79,3 +79,26 @@ def test_sample_contexts_render_through_the_api() -> None:
     document = renderer.render("callflow/business_hours.xml.j2", sample="closed")
     assert document.root[0].tag == "Say"
     assert renderer.header("callflow/business_hours.xml.j2").variables["is_open"].required
+
+
+def test_one_renderer_serves_concurrent_requests() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    renderer = callflow.TemplateRenderer()
+
+    def answer(number: int) -> str:
+        context = {"greeting": f"Caller {number}.", "transcribe": number % 2 == 0}
+        return renderer.render("callflow/voicemail.xml.j2", context).text
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        replies = list(pool.map(answer, range(40)))
+    for number, reply in enumerate(replies):
+        assert f"<Say>Caller {number}.</Say>" in reply
+        assert f'asr="{"true" if number % 2 == 0 else "false"}"' in reply
+
+
+def test_invalid_header_makes_render_raise(write: Write) -> None:
+    path = write("h.xml.j2", "{# callflow\nsamples = 1\n#}\n<Response/>\n")
+    with pytest.raises(TemplateError) as caught:
+        callflow.render_template(path)
+    assert [d.code for d in caught.value.diagnostics] == ["CF609"]

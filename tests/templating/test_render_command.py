@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from lxml import etree
 
 Write = Callable[[str, str], Path]
@@ -135,3 +136,28 @@ def test_pretty_reindents_without_changing_the_flow(run_cli: Run) -> None:
     assert etree.tostring(etree.fromstring(plain.out.encode(), parser)) == etree.tostring(  # type: ignore[attr-defined]
         etree.fromstring(pretty.out.encode(), parser)  # type: ignore[attr-defined]
     )
+
+
+def test_header_problems_fail_the_render(write: Write, run_cli: Run) -> None:
+    path = write("h.xml.j2", "{# callflow\ntitle = 3\n#}\n<Response/>\n")
+    result = run_cli("render", path)
+    assert result.code == 1  # type: ignore[attr-defined]
+    assert f"{path}:2: CF609 `title` must be a string" in result.out  # type: ignore[attr-defined]
+
+
+def test_search_path_option_finds_includes(write: Write, run_cli: Run) -> None:
+    write("shared/part.xml.j2", "<Say>shared</Say>")
+    path = write("flows/main.xml.j2", "<Response>{% include 'part.xml.j2' %}</Response>\n")
+    assert run_cli("render", path).code == 1  # type: ignore[attr-defined]
+    result = run_cli("render", path, "-I", path.parent.parent / "shared")
+    assert result.code == 0 and "<Say>shared</Say>" in result.out  # type: ignore[attr-defined]
+
+
+def test_environment_search_path_finds_includes(
+    write: Write, run_cli: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write("shared/part.xml.j2", "<Say>shared</Say>")
+    path = write("flows/main.xml.j2", "<Response>{% include 'part.xml.j2' %}</Response>\n")
+    monkeypatch.setenv("CALLFLOW_TEMPLATE_PATH", str(path.parent.parent / "shared"))
+    result = run_cli("render", path)
+    assert result.code == 0 and "<Say>shared</Say>" in result.out  # type: ignore[attr-defined]
