@@ -7,7 +7,10 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from callflow.diagnostics import Diagnostic
 
 NAME = "render"
 HELP = "render a *.xml.j2 template with variables, validate it and print the XML"
@@ -120,6 +123,32 @@ def read_context(path: Path) -> dict[str, Any]:
     return data
 
 
+def _collapse(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """One report per template place: a loop repeats a problem once per element it makes."""
+    from callflow.diagnostics import Diagnostic
+
+    counts: dict[tuple[str, str, object], int] = {}
+    first: dict[tuple[str, str, object], Diagnostic] = {}
+    for diagnostic in diagnostics:
+        place = (diagnostic.code, diagnostic.message, diagnostic.location)
+        counts[place] = counts.get(place, 0) + 1
+        first.setdefault(place, diagnostic)
+    collapsed = []
+    for place, diagnostic in first.items():
+        if counts[place] > 1:
+            diagnostic = Diagnostic(
+                diagnostic.code,
+                diagnostic.severity,
+                f"{diagnostic.message} ({counts[place]} times)",
+                diagnostic.location,
+                xpath=diagnostic.xpath,
+                hint=diagnostic.hint,
+                snippet=diagnostic.snippet,
+            )
+        collapsed.append(diagnostic)
+    return collapsed
+
+
 def _pretty(text: str) -> str:
     from lxml import etree
 
@@ -171,7 +200,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if document is not None:
         found.extend(iter_document_diagnostics(document, lint=not args.no_lint))
-    ordered = in_order(found)
+    ordered = _collapse(in_order(found))
     if has_errors(ordered) or document is None:
         print_diagnostics(ordered, args.format)
         return 1

@@ -161,3 +161,14 @@ def test_environment_search_path_finds_includes(
     monkeypatch.setenv("CALLFLOW_TEMPLATE_PATH", str(path.parent.parent / "shared"))
     result = run_cli("render", path)
     assert result.code == 0 and "<Say>shared</Say>" in result.out  # type: ignore[attr-defined]
+
+
+def test_a_problem_repeated_by_a_loop_is_reported_once(write: Write, run_cli: Run) -> None:
+    path = write(
+        "loop.xml.j2",
+        '<Response>\n{% for n in range(3) %}\n  <Pause length="x"/>\n{% endfor %}\n</Response>\n',
+    )
+    result = run_cli("render", path)
+    assert result.code == 1  # type: ignore[attr-defined]
+    assert result.out.count("CF205") == 1  # type: ignore[attr-defined]
+    assert "(3 times)" in result.out  # type: ignore[attr-defined]
