@@ -130,7 +130,7 @@ def _collapse(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
     counts: dict[tuple[str, str, object], int] = {}
     first: dict[tuple[str, str, object], Diagnostic] = {}
     for diagnostic in diagnostics:
-        place = (diagnostic.code, diagnostic.message, diagnostic.location)
+        place: tuple[str, str, object] = (diagnostic.code, diagnostic.message, diagnostic.location)
         counts[place] = counts.get(place, 0) + 1
         first.setdefault(place, diagnostic)
     collapsed = []
