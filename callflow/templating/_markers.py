@@ -31,9 +31,11 @@ from callflow.sourcemap import SourceLocation, SourceMap
 if TYPE_CHECKING:
     from jinja2 import Environment
 
-MARK_START = "\x1e"
-MARK_END = "\x1f"
-MARKER = re.compile("\x1e[^\x1f]*\x1f")
+# SOH and STX: XML 1.0 forbids them, and unlike \x1c-\x1f they are neither line breaks
+# for str.splitlines() (the `indent` filter) nor whitespace for str.strip() (`trim`).
+MARK_START = "\x01"
+MARK_END = "\x02"
+MARKER = re.compile("\x01[^\x02]*\x02")
 _NEWLINE = re.compile(r"(\r\n|\r|\n)")
 
 
