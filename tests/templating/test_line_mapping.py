@@ -232,3 +232,20 @@ def test_validate_reports_schema_errors_at_template_lines(
     assert f"{path}:9:11: CF203" in out
     assert f"{path}:11:10: CF205" in out
     assert f"with sample `{sample}`" in out
+
+
+def test_indenting_or_trimming_macro_output_keeps_the_mapping(write: Write) -> None:
+    path = write(
+        "filters.xml.j2",
+        "{% macro pair() %}\n<Say>a</Say>\n<Sya>b</Sya>\n{% endmacro %}\n"
+        "<Response>\n"
+        "  {{ pair() | indent(2) }}\n"
+        "  {{ pair() | trim }}\n"
+        "</Response>\n",
+    )
+    document = render(path.parent, "filters.xml.j2")
+    wrong = [el for el in document.root if el.tag == "Sya"]
+    locations = [document.locate(el) for el in wrong]
+    assert [(loc.line, loc.chain[0]) for loc in locations] == [(3, "in macro `pair`")] * 2
+    assert [loc.chain[1].rsplit(":", 1)[1] for loc in locations] == ["6", "7"]
+    assert "\n    <Sya>b</Sya>" in document.text  # indented by the filter
