@@ -248,4 +248,4 @@ def test_indenting_or_trimming_macro_output_keeps_the_mapping(write: Write) -> N
     locations = [document.locate(el) for el in wrong]
     assert [(loc.line, loc.chain[0]) for loc in locations] == [(3, "in macro `pair`")] * 2
     assert [loc.chain[1].rsplit(":", 1)[1] for loc in locations] == ["6", "7"]
-    assert "\n    <Sya>b</Sya>" in document.text  # indented by the filter
+    assert "<Say>a</Say>\n  <Sya>b</Sya>" in document.text  # indented by the filter
