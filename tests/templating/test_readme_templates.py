@@ -64,3 +64,23 @@ def test_readme_library_table_lists_every_library_template() -> None:
         assert f"`{template.name}`" in SECTION
         for macro in template.macros:
             assert f"`{macro}`" in SECTION, macro
+
+
+def test_readme_library_chain_example_matches_the_library(write: Callable[..., Path]) -> None:
+    from callflow.check import check_document
+    from callflow.templating import load_template_sources
+
+    example = re.search(
+        r'\("(in macro `dial_target` \(callflow/actions\.xml\.j2:\d+\))"\)', SECTION
+    )
+    assert example is not None
+    path = write(
+        "mine.xml.j2",
+        "{# callflow\n[samples.basic]\n#}\n"
+        '{% from "callflow/actions.xml.j2" import dial %}\n'
+        "<Response>\n{{ dial('not a number') }}\n</Response>\n",
+    )
+    (source,) = load_template_sources(path)
+    assert source.document is not None
+    (problem,) = check_document(source.document)
+    assert problem.location.chain[0] == example.group(1)
