@@ -70,7 +70,11 @@ class FileTable:
         return f"{MARK_START}{found:x}{MARK_END}"
 
     def payload(self, marker_body: str) -> str:
-        return self._payloads[int(marker_body, 16)]
+        """What a marker stands for; "" for a marker a filter has mangled (it is skipped)."""
+        try:
+            return self._payloads[int(marker_body, 16)]
+        except (ValueError, IndexError):
+            return ""
 
     def id_for(self, filename: str) -> int:
         with self._lock:

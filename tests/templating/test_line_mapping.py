@@ -249,3 +249,15 @@ def test_indenting_or_trimming_macro_output_keeps_the_mapping(write: Write) -> N
     assert [(loc.line, loc.chain[0]) for loc in locations] == [(3, "in macro `pair`")] * 2
     assert [loc.chain[1].rsplit(":", 1)[1] for loc in locations] == ["6", "7"]
     assert "<Say>a</Say>\n  <Sya>b</Sya>" in document.text  # indented by the filter
+
+
+def test_filters_that_rewrite_macro_output_cannot_break_locating(write: Write) -> None:
+    path = write(
+        "rewrite.xml.j2",
+        '{% macro m() %}<Pause length="x"/>{% endmacro %}\n'
+        "<Response>\n{{ m() | replace('0', '9') | replace('1', 'z') | upper }}\n</Response>\n",
+    )
+    document = render(path.parent, "rewrite.xml.j2")
+    (problem,) = schema_problems(document)
+    assert problem.location.file == str(path)  # somewhere in the template, never an exception
+    assert 1 <= problem.location.line <= 4
