@@ -42,6 +42,7 @@ if TYPE_CHECKING:
         simulate_async,
     )
     from callflow.sourcemap import SourceLocation, SourceMap
+    from callflow.templating import TemplateRenderer, render_template
 
 _EXPORTS: dict[str, str] = {
     "ApiError": "callflow.errors",
@@ -66,6 +67,7 @@ _EXPORTS: dict[str, str] = {
     "SourceLocation": "callflow.sourcemap",
     "SourceMap": "callflow.sourcemap",
     "TemplateError": "callflow.errors",
+    "TemplateRenderer": "callflow.templating",
     "Transcript": "callflow.simulate",
     "TransportError": "callflow.errors",
     "ValidationError": "callflow.errors",
@@ -74,6 +76,7 @@ _EXPORTS: dict[str, str] = {
     "fix_document": "callflow.fix",
     "load_schema": "callflow.schema",
     "parse": "callflow.dsl.parsing",
+    "render_template": "callflow.templating",
     "simulate": "callflow.simulate",
     "simulate_async": "callflow.simulate",
 }
@@ -101,6 +104,7 @@ __all__ = [
     "SourceLocation",
     "SourceMap",
     "TemplateError",
+    "TemplateRenderer",
     "Transcript",
     "TransportError",
     "ValidationError",
@@ -109,6 +113,7 @@ __all__ = [
     "fix_document",
     "load_schema",
     "parse",
+    "render_template",
     "simulate",
     "simulate_async",
 ]

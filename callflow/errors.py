@@ -64,7 +64,11 @@ class BuildError(CallflowError, TypeError):
 
 
 class TemplateError(CallflowError):
-    """A template that fails to load or render."""
+    """A template that fails to load or render; ``diagnostics`` says where and why."""
+
+    def __init__(self, message: str, diagnostics: Iterable[Diagnostic] = ()) -> None:
+        super().__init__(message)
+        self.diagnostics: tuple[Diagnostic, ...] = tuple(diagnostics)
 
 
 class ApiError(CallflowError):

@@ -29,6 +29,7 @@ PUBLIC_NAMES = [
     "SourceLocation",
     "SourceMap",
     "TemplateError",
+    "TemplateRenderer",
     "Transcript",
     "TransportError",
     "ValidationError",
@@ -37,6 +38,7 @@ PUBLIC_NAMES = [
     "fix_document",
     "load_schema",
     "parse",
+    "render_template",
     "simulate",
     "simulate_async",
 ]

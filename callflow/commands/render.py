@@ -1,0 +1,216 @@
+"""`callflow render TEMPLATE`: render a call XML template, validate it, print the XML."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from callflow.diagnostics import Diagnostic
+
+NAME = "render"
+HELP = "render a *.xml.j2 template with variables, validate it and print the XML"
+
+_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    from callflow.commands._common import add_format_option
+
+    parser.add_argument(
+        "template",
+        metavar="TEMPLATE",
+        help="a template file, or a library name such as callflow/voicemail.xml.j2",
+    )
+    parser.add_argument(
+        "--var",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set a variable; VALUE is read as JSON when it is JSON (numbers, true, "
+        '[lists], {tables}, "text"), else as plain text; dotted keys set nested values',
+    )
+    parser.add_argument(
+        "--context",
+        type=Path,
+        metavar="FILE",
+        help="variables from a .json or .toml file (--var values override them)",
+    )
+    parser.add_argument(
+        "--sample", metavar="NAME", help="start from a sample the template declares"
+    )
+    parser.add_argument(
+        "-I",
+        "--search-path",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="DIR",
+        help="another folder for includes and imports (after the template's own folder)",
+    )
+    parser.add_argument(
+        "--sandbox", action="store_true", help="render in Jinja's sandbox (untrusted templates)"
+    )
+    parser.add_argument(
+        "--strip-control-characters",
+        action="store_true",
+        help="drop characters XML cannot hold from values instead of reporting them",
+    )
+    parser.add_argument("--no-lint", action="store_true", help="schema checks only")
+    parser.add_argument(
+        "--pretty", action="store_true", help="re-indent the XML (default: exactly as rendered)"
+    )
+    add_format_option(parser)
+
+
+class _UsageError(Exception):
+    pass
+
+
+def parse_var(text: str) -> tuple[list[str], object]:
+    """``key=value`` → (key path, value); the value is JSON when it parses as JSON."""
+    key, separator, raw = text.partition("=")
+    key = key.strip()
+    if not separator or not _KEY.fullmatch(key):
+        raise _UsageError(
+            f"--var {text!r}: expected KEY=VALUE with KEY a name such as greeting or voice.lang"
+        )
+    value: object
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = raw
+    return key.split("."), value
+
+
+def _set(context: dict[str, Any], path: list[str], value: object) -> None:
+    target = context
+    for part in path[:-1]:
+        existing = target.get(part)
+        if not isinstance(existing, dict):
+            existing = target[part] = {}
+        target = existing
+    target[path[-1]] = value
+
+
+def read_context(path: Path) -> dict[str, Any]:
+    """A context file: a JSON object or a TOML document."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise _UsageError(f"--context {path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise _UsageError(f"--context {path}: cannot read it ({error})") from None
+    if path.suffix.lower() == ".toml":
+        import tomllib
+
+        try:
+            return tomllib.loads(text)
+        except tomllib.TOMLDecodeError as error:
+            raise _UsageError(f"--context {path}: not valid TOML: {error}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise _UsageError(
+            f"--context {path}:{error.lineno}:{error.colno}: not valid JSON: {error.msg}"
+        ) from None
+    if not isinstance(data, dict):
+        raise _UsageError(f"--context {path}: expected a JSON object of variables")
+    return data
+
+
+def _collapse(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """One report per template place: a loop repeats a problem once per element it makes."""
+    from callflow.diagnostics import Diagnostic
+
+    counts: dict[tuple[str, str, object], int] = {}
+    first: dict[tuple[str, str, object], Diagnostic] = {}
+    for diagnostic in diagnostics:
+        place: tuple[str, str, object] = (diagnostic.code, diagnostic.message, diagnostic.location)
+        counts[place] = counts.get(place, 0) + 1
+        first.setdefault(place, diagnostic)
+    collapsed = []
+    for place, diagnostic in first.items():
+        if counts[place] > 1:
+            diagnostic = Diagnostic(
+                diagnostic.code,
+                diagnostic.severity,
+                f"{diagnostic.message} ({counts[place]} times)",
+                diagnostic.location,
+                xpath=diagnostic.xpath,
+                hint=diagnostic.hint,
+                snippet=diagnostic.snippet,
+            )
+        collapsed.append(diagnostic)
+    return collapsed
+
+
+def _pretty(text: str) -> str:
+    from lxml import etree
+
+    parser = etree.XMLParser(
+        remove_blank_text=True, resolve_entities=False, no_network=True, load_dtd=False
+    )
+    root = etree.fromstring(text.encode("utf-8"), parser)
+    return etree.tostring(root, pretty_print=True, encoding="unicode")
+
+
+def run(args: argparse.Namespace) -> int:
+    from callflow.check import iter_document_diagnostics
+    from callflow.commands._common import print_diagnostics
+    from callflow.diagnostics import has_errors, in_order
+    from callflow.errors import TemplateError
+    from callflow.templating import LIBRARY_PREFIX, TemplateRenderer, search_path_for
+
+    try:
+        context: dict[str, Any] = read_context(args.context) if args.context else {}
+        for item in args.var:
+            key, value = parse_var(item)
+            _set(context, key, value)
+    except _UsageError as error:
+        print(f"callflow render: {error}", file=sys.stderr)
+        return 2
+    template: str | Path
+    shown: str | None
+    if args.template.startswith(LIBRARY_PREFIX + "/") and not Path(args.template).exists():
+        folders = tuple(p.resolve() for p in args.search_path)
+        template, shown = args.template, None
+    else:
+        path = Path(args.template)
+        if not path.is_file():
+            print(f"callflow render: {args.template}: no such template file", file=sys.stderr)
+            return 2
+        folders = search_path_for(path, args.search_path)
+        template, shown = path.resolve(), str(path)
+    renderer = TemplateRenderer(
+        folders,
+        sandboxed=args.sandbox,
+        control_characters="strip" if args.strip_control_characters else "reject",
+    )
+    try:
+        document, found = renderer.render_document(
+            template, context, sample=args.sample, shown=shown
+        )
+    except TemplateError as error:  # an unknown --sample
+        print(f"callflow render: {error}", file=sys.stderr)
+        return 2
+    if document is not None:
+        found.extend(iter_document_diagnostics(document, lint=not args.no_lint))
+    ordered = _collapse(in_order(found))
+    if has_errors(ordered) or document is None:
+        print_diagnostics(ordered, args.format)
+        return 1
+    if ordered:
+        # Warnings go to stderr so that stdout stays the XML.
+        stdout, sys.stdout = sys.stdout, sys.stderr
+        try:
+            print_diagnostics(ordered, args.format)
+        finally:
+            sys.stdout = stdout
+    text = _pretty(document.text) if args.pretty else document.text
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return 0

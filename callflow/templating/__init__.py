@@ -1,0 +1,219 @@
+"""Jinja2 templates for call XML: safe rendering, errors at template lines, a bundled library.
+
+`TemplateRenderer` renders templates (cached compilation, autoescaping, undefined
+variables as errors, an optional sandbox) to `Document`\\s whose source maps point every
+output line at the template line that produced it, through includes, macros and blocks.
+`load_template_sources` is what ``callflow validate`` calls for ``*.xml.j2`` files: it
+renders each sample context a template declares in its header.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from callflow.diagnostics import Diagnostic, Severity
+from callflow.document import Document
+from callflow.sourcemap import SourceLocation
+from callflow.sources import LoadedSource
+from callflow.templating._header import TemplateHeader, TemplateVariable, parse_header
+from callflow.templating._render import (
+    LIBRARY_PREFIX,
+    MAIN_TEMPLATE_KEY,
+    ControlCharacters,
+    TemplateRenderer,
+    library_path,
+)
+
+__all__ = [
+    "LIBRARY_PREFIX",
+    "MAIN_TEMPLATE_KEY",
+    "LibraryTemplate",
+    "TemplateHeader",
+    "TemplateRenderer",
+    "TemplateVariable",
+    "library_path",
+    "library_templates",
+    "load_template_sources",
+    "parse_header",
+    "render_template",
+    "search_path_for",
+]
+
+#: Extra template folders for every render, separated like PATH (os.pathsep).
+SEARCH_PATH_VARIABLE = "CALLFLOW_TEMPLATE_PATH"
+
+
+def search_path_for(template: Path, extra: Sequence[Path] = ()) -> tuple[Path, ...]:
+    """Where a template's includes and imports are looked up: its folder, ``extra``, then
+    the folders in ``$CALLFLOW_TEMPLATE_PATH`` (the library comes last, as ``callflow/``)."""
+    folders = [template.resolve().parent, *(p.resolve() for p in extra)]
+    for entry in os.environ.get(SEARCH_PATH_VARIABLE, "").split(os.pathsep):
+        if entry.strip():
+            folders.append(Path(entry).resolve())
+    return tuple(dict.fromkeys(folders))
+
+
+@functools.lru_cache(maxsize=32)
+def _renderer(
+    search_path: tuple[Path, ...], sandboxed: bool, control_characters: ControlCharacters
+) -> TemplateRenderer:
+    return TemplateRenderer(search_path, sandboxed=sandboxed, control_characters=control_characters)
+
+
+def render_template(
+    template: str | os.PathLike[str],
+    context: Mapping[str, object] | None = None,
+    *,
+    search_path: Sequence[str | os.PathLike[str]] = (),
+    sandboxed: bool = False,
+    control_characters: ControlCharacters = "reject",
+    sample: str | None = None,
+    validate: bool = True,
+) -> Document:
+    """Render a template file (a path) or a name found in ``search_path`` or the library.
+
+    Returns the Document (source map at template lines); raises `TemplateError` when the
+    template cannot render and `ValidationError` when the XML breaks the schema. The
+    renderer behind it is cached, so repeated calls reuse compiled templates.
+    """
+    folders = tuple(Path(p).resolve() for p in search_path)
+    path = Path(template)
+    is_file = not isinstance(template, str) or (
+        path.suffix == ".j2" and path.is_file() and not template.startswith(LIBRARY_PREFIX + "/")
+    )
+    if is_file:
+        folders = search_path_for(path, folders)
+        renderer = _renderer(folders, sandboxed, control_characters)
+        name: str | Path = path.resolve()
+    else:
+        renderer = _renderer(folders, sandboxed, control_characters)
+        name = str(template)
+    return renderer.render(name, context, sample=sample, validate=validate)
+
+
+def load_template_sources(
+    path: Path, context: Mapping[str, object] | None = None
+) -> list[LoadedSource]:
+    """Render a template file for checking: once per sample it declares, or once with ``context``.
+
+    Never raises for a bad template: syntax errors, undefined variables, missing includes,
+    forbidden characters and malformed output come back as CF6xx diagnostics at the
+    template line. A template without samples is only syntax-checked, with a warning.
+    """
+    shown = str(path)
+    where = SourceLocation(shown, 1, None)
+    try:
+        source = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return [LoadedSource(path, shown, None, [_error("CF001", "no such file", where)])]
+    except UnicodeDecodeError as error:
+        return [
+            LoadedSource(
+                path,
+                shown,
+                None,
+                [
+                    _error(
+                        "CF005",
+                        f"template is not UTF-8 text (byte 0x{error.object[error.start]:02x})",
+                        where,
+                    )
+                ],
+            )
+        ]
+    except OSError as error:
+        return [
+            LoadedSource(
+                path,
+                shown,
+                None,
+                [_error("CF007", f"cannot read the template: {error.strerror}", where)],
+            )
+        ]
+    renderer = _renderer(search_path_for(path), False, "reject")
+    header = parse_header(source)
+    problems = [
+        _error("CF609", message, SourceLocation(shown, line, None))
+        for line, message in header.problems
+    ]
+    resolved = path.resolve()
+    if context is not None:
+        document, found = renderer.render_document(resolved, context, shown=shown)
+        return [LoadedSource(path, shown, document, found)]
+    if header.partial or not header.samples:
+        found = renderer.check_syntax(resolved)
+        if not header.partial:
+            found.append(
+                Diagnostic(
+                    "CF608",
+                    Severity.WARNING,
+                    "template declares no sample context, so its output was not checked",
+                    SourceLocation(shown, header.line or 1, None),
+                    hint="add a header with a sample, e.g. {# callflow [samples.basic] "
+                    'greeting = "Hello" #} (each key a variable); or mark an included or '
+                    "imported file with `partial = true`",
+                )
+            )
+        return [LoadedSource(path, shown, None, problems + found)]
+    syntax = renderer.check_syntax(resolved)
+    if syntax:  # the same for every sample: report it once
+        return [LoadedSource(path, shown, None, problems + syntax)]
+    sources = []
+    for number, sample in enumerate(header.samples):
+        document, found = renderer.render_document(
+            resolved, sample=sample, shown=shown, check_header=number == 0
+        )
+        sources.append(LoadedSource(path, f"{shown} [sample: {sample}]", document, found))
+    return sources
+
+
+def _error(code: str, message: str, location: SourceLocation) -> Diagnostic:
+    return Diagnostic(code, Severity.ERROR, message, location)
+
+
+class LibraryTemplate:
+    """One template of the bundled library: its loader name, file, header and macros."""
+
+    __slots__ = ("header", "macros", "name", "path")
+
+    def __init__(
+        self, name: str, path: Path, header: TemplateHeader, macros: dict[str, tuple[str, ...]]
+    ) -> None:
+        self.name = name
+        self.path = path
+        self.header = header
+        self.macros = macros
+
+    def __repr__(self) -> str:
+        return f"LibraryTemplate({self.name!r})"
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "title": self.header.title,
+            "description": self.header.description,
+            "variables": [v.to_dict() for v in self.header.variables.values()],
+            "samples": list(self.header.samples),
+            "macros": {name: list(args) for name, args in self.macros.items()},
+        }
+
+
+def library_templates() -> list[LibraryTemplate]:
+    """The bundled templates, by name (``callflow/…``), with variables, samples and macros."""
+    renderer = _renderer((), False, "reject")
+    found = []
+    for path in sorted(library_path().glob("*.xml.j2")):
+        name = f"{LIBRARY_PREFIX}/{path.name}"
+        header = parse_header(path.read_text(encoding="utf-8"))
+        compiled = renderer.environment.get_template(name)
+        module = compiled.make_module({})
+        macros = {
+            key: tuple(value.arguments)
+            for key, value in sorted(vars(module).items())
+            if not key.startswith("_") and hasattr(value, "arguments")
+        }
+        found.append(LibraryTemplate(name, path, header, macros))
+    return found

@@ -1,0 +1,513 @@
+"""Rendering call XML templates: the Jinja environment, contexts, and errors as diagnostics."""
+
+from __future__ import annotations
+
+import os
+import re
+import traceback
+import weakref
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal
+
+import jinja2
+import markupsafe
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import SandboxedEnvironment
+
+from callflow.diagnostics import Diagnostic, Severity, register_code
+from callflow.document import MAX_DOCUMENT_BYTES, Document, load_bytes
+from callflow.errors import TemplateError, ValidationError
+from callflow.sourcemap import SourceLocation
+from callflow.templating._header import TemplateHeader, parse_header
+from callflow.templating._markers import (
+    MARK_START,
+    FileTable,
+    LineMarkerExtension,
+    TemplateSourceMap,
+    strip_markers,
+)
+
+CODES = {
+    "CF601": "Jinja syntax error in a template",
+    "CF602": "undefined variable in a template",
+    "CF603": "template not found (include, import or extends)",
+    "CF604": "error while rendering a template",
+    "CF605": "sandboxed template tried an unsafe operation",
+    "CF606": "template value holds a character XML 1.0 forbids",
+    "CF607": "rendered template is not well-formed XML",
+    "CF608": "template declares no sample context",
+    "CF609": "template header is invalid",
+}
+for _code, _title in CODES.items():
+    register_code(_code, _title)
+
+#: Context key naming the template being rendered; `is_main()` compares it with its own name.
+MAIN_TEMPLATE_KEY = "__callflow_main__"
+#: The loader prefix of the bundled library: ``{% import "callflow/ivr_menu.xml.j2" … %}``.
+LIBRARY_PREFIX = "callflow"
+
+ControlCharacters = Literal["reject", "strip"]
+
+# XML 1.0 allows tab, LF, CR and everything from U+0020 except surrogates, U+FFFE, U+FFFF.
+_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_WHITESPACE_REFERENCES = {9: "&#9;", 10: "&#10;", 13: "&#13;"}
+_ENCODING_DECLARATION = re.compile(r"""^(\s*<\?xml[^>]*?\sencoding\s*=\s*["'])([^"']*)(["'])""")
+
+
+def library_path() -> Path:
+    """The folder of the bundled template library."""
+    from callflow.resources import resource_path
+
+    return resource_path("templates")
+
+
+def _finalizer(policy: ControlCharacters) -> Callable[[object], object]:
+    escape = markupsafe.escape
+    markup = markupsafe.Markup
+    forbidden = _FORBIDDEN.search
+
+    def finalize(value: object) -> object:
+        """Every ``{{ … }}`` value becomes escaped text that parses back to exactly itself."""
+        if isinstance(value, markup):
+            return value  # macro output, caller(), or a value the author marked |safe
+        if isinstance(value, str):
+            text = value
+        elif isinstance(value, bool):
+            text = "true" if value else "false"  # the spelling call XML booleans use
+        else:
+            text = str(value)
+        if forbidden(text) is not None:
+            text = _without_forbidden(text, policy)
+        if "\t" in text or "\n" in text or "\r" in text:
+            # As references: attribute values keep them instead of turning them into
+            # spaces, and text keeps a lone CR.
+            return markup(str(escape(text)).translate(_WHITESPACE_REFERENCES))
+        return escape(text)
+
+    return finalize
+
+
+def _without_forbidden(text: str, policy: ControlCharacters) -> str:
+    if policy == "strip":
+        return _FORBIDDEN.sub("", text)
+    bad = _FORBIDDEN.search(text)
+    assert bad is not None
+    raise TemplateError(
+        f"a value holds the control character U+{ord(bad.group()):04X}, which XML 1.0 "
+        f"forbids: {_preview(text)}"
+    )
+
+
+def _preview(text: str, limit: int = 40) -> str:
+    shown = text if len(text) <= limit else text[:limit] + "…"
+    return repr(shown)
+
+
+class TemplateRenderer:
+    """Renders call XML templates to `Document`\\s whose source maps point at template lines.
+
+    One renderer holds one Jinja environment: templates compile once and are cached (and
+    recompiled when their file changes, unless ``auto_reload=False``), so a webhook
+    handler can keep a renderer and call `render` per request. Templates are looked up in
+    ``search_path`` and then in the bundled library under ``callflow/``.
+
+    Autoescaping is always on, undefined variables are errors, and every value is checked
+    for characters XML cannot hold (``control_characters``: ``"reject"`` makes them an
+    error, ``"strip"`` drops them). ``sandboxed=True`` renders untrusted templates in
+    Jinja's sandbox: no access to Python internals.
+    """
+
+    def __init__(
+        self,
+        search_path: Iterable[str | os.PathLike[str]] = (),
+        *,
+        sandboxed: bool = False,
+        library: bool = True,
+        control_characters: ControlCharacters = "reject",
+        auto_reload: bool = True,
+    ) -> None:
+        if control_characters not in ("reject", "strip"):
+            raise ValueError("control_characters must be 'reject' or 'strip'")
+        self.search_path = [Path(p).resolve() for p in search_path]
+        self.sandboxed = sandboxed
+        self.control_characters = control_characters
+        loaders: list[jinja2.BaseLoader] = [
+            jinja2.FileSystemLoader([str(p) for p in self.search_path])
+        ]
+        if library:
+            loaders.append(_LibraryLoader(str(library_path())))
+        environment_class = SandboxedEnvironment if sandboxed else jinja2.Environment
+        self.environment: jinja2.Environment = environment_class(
+            loader=jinja2.ChoiceLoader(loaders),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            auto_reload=auto_reload,
+            finalize=_finalizer(control_characters),
+            extensions=[LineMarkerExtension],
+        )
+        self.environment.globals["is_main"] = _is_main
+        self.environment.globals["fail"] = _fail
+        marker = self.environment.extensions[LineMarkerExtension.identifier]
+        assert isinstance(marker, LineMarkerExtension)
+        self.files: FileTable = marker.files
+        if library:
+            self.files.library_root = str(library_path())
+        self._headers: weakref.WeakKeyDictionary[jinja2.Template, TemplateHeader] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def __repr__(self) -> str:
+        mode = ", sandboxed" if self.sandboxed else ""
+        return f"TemplateRenderer({[str(p) for p in self.search_path]!r}{mode})"
+
+    # -- names ------------------------------------------------------------------
+
+    def template_name(self, template: str | os.PathLike[str]) -> str:
+        """The loader name of ``template``: a name as given, or a path inside the search path."""
+        if isinstance(template, str) and not os.path.isabs(template):
+            return template.replace(os.sep, "/")
+        path = Path(template).resolve()
+        for folder in self.search_path:
+            if path.is_relative_to(folder):
+                return path.relative_to(folder).as_posix()
+        raise TemplateError(f"{template}: not inside the template search path")
+
+    def header(self, template: str | os.PathLike[str]) -> TemplateHeader:
+        """The ``{# callflow … #}`` header of a template (variables, samples)."""
+        return self._header_of(self._load(self.template_name(template)))
+
+    def _load(self, name: str) -> jinja2.Template:
+        return self.environment.get_template(name)
+
+    def _header_of(self, compiled: jinja2.Template) -> TemplateHeader:
+        header = self._headers.get(compiled)
+        if header is None:
+            loader = self.environment.loader
+            assert loader is not None
+            source, _, _ = loader.get_source(self.environment, compiled.name or "")
+            header = self._headers[compiled] = parse_header(source)
+        return header
+
+    # -- rendering --------------------------------------------------------------
+
+    def render(
+        self,
+        template: str | os.PathLike[str],
+        context: Mapping[str, object] | None = None,
+        *,
+        sample: str | None = None,
+        validate: bool = True,
+    ) -> Document:
+        """Render to a Document; raise `TemplateError` or (schema errors) `ValidationError`.
+
+        ``context`` is laid over the header's defaults (and over sample ``sample``'s
+        values when given). With ``validate`` the result is checked against the schema.
+        """
+        document, diagnostics = self.render_document(template, context, sample=sample)
+        if document is None or any(d.is_error for d in diagnostics):
+            first = diagnostics[0] if diagnostics else None
+            raise TemplateError(
+                f"cannot render {template}" + (f": {first}" if first else ""), diagnostics
+            )
+        if validate:
+            from callflow.schema import load_schema
+
+            found = list(load_schema().iter_diagnostics(document))
+            if found:
+                raise ValidationError(
+                    f"{document.name}: rendered XML breaks the schema; first: {found[0]}", found
+                )
+        return document
+
+    def render_document(
+        self,
+        template: str | os.PathLike[str],
+        context: Mapping[str, object] | None = None,
+        *,
+        sample: str | None = None,
+        shown: str | None = None,
+        max_bytes: int = MAX_DOCUMENT_BYTES,
+        check_header: bool = True,
+    ) -> tuple[Document | None, list[Diagnostic]]:
+        """Render and parse; a bad template never raises: its problems come back as diagnostics.
+
+        ``shown`` is how the top template's path appears in locations (default: relative to
+        the working directory). Problems in the template's header come first (CF609;
+        ``check_header=False`` leaves them out). Only an unknown ``sample`` name raises
+        `TemplateError`.
+        """
+        name = self.template_name(template)
+        where = SourceLocation(shown or name, 1, None)
+        try:
+            compiled = self._load(name)
+        except jinja2.TemplateSyntaxError as error:
+            return None, [self._syntax_diagnostic(error)]
+        except jinja2.TemplateNotFound:
+            return None, [
+                Diagnostic(
+                    "CF603",
+                    Severity.ERROR,
+                    f"template `{name}` not found",
+                    where,
+                    hint=self._search_hint(),
+                )
+            ]
+        if compiled.filename and shown:
+            self.files.show_as(compiled.filename, shown)
+        header = self._header_of(compiled)
+        display = shown or self.files.display_filename(compiled.filename or name)
+        header_problems = [
+            Diagnostic("CF609", Severity.ERROR, message, SourceLocation(display, line, None))
+            for line, message in (header.problems if check_header else ())
+        ]
+        values: dict[str, object] = dict(header.defaults)
+        extra_chain: tuple[str, ...] = ()
+        if sample is not None:
+            if sample not in header.samples:
+                declared = ", ".join(header.samples) or "none"
+                raise TemplateError(f"{name} declares no sample `{sample}` (declared: {declared})")
+            values.update(header.samples[sample])
+            extra_chain = (f"with sample `{sample}`",)
+        values.update(context or {})
+        values[MAIN_TEMPLATE_KEY] = compiled.name
+        try:
+            marked = compiled.render(values)
+        except Exception as error:  # every failure inside a template becomes a diagnostic
+            return None, [*header_problems, self._render_diagnostic(error, compiled, extra_chain)]
+        source_map = TemplateSourceMap(display, marked, self.files, extra_chain)
+        text = strip_markers(marked) if MARK_START in marked else marked
+        if text.lstrip().startswith("<?xml"):
+            text = _ENCODING_DECLARATION.sub(r"\g<1>UTF-8\g<3>", text, count=1)
+        document, diagnostics = load_bytes(
+            text.encode("utf-8", "surrogateescape"),
+            display,
+            source_map=source_map,
+            max_bytes=max_bytes,
+        )
+        return document, header_problems + [_as_template_problem(d) for d in diagnostics]
+
+    def check_syntax(self, template: str | os.PathLike[str]) -> list[Diagnostic]:
+        """Compile without rendering: Jinja syntax errors as diagnostics."""
+        try:
+            self._load(self.template_name(template))
+        except jinja2.TemplateSyntaxError as error:
+            return [self._syntax_diagnostic(error)]
+        except jinja2.TemplateNotFound:
+            return []
+        return []
+
+    # -- errors as diagnostics ----------------------------------------------------
+
+    def _search_hint(self) -> str:
+        folders = [str(p) for p in self.search_path]
+        folders.append(f"{LIBRARY_PREFIX}/ (the bundled library)")
+        return "searched: " + ", ".join(folders)
+
+    def _show(self, filename: str | None, fallback: str) -> str:
+        return self.files.display_filename(filename) if filename else fallback
+
+    def _syntax_diagnostic(
+        self, error: jinja2.TemplateSyntaxError, extra_chain: tuple[str, ...] = ()
+    ) -> Diagnostic:
+        file = self._show(error.filename, error.name or "<template>")
+        frames = _template_frames(error.__traceback__, self.files)
+        chain = _chain(
+            frames[:-1] if frames and frames[-1][:2] == (error.filename, error.lineno) else frames,
+            self.files,
+        )
+        message = error.message or "syntax error"
+        return Diagnostic(
+            "CF601",
+            Severity.ERROR,
+            f"template syntax error: {message}",
+            SourceLocation(file, error.lineno or 1, None, chain + extra_chain),
+            hint=_syntax_hint(message),
+        )
+
+    def _render_diagnostic(
+        self, error: BaseException, compiled: jinja2.Template, extra_chain: tuple[str, ...]
+    ) -> Diagnostic:
+        if isinstance(error, jinja2.TemplateSyntaxError):
+            return self._syntax_diagnostic(error, extra_chain)
+        frames = _template_frames(error.__traceback__, self.files)
+        undefined_name = (
+            re.fullmatch(r"'([A-Za-z_]\w*)' is undefined", str(error))
+            if isinstance(error, jinja2.UndefinedError)
+            else None
+        )
+        if undefined_name is not None:
+            # Undefined values fail where they are printed, often deep in a macro; point at
+            # the innermost line that names the variable.
+            word = re.compile(r"\b" + re.escape(undefined_name.group(1)) + r"\b")
+            for index in range(len(frames) - 1, -1, -1):
+                text = _source_line(*frames[index])
+                if text is not None and word.search(text):
+                    frames = frames[: index + 1]
+                    break
+        # A failure inside a library macro is reported at the user's line that called it.
+        inside_library: list[str] = []
+        while len(frames) > 1 and self.files.is_library(frames[-1][0]):
+            filename, line = frames.pop()
+            inside_library.append(f"in {self.files.chain_name(filename)}:{line}")
+        if frames:
+            filename, line = frames[-1]
+            location = SourceLocation(
+                self._show(filename, compiled.name or ""),
+                line,
+                None,
+                (*inside_library, *_chain(frames[:-1], self.files), *extra_chain),
+            )
+        else:
+            location = SourceLocation(
+                self._show(compiled.filename, compiled.name or ""), 1, None, extra_chain
+            )
+        if isinstance(error, SecurityError):
+            return Diagnostic(
+                "CF605",
+                Severity.ERROR,
+                f"the sandbox refused: {error}",
+                location,
+                hint="sandboxed templates cannot reach Python internals",
+            )
+        if isinstance(error, jinja2.UndefinedError):
+            message = str(error)
+            if "unsafe" in message:
+                return Diagnostic(
+                    "CF605",
+                    Severity.ERROR,
+                    f"the sandbox refused: {message}",
+                    location,
+                    hint="sandboxed templates cannot reach Python internals",
+                )
+            undefined = re.fullmatch(r"'([A-Za-z_]\w*)' is undefined", message)
+            if undefined:
+                variable = undefined.group(1)
+                return Diagnostic(
+                    "CF602",
+                    Severity.ERROR,
+                    f"undefined variable `{variable}`",
+                    location,
+                    hint=f"pass it in the context (callflow render … --var {variable}=…) or "
+                    "give it a default in the template's header",
+                )
+            return Diagnostic("CF602", Severity.ERROR, f"undefined value: {message}", location)
+        if isinstance(error, jinja2.TemplateNotFound):
+            names = getattr(error, "templates", None) or [error.name]
+            shown = ", ".join(f"`{n}`" for n in names)
+            return Diagnostic(
+                "CF603",
+                Severity.ERROR,
+                f"template {shown} not found",
+                location,
+                hint=self._search_hint(),
+            )
+        if isinstance(error, TemplateError):
+            return Diagnostic(
+                "CF606",
+                Severity.ERROR,
+                str(error),
+                location,
+                hint="clean the value before rendering, or render with control_characters="
+                "'strip' to drop such characters",
+            )
+        if isinstance(error, jinja2.TemplateRuntimeError):
+            return Diagnostic("CF604", Severity.ERROR, str(error), location)
+        return Diagnostic(
+            "CF604",
+            Severity.ERROR,
+            f"error while rendering: {type(error).__name__}: {error}",
+            location,
+        )
+
+
+class _LibraryLoader(jinja2.FileSystemLoader):
+    """The bundled library under ``callflow/``, keeping that prefix in template names."""
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Any]:
+        prefix = LIBRARY_PREFIX + "/"
+        if not template.startswith(prefix):
+            raise jinja2.TemplateNotFound(template)
+        return super().get_source(environment, template.removeprefix(prefix))
+
+    def list_templates(self) -> list[str]:
+        return [f"{LIBRARY_PREFIX}/{name}" for name in super().list_templates()]
+
+
+def _template_frames(tb: TracebackType | None, files: FileTable) -> list[tuple[str, int]]:
+    """(filename, line) of each template frame in a traceback, outermost first."""
+    frames: list[tuple[str, int]] = []
+    for frame, line in traceback.walk_tb(tb):
+        filename = frame.f_code.co_filename
+        if files.knows(filename) and (not frames or frames[-1] != (filename, line)):
+            frames.append((filename, line))
+    return frames
+
+
+def _chain(frames: list[tuple[str, int]], files: FileTable) -> tuple[str, ...]:
+    """The way to an error, innermost first: "included from a.xml.j2:4", "called from …"."""
+    steps = []
+    for filename, line in reversed(frames):
+        verb = "called from"
+        text = _source_line(filename, line)
+        if text is not None:
+            if re.search(r"\{%-?\s*include\b", text):
+                verb = "included from"
+            elif re.search(r"\{%-?\s*(?:import|from)\b", text):
+                verb = "imported from"
+            elif re.search(r"\{%-?\s*extends\b", text):
+                verb = "extended by"
+        steps.append(f"{verb} {files.chain_name(filename)}:{line}")
+    return tuple(steps)
+
+
+def _source_line(filename: str, line: int) -> str | None:
+    try:
+        with open(filename, encoding="utf-8", errors="replace") as handle:
+            for number, text in enumerate(handle, start=1):
+                if number == line:
+                    return text
+    except OSError:
+        return None
+    return None
+
+
+def _syntax_hint(message: str) -> str | None:
+    lowered = message.lower()
+    if "encountered unknown tag" in lowered and "end" in lowered:
+        return "a block tag is closed that was never opened, or a closing tag is misspelled"
+    if "unexpected end of template" in lowered:
+        return "a {% if %}, {% for %}, {% macro %} or {% block %} is never closed"
+    return None
+
+
+def _as_template_problem(diagnostic: Diagnostic) -> Diagnostic:
+    """Parse problems of rendered text are the template's: CF101/CF003 become CF607."""
+    if diagnostic.code == "CF101":
+        message = f"rendered XML is not well-formed: {diagnostic.message}"
+    elif diagnostic.code == "CF003":
+        message = "the template rendered no XML (only whitespace)"
+    else:
+        return diagnostic
+    return Diagnostic(
+        "CF607",
+        diagnostic.severity,
+        message,
+        diagnostic.location,
+        xpath=diagnostic.xpath,
+        hint=diagnostic.hint,
+    )
+
+
+@jinja2.pass_context
+def _is_main(context: jinja2.runtime.Context) -> bool:
+    """True in the template being rendered, False where another template imports it."""
+    return bool(context.get(MAIN_TEMPLATE_KEY) == context.name)
+
+
+def _fail(message: str) -> None:
+    """``{{ fail("…") }}``: stop rendering with a message, reported at the template line."""
+    raise jinja2.TemplateRuntimeError(str(message))
