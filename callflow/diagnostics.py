@@ -150,3 +150,38 @@ def in_order(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
 
 def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
     return any(d.severity is Severity.ERROR for d in diagnostics)
+
+
+def collapse_repeats(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """One report per place: a template loop, or a template rendered once per sample, repeats
+    the same problem at the same author's line. The first is kept, with a count when it
+    repeats and the other ways there (e.g. "also with sample `closed`") in its chain.
+    """
+    groups: dict[tuple[object, ...], list[Diagnostic]] = {}
+    for diagnostic in diagnostics:
+        loc = diagnostic.location
+        key = (diagnostic.code, diagnostic.message, loc.file, loc.line, loc.column)
+        groups.setdefault(key, []).append(diagnostic)
+    collapsed: list[Diagnostic] = []
+    for group in groups.values():
+        first = group[0]
+        if len(group) == 1:
+            collapsed.append(first)
+            continue
+        others = list(dict.fromkeys(d.location.chain for d in group[1:]))
+        extra = tuple(
+            "also " + ", ".join(chain) for chain in others if chain != first.location.chain
+        )
+        loc = first.location
+        collapsed.append(
+            Diagnostic(
+                first.code,
+                first.severity,
+                f"{first.message} ({len(group)} times)",
+                SourceLocation(loc.file, loc.line, loc.column, loc.chain + extra),
+                xpath=first.xpath,
+                hint=first.hint,
+                snippet=first.snippet,
+            )
+        )
+    return collapsed

@@ -241,3 +241,17 @@ def test_parallel_workers_report_exactly_what_one_process_reports(
 
 def test_negative_jobs_is_a_usage_error(run_cli: Run, write: Write) -> None:
     assert run_cli("validate", "--jobs", "-1", write("ok.xml", GOOD)).code == 2
+
+
+def test_a_problem_every_sample_repeats_is_reported_once(run_cli: Run, write: Write) -> None:
+    path = write(
+        "menu.xml.j2",
+        "{# callflow\n[samples.one]\nkeys = ['1', '2']\n[samples.two]\nkeys = ['3']\n#}\n"
+        '<Response>\n  <Gather numDigts="1">\n    <Say>Pick</Say>\n    <Switch>\n'
+        "{% for k in keys %}      <Case dtmf=\"{{ k }}\"><Hangup/></Case>\n{% endfor %}"
+        "      <Default/>\n    </Switch>\n  </Gather>\n</Response>\n",
+    )
+    records = json.loads(run_cli("validate", "--format", "json", path).out)
+    (record,) = [r for r in records if r["code"] == "CF203"]
+    assert record["message"].endswith("(2 times)")
+    assert record["chain"] == ["with sample `one`", "also with sample `two`"]

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from callflow.diagnostics import Diagnostic
+    pass
 
 NAME = "render"
 HELP = "render a *.xml.j2 template with variables, validate it and print the XML"
@@ -123,32 +123,6 @@ def read_context(path: Path) -> dict[str, Any]:
     return data
 
 
-def _collapse(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
-    """One report per template place: a loop repeats a problem once per element it makes."""
-    from callflow.diagnostics import Diagnostic
-
-    counts: dict[tuple[str, str, object], int] = {}
-    first: dict[tuple[str, str, object], Diagnostic] = {}
-    for diagnostic in diagnostics:
-        place: tuple[str, str, object] = (diagnostic.code, diagnostic.message, diagnostic.location)
-        counts[place] = counts.get(place, 0) + 1
-        first.setdefault(place, diagnostic)
-    collapsed = []
-    for place, diagnostic in first.items():
-        if counts[place] > 1:
-            diagnostic = Diagnostic(
-                diagnostic.code,
-                diagnostic.severity,
-                f"{diagnostic.message} ({counts[place]} times)",
-                diagnostic.location,
-                xpath=diagnostic.xpath,
-                hint=diagnostic.hint,
-                snippet=diagnostic.snippet,
-            )
-        collapsed.append(diagnostic)
-    return collapsed
-
-
 def _pretty(text: str) -> str:
     from lxml import etree
 
@@ -162,7 +136,7 @@ def _pretty(text: str) -> str:
 def run(args: argparse.Namespace) -> int:
     from callflow.check import iter_document_diagnostics
     from callflow.commands._common import print_diagnostics
-    from callflow.diagnostics import has_errors, in_order
+    from callflow.diagnostics import collapse_repeats, has_errors, in_order
     from callflow.errors import TemplateError
     from callflow.templating import LIBRARY_PREFIX, TemplateRenderer, search_path_for
 
@@ -200,7 +174,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if document is not None:
         found.extend(iter_document_diagnostics(document, lint=not args.no_lint))
-    ordered = _collapse(in_order(found))
+    ordered = collapse_repeats(in_order(found))
     if has_errors(ordered) or document is None:
         print_diagnostics(ordered, args.format)
         return 1

@@ -152,7 +152,7 @@ def _check_in_parallel(files: list[Path], options: Options, jobs: int) -> list[D
 
 def run(args: argparse.Namespace) -> int:
     from callflow.commands._common import print_diagnostics, summary
-    from callflow.diagnostics import has_errors, in_order
+    from callflow.diagnostics import collapse_repeats, has_errors, in_order
     from callflow.document import MAX_DOCUMENT_BYTES
     from callflow.errors import InputError
     from callflow.schema import load_schema
@@ -201,7 +201,7 @@ def run(args: argparse.Namespace) -> int:
     except InputError as error:  # a broken [tool.callflow] table
         print(f"callflow validate: {error}", file=sys.stderr)
         return 2
-    ordered = in_order(found)
+    ordered = collapse_repeats(in_order(found))
     print_diagnostics(ordered, args.format)
     if not args.quiet:
         print(summary(ordered, len(files)), file=sys.stderr)
