@@ -87,10 +87,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if run is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    from callflow.errors import CallflowError
+    from callflow.errors import CallflowError, InputError
 
     try:
         code: int = run(args)
+    except InputError as error:  # bad options or input files: a usage error
+        print(f"callflow {args.command}: {error}", file=sys.stderr)
+        return EXIT_USAGE
     except CallflowError as error:
         print(f"callflow {args.command}: {error}", file=sys.stderr)
         return EXIT_PROBLEMS

@@ -66,13 +66,20 @@ def load_path_sources(
     path: Path,
     *,
     context: Mapping[str, object] | None = None,
+    sample: str | None = None,
     max_bytes: int = MAX_DOCUMENT_BYTES,
 ) -> list[LoadedSource]:
-    """Load one file of any supported kind into LoadedSources (templates may give several)."""
+    """Load one file of any supported kind into LoadedSources (templates may give several).
+
+    A template renders once per sample it declares, or once with ``context`` and/or the
+    sample named ``sample`` (its values, with ``context`` on top).
+    """
     shown = str(path)
     kind = source_kind(path)
     if kind == "template":
-        return _loader("callflow.templating", "load_template_sources")(path, context=context)
+        return _loader("callflow.templating", "load_template_sources")(
+            path, context=context, sample=sample
+        )
     if kind == "script":
         return _loader("callflow.dsl.script", "load_script_sources")(path)
     # XML, and any other name the user insisted on: read it as XML.

@@ -248,7 +248,7 @@ def test_a_problem_every_sample_repeats_is_reported_once(run_cli: Run, write: Wr
         "menu.xml.j2",
         "{# callflow\n[samples.one]\nkeys = ['1', '2']\n[samples.two]\nkeys = ['3']\n#}\n"
         '<Response>\n  <Gather numDigts="1">\n    <Say>Pick</Say>\n    <Switch>\n'
-        "{% for k in keys %}      <Case dtmf=\"{{ k }}\"><Hangup/></Case>\n{% endfor %}"
+        '{% for k in keys %}      <Case dtmf="{{ k }}"><Hangup/></Case>\n{% endfor %}'
         "      <Default/>\n    </Switch>\n  </Gather>\n</Response>\n",
     )
     records = json.loads(run_cli("validate", "--format", "json", path).out)

@@ -6,7 +6,6 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -59,51 +58,3 @@ def demo_app(client: Client) -> tuple[App, bool]:
 
 def print_json(value: object) -> None:
     sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n")
-
-
-def add_context_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--var",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="a template variable (repeatable; for *.xml.j2 sources)",
-    )
-    parser.add_argument(
-        "--context",
-        type=Path,
-        metavar="FILE",
-        help="template variables from a .json or .toml file (--var overrides them)",
-    )
-
-
-def read_context(args: argparse.Namespace) -> Mapping[str, object] | None:
-    """The template context the options give, or None; raises InputError for bad input."""
-    from callflow.errors import InputError
-
-    context: dict[str, object] = {}
-    if args.context is not None:
-        path: Path = args.context
-        try:
-            text = path.read_text("utf-8")
-        except OSError as error:
-            raise InputError(f"{path}: cannot read the context file: {error.strerror}") from None
-        try:
-            if path.suffix.lower() == ".toml":
-                import tomllib
-
-                loaded: object = tomllib.loads(text)
-            else:
-                loaded = json.loads(text)
-        except ValueError as error:
-            kind = path.suffix.lstrip(".").upper() or "JSON"
-            raise InputError(f"{path}: not valid {kind}: {error}") from None
-        if not isinstance(loaded, dict):
-            raise InputError(f"{path}: the context must be an object of variables")
-        context.update(loaded)
-    for item in args.var:
-        key, separator, value = item.partition("=")
-        if not separator or not key.strip():
-            raise InputError(f"--var {item!r}: write KEY=VALUE")
-        context[key.strip()] = value
-    return context if (context or args.context is not None) else None

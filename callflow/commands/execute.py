@@ -11,8 +11,9 @@ HELP = "validate a call flow and execute it on a SIP Control App (the sandbox by
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from callflow.commands._api import add_api_options, add_context_options
+    from callflow.commands._api import add_api_options
     from callflow.commands._common import add_format_option
+    from callflow.commands._context import add_context_options
 
     parser.add_argument(
         "source", type=Path, metavar="SOURCE", help="a *.xml flow, *.xml.j2 template or *.py script"
@@ -46,16 +47,16 @@ def run(args: argparse.Namespace) -> int:
         demo_app,
         open_client,
         print_json,
-        read_context,
     )
     from callflow.commands._common import print_diagnostics
+    from callflow.commands._context import read_context
     from callflow.diagnostics import has_errors, in_order
     from callflow.errors import ApiError
     from callflow.sources import load_path_sources
 
     context = read_context(args)
     try:
-        sources = load_path_sources(args.source, context=context)
+        sources = load_path_sources(args.source, context=context, sample=args.sample)
     except ModuleNotFoundError as error:
         print(
             f"callflow execute: {args.source}: this kind of source needs {error.name}, "
@@ -68,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     if len(documents) > 1:
         print(
             f"callflow execute: {args.source} gives {len(documents)} documents (one per "
-            "sample context); choose one with --var or --context",
+            "sample context); choose one with --sample NAME, or give --var/--context",
             file=sys.stderr,
         )
         return 2

@@ -11,8 +11,8 @@ HELP = "map a saved API error body (JSON envelope or text) back to the flow's so
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from callflow.commands._api import add_context_options
     from callflow.commands._common import add_format_option
+    from callflow.commands._context import add_context_options
 
     parser.add_argument(
         "source", type=Path, metavar="SOURCE", help="the flow that was sent (*.xml, *.xml.j2, *.py)"
@@ -26,8 +26,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from callflow.apierrors import map_error_message, read_error_body
-    from callflow.commands._api import read_context
     from callflow.commands._common import print_diagnostics
+    from callflow.commands._context import read_context
     from callflow.sources import load_path_sources
 
     try:
@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     body = read_error_body(data)
     try:
-        sources = load_path_sources(args.source, context=read_context(args))
+        sources = load_path_sources(args.source, context=read_context(args), sample=args.sample)
     except ModuleNotFoundError as error:
         print(
             f"callflow explain: {args.source}: this kind of source needs {error.name}, "
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     if len(documents) > 1:
         print(
             f"callflow explain: {args.source} gives {len(documents)} documents (one per "
-            "sample context); choose the one that was sent with --var or --context",
+            "sample context); choose the one that was sent with --sample, --var or --context",
             file=sys.stderr,
         )
         return 2

@@ -17,7 +17,10 @@ FORMATS = ("mermaid", "dot", "svg", "png")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    from callflow.commands._context import add_context_options
+
     parser.add_argument("source", metavar="SOURCE", type=Path, help="the call flow to draw")
+    add_context_options(parser)
     parser.add_argument(
         "--format",
         choices=FORMATS,
@@ -55,7 +58,15 @@ def run(args: argparse.Namespace, *, find_executable: FindExecutable = shutil.wh
     if args.source.is_dir():
         print("callflow graph: SOURCE must be one file, not a directory", file=sys.stderr)
         return 2
-    sources = load_path_sources(args.source)
+    from callflow.commands._context import read_context
+    from callflow.errors import InputError
+
+    try:
+        context = read_context(args)
+    except InputError as error:
+        print(f"callflow graph: {error}", file=sys.stderr)
+        return 2
+    sources = load_path_sources(args.source, context=context, sample=args.sample)
     drawable = [source for source in sources if source.document is not None]
     if not drawable:
         print_diagnostics([d for source in sources for d in source.diagnostics], "text")
@@ -63,7 +74,7 @@ def run(args: argparse.Namespace, *, find_executable: FindExecutable = shutil.wh
     if len(drawable) > 1:
         print(
             f"callflow graph: {args.source} gives {len(drawable)} documents; drawing the "
-            f"first ({drawable[0].label})",
+            f"first ({drawable[0].label}); choose another with --sample NAME",
             file=sys.stderr,
         )
     document = drawable[0].document

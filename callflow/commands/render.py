@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
-import re
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     pass
@@ -15,34 +13,17 @@ if TYPE_CHECKING:
 NAME = "render"
 HELP = "render a *.xml.j2 template with variables, validate it and print the XML"
 
-_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
-
 
 def configure(parser: argparse.ArgumentParser) -> None:
     from callflow.commands._common import add_format_option
+    from callflow.commands._context import add_context_options
 
     parser.add_argument(
         "template",
         metavar="TEMPLATE",
         help="a template file, or a library name such as callflow/voicemail.xml.j2",
     )
-    parser.add_argument(
-        "--var",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="set a variable; VALUE is read as JSON when it is JSON (numbers, true, "
-        '[lists], {tables}, "text"), else as plain text; dotted keys set nested values',
-    )
-    parser.add_argument(
-        "--context",
-        type=Path,
-        metavar="FILE",
-        help="variables from a .json or .toml file (--var values override them)",
-    )
-    parser.add_argument(
-        "--sample", metavar="NAME", help="start from a sample the template declares"
-    )
+    add_context_options(parser)
     parser.add_argument(
         "-I",
         "--search-path",
@@ -67,62 +48,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_format_option(parser)
 
 
-class _UsageError(Exception):
-    pass
-
-
-def parse_var(text: str) -> tuple[list[str], object]:
-    """``key=value`` → (key path, value); the value is JSON when it parses as JSON."""
-    key, separator, raw = text.partition("=")
-    key = key.strip()
-    if not separator or not _KEY.fullmatch(key):
-        raise _UsageError(
-            f"--var {text!r}: expected KEY=VALUE with KEY a name such as greeting or voice.lang"
-        )
-    value: object
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        value = raw
-    return key.split("."), value
-
-
-def _set(context: dict[str, Any], path: list[str], value: object) -> None:
-    target = context
-    for part in path[:-1]:
-        existing = target.get(part)
-        if not isinstance(existing, dict):
-            existing = target[part] = {}
-        target = existing
-    target[path[-1]] = value
-
-
-def read_context(path: Path) -> dict[str, Any]:
-    """A context file: a JSON object or a TOML document."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise _UsageError(f"--context {path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise _UsageError(f"--context {path}: cannot read it ({error})") from None
-    if path.suffix.lower() == ".toml":
-        import tomllib
-
-        try:
-            return tomllib.loads(text)
-        except tomllib.TOMLDecodeError as error:
-            raise _UsageError(f"--context {path}: not valid TOML: {error}") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise _UsageError(
-            f"--context {path}:{error.lineno}:{error.colno}: not valid JSON: {error.msg}"
-        ) from None
-    if not isinstance(data, dict):
-        raise _UsageError(f"--context {path}: expected a JSON object of variables")
-    return data
-
-
 def _pretty(text: str) -> str:
     from lxml import etree
 
@@ -136,16 +61,14 @@ def _pretty(text: str) -> str:
 def run(args: argparse.Namespace) -> int:
     from callflow.check import iter_document_diagnostics
     from callflow.commands._common import print_diagnostics
+    from callflow.commands._context import read_context
     from callflow.diagnostics import collapse_repeats, has_errors, in_order
-    from callflow.errors import TemplateError
+    from callflow.errors import InputError, TemplateError
     from callflow.templating import LIBRARY_PREFIX, TemplateRenderer, search_path_for
 
     try:
-        context: dict[str, Any] = read_context(args.context) if args.context else {}
-        for item in args.var:
-            key, value = parse_var(item)
-            _set(context, key, value)
-    except _UsageError as error:
+        context = dict(read_context(args) or {})
+    except InputError as error:
         print(f"callflow render: {error}", file=sys.stderr)
         return 2
     template: str | Path

@@ -14,7 +14,10 @@ EXIT_USAGE = 2
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    from callflow.commands._context import add_context_options
+
     parser.add_argument("source", type=Path, metavar="SOURCE", help="the call flow to run")
+    add_context_options(parser)
     parser.add_argument(
         "--press",
         action="append",
@@ -150,12 +153,20 @@ def run(args: argparse.Namespace) -> int:
             backend = Backend.offline() if args.offline else Backend.network()
     except (InputError, SimulationError) as error:
         return _usage_error(str(error))
+    from callflow.commands._context import read_context
+
     try:
-        document = load_flow(args.source)
+        context = read_context(args)
+    except InputError as error:
+        return _usage_error(str(error))
+    try:
+        document = load_flow(args.source, context=context, sample=args.sample)
     except ValidationError as error:
         sys.stderr.write(render(list(error.diagnostics), "text"))
         print(f"callflow simulate: {error}", file=sys.stderr)
         return 1
+    except SimulationError as error:  # a template with several samples and none chosen
+        return _usage_error(f"{error} (--sample NAME, --var or --context)")
     transcript = simulate(document, caller, call=call, app=backend)
     if args.format == "json":
         sys.stdout.write(transcript.to_json() + "\n")

@@ -936,7 +936,12 @@ def _collect(entry: str, num_digits: int, finish: str) -> tuple[str, bool, int]:
 Source = Document | str | bytes | os.PathLike[str]
 
 
-def load_flow(source: Source, *, context: Mapping[str, object] | None = None) -> Document:
+def load_flow(
+    source: Source,
+    *,
+    context: Mapping[str, object] | None = None,
+    sample: str | None = None,
+) -> Document:
     """A Document from a Document, XML text or bytes, or a path of any supported kind.
 
     A string that starts with ``<`` is XML text; any other string is a path (``.xml``,
@@ -952,7 +957,7 @@ def load_flow(source: Source, *, context: Mapping[str, object] | None = None) ->
     from callflow.sources import load_path_sources
 
     path = Path(source)
-    loaded = load_path_sources(path, context=context)
+    loaded = load_path_sources(path, context=context, sample=sample)
     failed = [s for s in loaded if s.document is None]
     if failed:
         raise ValidationError(
@@ -962,7 +967,7 @@ def load_flow(source: Source, *, context: Mapping[str, object] | None = None) ->
     if len(loaded) != 1:
         labels = ", ".join(s.label for s in loaded)
         raise SimulationError(
-            f"{path} gives {len(loaded)} documents ({labels}); pass one Document, or a "
+            f"{path} gives {len(loaded)} documents ({labels}); choose a sample, or pass a "
             "context that renders one"
         )
     document = loaded[0].document

@@ -95,9 +95,10 @@ def render_template(
 
 
 def load_template_sources(
-    path: Path, context: Mapping[str, object] | None = None
+    path: Path, context: Mapping[str, object] | None = None, sample: str | None = None
 ) -> list[LoadedSource]:
-    """Render a template file for checking: once per sample it declares, or once with ``context``.
+    """Render a template file for checking: once per sample it declares, or once with
+    ``context`` and/or the sample named ``sample`` (its values, ``context`` on top).
 
     Never raises for a bad template: syntax errors, undefined variables, missing includes,
     forbidden characters and malformed output come back as CF6xx diagnostics at the
@@ -140,9 +141,28 @@ def load_template_sources(
         for line, message in header.problems
     ]
     resolved = path.resolve()
-    if context is not None:
-        document, found = renderer.render_document(resolved, context, shown=shown)
-        return [LoadedSource(path, shown, document, found)]
+    if sample is not None and sample not in header.samples:
+        declared = ", ".join(f"`{name}`" for name in header.samples) or "none"
+        return [
+            LoadedSource(
+                path,
+                shown,
+                None,
+                [
+                    _error(
+                        "CF610",
+                        f"the template declares no sample `{sample}` (samples: {declared})",
+                        SourceLocation(shown, header.line or 1, None),
+                    )
+                ],
+            )
+        ]
+    if context is not None or sample is not None:
+        document, found = renderer.render_document(
+            resolved, context or {}, sample=sample, shown=shown
+        )
+        label = shown if sample is None else f"{shown} [sample: {sample}]"
+        return [LoadedSource(path, label, document, found)]
     if header.partial or not header.samples:
         found = renderer.check_syntax(resolved)
         if not header.partial:

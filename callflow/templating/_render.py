@@ -39,6 +39,7 @@ CODES = {
     "CF607": "rendered template is not well-formed XML",
     "CF608": "template declares no sample context",
     "CF609": "template header is invalid",
+    "CF610": "no sample context of that name",
 }
 for _code, _title in CODES.items():
     register_code(_code, _title)

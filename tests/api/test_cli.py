@@ -94,7 +94,7 @@ def test_execute_reports_a_missing_source(run_cli: RunCli, db: Path) -> None:
 
 def test_bad_var_syntax_is_a_clear_error(run_cli: RunCli, db: Path) -> None:
     result = run_cli("execute", EXAMPLE, "--var", "novalue")
-    assert result.code == 1 and "write KEY=VALUE" in result.err
+    assert result.code == 2 and "expected KEY=VALUE" in result.err
 
 
 def test_apps_commands_manage_an_app_from_create_to_delete(run_cli: RunCli, db: Path) -> None:
@@ -263,7 +263,7 @@ def test_apps_take_trunk_settings_as_a_json_object(run_cli: RunCli, db: Path) ->
 def context_of(*arguments: str) -> object:
     import argparse
 
-    from callflow.commands._api import add_context_options, read_context
+    from callflow.commands._context import add_context_options, read_context
 
     parser = argparse.ArgumentParser()
     add_context_options(parser)
