@@ -8,6 +8,7 @@ tag name: the schema's knowledge lives in the generated specs.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import os
 import re
@@ -16,7 +17,7 @@ import sysconfig
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from datetime import timedelta
-from types import FrameType, TracebackType
+from types import CodeType, FrameType, TracebackType
 from typing import Any, ClassVar, Self
 
 from lxml import etree
@@ -78,13 +79,15 @@ def file_kind(filename: str) -> int:
     return kind
 
 
-#: Where a node was built, kept raw until someone asks for its `SourceLocation`: the
-#: author's file and line, then the file and line of each author caller (outermost last).
-#: Building a `SourceLocation` (and its "called from" texts) for every node would cost more
-#: than everything else a node does; errors and `to_document` need only a few of them.
-Site = tuple[str | int, ...]
+#: Where a node was built, kept raw until someone asks for its `SourceLocation`: the code
+#: object and instruction offset of the author's frame, then of each author caller
+#: (outermost last); empty when no author frame was found. Reading a frame's line number
+#: scans its code's line table (microseconds in a long module), and a `SourceLocation` with
+#: its "called from" texts costs more than everything else a node does, while only errors
+#: and `to_document` need them: both wait until then.
+Site = tuple[CodeType | int, ...]
 
-_UNKNOWN_SITE: Site = ("<unknown>", 1)
+_UNKNOWN_SITE: Site = ()
 
 
 def author_site(frame: FrameType | None) -> Site:
@@ -92,37 +95,65 @@ def author_site(frame: FrameType | None) -> Site:
     is neither callflow's nor the standard library's, then its author callers."""
     kinds = _FILE_KINDS
     while frame is not None:
-        filename = frame.f_code.co_filename
-        kind = kinds.get(filename)
+        code = frame.f_code
+        kind = kinds.get(code.co_filename)
         if kind is None:
-            kind = file_kind(filename)
+            kind = file_kind(code.co_filename)
         if kind in (USER, INSTALLED):
             break
         frame = frame.f_back
     if frame is None:
         return _UNKNOWN_SITE
-    site: Site = (filename, frame.f_lineno or 1)
+    site: Site = (code, frame.f_lasti)
     caller = frame.f_back
     for _ in range(MAX_CHAIN):
         if caller is None:
             break
-        filename = caller.f_code.co_filename
-        kind = kinds.get(filename)
+        code = caller.f_code
+        kind = kinds.get(code.co_filename)
         if kind is None:
-            kind = file_kind(filename)
+            kind = file_kind(code.co_filename)
         if kind != USER:
             break
-        site += (filename, caller.f_lineno)
+        site += (code, caller.f_lasti)
         caller = caller.f_back
     return site
 
 
+@functools.lru_cache(maxsize=512)
+def _line_table(code: CodeType) -> tuple[list[int], list[int], list[int | None]]:
+    """A code object's instruction ranges (starts, ends) and their lines, for bisecting."""
+    starts: list[int] = []
+    ends: list[int] = []
+    lines: list[int | None] = []
+    for start, end, line in code.co_lines():
+        starts.append(start)
+        ends.append(end)
+        lines.append(line)
+    return starts, ends, lines
+
+
+def _line_of(code: CodeType, offset: int) -> int | None:
+    """The line of the instruction at ``offset`` (what the frame's ``f_lineno`` said)."""
+    starts, ends, lines = _line_table(code)
+    index = bisect.bisect_right(starts, offset) - 1
+    if index < 0 or offset >= ends[index]:
+        return None
+    return lines[index]
+
+
 def site_location(site: Site) -> SourceLocation:
     """The `SourceLocation` of a raw site (the chain reads "called from file:line")."""
-    chain = tuple(
-        f"called from {site[index]}:{site[index + 1]}" for index in range(2, len(site), 2)
-    )
-    return SourceLocation(str(site[0]), int(site[1]), None, chain)
+    if not site:
+        return SourceLocation("<unknown>", 1)
+    places = [
+        (code.co_filename, _line_of(code, offset))
+        for code, offset in zip(site[::2], site[1::2], strict=True)
+        if isinstance(code, CodeType) and isinstance(offset, int)
+    ]
+    (file, line), callers = places[0], places[1:]
+    chain = tuple(f"called from {caller}:{caller_line}" for caller, caller_line in callers)
+    return SourceLocation(file, line or 1, None, chain)
 
 
 def capture_location() -> SourceLocation:
@@ -343,8 +374,11 @@ class ElementSpec:
         "by_name",
         "by_python",
         "children",
+        "close_tag",
         "content",
+        "final",
         "machine",
+        "open_tag",
         "required",
         "tag",
         "text",
@@ -369,6 +403,9 @@ class ElementSpec:
         self.content = content
         # Tables the builder reads for every node, computed once per tag.
         self.machine = ContentMachine(content)
+        self.final = self.machine.final  # the same list: grows as the machine learns
+        self.open_tag = "<" + tag
+        self.close_tag = "</" + tag + ">"
         self.required = tuple(a for a in attributes if a.required)
         self.text_required = text is not None and check_wire_value(text, "") is not None
 
@@ -561,19 +598,17 @@ class Node:
     __slots__ = (
         "_attributes",
         "_children",
-        "_location",
         "_open",
         "_pending_in",
-        "_site",
         "_state",
         "_text",
+        "_where",
     )
 
     _attributes: dict[str, str]
     _children: list[Node]
     _text: str | None
-    _site: Site
-    _location: SourceLocation | None  # made from _site when first asked for
+    _where: SourceLocation | Site  # a raw Site until the location is first asked for
     _pending_in: Node | None
     _state: int  # the element's ContentMachine state after its children so far
     _open: bool
@@ -587,10 +622,11 @@ class Node:
     @property
     def location(self) -> SourceLocation:
         """Where the author built this node (the `.py` line, or the XML line if parsed)."""
-        location = self._location
-        if location is None:
-            location = self._location = site_location(self._site)
-        return location
+        where = self._where
+        if type(where) is tuple:
+            where = self._where = site_location(where)
+        assert isinstance(where, SourceLocation)
+        return where
 
     @property
     def attributes(self) -> Mapping[str, str]:
@@ -626,12 +662,11 @@ class Node:
 
     # -- building ---------------------------------------------------------------
 
-    def _start(self, location: SourceLocation | None, site: Site = _UNKNOWN_SITE) -> None:
+    def _start(self, where: SourceLocation | Site) -> None:
         self._attributes = {}
         self._children = []
         self._text = None
-        self._site = site
-        self._location = location
+        self._where = where
         self._pending_in = None
         self._state = 0
         self._open = False
@@ -663,7 +698,8 @@ class Node:
                 del self._children[index]
                 break
         child._pending_in = None
-        self._recompute_state()
+        if not self._open:  # an open block is checked afresh when it closes
+            self._recompute_state()
 
     def _recompute_state(self) -> None:
         pass
@@ -756,6 +792,8 @@ class Node:
 
 _TEXT_SPECIALS = re.compile("[&<>\r]")
 _ATTRIBUTE_SPECIALS = re.compile('[&<>"\t\n\r]')
+_text_special = _TEXT_SPECIALS.search
+_attribute_special = _ATTRIBUTE_SPECIALS.search
 
 
 def _escape_text(text: str) -> str:
@@ -835,8 +873,8 @@ class Element(Node):
     ) -> None:
         # Every node of every flow passes here: the common case runs on tables computed
         # once per tag (ElementSpec), the rare ones (errors, escape hatch) in helpers.
-        self._site = author_site(sys._getframe(1))
-        self._location = None
+        # Frames 0 and 1 are this method and the generated __init__: callflow's own.
+        self._where = author_site(sys._getframe(2))
         self._text = None
         self._pending_in = None
         self._open = False
@@ -871,7 +909,11 @@ class Element(Node):
         if unchecked is not None:
             self._add_unchecked(unchecked)
         if content is not None:
-            self._set_text(content)
+            text_spec = spec.text
+            if text_spec is not None and type(content) is str and text_spec.check(content) is None:
+                self._text = content or None
+            else:
+                self._set_text(content)  # raises, saying why
         elif spec.text_required:
             raise self._error("needs its text as the first argument", spec.text)
         if children:
@@ -899,12 +941,14 @@ class Element(Node):
 
     def _write(self, out: list[str]) -> None:
         spec = self.SPEC
-        if not spec.machine.accepts_end(self._state):
+        state = self._state
+        if state < 0 or not spec.final[state]:
             self._check_complete()  # raises, naming what is missing
-        tag = spec.tag
-        start = "<" + tag
+        start = spec.open_tag
         for name, value in self._attributes.items():
-            start += f' {name}="{_escape_attribute(value)}"'
+            if _attribute_special(value) is not None:
+                value = _escape_attribute(value)
+            start += f' {name}="{value}"'
         children = self._children
         text = self._text
         if text is None:
@@ -913,10 +957,12 @@ class Element(Node):
                 return
             out.append(start + ">")
         else:
-            out.append(start + ">" + _escape_text(text))
+            if _text_special(text) is not None:
+                text = _escape_text(text)
+            out.append(start + ">" + text)
         for child in children:
             child._write(out)
-        out.append("</" + tag + ">")
+        out.append(spec.close_tag)
 
     def _error(
         self, message: str, attribute: AttributeSpec | None = None, value: object = None
@@ -1136,7 +1182,7 @@ class UncheckedElement(Node):
         text: str | None = None,
         attributes: Mapping[str, str] | None = None,
     ) -> None:
-        self._start(None, author_site(sys._getframe(1)))
+        self._start(author_site(sys._getframe(1)))
         self._setup(tag, text, attributes or {})
         self._take(children)
         self._join_open_block()
@@ -1195,7 +1241,7 @@ class Comment(Node):
     __slots__ = ()
 
     def __init__(self, text: str) -> None:
-        self._start(None, author_site(sys._getframe(1)))
+        self._start(author_site(sys._getframe(1)))
         self._setup(text)
         self._join_open_block()
 
@@ -1252,8 +1298,8 @@ class FlowElement(Element):
 
     __slots__ = ("_comments_after", "_comments_before")
 
-    def _start(self, location: SourceLocation | None, site: Site = _UNKNOWN_SITE) -> None:
-        super()._start(location, site)
+    def _start(self, where: SourceLocation | Site) -> None:
+        super()._start(where)
         self._comments_before: tuple[str, ...] = ()
         self._comments_after: tuple[str, ...] = ()
 
