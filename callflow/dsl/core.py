@@ -1236,7 +1236,12 @@ class UncheckedElement(Node):
 
 
 class Comment(Node):
-    """An XML comment among the children: ``Comment("why this branch exists")``."""
+    """An XML comment among the children: ``Comment("why this branch exists")``.
+
+    Line breaks are kept as a parser reads them back: a comment cannot escape a carriage
+    return, so ``\r\n`` and ``\r`` become ``\n`` (XML's end-of-line rule), and a flow's
+    comments survive serialising and parsing unchanged.
+    """
 
     __slots__ = ()
 
@@ -1255,7 +1260,7 @@ class Comment(Node):
             raise BuildError(
                 "Comment(): an XML comment cannot contain '--' or end with '-'", self.location
             )
-        self._text = text
+        self._text = text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
     @property
     def tag(self) -> str:
