@@ -52,31 +52,40 @@ _INSTALLED_DIRS = tuple(
 #: an installed package (the author's too when it builds flows, but never a "caller" worth
 #: naming in a chain: test runners and frameworks live there).
 USER, OURS, STDLIB, INSTALLED = 0, 1, 2, 3
-_FILE_KINDS: dict[str, int] = {}
 
-#: How many callers of a fragment function a location records ("called from …").
+
+class _FileKinds(dict[str, int]):
+    """Each file's kind, worked out the first time the file is looked up."""
+
+    def __missing__(self, filename: str) -> int:
+        kind = self[filename] = _classify(filename)
+        return kind
+
+
+_FILE_KINDS = _FileKinds()
+
+#: How many callers of a fragment function a location records ("called from …");
+#: `author_site` is unrolled to this many.
 MAX_CHAIN = 3
 
 
 def file_kind(filename: str) -> int:
-    kind = _FILE_KINDS.get(filename)
-    if kind is None:
-        if filename.startswith("<frozen"):
-            kind = STDLIB
-        elif filename.startswith("<"):
-            kind = USER  # exec'd strings, doctests: the author's code
-        else:
-            absolute = os.path.abspath(filename)
-            if absolute.startswith(_PACKAGE_DIR):
-                kind = OURS
-            elif absolute.startswith(_INSTALLED_DIRS):  # site-packages may sit inside stdlib
-                kind = INSTALLED
-            elif absolute.startswith(_STDLIB_DIRS):
-                kind = STDLIB
-            else:
-                kind = USER
-        _FILE_KINDS[filename] = kind
-    return kind
+    return _FILE_KINDS[filename]
+
+
+def _classify(filename: str) -> int:
+    if filename.startswith("<frozen"):
+        return STDLIB
+    if filename.startswith("<"):
+        return USER  # exec'd strings, doctests: the author's code
+    absolute = os.path.abspath(filename)
+    if absolute.startswith(_PACKAGE_DIR):
+        return OURS
+    if absolute.startswith(_INSTALLED_DIRS):  # site-packages may sit inside stdlib
+        return INSTALLED
+    if absolute.startswith(_STDLIB_DIRS):
+        return STDLIB
+    return USER
 
 
 #: Where a node was built, kept raw until someone asks for its `SourceLocation`: the code
@@ -90,34 +99,41 @@ Site = tuple[CodeType | int, ...]
 _UNKNOWN_SITE: Site = ()
 
 
+_AUTHOR_KINDS = (USER, INSTALLED)
+
+
 def author_site(frame: FrameType | None) -> Site:
     """The raw location of the author's code at or above ``frame``: the innermost frame that
-    is neither callflow's nor the standard library's, then its author callers."""
+    is neither callflow's nor the standard library's, then its author callers (MAX_CHAIN)."""
     kinds = _FILE_KINDS
     while frame is not None:
         code = frame.f_code
-        kind = kinds.get(code.co_filename)
-        if kind is None:
-            kind = file_kind(code.co_filename)
-        if kind in (USER, INSTALLED):
+        if kinds[code.co_filename] in _AUTHOR_KINDS:
             break
         frame = frame.f_back
-    if frame is None:
+    else:
         return _UNKNOWN_SITE
-    site: Site = (code, frame.f_lasti)
-    caller = frame.f_back
-    for _ in range(MAX_CHAIN):
-        if caller is None:
-            break
-        code = caller.f_code
-        kind = kinds.get(code.co_filename)
-        if kind is None:
-            kind = file_kind(code.co_filename)
-        if kind != USER:
-            break
-        site += (code, caller.f_lasti)
-        caller = caller.f_back
-    return site
+    # The callers, unrolled to MAX_CHAIN == 3 levels: this runs for every node built, and a
+    # loop building the tuple step by step costs a fifth more.
+    first = frame.f_back
+    if first is None or kinds[first.f_code.co_filename] != USER:
+        return (code, frame.f_lasti)
+    second = first.f_back
+    if second is None or kinds[second.f_code.co_filename] != USER:
+        return (code, frame.f_lasti, first.f_code, first.f_lasti)
+    third = second.f_back
+    if third is None or kinds[third.f_code.co_filename] != USER:
+        return (code, frame.f_lasti, first.f_code, first.f_lasti, second.f_code, second.f_lasti)
+    return (
+        code,
+        frame.f_lasti,
+        first.f_code,
+        first.f_lasti,
+        second.f_code,
+        second.f_lasti,
+        third.f_code,
+        third.f_lasti,
+    )
 
 
 @functools.lru_cache(maxsize=512)
