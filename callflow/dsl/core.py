@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import math
 import os
 import re
 import sys
@@ -278,10 +279,12 @@ class ContentMachine:
     States are numbers (0: nothing yet; `DEAD`: the children so far are illegal), each move
     is derived once per (state, tag) and then is a dict lookup, so checking a child costs
     no hashing of nested model tuples. ``moves[state]`` maps a child tag to the next state
-    for every move seen so far; `step` learns the others.
+    for every move seen so far; `step` learns the others. ``node_moves[state]`` does the
+    same by the child node's class (comments and unchecked elements leave the state as it
+    is), which is what the builder looks up for every child; `step_node` learns those.
     """
 
-    __slots__ = ("final", "models", "moves", "numbers")
+    __slots__ = ("final", "models", "moves", "node_moves", "numbers")
 
     DEAD = -1
 
@@ -289,7 +292,19 @@ class ContentMachine:
         self.models: list[Model] = [model]
         self.numbers: dict[Model, int] = {model: 0}
         self.moves: list[dict[str, int]] = [{}]
+        self.node_moves: list[dict[type[Node], int]] = [{}]
         self.final: list[bool] = [nullable(model)]
+
+    def step_node(self, state: int, node: Node) -> int:
+        """The state after the child ``node`` (`DEAD` when it may not stand there)."""
+        if state < 0:
+            return self.DEAD
+        if isinstance(node, Element):
+            following = self.step(state, node.SPEC.tag)
+        else:
+            following = state  # outside the content model: comments, unchecked elements
+        self.node_moves[state][type(node)] = following
+        return following
 
     def step(self, state: int, tag: str) -> int:
         """The state after one child ``tag`` (`DEAD` when it may not stand there)."""
@@ -307,6 +322,7 @@ class ContentMachine:
                     self.numbers[derived] = following
                     self.models.append(derived)
                     self.moves.append({})
+                    self.node_moves.append({})
                     self.final.append(nullable(derived))
             self.moves[state][tag] = following
         return following
@@ -332,9 +348,11 @@ class AttributeSpec:
     """
 
     __slots__ = (
+        "accepted",
         "check",
         "convert",
         "description",
+        "least_int",
         "enumeration",
         "kind",
         "literal_values",
@@ -351,6 +369,13 @@ class AttributeSpec:
     #: The wire form of a Python value (`_wire_value` for this attribute); raises
     #: TypeError/ValueError with the reason.
     convert: Callable[[object], str]
+    #: Strings already found valid for a kind whose Python value is its wire form (string,
+    #: token, enum): flows repeat their values, and a set lookup is all those cost again.
+    #: Bounded by _ACCEPTED_LIMIT; never filled for numbers or booleans, whose wire form is
+    #: not what the builder takes.
+    accepted: set[str]
+    #: The least `int` a number attribute writes as it is (infinity for the other kinds).
+    least_int: float
 
     def __init__(
         self,
@@ -375,6 +400,8 @@ class AttributeSpec:
         self.regex = re.compile(pattern) if pattern is not None else None
         self.literal_values = literal_values  # a finite pattern's values, as typed
         self.description = description
+        self.accepted = set()
+        self.least_int = {"positive": 1, "nonnegative": 0, "duration": 0}.get(kind, math.inf)
         self.check = _wire_checker(self)
         self.convert = _converter(self)
 
@@ -512,6 +539,9 @@ def _wire_value(spec: AttributeSpec, value: object) -> str:
 
 _NUMBER_KINDS = ("duration", "nonnegative", "positive")
 
+#: How many valid strings each attribute remembers (`AttributeSpec.accepted`).
+_ACCEPTED_LIMIT = 1024
+
 
 def _wire_checker(spec: AttributeSpec) -> Callable[[str], str | None]:
     """`check_wire_value` for one attribute, with a shortcut for the common case.
@@ -521,32 +551,45 @@ def _wire_checker(spec: AttributeSpec) -> Callable[[str], str | None]:
     Anything else goes through `check_wire_value`, so both always agree.
     """
     regex = spec.regex
-    if spec.kind in _NUMBER_KINDS:
+    if spec.kind in _NUMBER_KINDS or spec.kind == "boolean":
         return functools.partial(check_wire_value, spec)
+    accepted = spec.accepted
     if spec.kind == "string":
 
         def check_string(value: str) -> str | None:
-            if (
+            if value in accepted:
+                return None
+            if not (
                 value.isascii()
                 and value.isprintable()
                 and (regex is None or regex.fullmatch(value))
             ):
-                return None
-            return check_wire_value(spec, value)
+                reason = check_wire_value(spec, value)
+                if reason is not None:
+                    return reason
+            if len(accepted) < _ACCEPTED_LIMIT:
+                accepted.add(value)
+            return None
 
         return check_string
     members = frozenset(spec.enumeration)
 
     def check_token(value: str) -> str | None:
-        if (
+        if value in accepted:
+            return None
+        if not (
             value.isascii()
             and value.isprintable()
             and " " not in value
             and (not members or value in members)
             and (regex is None or regex.fullmatch(value))
         ):
-            return None
-        return check_wire_value(spec, value)
+            reason = check_wire_value(spec, value)
+            if reason is not None:
+                return reason
+        if len(accepted) < _ACCEPTED_LIMIT:
+            accepted.add(value)
+        return None
 
     return check_token
 
@@ -909,16 +952,20 @@ class Element(Node):
                         unchecked = value
                         continue
                     raise self._unknown_keyword(python_name, value)
-                if value is None:
+                if value.__class__ is str and value in attribute.accepted:
+                    wire[attribute.name] = value
+                elif value.__class__ is int and value >= attribute.least_int:
+                    wire[attribute.name] = str(value)
+                elif value is None:
                     if attribute.required:
                         raise self._error(f"`{python_name}` is required, got None", attribute)
-                    continue
-                try:
-                    wire[attribute.name] = attribute.convert(value)
-                except (TypeError, ValueError) as reason:
-                    raise self._error(
-                        f"{python_name}={value!r}: {reason}", attribute, value
-                    ) from None
+                else:
+                    try:
+                        wire[attribute.name] = attribute.convert(value)
+                    except (TypeError, ValueError) as reason:
+                        raise self._error(
+                            f"{python_name}={value!r}: {reason}", attribute, value
+                        ) from None
         for attribute in spec.required:
             if attribute.name not in wire:
                 raise self._error(f"the keyword `{attribute.python_name}` is required", attribute)
@@ -926,7 +973,11 @@ class Element(Node):
             self._add_unchecked(unchecked)
         if content is not None:
             text_spec = spec.text
-            if text_spec is not None and type(content) is str and text_spec.check(content) is None:
+            if (
+                text_spec is not None
+                and content.__class__ is str
+                and (content in text_spec.accepted or text_spec.check(content) is None)
+            ):
                 self._text = content or None
             else:
                 self._set_text(content)  # raises, saying why
@@ -936,21 +987,21 @@ class Element(Node):
             if not spec.children:
                 raise BuildError(f"<{spec.tag}> holds no children", self.location)
             machine = spec.machine
-            moves = machine.moves
+            node_moves = machine.node_moves
+            kids = self._children
             state = 0
             for child in _nodes(children, self):
                 pending = child._pending_in
                 if pending is not None:
                     pending._release(child)
-                if isinstance(child, Element):
-                    tag = child.SPEC.tag
-                    following = moves[state].get(tag)
-                    if following is None:
-                        following = machine.step(state, tag)
-                    if following < 0:
-                        raise self._rejected(child, self._last_element(), state)
-                    state = following
-                self._children.append(child)
+                following = node_moves[state].get(child.__class__)
+                if following is None:
+                    following = machine.step_node(state, child)
+                if following < 0:
+                    assert isinstance(child, Element)  # only elements meet the content model
+                    raise self._rejected(child, self._last_element(), state)
+                state = following
+                kids.append(child)
             self._state = state
         if _OPEN_BLOCKS.get():
             self._join_open_block()
