@@ -729,12 +729,16 @@ class Node:
         self._open = False
 
     def _join_open_block(self) -> None:
+        """Join the innermost open ``with`` block, if any (`Element._build` inlines this)."""
         blocks = _OPEN_BLOCKS.get()
         if blocks:
             parent = blocks[-1]
             if self._children and _holds(self, parent):
                 raise BuildError(f"<{parent.tag}> cannot contain itself", self.location)
-            parent._append(self)
+            if parent._open:  # collected only; checked when the block closes
+                parent._children.append(self)
+            else:
+                parent._append(self)
             self._pending_in = parent
 
     def _take(self, items: Iterable[object], *, existing: bool = False) -> None:
@@ -995,8 +999,16 @@ class Element(Node):
                 state = following
                 kids.append(child)
             self._state = state
-        if _OPEN_BLOCKS.get():
-            self._join_open_block()
+        blocks = _OPEN_BLOCKS.get()
+        if blocks:  # _join_open_block, inlined
+            parent = blocks[-1]
+            if self._children and _holds(self, parent):
+                raise BuildError(f"<{parent.tag}> cannot contain itself", self.location)
+            if parent._open:  # collected only; checked when the block closes
+                parent._children.append(self)
+            else:
+                parent._append(self)
+            self._pending_in = parent
 
     def _write(self, out: list[str]) -> None:
         spec = self.SPEC
@@ -1116,18 +1128,20 @@ class Element(Node):
         return self._misplaced_child(child, previous, state)
 
     def _last_element(self) -> Element | None:
-        for child in reversed(self._children):
-            if isinstance(child, Element):
-                return child
-        return None
+        return _last_element(self._children)
 
     def _check_children(self) -> None:
+        machine = self.SPEC.machine
+        node_moves = machine.node_moves
         state = 0
-        previous: Element | None = None
-        for child in self._children:
-            if isinstance(child, Element):
-                state = self._accept(state, child, previous)
-                previous = child
+        for index, child in enumerate(self._children):
+            following = node_moves[state].get(child.__class__)
+            if following is None:
+                following = machine.step_node(state, child)
+            if following < 0:
+                assert isinstance(child, Element)  # only elements meet the content model
+                raise self._rejected(child, _last_element(self._children[:index]), state)
+            state = following
         self._state = state
 
     def _recompute_state(self) -> None:
@@ -1174,7 +1188,9 @@ class Element(Node):
             raise BuildError(
                 f"<{self.tag}> holds no children; it cannot open a `with` block", self.location
             )
-        return super().__enter__()
+        self._open = True  # as Node.__enter__, one call less for every block
+        _OPEN_BLOCKS.set((*_OPEN_BLOCKS.get(), self))
+        return self
 
     def _check_complete(self) -> None:
         if not self.SPEC.machine.accepts_end(self._state):
@@ -1214,6 +1230,14 @@ class Element(Node):
         if text is not None:
             node._set_text(text)
         return node
+
+
+def _last_element(nodes: Sequence[Node]) -> Element | None:
+    """The last element among ``nodes`` (comments and unchecked elements skipped)."""
+    for node in reversed(nodes):
+        if isinstance(node, Element):
+            return node
+    return None
 
 
 def _hint(node: Element, attribute: AttributeSpec | None, value: object) -> str | None:
