@@ -117,22 +117,31 @@ def author_site(frame: FrameType | None) -> Site:
     # The callers, unrolled to MAX_CHAIN == 3 levels: this runs for every node built, and a
     # loop building the tuple step by step costs a fifth more.
     first = frame.f_back
-    if first is None or kinds[first.f_code.co_filename] != USER:
+    if first is None:
+        return (code, frame.f_lasti)
+    first_code = first.f_code
+    if kinds[first_code.co_filename] != USER:
         return (code, frame.f_lasti)
     second = first.f_back
-    if second is None or kinds[second.f_code.co_filename] != USER:
-        return (code, frame.f_lasti, first.f_code, first.f_lasti)
+    if second is None:
+        return (code, frame.f_lasti, first_code, first.f_lasti)
+    second_code = second.f_code
+    if kinds[second_code.co_filename] != USER:
+        return (code, frame.f_lasti, first_code, first.f_lasti)
     third = second.f_back
-    if third is None or kinds[third.f_code.co_filename] != USER:
-        return (code, frame.f_lasti, first.f_code, first.f_lasti, second.f_code, second.f_lasti)
+    if third is None:
+        return (code, frame.f_lasti, first_code, first.f_lasti, second_code, second.f_lasti)
+    third_code = third.f_code
+    if kinds[third_code.co_filename] != USER:
+        return (code, frame.f_lasti, first_code, first.f_lasti, second_code, second.f_lasti)
     return (
         code,
         frame.f_lasti,
-        first.f_code,
+        first_code,
         first.f_lasti,
-        second.f_code,
+        second_code,
         second.f_lasti,
-        third.f_code,
+        third_code,
         third.f_lasti,
     )
 
@@ -962,9 +971,12 @@ class Element(Node):
                         raise self._error(
                             f"{python_name}={value!r}: {reason}", attribute, value
                         ) from None
-        for attribute in spec.required:
-            if attribute.name not in wire:
-                raise self._error(f"the keyword `{attribute.python_name}` is required", attribute)
+        if spec.required:
+            for attribute in spec.required:
+                if attribute.name not in wire:
+                    raise self._error(
+                        f"the keyword `{attribute.python_name}` is required", attribute
+                    )
         if unchecked is not None:
             self._add_unchecked(unchecked)
         if content is not None:
@@ -1016,18 +1028,20 @@ class Element(Node):
         if state < 0 or not spec.final[state]:
             self._check_complete()  # raises, naming what is missing
         start = spec.open_tag
-        for name, value in self._attributes.items():
-            if (
-                "&" in value
-                or "<" in value
-                or ">" in value
-                or '"' in value
-                or "\t" in value
-                or "\n" in value
-                or "\r" in value
-            ):
-                value = _escape_attribute(value)
-            start += f' {name}="{value}"'
+        attributes = self._attributes
+        if attributes:
+            for name, value in attributes.items():
+                if (
+                    "&" in value
+                    or "<" in value
+                    or ">" in value
+                    or '"' in value
+                    or "\t" in value
+                    or "\n" in value
+                    or "\r" in value
+                ):
+                    value = _escape_attribute(value)
+                start += f' {name}="{value}"'
         children = self._children
         text = self._text
         if text is None:
