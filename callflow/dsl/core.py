@@ -553,9 +553,11 @@ _ACCEPTED_LIMIT = 1024
 def _wire_checker(spec: AttributeSpec) -> Callable[[str], str | None]:
     """`check_wire_value` for one attribute, with a shortcut for the common case.
 
-    The shortcut answers only when the full check would surely pass: printable ASCII holds
-    no character XML forbids, and without spaces a token's whitespace rule changes nothing.
-    Anything else goes through `check_wire_value`, so both always agree.
+    The shortcut answers only when the full check would surely pass: printable characters
+    are all ones XML allows (`str.isprintable` is false for controls, surrogates and
+    noncharacters), and with no space (the only printable whitespace) a token's whitespace
+    rule changes nothing. Anything else goes through `check_wire_value`, so both agree.
+    Valid strings are remembered in ``spec.accepted`` (bounded).
     """
     regex = spec.regex
     if spec.kind in _NUMBER_KINDS or spec.kind == "boolean":
@@ -566,11 +568,7 @@ def _wire_checker(spec: AttributeSpec) -> Callable[[str], str | None]:
         def check_string(value: str) -> str | None:
             if value in accepted:
                 return None
-            if not (
-                value.isascii()
-                and value.isprintable()
-                and (regex is None or regex.fullmatch(value))
-            ):
+            if not (value.isprintable() and (regex is None or regex.fullmatch(value))):
                 reason = check_wire_value(spec, value)
                 if reason is not None:
                     return reason
@@ -585,8 +583,7 @@ def _wire_checker(spec: AttributeSpec) -> Callable[[str], str | None]:
         if value in accepted:
             return None
         if not (
-            value.isascii()
-            and value.isprintable()
+            value.isprintable()
             and " " not in value
             and (not members or value in members)
             and (regex is None or regex.fullmatch(value))
