@@ -183,8 +183,10 @@ def main() -> int:
             print(f"    {name:<34} {medians[name] * 1e6:6.1f} µs {best * 1e6:6.1f} µs")
         peer = medians["twilio VoiceResponse (peer)"]
         for name in ("callflow, nested calls", "callflow, with blocks"):
-            ratios.append(f"  ratio {name} / twilio, {workload}: {medians[name] / peer:5.2f}x")
-    print("\n".join(ratios) + "  (target ≤ 0.50x)")
+            label = f"{name} / twilio, {workload}:"
+            ratios.append(f"  {label:<52} {medians[name] / peer:5.2f}x")
+    print("ratios of the medians (target ≤ 0.50x):")
+    print("\n".join(ratios))
     load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
     print(f"load average after the run: {load} ({os.cpu_count()} CPUs)")
     return 0
