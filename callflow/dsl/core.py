@@ -15,6 +15,7 @@ import os
 import re
 import sys
 import sysconfig
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from datetime import timedelta
@@ -291,9 +292,10 @@ class ContentMachine:
     for every move seen so far; `step` learns the others. ``node_moves[state]`` does the
     same by the child node's class (comments and unchecked elements leave the state as it
     is), which is what the builder looks up for every child; `step_node` learns those.
+    Learning takes a lock (threads may build flows at once); looking up a learnt move does not.
     """
 
-    __slots__ = ("final", "models", "moves", "node_moves", "numbers")
+    __slots__ = ("_learning", "final", "models", "moves", "node_moves", "numbers")
 
     DEAD = -1
 
@@ -303,6 +305,7 @@ class ContentMachine:
         self.moves: list[dict[str, int]] = [{}]
         self.node_moves: list[dict[type[Node], int]] = [{}]
         self.final: list[bool] = [nullable(model)]
+        self._learning = threading.Lock()
 
     def step_node(self, state: int, node: Node) -> int:
         """The state after the child ``node`` (`DEAD` when it may not stand there)."""
@@ -319,19 +322,20 @@ class ContentMachine:
             return self.DEAD
         following = self.moves[state].get(tag)
         if following is None:
-            derived = derive(self.models[state], tag)
-            if derived == EMPTY:
-                following = self.DEAD
-            else:
-                following = self.numbers.get(derived, -2)
-                if following == -2:
-                    following = len(self.models)
-                    self.numbers[derived] = following
-                    self.models.append(derived)
-                    self.moves.append({})
-                    self.node_moves.append({})
-                    self.final.append(nullable(derived))
-            self.moves[state][tag] = following
+            with self._learning:  # the parallel lists grow together
+                derived = derive(self.models[state], tag)
+                if derived == EMPTY:
+                    following = self.DEAD
+                else:
+                    following = self.numbers.get(derived, -2)
+                    if following == -2:
+                        following = len(self.models)
+                        self.models.append(derived)
+                        self.moves.append({})
+                        self.node_moves.append({})
+                        self.final.append(nullable(derived))
+                        self.numbers[derived] = following
+                self.moves[state][tag] = following
         return following
 
     def accepts_end(self, state: int) -> bool:
@@ -671,7 +675,7 @@ class Node:
     _attributes: dict[str, str]
     _children: list[Node]
     _text: str | None
-    _where: SourceLocation | Site  # a raw Site until the location is first asked for
+    _where: SourceLocation | Site  # a raw Site until `location` is first read
     _pending_in: Node | None
     _state: int  # the element's ContentMachine state after its children so far
     _open: bool

@@ -8,6 +8,7 @@ test here holds one shortcut to the slow, obviously right path it replaces.
 from __future__ import annotations
 
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -181,6 +182,30 @@ def test_the_learnt_content_machine_agrees_with_the_content_model(data: st.DataO
         assert (state == ContentMachine.DEAD) == (model == EMPTY)
         assert (fresh_state == ContentMachine.DEAD) == (model == EMPTY)
         assert machine.accepts_end(state) == (model != EMPTY and nullable(model))
+
+
+def test_a_content_machine_learnt_by_many_threads_at_once_stays_consistent() -> None:
+    content = ELEMENT_CLASSES["Response"].SPEC.content
+    machine = ContentMachine(content)
+    tags = ["Say", "Gather", "Error", "Hangup", "Error", "Dial", "Nope"]
+
+    def walk(offset: int) -> list[int]:
+        states = [0]
+        for tag in tags[offset:] + tags[:offset]:
+            states.append(machine.step(states[-1], tag))
+        return states
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        walks = list(pool.map(walk, [n % len(tags) for n in range(64)]))
+    assert len(machine.models) == len(machine.moves) == len(machine.final)
+    assert len(machine.node_moves) == len(machine.models)
+    assert all(machine.numbers[model] == n for n, model in enumerate(machine.models))
+    fresh = ContentMachine(content)
+    for n, states in enumerate(walks):
+        expected = [0]
+        for tag in tags[n % len(tags) :] + tags[: n % len(tags)]:
+            expected.append(fresh.step(expected[-1], tag))
+        assert [machine.model(s) for s in states] == [fresh.model(s) for s in expected]
 
 
 # ---------------------------------------------------------------- the compact writer
