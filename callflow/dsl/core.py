@@ -800,21 +800,20 @@ class Node:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        self._close_block()
+        for child in self._children:
+            if child._pending_in is self:
+                child._pending_in = None
+        if exc_type is None:
+            self._check_complete()
+
+    def _close_block(self) -> None:
         blocks = _OPEN_BLOCKS.get()
         if blocks and blocks[-1] is self:
             _OPEN_BLOCKS.set(blocks[:-1])
         else:  # blocks closed out of order (entered and exited by hand)
             _OPEN_BLOCKS.set(tuple(block for block in blocks if block is not self))
         self._open = False
-        for child in self._children:
-            if child._pending_in is self:
-                child._pending_in = None
-        if exc_type is None:
-            self._check_children()
-            self._check_complete()
-
-    def _check_children(self) -> None:
-        pass
 
     def _check_complete(self) -> None:
         pass
@@ -1145,19 +1144,39 @@ class Element(Node):
     def _last_element(self) -> Element | None:
         return _last_element(self._children)
 
-    def _check_children(self) -> None:
-        machine = self.SPEC.machine
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        # Node.__exit__, and the children's check, in one pass over the children.
+        self._close_block()
+        if exc_type is not None:
+            for child in self._children:
+                if child._pending_in is self:
+                    child._pending_in = None
+            return
+        spec = self.SPEC
+        machine = spec.machine
         node_moves = machine.node_moves
         state = 0
         for index, child in enumerate(self._children):
+            if child._pending_in is self:
+                child._pending_in = None
             following = node_moves[state].get(child.__class__)
             if following is None:
                 following = machine.step_node(state, child)
             if following < 0:
                 assert isinstance(child, Element)  # only elements meet the content model
+                for rest in self._children[index:]:
+                    if rest._pending_in is self:
+                        rest._pending_in = None
                 raise self._rejected(child, _last_element(self._children[:index]), state)
             state = following
         self._state = state
+        if not spec.final[state]:
+            self._check_complete()  # raises, naming what is missing
 
     def _recompute_state(self) -> None:
         machine = self.SPEC.machine

@@ -22,12 +22,15 @@ from callflow.dsl import (
     Callback,
     Case,
     Comment,
+    Default,
     Dial,
+    Error,
     Gather,
     Hangup,
     Record,
     Response,
     Say,
+    Switch,
     UncheckedElement,
 )
 from callflow.dsl._elements import ELEMENT_CLASSES
@@ -206,6 +209,24 @@ def test_a_content_machine_learnt_by_many_threads_at_once_stays_consistent() -> 
         for tag in tags[n % len(tags) :] + tags[: n % len(tags)]:
             expected.append(fresh.step(expected[-1], tag))
         assert [machine.model(s) for s in states] == [fresh.model(s) for s in expected]
+
+
+def test_a_block_refused_on_closing_lets_go_of_all_its_children() -> None:
+    with pytest.raises(BuildError, match="cannot come after <Error>"):  # noqa: SIM117
+        with Switch() as switch:
+            first = Case(Say("One."), dtmf="1")
+            Error(Hangup())
+            late = Case(Say("Two."), dtmf="2")  # no Case after the Error
+            after = Default(Say("Never."))
+    flow = Response(Gather(Switch(first, late, after)))  # moved freely, not out of `switch`
+    assert len(switch.children) == 4
+    assert flow.to_xml().count("<Case") == 2
+
+
+def test_a_block_left_incomplete_is_refused_on_closing() -> None:
+    with pytest.raises(BuildError, match=r"<Dial> is incomplete: it needs <To> or <Sip>"):  # noqa: SIM117
+        with Dial():
+            Comment("no target yet")
 
 
 # ---------------------------------------------------------------- the compact writer
