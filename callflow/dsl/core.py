@@ -4,6 +4,11 @@ The element classes in `callflow.dsl._elements` are generated from the schema; e
 an `ElementSpec` (its attributes, text type and content model) and hands its arguments to
 `Element._build`, which checks everything the moment the node is built. Nothing here knows a
 tag name: the schema's knowledge lives in the generated specs.
+
+Building runs for every node of every flow, so it works from tables made once per tag
+(`ElementSpec`, `AttributeSpec`, `ContentMachine`), keeps each node's source site raw until
+a location is asked for (`author_site`), and writes compact XML without an lxml tree
+(`Element._write`); tests/dsl/test_fast_paths.py holds each shortcut to the plain rule.
 """
 
 from __future__ import annotations
