@@ -387,8 +387,8 @@ class AttributeSpec:
     convert: Callable[[object], str]
     #: Strings already found valid for a kind whose Python value is its wire form (string,
     #: token, enum): flows repeat their values, and a set lookup is all those cost again.
-    #: Bounded by _ACCEPTED_LIMIT; never filled for numbers or booleans, whose wire form is
-    #: not what the builder takes.
+    #: Bounded (_ACCEPTED_LIMIT strings of _ACCEPTED_LENGTH characters at most); never
+    #: filled for numbers or booleans, whose wire form is not what the builder takes.
     accepted: set[str]
     #: The least `int` a number attribute writes as it is (infinity for the other kinds).
     least_int: float
@@ -555,8 +555,11 @@ def _wire_value(spec: AttributeSpec, value: object) -> str:
 
 _NUMBER_KINDS = ("duration", "nonnegative", "positive")
 
-#: How many valid strings each attribute remembers (`AttributeSpec.accepted`).
-_ACCEPTED_LIMIT = 1024
+#: How many valid strings each attribute remembers (`AttributeSpec.accepted`), and how long
+#: they may be: enough for the prompts and URLs a service repeats, a few hundred kilobytes
+#: at most however many texts an application makes up.
+_ACCEPTED_LIMIT = 256
+_ACCEPTED_LENGTH = 200
 
 
 def _wire_checker(spec: AttributeSpec) -> Callable[[str], str | None]:
@@ -581,7 +584,7 @@ def _wire_checker(spec: AttributeSpec) -> Callable[[str], str | None]:
                 reason = check_wire_value(spec, value)
                 if reason is not None:
                     return reason
-            if len(accepted) < _ACCEPTED_LIMIT:
+            if len(accepted) < _ACCEPTED_LIMIT and len(value) <= _ACCEPTED_LENGTH:
                 accepted.add(value)
             return None
 
@@ -600,7 +603,7 @@ def _wire_checker(spec: AttributeSpec) -> Callable[[str], str | None]:
             reason = check_wire_value(spec, value)
             if reason is not None:
                 return reason
-        if len(accepted) < _ACCEPTED_LIMIT:
+        if len(accepted) < _ACCEPTED_LIMIT and len(value) <= _ACCEPTED_LENGTH:
             accepted.add(value)
         return None
 

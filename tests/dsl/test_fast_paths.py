@@ -35,6 +35,7 @@ from callflow.dsl import (
 )
 from callflow.dsl._elements import ELEMENT_CLASSES
 from callflow.dsl.core import (
+    _ACCEPTED_LENGTH,
     _ACCEPTED_LIMIT,
     EMPTY,
     MAX_CHAIN,
@@ -159,8 +160,11 @@ def test_a_remembered_string_is_still_refused_where_it_is_not_valid() -> None:
         Gather(num_digits=True)  # type: ignore[arg-type]  # a bool is not a number here
 
 
-def test_an_attribute_remembers_a_bounded_number_of_strings() -> None:
+def test_an_attribute_remembers_a_bounded_number_of_short_strings() -> None:
     spec = Hangup.SPEC.by_python["tag"]
+    long_tag = "x" * (_ACCEPTED_LENGTH + 1)
+    assert Hangup(tag=long_tag).attributes["tag"] == long_tag
+    assert long_tag not in spec.accepted
     for number in range(_ACCEPTED_LIMIT + 50):
         Hangup(tag=f"bounded-{number}")
     assert len(spec.accepted) <= _ACCEPTED_LIMIT
