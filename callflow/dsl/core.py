@@ -772,10 +772,14 @@ class Node:
             self._append(child)
 
     def _release(self, child: Node) -> None:
-        for index in range(len(self._children) - 1, -1, -1):
-            if self._children[index] is child:
-                del self._children[index]
-                break
+        children = self._children
+        if children and children[-1] is child:  # the usual case: built just before
+            children.pop()
+        else:
+            for index in range(len(children) - 1, -1, -1):
+                if children[index] is child:
+                    del children[index]
+                    break
         child._pending_in = None
         if not self._open:  # an open block is checked afresh when it closes
             self._recompute_state()
@@ -887,14 +891,10 @@ def _escape_attribute(value: str) -> str:
 
 
 def _holds(node: Node, target: Node) -> bool:
-    """Whether ``target`` is somewhere below ``node``."""
-    pending = list(node._children)
-    while pending:
-        child = pending.pop()
-        if child is target:
+    """Whether ``target`` is somewhere below ``node`` (flows are shallow: recursion is fine)."""
+    for child in node._children:
+        if child is target or (child._children and _holds(child, target)):
             return True
-        if child._children:
-            pending.extend(child._children)
     return False
 
 
