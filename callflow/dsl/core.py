@@ -569,7 +569,8 @@ def _wire_checker(spec: AttributeSpec) -> Callable[[str], str | None]:
     are all ones XML allows (`str.isprintable` is false for controls, surrogates and
     noncharacters), and with no space (the only printable whitespace) a token's whitespace
     rule changes nothing. Anything else goes through `check_wire_value`, so both agree.
-    Valid strings are remembered in ``spec.accepted`` (bounded).
+    Valid strings are added to ``spec.accepted`` (bounded), which `Element._build` consults
+    before it calls the check.
     """
     regex = spec.regex
     if spec.kind in _NUMBER_KINDS or spec.kind == "boolean":
@@ -578,8 +579,6 @@ def _wire_checker(spec: AttributeSpec) -> Callable[[str], str | None]:
     if spec.kind == "string":
 
         def check_string(value: str) -> str | None:
-            if value in accepted:
-                return None
             if not (value.isprintable() and (regex is None or regex.fullmatch(value))):
                 reason = check_wire_value(spec, value)
                 if reason is not None:
@@ -592,8 +591,6 @@ def _wire_checker(spec: AttributeSpec) -> Callable[[str], str | None]:
     members = frozenset(spec.enumeration)
 
     def check_token(value: str) -> str | None:
-        if value in accepted:
-            return None
         if not (
             value.isprintable()
             and " " not in value
