@@ -347,6 +347,12 @@ def test_comments_are_written_where_they_stand() -> None:
     )
 
 
+def test_a_comment_keeps_its_line_breaks_as_a_parser_reads_them() -> None:
+    flow = Response(Comment("one\r\ntwo\rthree"), Say("Hi"))
+    assert flow.children[0].text == "one\ntwo\nthree"
+    assert compact(flow) == "<Response><!--one\ntwo\nthree--><Say>Hi</Say></Response>"
+
+
 def test_a_comment_cannot_hold_a_double_hyphen() -> None:
     with pytest.raises(BuildError, match="--"):
         Comment("a -- b")

@@ -1,0 +1,328 @@
+"""The builder's shortcuts agree with the plain rules they stand in for.
+
+Building a node takes shortcuts for speed (remembered valid strings, learnt content-model
+moves, source sites read lazily, a compact writer that does not build an lxml tree); each
+test here holds one shortcut to the slow, obviously right path it replaces.
+"""
+
+from __future__ import annotations
+
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from lxml import etree
+
+from callflow.dsl import (
+    Callback,
+    Case,
+    Comment,
+    Default,
+    Dial,
+    Error,
+    Gather,
+    Hangup,
+    Record,
+    Response,
+    Say,
+    Switch,
+    UncheckedElement,
+)
+from callflow.dsl._elements import ELEMENT_CLASSES
+from callflow.dsl.core import (
+    _ACCEPTED_LENGTH,
+    _ACCEPTED_LIMIT,
+    EMPTY,
+    MAX_CHAIN,
+    AttributeSpec,
+    ContentMachine,
+    _wire_value,
+    check_wire_value,
+    derive,
+    illegal_character,
+    nullable,
+)
+from callflow.errors import BuildError
+
+SETTINGS = settings(max_examples=80, deadline=None)
+
+# Characters XML 1.0 allows (surrogates excluded: they cannot be encoded).
+XML_TEXT = st.text(
+    alphabet=st.characters(
+        blacklist_categories=("Cs",),
+        blacklist_characters="".join(chr(c) for c in range(0x20) if chr(c) not in "\t\n\r")
+        + "\ufffe\uffff",
+    ),
+    max_size=30,
+)
+# Strings near the edges: markup characters, whitespace runs, keys, digits, control bytes.
+EDGY_TEXT = st.text(alphabet=" \t\r\n&<>\"'#*+0123456789abcPOST-:/.\x00\x0b\u00e9\U0001f600")
+# XML-legal strings made mostly of what the writer must escape.
+MARKUP_TEXT = st.text(alphabet=" \t\r\n&<>\"'ab\u00e9\U0001f600", max_size=12)
+WRITTEN_TEXT = st.one_of(XML_TEXT, MARKUP_TEXT)
+ANY_VALUE = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 10**7),
+    st.floats(allow_nan=False),
+    st.timedeltas(min_value=timedelta(0), max_value=timedelta(hours=2)),
+    XML_TEXT,
+    EDGY_TEXT,
+    st.sampled_from(["true", "false", "GET", "POST", "1", "#", " 1 ", "8000", "https://e.com/x"]),
+)
+
+ATTRIBUTE_SPECS = sorted(
+    {
+        (name, spec.python_name): spec
+        for name, cls in ELEMENT_CLASSES.items()
+        for spec in (*cls.SPEC.attributes, *([cls.SPEC.text] if cls.SPEC.text else []))
+    }.items()
+)
+
+
+def outcome(function: Any, value: object) -> tuple[str, object]:
+    try:
+        return ("ok", function(value))
+    except (TypeError, ValueError) as error:
+        return (type(error).__name__, str(error))
+
+
+@pytest.mark.parametrize(("key", "spec"), ATTRIBUTE_SPECS, ids=lambda k: str(k))
+@settings(max_examples=40, deadline=None)
+@given(value=ANY_VALUE)
+def test_an_attribute_converts_every_value_as_the_plain_rule_does(
+    key: tuple[str, str], spec: AttributeSpec, value: object
+) -> None:
+    expected = outcome(lambda v: _wire_value(spec, v), value)
+    assert outcome(spec.convert, value) == expected
+    assert outcome(spec.convert, value) == expected  # again, now possibly remembered
+
+
+@pytest.mark.parametrize(("key", "spec"), ATTRIBUTE_SPECS, ids=lambda k: str(k))
+@settings(max_examples=40, deadline=None)
+@given(wire=st.one_of(XML_TEXT, EDGY_TEXT))
+def test_an_attribute_checks_every_wire_string_as_the_plain_rule_does(
+    key: tuple[str, str], spec: AttributeSpec, wire: str
+) -> None:
+    expected = check_wire_value(spec, wire)
+    assert spec.check(wire) == expected
+    assert spec.check(wire) == expected
+
+
+def test_every_printable_character_is_one_xml_allows() -> None:
+    """What the wire checks' shortcut relies on, over all of Unicode."""
+    printable = "".join(c for c in map(chr, range(sys.maxunicode + 1)) if c.isprintable())
+    assert illegal_character(printable) is None
+    assert not any(c in printable for c in "\t\n\r\u00a0\u2028")  # only " " is whitespace
+
+
+@SETTINGS
+@given(num_digits=ANY_VALUE, timeout=ANY_VALUE, asr=ANY_VALUE, method=ANY_VALUE, dtmf=ANY_VALUE)
+def test_building_accepts_exactly_the_values_the_plain_rules_accept(**values: object) -> None:
+    """Building twice (the second time through remembered strings) gives the same outcome."""
+    cases: list[tuple[Any, dict[str, object], str]] = [
+        (Gather, {}, "num_digits"),
+        (Gather, {}, "timeout"),
+        (Record, {}, "asr"),
+        (Callback, {"url": "https://ivr.example.com/next"}, "method"),
+        (Case, {}, "dtmf"),
+    ]
+    for cls, required, python_name in cases:
+        value = values[python_name]
+        spec = cls.SPEC.by_python[python_name]
+        if value is None:
+            expected: tuple[str, object] = ("ok", None) if not spec.required else ("error", "")
+        else:
+            plain = outcome(lambda v, s=spec: _wire_value(s, v), value)
+            expected = plain if plain[0] == "ok" else ("error", "")
+        for _ in range(2):
+            try:
+                node = cls(**required, **{python_name: value})
+            except BuildError:
+                assert expected[0] == "error", (cls, python_name, value)
+            else:
+                assert expected[0] == "ok", (cls, python_name, value)
+                assert node.attributes.get(spec.name) == expected[1]
+
+
+def test_a_remembered_string_is_still_refused_where_it_is_not_valid() -> None:
+    Callback(url="https://ivr.example.com/next", tag="POST")  # remembered for `tag`
+    with pytest.raises(BuildError, match="method"):
+        Callback(url="https://ivr.example.com/next", method="FETCH")  # type: ignore[arg-type]
+    with pytest.raises(BuildError, match="timeout"):
+        Gather(timeout="8000")  # type: ignore[arg-type]  # a str, though "8000" is valid XML
+    with pytest.raises(BuildError, match="num_digits"):
+        Gather(num_digits=True)  # type: ignore[arg-type]  # a bool is not a number here
+
+
+def test_an_attribute_remembers_a_bounded_number_of_short_strings() -> None:
+    spec = Hangup.SPEC.by_python["tag"]
+    long_tag = "x" * (_ACCEPTED_LENGTH + 1)
+    assert Hangup(tag=long_tag).attributes["tag"] == long_tag
+    assert long_tag not in spec.accepted
+    for number in range(_ACCEPTED_LIMIT + 50):
+        Hangup(tag=f"bounded-{number}")
+    assert len(spec.accepted) <= _ACCEPTED_LIMIT
+    assert Hangup(tag=f"bounded-{_ACCEPTED_LIMIT + 49}").attributes["tag"].startswith("bounded")
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_the_learnt_content_machine_agrees_with_the_content_model(data: st.DataObject) -> None:
+    cls = data.draw(st.sampled_from(sorted(ELEMENT_CLASSES.items())))[1]
+    spec = cls.SPEC
+    if not spec.children:
+        return
+    tags = data.draw(st.lists(st.sampled_from([*spec.children, "Nope"]), max_size=6))
+    machine = spec.machine
+    fresh = ContentMachine(spec.content)
+    model, state, fresh_state = spec.content, 0, 0
+    for tag in tags:
+        model = derive(model, tag) if model != EMPTY else EMPTY
+        state = machine.step(state, tag)
+        fresh_state = fresh.step(fresh_state, tag)
+        assert (state == ContentMachine.DEAD) == (model == EMPTY)
+        assert (fresh_state == ContentMachine.DEAD) == (model == EMPTY)
+        assert machine.accepts_end(state) == (model != EMPTY and nullable(model))
+
+
+def test_a_content_machine_learnt_by_many_threads_at_once_stays_consistent() -> None:
+    content = ELEMENT_CLASSES["Response"].SPEC.content
+    machine = ContentMachine(content)
+    tags = ["Say", "Gather", "Error", "Hangup", "Error", "Dial", "Nope"]
+
+    def walk(offset: int) -> list[int]:
+        states = [0]
+        for tag in tags[offset:] + tags[:offset]:
+            states.append(machine.step(states[-1], tag))
+        return states
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        walks = list(pool.map(walk, [n % len(tags) for n in range(64)]))
+    assert len(machine.models) == len(machine.moves) == len(machine.final)
+    assert len(machine.node_moves) == len(machine.models)
+    assert all(machine.numbers[model] == n for n, model in enumerate(machine.models))
+    fresh = ContentMachine(content)
+    for n, states in enumerate(walks):
+        expected = [0]
+        for tag in tags[n % len(tags) :] + tags[: n % len(tags)]:
+            expected.append(fresh.step(expected[-1], tag))
+        assert [machine.model(s) for s in states] == [fresh.model(s) for s in expected]
+
+
+def test_a_block_refused_on_closing_lets_go_of_all_its_children() -> None:
+    with pytest.raises(BuildError, match="cannot come after <Error>"):  # noqa: SIM117
+        with Switch() as switch:
+            first = Case(Say("One."), dtmf="1")
+            Error(Hangup())
+            late = Case(Say("Two."), dtmf="2")  # no Case after the Error
+            after = Default(Say("Never."))
+    flow = Response(Gather(Switch(first, late, after)))  # moved freely, not out of `switch`
+    assert len(switch.children) == 4
+    assert flow.to_xml().count("<Case") == 2
+
+
+def test_a_block_left_incomplete_is_refused_on_closing() -> None:
+    with pytest.raises(BuildError, match=r"<Dial> is incomplete: it needs <To> or <Sip>"):  # noqa: SIM117
+        with Dial():
+            Comment("no target yet")
+
+
+# ---------------------------------------------------------------- the compact writer
+
+FLOW_PARTS = st.recursive(
+    st.one_of(
+        st.builds(lambda text: Say(text), WRITTEN_TEXT),
+        st.builds(lambda tag: Hangup(tag=tag), WRITTEN_TEXT),
+        st.builds(lambda text: Comment(text), WRITTEN_TEXT.filter(lambda t: "--" not in t)).filter(
+            lambda comment: not (comment.text or "").endswith("-")
+        ),
+        st.builds(
+            lambda text, value: Say(text, unchecked_attributes={"voiceSpeed": value}),
+            WRITTEN_TEXT,
+            WRITTEN_TEXT,
+        ),
+    ),
+    lambda children: st.builds(
+        lambda parts, text, value: UncheckedElement(
+            "Transfer", parts, text=text or None, attributes={"to": value}
+        ),
+        st.lists(children, max_size=3),
+        WRITTEN_TEXT,
+        WRITTEN_TEXT,
+    ),
+    max_leaves=8,
+)
+
+
+@SETTINGS
+@given(parts=st.lists(FLOW_PARTS, max_size=4), before=st.lists(st.sampled_from(["a", " b "])))
+def test_the_compact_writer_writes_the_bytes_lxml_writes(
+    parts: list[Any], before: list[str]
+) -> None:
+    flow = Response(parts).with_comments(*before, after=["end"])
+    expected = lxml_bytes(flow)
+    assert flow.to_bytes() == expected
+    assert flow.to_xml() == expected.decode("utf-8")
+
+
+def lxml_bytes(flow: Response) -> bytes:
+    """What lxml writes for the flow's tree: the reference for the compact writer."""
+    tree = flow._tree([]).getroottree()
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + etree.tostring(tree, encoding="UTF-8")
+
+
+@pytest.mark.parametrize("character", [*"&<>\"'\t\n\r", "\u00e9", "\U0001f600", "]]>"])
+def test_the_compact_writer_escapes_each_character_as_lxml_does(character: str) -> None:
+    text = f"a{character}b"
+    flow = Response(
+        Say(text, unchecked_attributes={"voiceSpeed": text}),
+        Hangup(tag=text),
+        UncheckedElement("Transfer", Say(text), text=text, attributes={"to": text}),
+    )
+    assert flow.to_bytes() == lxml_bytes(flow)
+
+
+def test_the_compact_writer_refuses_an_incomplete_node_as_lxml_does() -> None:
+    flow = Response(Say("Hi"), Dial())  # a Dial with no target
+    with pytest.raises(BuildError, match=r"<Dial> is incomplete") as compact:
+        flow.to_xml()
+    with pytest.raises(BuildError, match=r"<Dial> is incomplete") as pretty:
+        flow.to_xml(pretty=True)
+    assert str(compact.value) == str(pretty.value)
+
+
+# ---------------------------------------------------------------- source sites
+
+
+def test_a_node_built_deep_in_a_long_module_knows_its_line() -> None:
+    lines = ["from callflow.dsl import Say, Response", "x = 0"]
+    lines += [f"x += {number}" for number in range(2000)]
+    lines += ["flow = Response(", "    Say('late'),", ")"]
+    namespace: dict[str, Any] = {}
+    exec(compile("\n".join(lines), "long_flow.py", "exec"), namespace)
+    flow = namespace["flow"]
+    assert (flow.location.file, flow.location.line) == ("long_flow.py", len(lines) - 2)
+    say = flow.children[0]
+    assert say.location.line == len(lines) - 1
+
+
+def nest(depth: int) -> Say:
+    """A fragment that calls itself ``depth`` times before building its node."""
+    return Say("deep") if depth == 0 else nest(depth - 1)
+
+
+def test_a_location_names_at_most_max_chain_callers_innermost_first() -> None:
+    say = nest(MAX_CHAIN + 2)
+    here = sys._getframe(0).f_code.co_filename
+    assert say.location.file == here
+    assert len(say.location.chain) == MAX_CHAIN
+    assert all(entry.startswith(f"called from {here}:") for entry in say.location.chain)
+    first_caller_line = int(say.location.chain[0].rsplit(":", 1)[1])
+    source = Path(here).read_text("utf-8").splitlines()
+    assert "nest(depth - 1)" in source[first_caller_line - 1]
