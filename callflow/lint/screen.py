@@ -23,7 +23,6 @@ from callflow.lint.rules import (
     GATHER_LEGACY_A,
     GATHER_LEGACY_B,
     SECONDS_THRESHOLD,
-    branch_value,
     gather_digits,
     gather_finish_key,
     int_or_none,
@@ -41,7 +40,7 @@ Inspector = Callable[[Element, set[str]], None]
 _CANONICAL = frozenset(GATHER_CANONICAL)
 _LEGACY_A = frozenset(GATHER_LEGACY_A)
 _LEGACY_B = frozenset(GATHER_LEGACY_B)
-_BRANCH_TAGS = ("Case", "DTMF")
+_BRANCH_KEY_ATTRIBUTE: dict[object, str] = {"Case": "dtmf", "DTMF": "value"}
 # Every loop and attempts value in a tree, gathered by libxml2 rather than a Python walk.
 _REPEAT_COUNTS = etree.XPath(
     "descendant-or-self::*/@loop | descendant-or-self::*/@attempts", smart_strings=False
@@ -74,8 +73,13 @@ def _plain_http(url: str | None) -> bool:
 
 
 def _keys(children: list[Element]) -> list[str]:
-    """The keys of the `<Case>` and `<DTMF>` branches among ``children``."""
-    return [branch_value(child)[0] for child in children if child.tag in _BRANCH_TAGS]
+    """The keys of the `<Case>` and `<DTMF>` branches among ``children`` (see `branch_value`)."""
+    keys = []
+    for child in children:
+        attribute = _BRANCH_KEY_ATTRIBUTE.get(child.tag)
+        if attribute is not None:
+            keys.append((child.get(attribute) or "").strip())
+    return keys
 
 
 def _repeated(keys: list[str]) -> bool:
@@ -97,7 +101,7 @@ def _counts_over(root: Element, limit: int) -> bool:
     values = _REPEAT_COUNTS(root)
     assert isinstance(values, list)
     for value in values:
-        number = int_or_none(str(value))
+        number = int_or_none(value if isinstance(value, str) else None)
         if number is not None and number > limit:
             return True
     return False
