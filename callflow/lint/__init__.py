@@ -67,11 +67,12 @@ def iter_active_findings(
         if suppressions is None:
             suppressions = Suppressions(file_line_reader(_own_text(document)))
         location = document.locate(finding.element, finding.attribute, text=finding.text)
-        # A directive may sit at the element's start tag or at the attribute at fault.
-        start = document.locate(finding.element)
-        lines = {location.line} | ({start.line} if start.file == location.file else set())
-        if suppressions.is_suppressed(finding.code, location.file, lines):
-            continue
+        if suppressions.has_directives(location.file):
+            # A directive may sit at the element's start tag or at the attribute at fault.
+            start = document.locate(finding.element)
+            lines = {location.line} | ({start.line} if start.file == location.file else set())
+            if suppressions.is_suppressed(finding.code, location.file, lines):
+                continue
         comment = comment_before(finding.element)
         silenced = directive_codes(comment) if comment is not None else None
         if silenced is not None and finding.code.startswith(silenced):
