@@ -74,14 +74,17 @@ def _plain_http(url: str | None) -> bool:
     return (url or "").strip().lower().startswith("http://")
 
 
-def _keys(children: list[Element]) -> list[str]:
-    """The keys of the `<Case>` and `<DTMF>` branches among ``children`` (see `branch_value`)."""
-    keys = []
-    for child in children:
-        attribute = _BRANCH_KEY_ATTRIBUTE.get(child.tag)
+def _tags_and_keys(parent: Element) -> tuple[list[object], list[str]]:
+    """The tags of ``parent``'s children, and the keys of its `<Case>`/`<DTMF>` branches."""
+    tags: list[object] = []
+    keys: list[str] = []
+    for child in parent:
+        tag = child.tag  # lxml builds a new string on every read: read it once
+        tags.append(tag)
+        attribute = _BRANCH_KEY_ATTRIBUTE.get(tag)
         if attribute is not None:
-            keys.append((child.get(attribute) or "").strip())
-    return keys
+            keys.append((child.get(attribute) or "").strip())  # as `branch_value` reads it
+    return tags, keys
 
 
 def _repeated(keys: list[str]) -> bool:
@@ -110,8 +113,8 @@ def _counts_over(root: Element, limit: int) -> bool:
 
 
 # ---------------------------------------------------------------- one inspector per tag
-# Children are listed once and compared by tag: lxml's tag-filtered iterchildren costs
-# more to set up than a short Python loop over a few children.
+# Children are read in one Python loop: lxml's tag-filtered iterchildren costs more to set
+# up than a short loop over a few children.
 
 
 def _hangup(hangup: Element, suspects: set[str]) -> None:
@@ -125,11 +128,10 @@ def _hangup(hangup: Element, suspects: set[str]) -> None:
 
 
 def _switch(switch: Element, suspects: set[str]) -> None:
-    children = list(switch)
-    keys = _keys(children)
+    tags, keys = _tags_and_keys(switch)
     if _repeated(keys):
         suspects.add("CF302")
-    if "Default" not in [child.tag for child in children]:
+    if "Default" not in tags:
         suspects.add("CF313")
     parent = switch.getparent()
     if parent is not None and parent.tag == "Gather":
@@ -153,19 +155,16 @@ def _gather(gather: Element, suspects: set[str]) -> None:
         suspects.add("CF308")
     if _in_seconds(gather.get("timeout")):
         suspects.add("CF305")
-    children = list(gather)
-    tags = [child.tag for child in children]
+    tags, keys = _tags_and_keys(gather)
     if "Say" not in tags and "Play" not in tags:
         suspects.add("CF314")
     if "DTMF" in tags:
         suspects.add("CF318")
         if "Default" not in tags:
             suspects.add("CF313")
-    if "Case" in tags or "DTMF" in tags:
-        keys = _keys(children)
-        if _repeated(keys):
-            suspects.add("CF302")
-        _menu_keys(gather, keys, suspects)  # the branches in its <Switch> are the Switch's
+    if _repeated(keys):
+        suspects.add("CF302")
+    _menu_keys(gather, keys, suspects)  # the branches in its <Switch> are the Switch's
 
 
 def _callback(callback: Element, suspects: set[str]) -> None:
