@@ -13,7 +13,7 @@ from callflow.document import Document
 from callflow.lint import RULES, Finding, iter_findings
 from callflow.lint.config import LintConfig
 from callflow.lint.rules import LintContext
-from callflow.lint.screen import suspected_codes
+from callflow.lint.screen import SCREENED_CODES, suspected_codes
 
 from .test_lint_rules import EXAMPLES
 
@@ -136,6 +136,10 @@ def test_a_rule_the_screen_clears_finds_nothing(document: Document, config: Lint
     for code, rule in RULES.items():
         if code not in suspects:
             assert list(rule.check(context)) == [], code
+
+
+def test_the_screen_knows_every_rule() -> None:
+    assert set(RULES) == SCREENED_CODES
 
 
 @pytest.mark.parametrize("code", sorted(EXAMPLES))
