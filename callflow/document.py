@@ -178,7 +178,9 @@ class Document:
     ) -> SourceLocation:
         """Where the author wrote ``element`` (or one of its attributes, or its text)."""
         line, column = self.position(element, attribute, text=text)
-        return self.source_map.resolve(line, column, self.xpath_of(element))
+        # The XPath only matters to a source map that maps elements (templates, builders).
+        xpath = self.xpath_of(element) if self.source_map.elements else None
+        return self.source_map.resolve(line, column, xpath)
 
     def locate_line(self, line: int | None, column: int | None = None) -> SourceLocation:
         return self.source_map.resolve(line, column)

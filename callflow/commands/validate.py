@@ -105,11 +105,14 @@ def check_files(paths: Sequence[Path], options: Options) -> list[Diagnostic]:
 
     schema = load_schema(options.schema)
     found: list[Diagnostic] = []
-    configs: dict[Path, LintConfig] = {}  # files in one folder share their pyproject.toml
+    # Files in one folder share their pyproject.toml; the folder's name as a string is a
+    # cheaper key than a Path, whose parent and hash are recomputed for every file.
+    configs: dict[str, LintConfig] = {}
     for path in paths:
-        config = configs.get(path.parent)
+        folder = os.path.dirname(path)
+        config = configs.get(folder)
         if config is None:
-            config = configs[path.parent] = _config(path)
+            config = configs[folder] = _config(path)
         for source in load_path_sources(path, max_bytes=options.max_bytes):
             found.extend(source.diagnostics)
             if source.document is not None:

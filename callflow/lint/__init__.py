@@ -1,17 +1,21 @@
 """Semantic lint rules: probable mistakes in a call flow that the schema cannot express.
 
 `iter_lint_diagnostics` is what the validation pipeline calls; `iter_findings` is the same
-search before locating, with each finding's element and fix, for `callflow.fix`.
+search before locating, with each finding's element and fix, for `callflow.fix`. A one-walk
+screen (`callflow.lint.screen`) first names the rules that can find anything at all, so a
+clean document costs one pass over its tree rather than one per rule.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator
 
 from callflow.diagnostics import Diagnostic
 from callflow.document import Document
 from callflow.lint.config import DEFAULT_CONFIG, LintConfig, config_for, load_config
 from callflow.lint.rules import RULES, Finding, LintContext, Rule
+from callflow.lint.screen import suspected_codes
 from callflow.lint.suppression import (
     Suppressions,
     comment_before,
@@ -35,24 +39,40 @@ __all__ = [
 
 def iter_findings(document: Document, config: LintConfig = DEFAULT_CONFIG) -> Iterator[Finding]:
     """Every finding of every enabled rule, unlocated and unsuppressed, rule by rule."""
+    # Only the rules the screen suspects are checked: the others would find nothing.
+    suspects = suspected_codes(document, config)
+    if not suspects:
+        return
+    rules = [rule for rule in _enabled_rules(config.select, config.ignore) if rule.code in suspects]
+    if not rules:
+        return
     context = LintContext(document, config)
-    for code, rule in RULES.items():
-        if config.enabled(code):
-            yield from rule.check(context)
+    for rule in rules:
+        yield from rule.check(context)
+
+
+@functools.lru_cache(maxsize=64)
+def _enabled_rules(select: tuple[str, ...] | None, ignore: tuple[str, ...]) -> tuple[Rule, ...]:
+    # Rules register at import, so the answer for one select/ignore pair never changes.
+    settings = LintConfig(select=select, ignore=ignore)
+    return tuple(rule for code, rule in RULES.items() if settings.enabled(code))
 
 
 def iter_active_findings(
     document: Document, config: LintConfig = DEFAULT_CONFIG
 ) -> Iterator[tuple[Finding, SourceLocation]]:
     """Enabled findings with their author's location, minus those silenced inline."""
-    suppressions = Suppressions(file_line_reader(_own_text(document)))
+    suppressions: Suppressions | None = None  # read when the first finding needs them
     for finding in iter_findings(document, config):
+        if suppressions is None:
+            suppressions = Suppressions(file_line_reader(_own_text(document)))
         location = document.locate(finding.element, finding.attribute, text=finding.text)
-        # A directive may sit at the element's start tag or at the attribute at fault.
-        start = document.locate(finding.element)
-        lines = {location.line} | ({start.line} if start.file == location.file else set())
-        if suppressions.is_suppressed(finding.code, location.file, lines):
-            continue
+        if suppressions.has_directives(location.file):
+            # A directive may sit at the element's start tag or at the attribute at fault.
+            start = document.locate(finding.element)
+            lines = {location.line} | ({start.line} if start.file == location.file else set())
+            if suppressions.is_suppressed(finding.code, location.file, lines):
+                continue
         comment = comment_before(finding.element)
         silenced = directive_codes(comment) if comment is not None else None
         if silenced is not None and finding.code.startswith(silenced):
@@ -73,9 +93,11 @@ def iter_lint_diagnostics(
     configured selection, ignore adds to it). Findings silenced by a ``callflow: ignore``
     comment at their source line are left out.
     """
-    settings = (config or DEFAULT_CONFIG).with_options(
-        select=None if select is None else list(select), ignore=ignore
-    )
+    settings = config or DEFAULT_CONFIG
+    if select is not None or ignore:
+        settings = settings.with_options(
+            select=None if select is None else list(select), ignore=ignore
+        )
     for finding, location in iter_active_findings(document, settings):
         yield Diagnostic(
             finding.code,

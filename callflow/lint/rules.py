@@ -128,17 +128,25 @@ class LintContext:
         self.document = document
         self.config = config
         # One walk of the tree, shared by all rules.
-        self._order: dict[Element, int] = {}
         self._by_tag: dict[str, list[Element]] = {}
-        for index, element in enumerate(document.iter_elements()):
-            self._order[element] = index
-            self._by_tag.setdefault(str(element.tag), []).append(element)
+        for element in document.iter_elements():
+            tag = str(element.tag)
+            same = self._by_tag.get(tag)
+            if same is None:
+                self._by_tag[tag] = [element]
+            else:
+                same.append(element)
+        # Document order is needed only to merge several tags: built on first use.
+        self._order: dict[Element, int] | None = None
 
     def named(self, *names: str) -> list[Element]:
         """The elements with these tag names, in document order."""
         if len(names) == 1:
             return self._by_tag.get(names[0], [])
         found = [element for name in names for element in self._by_tag.get(name, [])]
+        if self._order is None:
+            elements = self.document.iter_elements()
+            self._order = {element: index for index, element in enumerate(elements)}
         return sorted(found, key=self._order.__getitem__)
 
     def where(self, element: Element) -> str:
@@ -202,7 +210,8 @@ def child_elements(parent: Element) -> list[Element]:
     return [child for child in parent if isinstance(child.tag, str)]
 
 
-def _int(value: str | None) -> int | None:
+def int_or_none(value: str | None) -> int | None:
+    """An attribute value read as a whole number, as the rules read it (None if it is not)."""
     if value is None:
         return None
     try:
@@ -211,7 +220,8 @@ def _int(value: str | None) -> int | None:
         return None
 
 
-def _text(element: Element) -> str:
+def stripped_text(element: Element) -> str:
+    """An element's own text, without surrounding whitespace."""
     return (element.text or "").strip()
 
 
@@ -242,7 +252,7 @@ def gather_of(branch: Element) -> Element | None:
 def gather_digits(gather: Element) -> tuple[int, str | None]:
     """(digits expected, the attribute that says so or None for the default of 1)."""
     for name in ("numDigits", "dtmf_length", "length"):
-        value = _int(gather.get(name))
+        value = int_or_none(gather.get(name))
         if value is not None:
             return value, name
     return 1, None
@@ -373,7 +383,7 @@ def _free_key(gather: Element) -> str:
 def _duration_in_seconds(context: LintContext) -> Iterator[Finding]:
     for tag, attribute in DURATIONS:
         for element in context.named(tag):
-            value = _int(element.get(attribute))
+            value = int_or_none(element.get(attribute))
             if value is None or not 0 < value < SECONDS_THRESHOLD:
                 continue
             yield Finding(
@@ -483,7 +493,7 @@ def _play_unknown_recording(context: LintContext) -> Iterator[Finding]:
 def _say_nothing(context: LintContext) -> Iterator[Finding]:
     for say in context.named("Say"):
         attribute = say.get("text")
-        if _text(say) or (attribute is not None and attribute.strip()):
+        if stripped_text(say) or (attribute is not None and attribute.strip()):
             continue
         written = "its text attribute is empty" if attribute is not None else "it has no text"
         yield Finding(
@@ -498,7 +508,7 @@ def _say_nothing(context: LintContext) -> Iterator[Finding]:
 @rule("CF311", "say-text-twice", "<Say> has both element text and a text attribute", Severity.ERROR)
 def _say_twice(context: LintContext) -> Iterator[Finding]:
     for say in context.named("Say"):
-        if _text(say) and say.get("text") is not None:
+        if stripped_text(say) and say.get("text") is not None:
             yield Finding(
                 "CF311",
                 say,
@@ -515,7 +525,7 @@ def _play_source(context: LintContext) -> Iterator[Finding]:
         sources = [
             name
             for name, present in (
-                ("a URL as its text", bool(_text(play))),
+                ("a URL as its text", bool(stripped_text(play))),
                 ("url=", play.get("url") is not None),
                 ("record=", play.get("record") is not None),
             )
@@ -569,7 +579,7 @@ def _gather_prompt(context: LintContext) -> Iterator[Finding]:
 @rule("CF315", "legacy-callback", "legacy lower-case <callback>", Severity.WARNING, fixable=True)
 def _legacy_callback(context: LintContext) -> Iterator[Finding]:
     for legacy in context.named("callback"):
-        url = _text(legacy)
+        url = stripped_text(legacy)
         method = "GET"
         canonical = f'<Callback url="{quote_attribute(url)}" method="{method}"/>'
         clean = url and not legacy.attrib and len(legacy) == 0
@@ -694,7 +704,7 @@ def _absurd_repeat(context: LintContext) -> Iterator[Finding]:
     limits = (("loop", context.config.max_loop), ("attempts", context.config.max_attempts))
     for element in context.document.iter_elements():
         for attribute, limit in limits:
-            value = _int(element.get(attribute))
+            value = int_or_none(element.get(attribute))
             if value is None or value <= limit:
                 continue
             yield Finding(

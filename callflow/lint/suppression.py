@@ -40,6 +40,11 @@ class Suppressions:
         self._read_lines = read_lines
         self._by_file: dict[str, tuple[dict[int, tuple[str, ...]], tuple[str, ...]]] = {}
 
+    def has_directives(self, file: str) -> bool:
+        """Whether ``file`` holds any directive at all (most files hold none)."""
+        per_line, whole_file = self._directives(file)
+        return bool(per_line or whole_file)
+
     def is_suppressed(self, code: str, file: str, lines: Iterable[int]) -> bool:
         per_line, whole_file = self._directives(file)
         if whole_file and code.startswith(whole_file):

@@ -4,12 +4,20 @@ There is no peer that lints call XML, so the figures are set beside the lxml ope
 every user already pays for: XSD validation (lint's neighbour in `callflow validate`) and a
 parse + serialise round trip (what a fixer that re-serialises the tree would cost, while
 losing comments' placement and formatting). Run: ``python tests/benchmarks/bench_lint.py``.
+
+A second part times lint per document on many small clean flows (the ones
+`bench_validate.py` generates), freshly parsed as in `callflow validate`, next to the XSD
+validation of the same documents: the cost lint adds to every file of a batch.
 """
 
 from __future__ import annotations
 
+import random
+import statistics
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from lxml import etree
 
@@ -17,7 +25,10 @@ from callflow.document import Document, safe_parser
 from callflow.fix import fix_document
 from callflow.graph import build_graph, to_dot
 from callflow.lint import iter_lint_diagnostics
-from callflow.schema import load_schema
+from callflow.schema import Schema, load_schema
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_validate import generate_flow
 
 MENU = """  <Gather dtmf_length="1" timeout="8000">
     <!-- menu {n} -->
@@ -41,6 +52,29 @@ def best_of(runs: int, action: Callable[[], object]) -> float:
         action()
         best = min(best, time.perf_counter() - started)
     return best
+
+
+def parsed(flows: list[str]) -> list[Document]:
+    return [Document.from_text(text, f"flows/flow{i:05d}.xml") for i, text in enumerate(flows)]
+
+
+def per_document(flows: list[str], schema: Schema, rounds: int = 7) -> tuple[float, float]:
+    """Median µs per document of (lint, XSD validation), each on freshly parsed documents."""
+    lint_times, xsd_times = [], []
+    for _ in range(rounds):
+        documents = parsed(flows)
+        started = time.perf_counter()
+        for document in documents:
+            for _ in iter_lint_diagnostics(document):
+                raise AssertionError("the benchmark flows are meant to be lint-clean")
+        lint_times.append(time.perf_counter() - started)
+        documents = parsed(flows)
+        started = time.perf_counter()
+        for document in documents:
+            list(schema.iter_diagnostics(document))
+        xsd_times.append(time.perf_counter() - started)
+    scale = 1e6 / len(flows)
+    return statistics.median(lint_times) * scale, statistics.median(xsd_times) * scale
 
 
 def main() -> None:
@@ -72,6 +106,15 @@ def main() -> None:
     fix = figures["callflow fix (offsets, re-validated)"] / figures["lxml parse + serialise (peer)"]
     print(f"  ratio lint / XSD validation:            {lint:8.1f}x")
     print(f"  ratio fix / parse+serialise:            {fix:8.1f}x")
+
+    rng = random.Random(20261127)
+    flows = [generate_flow(rng, index) for index in range(2000)]
+    sizes = [sum(1 for _ in Document.from_text(text).iter_elements()) for text in flows]
+    lint_us, xsd_us = per_document(flows, schema)
+    print(f"{len(flows)} clean flows of ~{statistics.mean(sizes):.0f} elements (median of 7)")
+    print(f"  {'callflow lint, per document':<40} {lint_us:8.1f} µs")
+    print(f"  {'lxml XSD validation (peer), per document':<40} {xsd_us:8.1f} µs")
+    print(f"  ratio lint / XSD validation:            {lint_us / xsd_us:8.1f}x")
 
 
 if __name__ == "__main__":

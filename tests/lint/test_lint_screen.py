@@ -1,0 +1,205 @@
+"""The screen never hides a finding: screened lint equals running every check, always."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from xml.sax.saxutils import escape, quoteattr
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from callflow.document import Document
+from callflow.lint import RULES, Finding, iter_findings
+from callflow.lint.config import LintConfig
+from callflow.lint.rules import LintContext
+from callflow.lint.screen import SCREENED_CODES, suspected_codes
+
+from .test_lint_rules import EXAMPLES
+
+ROOT = Path(__file__).resolve().parents[2]
+
+TAGS = [
+    "Response", "Say", "Play", "Pause", "Hangup", "Record", "Gather", "Switch", "Case",
+    "Default", "DTMF", "Error", "Dial", "To", "Callback", "callback", "Answer", "Call",
+    "RecordStart", "Unknown", "x:Say", "x:Case", "Gather", "Switch", "Case", "DTMF",
+]  # fmt: skip
+# Each tag mostly gets the attributes the rules read on it, so that rules fire often.
+TAG_ATTRIBUTES = {
+    "Gather": ["numDigits", "dtmf_length", "length", "finishOnKey", "dtmf_stop", "timeout",
+               "attempts", "url", "callback", "method"],
+    "Case": ["dtmf"], "DTMF": ["value"], "Say": ["text", "loop"], "Play": ["url", "record", "loop"],
+    "Callback": ["url", "method", "timeout", "body"], "Pause": ["length"], "Answer": ["delay"],
+    "Record": ["timeout", "tag"],
+}  # fmt: skip
+ANY_ATTRIBUTES = ["loop", "attempts", "dtmf", "value", "x:dtmf", "x:loop", "timeout", "url"]
+# Values where Python's and a shortcut's reading could part: signs, underscores, non-ASCII
+# digits and spaces, exponents, case, keys that hold one another.
+NUMBERS = [
+    "", " ", "0", "1", "2", "5", "12", "99", "100", "8000", "-5", " 50 ", "+99", "1_000",
+    "\u0665", "\u0661\u0662", "20.5", "1e3", "11", "21", "500", "1\u00a0", "\u3000 2",
+]  # fmt: skip
+KEYS = ["", " ", "1", "2", "12", "#", "*", "1#", "# ", "#*", "1 ", " 1", "1\u00a0", "\u0661"]
+URLS = ["", "http://a.example.com", " HTTP://b.example.com", "https://c.example.com", "hTTp://d"]
+TEXTS = ["", "  ", "Hello", "1", "http://a.example.com/x", " Http://b ", "https://c", "\u00a0"]
+VALUES = {
+    **dict.fromkeys(["loop", "attempts", "numDigits", "dtmf_length", "length"], NUMBERS),
+    **dict.fromkeys(["timeout", "delay", "x:loop"], NUMBERS),
+    **dict.fromkeys(["finishOnKey", "dtmf_stop", "dtmf", "value", "x:dtmf"], KEYS),
+    **dict.fromkeys(["url", "callback"], URLS),
+    "text": TEXTS, "record": ["", "vm", " vm"], "tag": ["", "vm", "x"],
+    "method": ["", "GET", "post"], "body": ["", "true", "false"],
+}  # fmt: skip
+
+
+def _attributes(tag: str) -> st.SearchStrategy[dict[str, str]]:
+    names = st.sampled_from(TAG_ATTRIBUTES.get(tag, ANY_ATTRIBUTES)) | st.sampled_from(
+        ANY_ATTRIBUTES
+    )
+    return st.lists(names, unique=True, max_size=4).flatmap(
+        lambda chosen: st.fixed_dictionaries(
+            {name: st.sampled_from(VALUES[name]) for name in chosen}
+        )
+    )
+
+
+def _render(tag: str, attributes: dict[str, str], text: str, children: list[str]) -> str:
+    written = "".join(f" {name}={quoteattr(value)}" for name, value in attributes.items())
+    return f"<{tag}{written}>{escape(text)}{''.join(children)}</{tag}>"
+
+
+def _element(children: st.SearchStrategy[list[str]]) -> st.SearchStrategy[str]:
+    return st.sampled_from(TAGS).flatmap(
+        lambda tag: st.builds(
+            _render, st.just(tag), _attributes(tag), st.sampled_from(TEXTS), children
+        )
+    )
+
+
+_elements = st.recursive(
+    _element(st.just([])) | st.just("<!-- note -->"),
+    lambda inner: _element(st.lists(inner, max_size=5)),
+    max_leaves=30,
+)
+
+
+@st.composite
+def documents(draw: st.DrawFn) -> Document:
+    root = draw(st.sampled_from(["Response", "Response", "Gather", "Hangup", "Case"]))
+    attributes = draw(_attributes(root))
+    written = "".join(f" {name}={quoteattr(value)}" for name, value in attributes.items())
+    body = "".join(draw(st.lists(_elements, max_size=6)))
+    return Document.from_text(f'<{root} xmlns:x="urn:x"{written}>{body}</{root}>', "flow.xml")
+
+
+configs = st.builds(
+    LintConfig,
+    select=st.none() | st.just(["CF30", "CF32"]),
+    ignore=st.sampled_from([(), ("CF31",), ("CF302", "CF320")]),
+    max_loop=st.integers(1, 30),
+    max_attempts=st.integers(1, 30),
+)
+
+
+def every_check(document: Document, config: LintConfig) -> list[Finding]:
+    """The straightforward engine: every enabled rule's check, no screen."""
+    context = LintContext(document, config)
+    return [
+        finding
+        for code, rule in RULES.items()
+        if config.enabled(code)
+        for finding in rule.check(context)
+    ]
+
+
+def described(findings: list[Finding]) -> list[tuple[object, ...]]:
+    return [
+        (f.code, f.element, f.message, f.hint, f.attribute, f.text, type(f.fix)) for f in findings
+    ]
+
+
+@settings(max_examples=100, deadline=None)
+@given(documents(), configs)
+def test_screened_lint_finds_exactly_what_every_check_finds(
+    document: Document, config: LintConfig
+) -> None:
+    assert described(list(iter_findings(document, config))) == described(
+        every_check(document, config)
+    )
+
+
+@settings(max_examples=100, deadline=None)
+@given(documents(), configs)
+def test_a_rule_the_screen_clears_finds_nothing(document: Document, config: LintConfig) -> None:
+    suspects = suspected_codes(document, config)
+    context = LintContext(document, config)
+    for code, rule in RULES.items():
+        if code not in suspects:
+            assert list(rule.check(context)) == [], code
+
+
+def test_the_screen_knows_every_rule() -> None:
+    assert set(RULES) == SCREENED_CODES
+
+
+@pytest.mark.parametrize("code", sorted(EXAMPLES))
+def test_the_screen_suspects_each_rule_on_its_failing_example(code: str) -> None:
+    failing, _ = EXAMPLES[code]
+    document = Document.from_text(f"<Response>{failing}</Response>", "flow.xml")
+    assert code in suspected_codes(document, LintConfig())
+
+
+def test_the_screen_clears_a_clean_menu_flow() -> None:
+    document = Document.from_path(ROOT / "examples" / "ivr_menu.xml")
+    assert suspected_codes(document, LintConfig()) == set()
+
+
+def test_screened_lint_matches_every_check_on_the_repository_flows() -> None:
+    paths = sorted(ROOT.glob("examples/**/*.xml")) + sorted(ROOT.glob("tests/**/*.xml"))
+    checked = 0
+    for path in paths:
+        try:
+            document = Document.from_path(path)
+        except Exception:  # the corpus holds deliberately broken files too
+            continue
+        config = LintConfig()
+        assert described(list(iter_findings(document, config))) == described(
+            every_check(document, config)
+        ), path
+        checked += 1
+    assert checked > 10
+
+
+# Hand-picked boundaries, where a cheap shortcut would most easily part from the checks.
+EDGES = [
+    ('<Say text="">Hello</Say>', LintConfig()),
+    ('<Say text=" ">  </Say>', LintConfig()),
+    ('<Gather attempts="5"><Say>m</Say></Gather>', LintConfig(max_loop=30, max_attempts=3)),
+    ('<Play loop="5">https://m</Play>', LintConfig(max_loop=3, max_attempts=30)),
+    ('<Play loop="1_000">https://m</Play>', LintConfig()),
+    ('<Play loop="\u0661\u0662\u0663">https://m</Play>', LintConfig()),
+    ('<Pause length=" +5 "/>', LintConfig()),
+    ('<Gather numDigits="0"><Say>m</Say><Switch><Case dtmf="1"/><Default/></Switch></Gather>',
+     LintConfig()),
+    ('<Gather finishOnKey="#*"><Say>m</Say><Switch><Case dtmf="#"/><Case dtmf="*"/>'
+     "<Default/></Switch></Gather>", LintConfig()),
+    ('<Gather><Say>m</Say><Switch><Case dtmf=" 1"/><Case dtmf="1\u00a0"/><Default/></Switch>'
+     "</Gather>", LintConfig()),
+    ('<Gather><Say>m</Say><Case dtmf="12"/><DTMF value="12"/></Gather>', LintConfig()),
+    ('<Gather numDigits="2"><Say>m</Say><Switch><DTMF value="123"/><Default/></Switch></Gather>',
+     LintConfig()),
+    ('<Switch xmlns:x="urn:x"><x:Case dtmf="1"/><x:Case dtmf="1"/><x:Default/></Switch>',
+     LintConfig()),
+    ("<Hangup/><!-- then --><Say>late</Say>", LintConfig()),
+    ("<Gather><Say>m</Say><Hangup/><Say>again</Say></Gather>", LintConfig()),
+    ('<Callback url="https://a" method="GET"><x:Error xmlns:x="urn:x"/></Callback>', LintConfig()),
+    ("<callback> HTTP://a.example.com </callback>", LintConfig()),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "config"), EDGES)
+def test_screened_lint_matches_every_check_at_the_edges(body: str, config: LintConfig) -> None:
+    document = Document.from_text(f"<Response>{body}</Response>", "flow.xml")
+    assert described(list(iter_findings(document, config))) == described(
+        every_check(document, config)
+    )
