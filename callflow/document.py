@@ -7,9 +7,11 @@ limit, and any DOCTYPE is refused with a diagnostic before lxml sees the text.
 from __future__ import annotations
 
 import bisect
+import errno
 import functools
 import os
 import re
+import stat
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -91,15 +93,34 @@ class _Positions:
 class Document:
     """A parsed call flow: ``root`` (lxml element), ``text`` (the XML), ``source_map``."""
 
-    __slots__ = ("_index", "_positions", "name", "root", "source_map", "text")
+    __slots__ = ("_data", "_index", "_positions", "_text", "name", "root", "source_map")
 
-    def __init__(self, root: etree._Element, text: str, source_map: SourceMap) -> None:
+    def __init__(
+        self,
+        root: etree._Element,
+        text: str | None,
+        source_map: SourceMap,
+        *,
+        data: bytes | None = None,
+    ) -> None:
+        if text is None and data is None:
+            raise ValueError("a Document needs its XML text or the bytes it was parsed from")
         self.root = root
-        self.text = text
         self.source_map = source_map
         self.name = source_map.file
+        self._text = text
+        self._data = data
         self._positions: _Positions | None = None
         self._index: dict[etree._Element, int] | None = None
+
+    @property
+    def text(self) -> str:
+        """The XML text. A file's bytes are decoded on first use: a clean document that
+        nobody asks a location of never pays for it."""
+        if self._text is None:
+            assert self._data is not None
+            self._text = _decode_parsed(self._data)
+        return self._text
 
     def __repr__(self) -> str:
         return f"Document({self.name!r}, root=<{self.root.tag!s}>)"
@@ -207,10 +228,7 @@ def load_path(
     """Read and parse one XML file; never raises for bad input, returns diagnostics."""
     name = display if display is not None else str(path)
     try:
-        with open(path, "rb") as handle:
-            # Refuse oversize files unread; the size check in load_bytes reports them.
-            size = os.fstat(handle.fileno()).st_size
-            data = handle.read(max_bytes + 1) if size > max_bytes else handle.read()
+        data = _read(path, max_bytes)
     except FileNotFoundError:
         return None, [_diag("CF001", "no such file", SourceLocation(name, 1, None))]
     except IsADirectoryError:
@@ -228,6 +246,30 @@ def load_path(
     return load_bytes(data, name, max_bytes=max_bytes)
 
 
+def _read(path: Path, max_bytes: int) -> bytes:
+    # Plain os calls: a buffered file object costs more than the read of a small file.
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        status = os.fstat(fd)
+        size = status.st_size
+        if stat.S_ISDIR(status.st_mode):
+            raise IsADirectoryError(errno.EISDIR, "is a directory", str(path))
+        # Refuse oversize files unread; the size check in load_bytes reports them.
+        wanted = max_bytes + 1 if size > max_bytes else size
+        chunks = []
+        while wanted > 0:
+            chunk = os.read(fd, wanted)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            wanted -= len(chunk)
+        if size == 0:  # a special file may report no size: read what there is
+            chunks.append(os.read(fd, max_bytes + 1))
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 def load_bytes(
     data: bytes,
     name: str,
@@ -237,57 +279,83 @@ def load_bytes(
 ) -> tuple[Document | None, list[Diagnostic]]:
     """Check and parse XML bytes; return the Document or the reasons there is none."""
     smap = source_map if source_map is not None else SourceMap(name)
-    where = smap.whole_document()
     if len(data) > max_bytes:
         return None, [
             _diag(
                 "CF006",
                 f"file is larger than the {max_bytes:,}-byte limit; not parsed",
-                where,
+                smap.whole_document(),
                 hint="call flows are small documents; split the flow or raise --max-bytes",
             )
         ]
     if not data.strip():
         return None, [
-            _diag("CF003", "file is empty", where, hint="a call flow starts with <Response>")
+            _diag(
+                "CF003",
+                "file is empty",
+                smap.whole_document(),
+                hint="a call flow starts with <Response>",
+            )
         ]
-    text, problem = _decode(data, smap)
-    if problem is not None:
-        return None, [problem]
-    assert text is not None
-    if "<!DOCTYPE" in text or "<!ENTITY" in text:
-        refused = _doctype_diagnostics(text, smap)
-        if refused:
-            return None, refused
+    text: str | None = None
+    if data.startswith(_UTF16_BOMS) or b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+        # UTF-16 hides the markup from a byte search; a DTD must be refused before parsing.
+        text, problem = _decode(data, smap)
+        if problem is not None:
+            return None, [problem]
+        assert text is not None
+        if "<!DOCTYPE" in text or "<!ENTITY" in text:
+            refused = _doctype_diagnostics(text, smap)
+            if refused:
+                return None, refused
+    elif b"\x00" in data[:8192]:
+        return None, [_binary(smap)]
     parser = safe_parser()
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as error:
-        return None, _syntax_diagnostics(error, parser, smap)
+        # Decoding errors get their own code and the bad byte's place; lxml's says less.
+        _, problem = _decode(data, smap) if text is None else (text, None)
+        return None, [problem] if problem is not None else _syntax_diagnostics(error, parser, smap)
     if root is None:  # pragma: no cover - lxml raises instead for empty input
-        return None, [_diag("CF101", "no root element", where)]
-    return Document(root, text, smap), []
+        return None, [_diag("CF101", "no root element", smap.whole_document())]
+    return Document(root, text, smap, data=data), []
+
+
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def _binary(smap: SourceMap) -> Diagnostic:
+    return _diag(
+        "CF004", "file is binary (it contains NUL bytes), not XML text", smap.whole_document()
+    )
+
+
+def _encoding_of(data: bytes) -> str:
+    if data.startswith(_UTF16_BOMS):
+        return "utf-16"
+    declared = re.match(_DECLARED_ENCODING, data[:512]) if data.lstrip()[:5] == b"<?xml" else None
+    encoding = declared.group(1).decode("ascii") if declared else "utf-8"
+    if encoding.lower().replace("_", "-") in ("utf-8", "utf8") and data.startswith(b"\xef\xbb\xbf"):
+        encoding = "utf-8-sig"
+    return encoding
+
+
+def _decode_parsed(data: bytes) -> str:
+    """The text of bytes lxml has already parsed (so they are valid in their encoding)."""
+    try:
+        return data.decode(_encoding_of(data), errors="replace")
+    except LookupError:  # an encoding libxml2 knows and Python does not
+        return data.decode("utf-8", errors="replace")
 
 
 _DECLARED_ENCODING = rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']"""
 
 
 def _decode(data: bytes, smap: SourceMap) -> tuple[str | None, Diagnostic | None]:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        encoding = "utf-16"
-    else:
-        if b"\x00" in data[:8192]:
-            return None, _diag(
-                "CF004",
-                "file is binary (it contains NUL bytes), not XML text",
-                smap.whole_document(),
-            )
-        declared = (
-            re.match(_DECLARED_ENCODING, data[:512]) if data.lstrip()[:5] == b"<?xml" else None
-        )
-        encoding = declared.group(1).decode("ascii") if declared else "utf-8"
-    if encoding.lower().replace("_", "-") in ("utf-8", "utf8") and data.startswith(b"\xef\xbb\xbf"):
-        encoding = "utf-8-sig"
+    if not data.startswith(_UTF16_BOMS) and b"\x00" in data[:8192]:
+        return None, _binary(smap)
+    encoding = _encoding_of(data)
     try:
         return data.decode(encoding), None
     except LookupError:

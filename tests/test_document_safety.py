@@ -179,3 +179,36 @@ def test_prefixed_attribute_is_named_as_written_and_located() -> None:
     assert "'xml:lang'" in problem.message
     assert problem.location.column == 16
     assert problem.hint is not None and problem.hint.startswith("did you mean `lang`?")
+
+
+def test_a_clean_document_is_decoded_only_when_its_text_is_needed() -> None:
+    data = '<?xml version="1.0" encoding="ISO-8859-1"?>\n<Response><Say>café</Say></Response>'
+    document, diagnostics = load_bytes(data.encode("latin-1"), "f.xml")
+    assert diagnostics == [] and document is not None
+    assert document._text is None  # nothing asked for it yet
+    assert "café" in document.text
+
+
+def test_a_directory_given_as_a_file_is_reported(tmp_path: Path) -> None:
+    document, diagnostics = load_path(tmp_path)
+    assert document is None
+    assert [d.code for d in diagnostics] == ["CF007"]
+
+
+def test_a_special_file_without_a_size_is_read(tmp_path: Path) -> None:
+    import os
+    import threading
+
+    fifo = tmp_path / "flow.xml"
+    os.mkfifo(fifo)
+
+    def feed() -> None:
+        with open(fifo, "wb") as pipe:
+            pipe.write(b"<Response><Hangup/></Response>")
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    document, diagnostics = load_path(fifo)
+    writer.join(timeout=10)
+    assert diagnostics == []
+    assert document is not None and document.root[0].tag == "Hangup"
