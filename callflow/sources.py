@@ -107,20 +107,22 @@ def _walk_flow_files(top: str) -> list[str]:
     return found
 
 
-def expand_paths(
+def expand_path_names(
     paths: Sequence[Path], *, include_scripts: bool = True
-) -> Iterator[tuple[Path, Diagnostic | None]]:
-    """Files to check for the paths named: directories are searched for XML and templates.
+) -> Iterator[tuple[str, Diagnostic | None]]:
+    """Files to check for the paths named, as strings: directories are searched for XML and
+    templates.
 
     Yields (file, None) for each file, or (path, diagnostic) where a path is missing or a
     directory holds nothing callflow reads. Builder scripts are checked only when named
-    one by one (a directory holds many Python files that are not flows).
+    one by one (a directory holds many Python files that are not flows). Strings, because a
+    batch of ten thousand files costs noticeably more as Path objects (and to pickle).
     """
     for path in paths:
         shown = str(path)
         if not path.exists():
             yield (
-                path,
+                shown,
                 Diagnostic(
                     "CF001",
                     Severity.ERROR,
@@ -130,10 +132,10 @@ def expand_paths(
             )
             continue
         if path.is_dir():
-            found = [Path(name) for name in _walk_flow_files(str(path))]
+            found = _walk_flow_files(shown)
             if not found:
                 yield (
-                    path,
+                    shown,
                     Diagnostic(
                         "CF002",
                         Severity.ERROR,
@@ -147,7 +149,7 @@ def expand_paths(
         kind = source_kind(path)
         if kind is None or (kind == "script" and not include_scripts):
             yield (
-                path,
+                shown,
                 Diagnostic(
                     "CF008",
                     Severity.ERROR,
@@ -156,4 +158,12 @@ def expand_paths(
                 ),
             )
             continue
-        yield path, None
+        yield shown, None
+
+
+def expand_paths(
+    paths: Sequence[Path], *, include_scripts: bool = True
+) -> Iterator[tuple[Path, Diagnostic | None]]:
+    """`expand_path_names`, with Path objects."""
+    for name, problem in expand_path_names(paths, include_scripts=include_scripts):
+        yield Path(name), problem

@@ -97,8 +97,8 @@ def _codes(values: list[str] | None) -> tuple[str, ...] | None:
     return tuple(code.strip() for value in values for code in value.split(",") if code.strip())
 
 
-def check_files(paths: Sequence[Path], options: Options) -> list[Diagnostic]:
-    """Every problem in ``paths`` (files, already expanded)."""
+def check_files(paths: Sequence[str], options: Options) -> list[Diagnostic]:
+    """Every problem in ``paths`` (file names, already expanded)."""
     from callflow.check import iter_document_diagnostics
     from callflow.schema import load_schema
     from callflow.sources import load_path_sources
@@ -108,8 +108,9 @@ def check_files(paths: Sequence[Path], options: Options) -> list[Diagnostic]:
     # Files in one folder share their pyproject.toml; the folder's name as a string is a
     # cheaper key than a Path, whose parent and hash are recomputed for every file.
     configs: dict[str, LintConfig] = {}
-    for path in paths:
-        folder = os.path.dirname(path)
+    for name in paths:
+        path = Path(name)
+        folder = os.path.dirname(name)
         config = configs.get(folder)
         if config is None:
             config = configs[folder] = _config(path)
@@ -136,9 +137,13 @@ def _config(path: Path) -> LintConfig:
     return config_for(path)
 
 
-def _check_in_parallel(files: list[Path], options: Options, jobs: int) -> list[Diagnostic]:
+def _check_in_parallel(files: list[str], options: Options, jobs: int) -> list[Diagnostic]:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
+
+    if options.lint:  # imported once here, not once per forked worker
+        import callflow.lint
+        import callflow.lint.config  # noqa: F401
 
     # Contiguous chunks, a few per worker, so that a slow stretch does not idle a core.
     chunks = max(jobs * 4, 1)
@@ -159,7 +164,7 @@ def run(args: argparse.Namespace) -> int:
     from callflow.document import MAX_DOCUMENT_BYTES
     from callflow.errors import InputError
     from callflow.schema import load_schema
-    from callflow.sources import expand_paths
+    from callflow.sources import expand_path_names
 
     schema_path = args.schema.resolve() if args.schema else None
     try:
@@ -189,12 +194,12 @@ def run(args: argparse.Namespace) -> int:
         if args.diff:
             return outcome
     found: list[Diagnostic] = []
-    files: list[Path] = []
-    for path, problem in expand_paths(args.paths):
+    files: list[str] = []
+    for name, problem in expand_path_names(args.paths):
         if problem is not None:
             found.append(problem)
         else:
-            files.append(path)
+            files.append(name)
     jobs = args.jobs or (os.cpu_count() or 1 if len(files) >= PARALLEL_THRESHOLD else 1)
     try:
         if jobs > 1 and len(files) > 1:
