@@ -12,12 +12,23 @@ HELP = "run the bundled OpenTact API emulator on a loopback port, or show its de
 DEFAULT_PORT = 8765
 
 
+def _port(text: str) -> int:
+    """A TCP port number for argparse: 0 (any free port) to 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number (0 to 65535)")
+    return port
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     serve = actions.add_parser("serve", help="serve the sandbox API over HTTP until interrupted")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     serve.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help=f"port (default: {DEFAULT_PORT}; 0: any)"
+        "--port", type=_port, default=DEFAULT_PORT, help=f"port (default: {DEFAULT_PORT}; 0: any)"
     )
     serve.add_argument("-q", "--quiet", action="store_true", help="no request log on stderr")
     info = actions.add_parser("info", help="show the sandbox account, database and seeded leases")

@@ -296,3 +296,10 @@ def test_a_bad_context_file_is_a_clear_error(
 
     with pytest.raises(InputError, match=says):
         context_of("--context", str(write(name, content)))
+
+
+@pytest.mark.parametrize("port", ["99999", "-1", "http"])
+def test_a_bad_sandbox_port_is_a_usage_error(run_cli: RunCli, port: str) -> None:
+    result = run_cli("sandbox", "serve", "--port", port)
+    assert result.code == 2
+    assert "port number" in result.err
