@@ -996,6 +996,11 @@ class Element(Node):
                 self._set_text(content)  # raises, saying why
         elif spec.text_required:
             raise self._error("needs its text as the first argument", spec.text)
+        blocks = _OPEN_BLOCKS.get()
+        block = blocks[-1] if blocks else None  # the block this node joins, if any
+        # Whether this node may hold `block` (a child that is `block` or has children of
+        # its own): only then is the tree searched for it before joining.
+        may_hold_block = False
         if children:
             if not spec.children:
                 raise BuildError(f"<{spec.tag}> holds no children", self.location)
@@ -1006,7 +1011,14 @@ class Element(Node):
             for child in _nodes(children, self):
                 pending = child._pending_in
                 if pending is not None:
-                    pending._release(child)
+                    # Node._release, inlined for its usual case: the child was built just
+                    # before, inside the open block, as an argument of this call.
+                    siblings = pending._children
+                    if pending._open and siblings and siblings[-1] is child:
+                        siblings.pop()
+                        child._pending_in = None
+                    else:
+                        pending._release(child)
                 following = node_moves[state].get(child.__class__)
                 if following is None:
                     following = machine.step_node(state, child)
@@ -1015,11 +1027,12 @@ class Element(Node):
                     raise self._rejected(child, self._last_element(), state)
                 state = following
                 kids.append(child)
+                if child._children or child is block:
+                    may_hold_block = True
             self._state = state
-        blocks = _OPEN_BLOCKS.get()
-        if blocks:  # _join_open_block, inlined
-            parent = blocks[-1]
-            if self._children and _holds(self, parent):
+        if block is not None:  # _join_open_block, inlined
+            parent = block
+            if may_hold_block and _holds(self, parent):
                 raise BuildError(f"<{parent.tag}> cannot contain itself", self.location)
             if parent._open:  # collected only; checked when the block closes
                 parent._children.append(self)
@@ -1156,7 +1169,12 @@ class Element(Node):
         traceback: TracebackType | None,
     ) -> None:
         # Node.__exit__, and the children's check, in one pass over the children.
-        self._close_block()
+        blocks = _OPEN_BLOCKS.get()
+        if blocks and blocks[-1] is self:  # _close_block, inlined for its usual case
+            _OPEN_BLOCKS.set(blocks[:-1])
+            self._open = False
+        else:
+            self._close_block()
         if exc_type is not None:
             for child in self._children:
                 if child._pending_in is self:
