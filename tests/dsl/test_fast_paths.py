@@ -7,7 +7,9 @@ test here holds one shortcut to the slow, obviously right path it replaces.
 
 from __future__ import annotations
 
+import itertools
 import sys
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
@@ -31,6 +33,7 @@ from callflow.dsl import (
     Response,
     Say,
     Switch,
+    To,
     UncheckedElement,
 )
 from callflow.dsl._elements import ELEMENT_CLASSES
@@ -41,13 +44,19 @@ from callflow.dsl.core import (
     MAX_CHAIN,
     AttributeSpec,
     ContentMachine,
+    Element,
+    Node,
+    _holds,
     _wire_value,
     check_wire_value,
     derive,
     illegal_character,
     nullable,
+    own_copy,
 )
 from callflow.errors import BuildError
+
+from .test_properties import construct, plans
 
 SETTINGS = settings(max_examples=80, deadline=None)
 
@@ -326,3 +335,95 @@ def test_a_location_names_at_most_max_chain_callers_innermost_first() -> None:
     first_caller_line = int(say.location.chain[0].rsplit(":", 1)[1])
     source = Path(here).read_text("utf-8").splitlines()
     assert "nest(depth - 1)" in source[first_caller_line - 1]
+
+
+# ---------------------------------------------------------------- per-class method copies
+
+
+@pytest.mark.parametrize("name", Element.PER_CLASS_METHODS)
+def test_every_element_class_runs_its_own_copy_of_the_same_method(name: str) -> None:
+    for cls in ELEMENT_CLASSES.values():
+        method = cls.__dict__[name]
+        inherited = getattr(cls.__mro__[1], name)
+        assert method.__code__ is not inherited.__code__, cls
+        assert method.__code__ == inherited.__code__, cls  # same bytecode, names, lines
+        assert method.__qualname__ == inherited.__qualname__
+        assert method.__closure__ == inherited.__closure__
+
+
+def test_a_copied_method_is_the_function_it_copies() -> None:
+    def greet(name: str, *, punctuation: str = "!") -> str:
+        """Says hello."""
+        return f"{prefix}, {name}{punctuation}"
+
+    prefix = "Hello"
+    greet.marker = True  # type: ignore[attr-defined]
+    copy = own_copy(greet)  # type: ignore[arg-type]
+    assert copy("Ada") == greet("Ada") == "Hello, Ada!"
+    assert copy("Ada", punctuation=".") == "Hello, Ada."
+    assert (copy.__name__, copy.__qualname__, copy.__doc__, copy.__module__) == (
+        greet.__name__,
+        greet.__qualname__,
+        greet.__doc__,
+        greet.__module__,
+    )
+    assert copy.__annotations__ == greet.__annotations__
+    assert copy.__dict__ == {"marker": True}
+    assert copy.__code__ == greet.__code__ and copy.__code__ is not greet.__code__
+
+
+# ---------------------------------------------------------------- with blocks
+
+
+def build_mixed(plan: Any, styles: Iterator[int]) -> Any:
+    """Build a plan (see test_properties) choosing per node: a `with` block, or a call whose
+    children are built as its arguments, inside whatever block is open."""
+    if plan[0] == "comment":
+        return Comment(plan[1])
+    cls, text, attributes, children = plan
+    if text is not None:
+        return cls(text, **attributes)
+    if cls.SPEC.children and children and next(styles) == 0:
+        with cls(**attributes) as node:
+            for child in children:
+                build_mixed(child, styles)
+        return node
+    return cls(*[build_mixed(child, styles) for child in children], **attributes)
+
+
+@SETTINGS
+@given(plan=plans(), styles=st.lists(st.integers(0, 1), min_size=1))
+def test_a_flow_built_partly_in_blocks_partly_as_arguments_is_the_flow_built_by_calls(
+    plan: Any, styles: list[int]
+) -> None:
+    """Arguments built inside an open block are taken back from it as the plain rule
+    (`Node._release`) does, whichever mix of styles builds the flow."""
+    expected = construct(plan)
+    with UncheckedElement("Outer") as outer:  # every node below is built in an open block
+        built = build_mixed(plan, itertools.cycle(styles))
+    assert outer.children == (built,)  # nothing else stayed in the outer block
+    assert built == expected
+    assert built.to_xml() == expected.to_xml()
+
+
+@SETTINGS
+@given(depth=st.integers(0, 3), holds=st.booleans(), siblings=st.integers(0, 2))
+def test_a_node_built_in_a_block_is_refused_exactly_when_it_holds_the_block(
+    depth: int, holds: bool, siblings: int
+) -> None:
+    """Refused as the plain rule (`_holds`) says: when the block is somewhere below it."""
+    block = UncheckedElement("Block")  # stands anywhere: only the containment is checked
+    inner: Node = block if holds else Say("Press 1.")
+    for _ in range(depth):
+        inner = UncheckedElement("Wrap", inner, [Dial(To("+15550100"))] * siblings)
+    expected = inner is block or _holds(inner, block)
+    assert expected == holds
+    with block:
+        if expected:
+            with pytest.raises(BuildError, match="cannot contain itself"):
+                Gather(inner)  # type: ignore[arg-type]
+            with pytest.raises(BuildError, match="cannot contain itself"):
+                Gather(Say("Hi"), inner)  # type: ignore[arg-type]  # the block comes second
+        else:
+            Gather(inner)  # type: ignore[arg-type]
+    assert len(block.children) == (0 if expected else 1)
