@@ -248,8 +248,10 @@ FLOW_PARTS = st.recursive(
     st.one_of(
         st.builds(lambda text: Say(text), WRITTEN_TEXT),
         st.builds(lambda tag: Hangup(tag=tag), WRITTEN_TEXT),
-        st.builds(lambda text: Comment(text), WRITTEN_TEXT.filter(lambda t: "--" not in t)).filter(
-            lambda comment: not (comment.text or "").endswith("-")
+        st.builds(
+            lambda text: Comment(text),
+            # Filtered before building: a comment ending in "-" is refused as it is built.
+            WRITTEN_TEXT.filter(lambda t: "--" not in t and not t.endswith("-")),
         ),
         st.builds(
             lambda text, value: Say(text, unchecked_attributes={"voiceSpeed": value}),
