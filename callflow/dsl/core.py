@@ -61,15 +61,10 @@ _INSTALLED_DIRS = tuple(
 USER, OURS, STDLIB, INSTALLED = 0, 1, 2, 3
 
 
-class _FileKinds(dict[str, int]):
-    """Each file's kind, worked out the first time the file is looked up."""
-
-    def __missing__(self, filename: str) -> int:
-        kind = self[filename] = _classify(filename)
-        return kind
-
-
-_FILE_KINDS = _FileKinds()
+#: Each file's kind, worked out the first time the file is looked up (`file_kind`). A
+#: plain dict: `author_site` subscripts it for every frame it passes, and a subscript of a
+#: dict subclass (one with ``__missing__``) costs twice as much.
+_FILE_KINDS: dict[str, int] = {}
 
 #: How many callers of a fragment function a location records ("called from …");
 #: `author_site` is unrolled to this many.
@@ -77,7 +72,10 @@ MAX_CHAIN = 3
 
 
 def file_kind(filename: str) -> int:
-    return _FILE_KINDS[filename]
+    kind = _FILE_KINDS.get(filename)
+    if kind is None:
+        kind = _FILE_KINDS[filename] = _classify(filename)
+    return kind
 
 
 def _classify(filename: str) -> int:
@@ -113,43 +111,48 @@ def author_site(frame: FrameType | None) -> Site:
     """The raw location of the author's code at or above ``frame``: the innermost frame that
     is neither callflow's nor the standard library's, then its author callers (MAX_CHAIN)."""
     kinds = _FILE_KINDS
-    while frame is not None:
-        code = frame.f_code
-        if kinds[code.co_filename] in _AUTHOR_KINDS:
-            break
-        frame = frame.f_back
-    else:
-        return _UNKNOWN_SITE
-    # The callers, unrolled to MAX_CHAIN == 3 levels: this runs for every node built, and a
-    # loop building the tuple step by step costs a fifth more.
-    first = frame.f_back
-    if first is None:
-        return (code, frame.f_lasti)
-    first_code = first.f_code
-    if kinds[first_code.co_filename] != USER:
-        return (code, frame.f_lasti)
-    second = first.f_back
-    if second is None:
-        return (code, frame.f_lasti, first_code, first.f_lasti)
-    second_code = second.f_code
-    if kinds[second_code.co_filename] != USER:
-        return (code, frame.f_lasti, first_code, first.f_lasti)
-    third = second.f_back
-    if third is None:
-        return (code, frame.f_lasti, first_code, first.f_lasti, second_code, second.f_lasti)
-    third_code = third.f_code
-    if kinds[third_code.co_filename] != USER:
-        return (code, frame.f_lasti, first_code, first.f_lasti, second_code, second.f_lasti)
-    return (
-        code,
-        frame.f_lasti,
-        first_code,
-        first.f_lasti,
-        second_code,
-        second.f_lasti,
-        third_code,
-        third.f_lasti,
-    )
+    start = frame
+    try:
+        while frame is not None:
+            code = frame.f_code
+            if kinds[code.co_filename] in _AUTHOR_KINDS:
+                break
+            frame = frame.f_back
+        else:
+            return _UNKNOWN_SITE
+        # The callers, unrolled to MAX_CHAIN == 3 levels: this runs for every node built, and a
+        # loop building the tuple step by step costs a fifth more.
+        first = frame.f_back
+        if first is None:
+            return (code, frame.f_lasti)
+        first_code = first.f_code
+        if kinds[first_code.co_filename] != USER:
+            return (code, frame.f_lasti)
+        second = first.f_back
+        if second is None:
+            return (code, frame.f_lasti, first_code, first.f_lasti)
+        second_code = second.f_code
+        if kinds[second_code.co_filename] != USER:
+            return (code, frame.f_lasti, first_code, first.f_lasti)
+        third = second.f_back
+        if third is None:
+            return (code, frame.f_lasti, first_code, first.f_lasti, second_code, second.f_lasti)
+        third_code = third.f_code
+        if kinds[third_code.co_filename] != USER:
+            return (code, frame.f_lasti, first_code, first.f_lasti, second_code, second.f_lasti)
+        return (
+            code,
+            frame.f_lasti,
+            first_code,
+            first.f_lasti,
+            second_code,
+            second.f_lasti,
+            third_code,
+            third.f_lasti,
+        )
+    except KeyError as missing:  # a file met for the first time: learn its kind, walk again
+        file_kind(missing.args[0])
+        return author_site(start)
 
 
 @functools.lru_cache(maxsize=512)

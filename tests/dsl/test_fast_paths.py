@@ -7,7 +7,9 @@ test here holds one shortcut to the slow, obviously right path it replaces.
 
 from __future__ import annotations
 
+import functools
 import itertools
+import os
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -40,14 +42,25 @@ from callflow.dsl._elements import ELEMENT_CLASSES
 from callflow.dsl.core import (
     _ACCEPTED_LENGTH,
     _ACCEPTED_LIMIT,
+    _FILE_KINDS,
+    _INSTALLED_DIRS,
+    _PACKAGE_DIR,
+    _STDLIB_DIRS,
     EMPTY,
+    INSTALLED,
     MAX_CHAIN,
+    OURS,
+    STDLIB,
+    USER,
     AttributeSpec,
     ContentMachine,
     Element,
     Node,
+    Site,
+    _classify,
     _holds,
     _wire_value,
+    author_site,
     check_wire_value,
     derive,
     illegal_character,
@@ -429,3 +442,57 @@ def test_a_node_built_in_a_block_is_refused_exactly_when_it_holds_the_block(
         else:
             Gather(inner)  # type: ignore[arg-type]
     assert len(block.children) == (0 if expected else 1)
+
+
+# ---------------------------------------------------------------- the author's frame
+
+KIND_FILES = {
+    USER: "flow_steps.py",
+    OURS: os.path.join(_PACKAGE_DIR, "dsl", "steps_inside_callflow.py"),
+    STDLIB: os.path.join(_STDLIB_DIRS[0], "steps_in_the_standard_library.py"),
+    INSTALLED: os.path.join(_INSTALLED_DIRS[0], "steps_in_a_package.py"),
+}
+
+
+def step_function(kind: int) -> Any:
+    """A function whose code belongs to a file of ``kind``: it calls on, one frame deeper."""
+    namespace: dict[str, Any] = {}
+    exec(compile("def step(call):\n    return call()\n", KIND_FILES[kind], "exec"), namespace)
+    return namespace["step"]
+
+
+def plain_author_site(frame: Any) -> tuple[object, ...]:
+    """The rule `author_site` unrolls: the innermost author frame, then its user callers."""
+    while frame is not None and _classify(frame.f_code.co_filename) not in (USER, INSTALLED):
+        frame = frame.f_back
+    if frame is None:
+        return ()
+    site = [frame.f_code, frame.f_lasti]
+    caller = frame.f_back
+    while caller is not None and len(site) < 2 * (MAX_CHAIN + 1):
+        if _classify(caller.f_code.co_filename) != USER:
+            break
+        site += [caller.f_code, caller.f_lasti]
+        caller = caller.f_back
+    return tuple(site)
+
+
+@SETTINGS
+@given(
+    kinds=st.lists(st.sampled_from([USER, OURS, STDLIB, INSTALLED]), max_size=6),
+    forget=st.booleans(),
+)
+def test_the_author_site_is_the_one_the_plain_rule_finds(kinds: list[int], forget: bool) -> None:
+    """Whatever files the frames come from, known or met for the first time."""
+    if forget:
+        _FILE_KINDS.clear()
+
+    def probe() -> tuple[Site, tuple[object, ...]]:
+        frame = sys._getframe(1)  # the innermost step (or this test when there is none)
+        return author_site(frame), plain_author_site(frame)
+
+    call: Any = probe
+    for kind in kinds:  # partial adds no frame: each step's frame calls the next directly
+        call = functools.partial(step_function(kind), call)
+    found, expected = call()
+    assert found == expected
