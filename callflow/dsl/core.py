@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import inspect
 import math
 import os
 import re
@@ -195,6 +196,29 @@ def capture_location() -> SourceLocation:
     """Where the author's code called into the builder: the innermost frame that is neither
     callflow's nor the standard library's, with the author's callers as the chain."""
     return site_location(author_site(sys._getframe(1)))
+
+
+#: Code flags of frames that leave the stack and come back (generators, coroutines): their
+#: callers change each time they resume.
+_RESUMABLE = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
+
+
+def block_callers(frame: FrameType, blocks: tuple[Node, ...]) -> tuple[FrameType | None, Site]:
+    """The frame a `with` block is entered in, and that frame's author callers, when the
+    nodes built directly in it may share them (None and () when they may not).
+
+    A node built in the frame that entered the innermost block has that frame as its
+    author's frame and that frame's callers as its chain: while the frame runs (the block
+    holds it, so it is the same call), its callers wait where they called, so their places
+    are read once per block instead of once per node. Not so for a frame that is not the
+    author's, nor for a generator's or coroutine's, which can leave and resume elsewhere.
+    """
+    if blocks and blocks[-1]._block_frame is frame:  # a block inside a block, same frame
+        return frame, blocks[-1]._block_callers
+    code = frame.f_code
+    if code.co_flags & _RESUMABLE or file_kind(code.co_filename) not in _AUTHOR_KINDS:
+        return None, _UNKNOWN_SITE
+    return frame, author_site(frame)[2:]
 
 
 # ---------------------------------------------------------------- content models
@@ -672,6 +696,8 @@ class Node:
 
     __slots__ = (
         "_attributes",
+        "_block_callers",
+        "_block_frame",
         "_children",
         "_open",
         "_pending_in",
@@ -687,6 +713,10 @@ class Node:
     _pending_in: Node | None
     _state: int  # the element's ContentMachine state after its children so far
     _open: bool
+    # While a `with` block is open: the frame that entered it and that frame's callers, for
+    # the nodes built directly in it (`block_callers`); set when the block is entered.
+    _block_frame: FrameType | None
+    _block_callers: Site
 
     __hash__ = None  # type: ignore[assignment]  # mutable while a `with` block is open
 
@@ -802,8 +832,10 @@ class Node:
         # While the block is open its children are only collected: a node built inside
         # it may still be claimed as the argument of a call being evaluated (the `To` in
         # `Dial(To(...))`), so the children are checked when the block closes.
+        blocks = _OPEN_BLOCKS.get()
+        self._block_frame, self._block_callers = block_callers(sys._getframe(1), blocks)
         self._open = True
-        _OPEN_BLOCKS.set((*_OPEN_BLOCKS.get(), self))
+        _OPEN_BLOCKS.set((*blocks, self))
         return self
 
     def __exit__(
@@ -826,6 +858,7 @@ class Node:
         else:  # blocks closed out of order (entered and exited by hand)
             _OPEN_BLOCKS.set(tuple(block for block in blocks if block is not self))
         self._open = False
+        self._block_frame = None  # the frame's call may end now: hold it no longer
 
     def _check_complete(self) -> None:
         pass
@@ -981,7 +1014,13 @@ class Element(Node):
         # Every node of every flow passes here: the common case runs on tables computed
         # once per tag (ElementSpec), the rare ones (errors, escape hatch) in helpers.
         # Frames 0 and 1 are this method and the generated __init__: callflow's own.
-        self._where = author_site(sys._getframe(2))
+        frame = sys._getframe(2)
+        blocks = _OPEN_BLOCKS.get()
+        block = blocks[-1] if blocks else None  # the block this node joins, if any
+        if block is not None and frame is block._block_frame:  # built in the block's frame
+            self._where = (frame.f_code, frame.f_lasti, *block._block_callers)
+        else:
+            self._where = author_site(frame)
         self._text = None
         self._pending_in = None
         self._open = False
@@ -1034,8 +1073,6 @@ class Element(Node):
                 self._set_text(content)  # raises, saying why
         elif spec.text_required:
             raise self._error("needs its text as the first argument", spec.text)
-        blocks = _OPEN_BLOCKS.get()
-        block = blocks[-1] if blocks else None  # the block this node joins, if any
         # Whether this node may hold `block` (a child that is `block` or has children of
         # its own): only then is the tree searched for it before joining.
         may_hold_block = False
@@ -1211,6 +1248,7 @@ class Element(Node):
         if blocks and blocks[-1] is self:  # _close_block, inlined for its usual case
             _OPEN_BLOCKS.set(blocks[:-1])
             self._open = False
+            self._block_frame = None
         else:
             self._close_block()
         if exc_type is not None:
@@ -1283,8 +1321,10 @@ class Element(Node):
             raise BuildError(
                 f"<{self.tag}> holds no children; it cannot open a `with` block", self.location
             )
-        self._open = True  # as Node.__enter__, one call less for every block
-        _OPEN_BLOCKS.set((*_OPEN_BLOCKS.get(), self))
+        blocks = _OPEN_BLOCKS.get()  # as Node.__enter__, one call less for every block
+        self._block_frame, self._block_callers = block_callers(sys._getframe(1), blocks)
+        self._open = True
+        _OPEN_BLOCKS.set((*blocks, self))
         return self
 
     def _check_complete(self) -> None:

@@ -7,6 +7,7 @@ test here holds one shortcut to the slow, obviously right path it replaces.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import os
@@ -16,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 from hypothesis import given, settings
@@ -37,6 +39,7 @@ from callflow.dsl import (
     Switch,
     To,
     UncheckedElement,
+    core,
 )
 from callflow.dsl._elements import ELEMENT_CLASSES
 from callflow.dsl.core import (
@@ -66,6 +69,7 @@ from callflow.dsl.core import (
     illegal_character,
     nullable,
     own_copy,
+    site_location,
 )
 from callflow.errors import BuildError
 
@@ -496,3 +500,148 @@ def test_the_author_site_is_the_one_the_plain_rule_finds(kinds: list[int], forge
         call = functools.partial(step_function(kind), call)
     found, expected = call()
     assert found == expected
+
+
+# ---------------------------------------------------------------- callers shared in a block
+#
+# Each scenario builds nodes directly in the frame that entered a block (which share that
+# frame's callers) and in other frames (which walk the stack themselves); each returns the
+# nodes built, whose raw sites must be what the plain walk finds for every one of them.
+
+
+def flat_blocks() -> list[Node]:
+    with Response() as flow:
+        Say("Welcome.")
+        with Gather(num_digits=1):
+            Say("Press 1.")
+            with Switch():
+                Case(Say("One."), dtmf="1")
+                Default(Hangup())
+        Dial(To("+15550100"))
+    return [flow]
+
+
+def goodbye_fragment() -> list[Node]:
+    return [Say("Goodbye."), Hangup()]
+
+
+def helper_inside_a_block() -> list[Node]:
+    with Response() as flow:
+        Say("Hi.")
+        goodbye_fragment()  # built in the helper's frame, joining this block
+    return [flow]
+
+
+def gather_with_a_prompt() -> Gather:
+    with Gather(num_digits=1) as gather:  # a block of the helper's own
+        Say("Press 1.")
+    return gather
+
+
+def block_entered_in_another_frame() -> list[Node]:
+    gather = Gather(num_digits=2)
+    with Response() as flow:
+        gather_with_a_prompt()
+        with gather:  # built above, entered here
+            Say("Two digits.")
+    return [flow, gather]
+
+
+def prompts(count: int) -> Iterator[Node]:
+    """A generator holding a block open across its yields: it resumes from other lines."""
+    with Response() as flow:
+        for number in range(count):
+            Say(f"Prompt {number}.")
+            yield flow
+        Hangup()
+
+
+def generator_blocks() -> list[Node]:
+    steps = prompts(3)
+    first = next(steps)
+    next(steps)  # resumed from another line: its callers' places differ
+    list(steps)
+    return [first]
+
+
+def recursive_blocks(depth: int = 2) -> list[Node]:
+    with UncheckedElement("Level") as level:  # a block entered through Node.__enter__
+        Say(f"Level {depth}.")
+        if depth:
+            recursive_blocks(depth - 1)  # the same code, in a deeper call
+        Hangup()
+    return [level]
+
+
+def library_function(kind: int) -> Any:
+    """A function of a file of ``kind`` that enters a block and builds a node right there."""
+    namespace: dict[str, Any] = {}
+    source = (
+        "def enter_and_build(block, make):\n    with block:\n        make()\n    return block\n"
+    )
+    exec(compile(source, KIND_FILES[kind], "exec"), namespace)
+    return namespace["enter_and_build"]
+
+
+def block_entered_by_library_code() -> list[Node]:
+    make_say = functools.partial(Say, "Built by the library.")  # adds no frame of its own
+    return [
+        library_function(kind)(UncheckedElement("Outer"), make_say)
+        for kind in (OURS, STDLIB, INSTALLED)
+    ]
+
+
+BLOCK_SCENARIOS = [
+    flat_blocks,
+    helper_inside_a_block,
+    block_entered_in_another_frame,
+    generator_blocks,
+    recursive_blocks,
+    block_entered_by_library_code,
+]
+
+
+def raw_sites(roots: list[Node]) -> list[Any]:
+    return [node._where for root in roots for node in root.iter()]
+
+
+@SETTINGS
+@given(
+    scenario=st.sampled_from(BLOCK_SCENARIOS),
+    kinds=st.lists(st.sampled_from([USER, OURS, STDLIB, INSTALLED]), max_size=4),
+)
+def test_nodes_built_in_a_blocks_frame_have_the_sites_the_plain_walk_finds(
+    scenario: Any, kinds: list[int]
+) -> None:
+    call: Any = scenario
+    for kind in kinds:
+        call = functools.partial(step_function(kind), call)
+    built = []
+    for sharing in (True, False):  # the same call, from the same place, both ways
+        with contextlib.ExitStack() as stack:
+            if not sharing:  # every node walks the stack itself
+                stack.enter_context(mock.patch.object(core, "block_callers", no_sharing))
+            built.append(call())
+    shared, plain = built
+    assert all(type(site) is tuple for site in raw_sites(shared))  # none read yet
+    # Locations, not raw sites: a caller's instruction offset during a call may differ by
+    # one instruction once CPython has specialised its call (the same line either way).
+    assert [site_location(site) for site in raw_sites(shared)] == [
+        site_location(site) for site in raw_sites(plain)
+    ]
+    assert shared == plain
+
+
+def no_sharing(frame: Any, blocks: Any) -> tuple[None, Site]:
+    return None, ()
+
+
+def test_a_closed_block_holds_no_frame() -> None:
+    (flow,) = flat_blocks()
+    gather = flow.children[1]
+    switch = gather.children[1]
+    assert [flow._block_frame, gather._block_frame, switch._block_frame] == [None] * 3
+    with pytest.raises(RuntimeError), Response() as failed:
+        assert failed._block_frame is sys._getframe(0)  # held while open
+        raise RuntimeError
+    assert failed._block_frame is None
