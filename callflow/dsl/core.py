@@ -7,8 +7,10 @@ tag name: the schema's knowledge lives in the generated specs.
 
 Building runs for every node of every flow, so it works from tables made once per tag
 (`ElementSpec`, `AttributeSpec`, `ContentMachine`), keeps each node's source site raw until
-a location is asked for (`author_site`), and writes compact XML without an lxml tree
-(`Element._write`); tests/dsl/test_fast_paths.py holds each shortcut to the plain rule.
+a location is asked for (`author_site`), reads the callers of a `with` block's frame once per
+block (`block_callers`), gives each element class its own copy of the methods every node
+runs (`own_copy`), and writes compact XML without an lxml tree (`Element._write`);
+tests/dsl/test_fast_paths.py holds each shortcut to the plain rule.
 """
 
 from __future__ import annotations
