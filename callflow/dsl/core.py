@@ -972,8 +972,8 @@ def own_copy(function: FunctionType) -> FunctionType:
     meets there, one class at a time. The methods every node runs (`Element._build` and
     the others in `Element.PER_CLASS_METHODS`) meet a dozen element classes in a flow, and
     with one shared code object each access of ``self._children`` and the like took the
-    slow generic path; a copy for each class lets each one specialise (a sixth of a
-    flow's build cost).
+    slow generic path; a copy for each class lets each one specialise (about a sixth of
+    the time to build and write a flow).
     """
     copy = FunctionType(
         function.__code__.replace(),
