@@ -7,14 +7,17 @@ tag name: the schema's knowledge lives in the generated specs.
 
 Building runs for every node of every flow, so it works from tables made once per tag
 (`ElementSpec`, `AttributeSpec`, `ContentMachine`), keeps each node's source site raw until
-a location is asked for (`author_site`), and writes compact XML without an lxml tree
-(`Element._write`); tests/dsl/test_fast_paths.py holds each shortcut to the plain rule.
+a location is asked for (`author_site`), reads the callers of a `with` block's frame once per
+block (`block_callers`), gives each element class its own copy of the methods every node
+runs (`own_copy`), and writes compact XML without an lxml tree (`Element._write`);
+tests/dsl/test_fast_paths.py holds each shortcut to the plain rule.
 """
 
 from __future__ import annotations
 
 import bisect
 import functools
+import inspect
 import math
 import os
 import re
@@ -24,7 +27,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from datetime import timedelta
-from types import CodeType, FrameType, TracebackType
+from types import CodeType, FrameType, FunctionType, TracebackType
 from typing import Any, ClassVar, Self
 
 from lxml import etree
@@ -61,15 +64,10 @@ _INSTALLED_DIRS = tuple(
 USER, OURS, STDLIB, INSTALLED = 0, 1, 2, 3
 
 
-class _FileKinds(dict[str, int]):
-    """Each file's kind, worked out the first time the file is looked up."""
-
-    def __missing__(self, filename: str) -> int:
-        kind = self[filename] = _classify(filename)
-        return kind
-
-
-_FILE_KINDS = _FileKinds()
+#: Each file's kind, worked out the first time the file is looked up (`file_kind`). A
+#: plain dict: `author_site` subscripts it for every frame it passes, and a subscript of a
+#: dict subclass (one with ``__missing__``) costs twice as much.
+_FILE_KINDS: dict[str, int] = {}
 
 #: How many callers of a fragment function a location records ("called from …");
 #: `author_site` is unrolled to this many.
@@ -77,7 +75,10 @@ MAX_CHAIN = 3
 
 
 def file_kind(filename: str) -> int:
-    return _FILE_KINDS[filename]
+    kind = _FILE_KINDS.get(filename)
+    if kind is None:
+        kind = _FILE_KINDS[filename] = _classify(filename)
+    return kind
 
 
 def _classify(filename: str) -> int:
@@ -113,43 +114,48 @@ def author_site(frame: FrameType | None) -> Site:
     """The raw location of the author's code at or above ``frame``: the innermost frame that
     is neither callflow's nor the standard library's, then its author callers (MAX_CHAIN)."""
     kinds = _FILE_KINDS
-    while frame is not None:
-        code = frame.f_code
-        if kinds[code.co_filename] in _AUTHOR_KINDS:
-            break
-        frame = frame.f_back
-    else:
-        return _UNKNOWN_SITE
-    # The callers, unrolled to MAX_CHAIN == 3 levels: this runs for every node built, and a
-    # loop building the tuple step by step costs a fifth more.
-    first = frame.f_back
-    if first is None:
-        return (code, frame.f_lasti)
-    first_code = first.f_code
-    if kinds[first_code.co_filename] != USER:
-        return (code, frame.f_lasti)
-    second = first.f_back
-    if second is None:
-        return (code, frame.f_lasti, first_code, first.f_lasti)
-    second_code = second.f_code
-    if kinds[second_code.co_filename] != USER:
-        return (code, frame.f_lasti, first_code, first.f_lasti)
-    third = second.f_back
-    if third is None:
-        return (code, frame.f_lasti, first_code, first.f_lasti, second_code, second.f_lasti)
-    third_code = third.f_code
-    if kinds[third_code.co_filename] != USER:
-        return (code, frame.f_lasti, first_code, first.f_lasti, second_code, second.f_lasti)
-    return (
-        code,
-        frame.f_lasti,
-        first_code,
-        first.f_lasti,
-        second_code,
-        second.f_lasti,
-        third_code,
-        third.f_lasti,
-    )
+    start = frame
+    try:
+        while frame is not None:
+            code = frame.f_code
+            if kinds[code.co_filename] in _AUTHOR_KINDS:
+                break
+            frame = frame.f_back
+        else:
+            return _UNKNOWN_SITE
+        # The callers, unrolled to MAX_CHAIN == 3 levels: this runs for every node built, and a
+        # loop building the tuple step by step costs a fifth more.
+        first = frame.f_back
+        if first is None:
+            return (code, frame.f_lasti)
+        first_code = first.f_code
+        if kinds[first_code.co_filename] != USER:
+            return (code, frame.f_lasti)
+        second = first.f_back
+        if second is None:
+            return (code, frame.f_lasti, first_code, first.f_lasti)
+        second_code = second.f_code
+        if kinds[second_code.co_filename] != USER:
+            return (code, frame.f_lasti, first_code, first.f_lasti)
+        third = second.f_back
+        if third is None:
+            return (code, frame.f_lasti, first_code, first.f_lasti, second_code, second.f_lasti)
+        third_code = third.f_code
+        if kinds[third_code.co_filename] != USER:
+            return (code, frame.f_lasti, first_code, first.f_lasti, second_code, second.f_lasti)
+        return (
+            code,
+            frame.f_lasti,
+            first_code,
+            first.f_lasti,
+            second_code,
+            second.f_lasti,
+            third_code,
+            third.f_lasti,
+        )
+    except KeyError as missing:  # a file met for the first time: learn its kind, walk again
+        file_kind(missing.args[0])
+        return author_site(start)
 
 
 @functools.lru_cache(maxsize=512)
@@ -192,6 +198,29 @@ def capture_location() -> SourceLocation:
     """Where the author's code called into the builder: the innermost frame that is neither
     callflow's nor the standard library's, with the author's callers as the chain."""
     return site_location(author_site(sys._getframe(1)))
+
+
+#: Code flags of frames that leave the stack and come back (generators, coroutines): their
+#: callers change each time they resume.
+_RESUMABLE = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
+
+
+def block_callers(frame: FrameType, blocks: tuple[Node, ...]) -> tuple[FrameType | None, Site]:
+    """The frame a `with` block is entered in, and that frame's author callers, when the
+    nodes built directly in it may share them (None and () when they may not).
+
+    A node built in the frame that entered the innermost block has that frame as its
+    author's frame and that frame's callers as its chain: while the frame runs (the block
+    holds it, so it is the same call), its callers wait where they called, so their places
+    are read once per block instead of once per node. Not so for a frame that is not the
+    author's, nor for a generator's or coroutine's, which can leave and resume elsewhere.
+    """
+    if blocks and blocks[-1]._block_frame is frame:  # a block inside a block, same frame
+        return frame, blocks[-1]._block_callers
+    code = frame.f_code
+    if code.co_flags & _RESUMABLE or file_kind(code.co_filename) not in _AUTHOR_KINDS:
+        return None, _UNKNOWN_SITE
+    return frame, author_site(frame)[2:]
 
 
 # ---------------------------------------------------------------- content models
@@ -669,6 +698,8 @@ class Node:
 
     __slots__ = (
         "_attributes",
+        "_block_callers",
+        "_block_frame",
         "_children",
         "_open",
         "_pending_in",
@@ -684,6 +715,10 @@ class Node:
     _pending_in: Node | None
     _state: int  # the element's ContentMachine state after its children so far
     _open: bool
+    # While a `with` block is open: the frame that entered it and that frame's callers, for
+    # the nodes built directly in it (`block_callers`); set when the block is entered.
+    _block_frame: FrameType | None
+    _block_callers: Site
 
     __hash__ = None  # type: ignore[assignment]  # mutable while a `with` block is open
 
@@ -799,8 +834,10 @@ class Node:
         # While the block is open its children are only collected: a node built inside
         # it may still be claimed as the argument of a call being evaluated (the `To` in
         # `Dial(To(...))`), so the children are checked when the block closes.
+        blocks = _OPEN_BLOCKS.get()
+        self._block_frame, self._block_callers = block_callers(sys._getframe(1), blocks)
         self._open = True
-        _OPEN_BLOCKS.set((*_OPEN_BLOCKS.get(), self))
+        _OPEN_BLOCKS.set((*blocks, self))
         return self
 
     def __exit__(
@@ -823,6 +860,7 @@ class Node:
         else:  # blocks closed out of order (entered and exited by hand)
             _OPEN_BLOCKS.set(tuple(block for block in blocks if block is not self))
         self._open = False
+        self._block_frame = None  # the frame's call may end now: hold it no longer
 
     def _check_complete(self) -> None:
         pass
@@ -926,12 +964,47 @@ def _flatten(items: Iterable[object], parent: Node) -> Iterator[Node]:
             )
 
 
+def own_copy(function: FunctionType) -> FunctionType:
+    """``function`` again, with a code object of its own: the same bytecode, names, file
+    and lines (tracebacks, coverage and debuggers see no difference).
+
+    CPython (3.11 on) specialises each attribute access in a code object for the class it
+    meets there, one class at a time. The methods every node runs (`Element._build` and
+    the others in `Element.PER_CLASS_METHODS`) meet a dozen element classes in a flow, and
+    with one shared code object each access of ``self._children`` and the like took the
+    slow generic path; a copy for each class lets each one specialise (about a sixth of
+    the time to build and write a flow).
+    """
+    copy = FunctionType(
+        function.__code__.replace(),
+        function.__globals__,
+        function.__name__,
+        function.__defaults__,
+        function.__closure__,
+    )
+    copy.__kwdefaults__ = function.__kwdefaults__
+    copy.__qualname__ = function.__qualname__
+    copy.__doc__ = function.__doc__
+    copy.__module__ = function.__module__
+    copy.__annotations__ = function.__annotations__
+    copy.__dict__.update(function.__dict__)
+    return copy
+
+
 class Element(Node):
     """A schema element: its keyword arguments, text and children are checked when built."""
 
     __slots__ = ()
 
     SPEC: ClassVar[ElementSpec]
+
+    #: The methods every node or block runs, which each subclass gets a copy of (`own_copy`).
+    PER_CLASS_METHODS: ClassVar[tuple[str, ...]] = ("_build", "_write", "__enter__", "__exit__")
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in Element.PER_CLASS_METHODS:
+            setattr(cls, name, own_copy(getattr(cls, name)))
 
     @property
     def tag(self) -> str:
@@ -943,7 +1016,13 @@ class Element(Node):
         # Every node of every flow passes here: the common case runs on tables computed
         # once per tag (ElementSpec), the rare ones (errors, escape hatch) in helpers.
         # Frames 0 and 1 are this method and the generated __init__: callflow's own.
-        self._where = author_site(sys._getframe(2))
+        frame = sys._getframe(2)
+        blocks = _OPEN_BLOCKS.get()
+        block = blocks[-1] if blocks else None  # the block this node joins, if any
+        if block is not None and frame is block._block_frame:  # built in the block's frame
+            self._where = (frame.f_code, frame.f_lasti, *block._block_callers)
+        else:
+            self._where = author_site(frame)
         self._text = None
         self._pending_in = None
         self._open = False
@@ -996,6 +1075,9 @@ class Element(Node):
                 self._set_text(content)  # raises, saying why
         elif spec.text_required:
             raise self._error("needs its text as the first argument", spec.text)
+        # Whether this node may hold `block` (a child that is `block` or has children of
+        # its own): only then is the tree searched for it before joining.
+        may_hold_block = False
         if children:
             if not spec.children:
                 raise BuildError(f"<{spec.tag}> holds no children", self.location)
@@ -1006,7 +1088,14 @@ class Element(Node):
             for child in _nodes(children, self):
                 pending = child._pending_in
                 if pending is not None:
-                    pending._release(child)
+                    # Node._release, inlined for its usual case: the child was built just
+                    # before, inside the open block, as an argument of this call.
+                    siblings = pending._children
+                    if pending._open and siblings and siblings[-1] is child:
+                        siblings.pop()
+                        child._pending_in = None
+                    else:
+                        pending._release(child)
                 following = node_moves[state].get(child.__class__)
                 if following is None:
                     following = machine.step_node(state, child)
@@ -1015,11 +1104,12 @@ class Element(Node):
                     raise self._rejected(child, self._last_element(), state)
                 state = following
                 kids.append(child)
+                if child._children or child is block:
+                    may_hold_block = True
             self._state = state
-        blocks = _OPEN_BLOCKS.get()
-        if blocks:  # _join_open_block, inlined
-            parent = blocks[-1]
-            if self._children and _holds(self, parent):
+        if block is not None:  # _join_open_block, inlined
+            parent = block
+            if may_hold_block and _holds(self, parent):
                 raise BuildError(f"<{parent.tag}> cannot contain itself", self.location)
             if parent._open:  # collected only; checked when the block closes
                 parent._children.append(self)
@@ -1156,7 +1246,13 @@ class Element(Node):
         traceback: TracebackType | None,
     ) -> None:
         # Node.__exit__, and the children's check, in one pass over the children.
-        self._close_block()
+        blocks = _OPEN_BLOCKS.get()
+        if blocks and blocks[-1] is self:  # _close_block, inlined for its usual case
+            _OPEN_BLOCKS.set(blocks[:-1])
+            self._open = False
+            self._block_frame = None
+        else:
+            self._close_block()
         if exc_type is not None:
             for child in self._children:
                 if child._pending_in is self:
@@ -1227,8 +1323,10 @@ class Element(Node):
             raise BuildError(
                 f"<{self.tag}> holds no children; it cannot open a `with` block", self.location
             )
-        self._open = True  # as Node.__enter__, one call less for every block
-        _OPEN_BLOCKS.set((*_OPEN_BLOCKS.get(), self))
+        blocks = _OPEN_BLOCKS.get()  # as Node.__enter__, one call less for every block
+        self._block_frame, self._block_callers = block_callers(sys._getframe(1), blocks)
+        self._open = True
+        _OPEN_BLOCKS.set((*blocks, self))
         return self
 
     def _check_complete(self) -> None:
