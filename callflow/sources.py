@@ -87,6 +87,24 @@ def load_path_sources(
     return [LoadedSource(path, shown, document, diagnostics)]
 
 
+def single_document(path: Path, sources: Sequence[LoadedSource]) -> Document | None:
+    """The one Document ``sources`` hold (None if none loaded), for commands that need one flow.
+
+    Raises `InputError` naming the samples when a template rendered once per sample gave
+    several: the caller must choose a sample or give the variables.
+    """
+    documents = [source for source in sources if source.document is not None]
+    if len(documents) > 1:
+        from callflow.errors import InputError
+
+        labels = ", ".join(source.label for source in documents)
+        raise InputError(
+            f"{path} gives {len(documents)} documents ({labels}); choose one with --sample NAME, "
+            "or give the variables with --var/--context (sample= or context= from Python)"
+        )
+    return documents[0].document if documents else None
+
+
 def _loader(module: str, name: str) -> Callable[..., list[LoadedSource]]:
     # Imported on demand: rendering templates and running scripts need heavier modules.
     function: Callable[..., list[LoadedSource]] = getattr(importlib.import_module(module), name)

@@ -117,3 +117,18 @@ def test_the_readme_examples_of_templates_in_other_commands_run(
         assert words[0] == "callflow"
         result = run_cli(*words[1:])
         assert result.code == 0, (command, result.err)
+
+
+@pytest.mark.parametrize("command", ["execute", "simulate", "explain"])
+def test_every_command_needing_one_flow_names_the_samples_to_choose_from(
+    run_cli: Run, template: Path, sandbox_db: Path, command: str
+) -> None:
+    if command == "explain":  # explain needs an error file too
+        error = template.with_name("error.json")
+        error.write_text('{"success": false, "message": "line 2: bad", "status": 400}')
+        result = run_cli("explain", template, error)
+    else:
+        result = run_cli(command, template)
+    assert result.code == 2
+    assert "[sample: morning]" in result.err and "[sample: evening]" in result.err
+    assert "--sample NAME" in result.err

@@ -30,7 +30,7 @@ from callflow.errors import (
     TransportError,
     ValidationError,
 )
-from callflow.sources import LoadedSource, load_path_sources
+from callflow.sources import LoadedSource, load_path_sources, single_document
 
 logger = logging.getLogger("callflow.client")
 
@@ -331,16 +331,11 @@ def _load_one(path: Path, context: Mapping[str, object] | None) -> Document:
 
 def _document_of(sources: Sequence[LoadedSource], path: Path) -> Document:
     problems = [d for source in sources for d in source.diagnostics if d.is_error]
-    documents = [source.document for source in sources if source.document is not None]
-    if problems or not documents:
+    document = None if problems else single_document(path, sources)
+    if document is None:
         first = problems[0] if problems else f"{path}: nothing to execute"
         raise ValidationError(f"{path}: cannot build the call flow; first: {first}", problems)
-    if len(documents) > 1:
-        raise InputError(
-            f"{path} gives {len(documents)} documents (one per sample context); "
-            "choose one with a context"
-        )
-    return documents[0]
+    return document
 
 
 # ---------------------------------------------------------------- configuration

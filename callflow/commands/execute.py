@@ -52,28 +52,12 @@ def run(args: argparse.Namespace) -> int:
     from callflow.commands._context import read_context
     from callflow.diagnostics import has_errors, in_order
     from callflow.errors import ApiError
-    from callflow.sources import load_path_sources
+    from callflow.sources import load_path_sources, single_document
 
     context = read_context(args)
-    try:
-        sources = load_path_sources(args.source, context=context, sample=args.sample)
-    except ModuleNotFoundError as error:
-        print(
-            f"callflow execute: {args.source}: this kind of source needs {error.name}, "
-            "which is not available",
-            file=sys.stderr,
-        )
-        return 2
+    sources = load_path_sources(args.source, context=context, sample=args.sample)
     found = [d for source in sources for d in source.diagnostics]
-    documents = [source.document for source in sources if source.document is not None]
-    if len(documents) > 1:
-        print(
-            f"callflow execute: {args.source} gives {len(documents)} documents (one per "
-            "sample context); choose one with --sample NAME, or give --var/--context",
-            file=sys.stderr,
-        )
-        return 2
-    document = documents[0] if documents else None
+    document = single_document(args.source, sources)
     if document is not None and not args.no_validate:
         found.extend(check_document(document))
     found = in_order(found)

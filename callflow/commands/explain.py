@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     from callflow.apierrors import map_error_message, read_error_body
     from callflow.commands._common import print_diagnostics
     from callflow.commands._context import read_context
-    from callflow.sources import load_path_sources
+    from callflow.sources import load_path_sources, single_document
 
     try:
         if args.error_file == "-":
@@ -41,25 +41,9 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     body = read_error_body(data)
-    try:
-        sources = load_path_sources(args.source, context=read_context(args), sample=args.sample)
-    except ModuleNotFoundError as error:
-        print(
-            f"callflow explain: {args.source}: this kind of source needs {error.name}, "
-            "which is not available",
-            file=sys.stderr,
-        )
-        return 2
-    documents = [source.document for source in sources if source.document is not None]
-    if len(documents) > 1:
-        print(
-            f"callflow explain: {args.source} gives {len(documents)} documents (one per "
-            "sample context); choose the one that was sent with --sample, --var or --context",
-            file=sys.stderr,
-        )
-        return 2
+    sources = load_path_sources(args.source, context=read_context(args), sample=args.sample)
     problems = [d for source in sources for d in source.diagnostics]
-    document = documents[0] if len(documents) == 1 else None
+    document = single_document(args.source, sources)
     found = [*problems, *map_error_message(body.message, document)]
     print_diagnostics(found, args.format)
     status = f" (HTTP {body.status})" if body.status is not None else ""

@@ -165,8 +165,8 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(render(list(error.diagnostics), "text"))
         print(f"callflow simulate: {error}", file=sys.stderr)
         return 1
-    except SimulationError as error:  # a template with several samples and none chosen
-        return _usage_error(f"{error} (--sample NAME, --var or --context)")
+    except InputError as error:  # a template with several samples and none chosen
+        return _usage_error(str(error))
     transcript = simulate(document, caller, call=call, app=backend)
     if args.format == "json":
         sys.stdout.write(transcript.to_json() + "\n")

@@ -18,7 +18,7 @@ from lxml import etree
 
 from callflow.diagnostics import Diagnostic, Severity
 from callflow.document import Document, load_bytes
-from callflow.errors import SimulationError, ValidationError
+from callflow.errors import ValidationError
 from callflow.simulate._backends import Backend
 from callflow.simulate._model import (
     HANG_UP,
@@ -954,7 +954,7 @@ def load_flow(
         return Document.from_bytes(source, "<bytes>")
     if isinstance(source, str) and source.lstrip().startswith("<"):
         return Document.from_text(source)
-    from callflow.sources import load_path_sources
+    from callflow.sources import load_path_sources, single_document
 
     path = Path(source)
     loaded = load_path_sources(path, context=context, sample=sample)
@@ -964,13 +964,7 @@ def load_flow(
             f"{failed[0].label}: cannot simulate, the flow does not load",
             [d for s in failed for d in s.diagnostics],
         )
-    if len(loaded) != 1:
-        labels = ", ".join(s.label for s in loaded)
-        raise SimulationError(
-            f"{path} gives {len(loaded)} documents ({labels}); choose a sample, or pass a "
-            "context that renders one"
-        )
-    document = loaded[0].document
+    document = single_document(path, loaded)
     assert document is not None
     return document
 
