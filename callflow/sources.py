@@ -185,3 +185,129 @@ def expand_paths(
     """`expand_path_names`, with Path objects."""
     for name, problem in expand_path_names(paths, include_scripts=include_scripts):
         yield Path(name), problem
+
+
+# ---------------------------------------------------------------- the front door
+#
+# `load_flows` / `load_flow` are the one way in for every command, API, the editor server,
+# the flow server and the test runners. (First cut: the signature is settled; the reading
+# policy, stdin and library names are filled in behind it.)
+
+from dataclasses import dataclass  # noqa: E402
+from typing import Protocol, runtime_checkable  # noqa: E402
+
+#: Seconds a builder script may run before it is stopped (CF7xx).
+DEFAULT_SCRIPT_TIMEOUT = 10.0
+
+
+@runtime_checkable
+class SupportsToDocument(Protocol):
+    """A builder flow: anything with ``to_document()`` returning a `Document`."""
+
+    def to_document(self) -> Document: ...
+
+
+@dataclass(frozen=True)
+class ReadPolicy:
+    """How the front door treats what it reads (written down once; see the docs).
+
+    ``follow_links``: follow symbolic links that leave the folder the user named.
+    ``trusted``: render templates outside Jinja's sandbox (the default is sandboxed).
+    ``script_timeout``: seconds a builder script may run in its child process.
+    """
+
+    follow_links: bool = False
+    trusted: bool = False
+    max_bytes: int = MAX_DOCUMENT_BYTES
+    script_timeout: float = DEFAULT_SCRIPT_TIMEOUT
+
+
+DEFAULT_POLICY = ReadPolicy()
+
+#: Everything a user may call a flow.
+FlowInput = "str | os.PathLike[str] | bytes | Document | SupportsToDocument | LoadedSource"
+
+
+def load_flows(
+    flow: object,
+    *,
+    context: Mapping[str, object] | None = None,
+    sample: str | None = None,
+    filename: str | None = None,
+    policy: ReadPolicy = DEFAULT_POLICY,
+) -> list[LoadedSource]:
+    """Turn anything a user calls a flow into LoadedSources; never raises for bad input.
+
+    ``flow`` is a path or directory (str or PathLike), ``"-"`` (standard input), a library
+    template name (``callflow/ivr_menu.xml.j2``), XML text (a str starting with ``<``) or
+    bytes, a template's text (with ``filename`` ending in ``.xml.j2``), a `Document`, a
+    builder node (anything with ``to_document()``) or a `LoadedSource`. ``filename`` names
+    text, bytes and stdin in locations and decides their kind (as ``--stdin-filename``).
+    ``context``/``sample`` choose a template's variables.
+    """
+    if isinstance(flow, LoadedSource):
+        return [flow]
+    if isinstance(flow, Document):
+        return [LoadedSource(Path(flow.name), flow.name, flow)]
+    if isinstance(flow, SupportsToDocument):
+        document = flow.to_document()
+        return [LoadedSource(Path(document.name), document.name, document)]
+    if isinstance(flow, bytes):
+        name = filename or "<bytes>"
+        parsed, diagnostics = _load_bytes(flow, name, policy.max_bytes)
+        return [LoadedSource(Path(name), name, parsed, diagnostics)]
+    if isinstance(flow, str) and flow.lstrip("\ufeff \t\r\n").startswith("<"):
+        name = filename or "<text>"
+        parsed, diagnostics = _load_bytes(
+            flow.encode("utf-8", "surrogatepass"), name, policy.max_bytes
+        )
+        return [LoadedSource(Path(name), name, parsed, diagnostics)]
+    if isinstance(flow, str | os.PathLike):
+        path = Path(flow)
+        sources: list[LoadedSource] = []
+        for name, problem in expand_path_names([path]):
+            if problem is not None:
+                sources.append(LoadedSource(Path(name), name, None, [problem]))
+            else:
+                sources.extend(
+                    load_path_sources(
+                        Path(name), context=context, sample=sample, max_bytes=policy.max_bytes
+                    )
+                )
+        return sources
+    raise TypeError(
+        f"cannot read a {type(flow).__name__} as a call flow: pass a path, '-', a library "
+        "template name, XML text or bytes, a Document or a builder node"
+    )
+
+
+def load_flow(
+    flow: object,
+    *,
+    context: Mapping[str, object] | None = None,
+    sample: str | None = None,
+    filename: str | None = None,
+    policy: ReadPolicy = DEFAULT_POLICY,
+) -> Document:
+    """The one Document ``flow`` gives, for callers that need exactly one flow.
+
+    Raises `ValidationError` (with the diagnostics) when it does not load, and `InputError`
+    naming the samples when a template gives several documents.
+    """
+    from callflow.errors import ValidationError
+
+    sources = load_flows(flow, context=context, sample=sample, filename=filename, policy=policy)
+    problems = [d for source in sources for d in source.diagnostics if d.is_error]
+    label = sources[0].label if sources else str(flow)
+    document = None if problems else single_document(Path(label), sources)
+    if document is None:
+        first = problems[0] if problems else "nothing to load"
+        raise ValidationError(f"{label}: the call flow does not load; first: {first}", problems)
+    return document
+
+
+def _load_bytes(data: bytes, name: str, max_bytes: int) -> tuple[Document | None, list[Diagnostic]]:
+    from callflow.document import load_bytes
+
+    document, diagnostics = load_bytes(data, name, max_bytes=max_bytes)
+    return document, list(diagnostics)
