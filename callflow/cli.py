@@ -29,7 +29,7 @@ def version() -> str:
     from importlib.metadata import version as package_version
 
     try:
-        return package_version("callflow")
+        return package_version("opentact-callflow")
     except PackageNotFoundError:
         return "0+unknown"
 

@@ -14,7 +14,7 @@
 The strategies (`call_flows`, `caller_scripts`, `url_replies`) generate schema-valid flows
 and caller scripts, so an app's webhooks can be property-tested: every generated call must
 end within the simulator's limits, whatever the caller does. Needs ``hypothesis``
-(``pip install 'callflow[testing]'``).
+(``pip install 'opentact-callflow[testing]'``).
 """
 
 from __future__ import annotations

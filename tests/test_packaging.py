@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import configparser
+import email.parser
 import subprocess
 import sys
 import zipfile
@@ -39,7 +41,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
         timeout=300,
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    (built,) = out.glob("callflow-*.whl")
+    (built,) = out.glob("opentact_callflow-*.whl")
     return built
 
 
@@ -53,6 +55,30 @@ def test_wheel_contains_package_schema_templates_and_typing_marker(wheel: Path) 
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "callflow = callflow.cli:console_main" in text
+
+
+@pytest.mark.slow
+def test_the_wheel_is_the_opentact_callflow_distribution_with_the_callflow_command(
+    wheel: Path,
+) -> None:
+    # `callflow` on the package index is another project: ours must never install as it.
+    archive = zipfile.ZipFile(wheel)
+    metadata = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
+    headers = email.parser.HeaderParser().parsestr(archive.read(metadata).decode())
+    assert headers["Name"] == "opentact-callflow"
+    entry_points = next(n for n in archive.namelist() if n.endswith(".dist-info/entry_points.txt"))
+    parser = configparser.ConfigParser()
+    parser.read_string(archive.read(entry_points).decode())
+    assert dict(parser["console_scripts"]) == {"callflow": "callflow.cli:console_main"}
+    assert wheel.name.startswith("opentact_callflow-")
+
+
+def test_callflow_version_reads_the_opentact_callflow_distribution() -> None:
+    from importlib.metadata import version as distribution_version
+
+    from callflow.cli import version
+
+    assert version() == distribution_version("opentact-callflow") != "0+unknown"
 
 
 @pytest.mark.slow

@@ -1,6 +1,6 @@
 """Builder cost: build and serialise a typical IVR flow, next to twilio-python's VoiceResponse.
 
-Run: ``pip install 'callflow[bench]'`` (or just ``twilio``), then
+Run: ``pip install 'opentact-callflow[bench]'`` (or just ``twilio``), then
 ``python tests/benchmarks/bench_builder.py [DOCUMENTS_PER_ROUND]``.
 
 The document is the same in both builders: a greeting, a record, a gather with a prompt and a
@@ -139,7 +139,7 @@ def main() -> int:
     if VoiceResponse is None:
         print(
             "bench_builder needs twilio-python, the peer it compares with: "
-            "pip install 'callflow[bench]' (or pip install twilio)",
+            "pip install 'opentact-callflow[bench]' (or pip install twilio)",
             file=sys.stderr,
         )
         return 2
