@@ -98,27 +98,6 @@ def test_a_bad_var_is_a_usage_error_everywhere(run_cli: Run, template: Path) -> 
         assert "KEY=VALUE" in result.err
 
 
-def test_the_readme_examples_of_templates_in_other_commands_run(
-    run_cli: Run, sandbox_db: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import re
-    import shlex
-
-    root = Path(__file__).resolve().parent.parent
-    readme = (root / "README.md").read_text("utf-8")
-    section = readme.split("**Templates in the other commands.**", 1)[1]
-    block = re.search(r"```console\n(.*?)```", section, re.DOTALL)
-    assert block is not None
-    monkeypatch.chdir(root)
-    commands = [line[2:] for line in block.group(1).splitlines() if line.startswith("$ ")]
-    assert len(commands) == 3
-    for command in commands:
-        words = shlex.split(command)
-        assert words[0] == "callflow"
-        result = run_cli(*words[1:])
-        assert result.code == 0, (command, result.err)
-
-
 @pytest.mark.parametrize("command", ["execute", "simulate", "explain"])
 def test_every_command_needing_one_flow_names_the_samples_to_choose_from(
     run_cli: Run, template: Path, sandbox_db: Path, command: str

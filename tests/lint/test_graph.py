@@ -125,8 +125,8 @@ def test_mermaid_of_the_menu_example_matches_the_golden_file() -> None:
     assert to_mermaid(build_graph(document)) == (GOLDEN / "ivr_menu.mmd").read_text()
 
 
-def test_readme_shows_the_menu_diagram_as_callflow_draws_it() -> None:
-    readme = (Path(__file__).parents[2] / "README.md").read_text()
+def test_the_diagrams_page_shows_the_menu_diagram_as_callflow_draws_it() -> None:
+    readme = (Path(__file__).parents[2] / "docs" / "guides" / "diagrams.md").read_text()
     golden = (GOLDEN / "ivr_menu.mmd").read_text()
     assert f"```mermaid\n{golden}```" in readme
 
