@@ -41,8 +41,7 @@ def _cell(text: str) -> str:
 def _subcommands(parser: argparse.ArgumentParser) -> Iterator[tuple[str, argparse.ArgumentParser]]:
     for action in parser._actions:  # argparse keeps its subparsers only here
         if isinstance(action, argparse._SubParsersAction):
-            for name, sub in action.choices.items():
-                yield name, sub
+            yield from action.choices.items()
 
 
 def _walk(
@@ -131,7 +130,7 @@ def lint_rules_page() -> str:
         "",
         "Generated from the rule registry each time this site is built. Choose rules with",
         "`--select`/`--ignore` or `[tool.callflow]`, change a default severity with",
-        "`severity = { CODE = \"error\" }`, and silence one finding with a",
+        '`severity = { CODE = "error" }`, and silence one finding with a',
         "`callflow: ignore CODE` comment; see",
         "[validating flows](../guides/validating.md#the-lint-rules), which also says what each",
         "rule finds in detail.",

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -72,3 +74,45 @@ def test_pre_commit_try_repo_fails_a_bad_flow_and_names_the_place(tmp_path: Path
     assert "flows/menu.xml:2:11: CF203" in output
     assert "numDigits" in output
     assert "schema.xsd" not in output.split("Failed")[-1]
+
+
+def _page_blocks() -> list[object]:
+    from tests.docs.harness import DOCS
+
+    document = DOCS.parse(ROOT / "docs" / "guides" / "pre-commit.md")
+    return [example.parsed for example in document]
+
+
+def test_the_documented_local_hooks_are_the_manifest_hooks_run_by_the_installed_callflow() -> None:
+    # The page's console block runs `pre-commit run` on this configuration (doc-test harness);
+    # here it is held to the manifest, so the two forms cannot drift apart.
+    manifest = {
+        hook["id"]: hook for hook in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    }
+    (local,) = [
+        block
+        for block in _page_blocks()
+        if getattr(block, "title", None) == ".pre-commit-config.yaml"
+    ]
+    (repo,) = yaml.safe_load(str(local.source))["repos"]  # type: ignore[attr-defined]
+    assert repo["repo"] == "local"
+    assert {hook["id"] for hook in repo["hooks"]} == set(manifest)
+    for hook in repo["hooks"]:
+        assert hook["language"] == "system"  # the callflow on PATH: nothing to fetch
+        for key in ("entry", "files", "name"):
+            assert hook[key] == manifest[hook["id"]][key], (hook["id"], key)
+
+
+def test_the_documented_remote_form_names_the_manifest_hooks_and_a_release_tag() -> None:
+    remote = [
+        yaml.safe_load(str(block.source))  # type: ignore[attr-defined]
+        for block in _page_blocks()
+        if getattr(block, "language", "") == "yaml" and getattr(block, "title", None) is None
+    ]
+    (config,) = remote
+    (repo,) = config["repos"]
+    assert repo["repo"] == "REPOSITORY-URL"  # the placeholder the page marks as such
+    assert re.fullmatch(r"v\d+\.\d+\.\d+", repo["rev"])
+    assert repo["rev"] == f"v{version('opentact-callflow')}"
+    manifest = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    assert [hook["id"] for hook in repo["hooks"]] == [hook["id"] for hook in manifest]
