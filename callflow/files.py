@@ -196,6 +196,9 @@ def read_only_reason(status: os.stat_result, path: str) -> str | None:
     mode = stat.S_IMODE(status.st_mode)
     if not mode & 0o222:
         return f"the file is read-only (mode {mode:04o})"
+    with contextlib.suppress(OSError):
+        if os.statvfs(path).f_flag & os.ST_RDONLY:
+            return "the file is on a read-only file system"
     if not os.access(path, os.W_OK):
         return (
             f"the file is read-only for this user (owner "
@@ -219,7 +222,6 @@ class Rewrite:
         data: bytes,
         *,
         force: bool = False,
-        cleaner: LeftoverCleaner | None = None,
         replace: Callable[[str, str], None] = os.replace,
         before_replace: Callable[[], None] | None = None,
     ) -> list[str]:
@@ -238,14 +240,10 @@ class Rewrite:
                 "other names with the old text (copy the file to break the link, then fix it)"
             )
         folder, name = os.path.split(self.target)
-        notes = [
-            f"removed {leftover}, left behind by an interrupted run"
-            for leftover in (cleaner or LeftoverCleaner()).clean(Path(folder))
-        ]
         handle, temporary = _new_temporary(folder, name, 0o600)
         try:
             _write_all(handle, data)
-            notes.extend(_keep_identity(handle, status))
+            notes = _keep_identity(handle, status)
             if before_replace is not None:
                 before_replace()
             if (change := self._change()) is not None:

@@ -329,11 +329,6 @@ class FileFix:
         self.written = written
         self.notes: list[str] = list(notes)
 
-    @property
-    def not_fixed(self) -> bool:
-        """True when the file has something to fix that was not written."""
-        return self.result.refused is not None
-
     def __repr__(self) -> str:
         return f"FileFix({str(self.path)!r}, {self.result!r}, written={self.written})"
 
@@ -371,22 +366,20 @@ def fix_file(
         return FileFix(path, result, False)
     try:
         with rewriting(path, max_bytes=max_bytes, lock_timeout=lock_timeout) as handle:
+            removed = (cleaner or LeftoverCleaner()).clean(Path(handle.target).parent)
+            notes = [f"removed {found}, left behind by an interrupted run" for found in removed]
             result, new_data = _fix_bytes(handle.data, name, config, max_bytes)
             if new_data is None:
-                return FileFix(path, result, False)
+                return FileFix(path, result, False, notes)
             try:
-                notes = handle.replace(
-                    new_data,
-                    force=force,
-                    cleaner=cleaner,
-                    replace=replace,
-                    before_replace=before_replace,
+                notes += handle.replace(
+                    new_data, force=force, replace=replace, before_replace=before_replace
                 )
             except InputError as error:
-                return FileFix(path, _refused(f"not fixed: {error}", result), False)
+                return FileFix(path, _refused(f"not fixed: {error}", result), False, notes)
             except OSError as error:
                 reason = f"not fixed: cannot write{_why(error)}; the file is unchanged"
-                return FileFix(path, _refused(reason, result), False)
+                return FileFix(path, _refused(reason, result), False, notes)
     except InputError as error:
         return FileFix(path, _refused(f"not fixed: {error}"), False)
     except OSError as error:

@@ -178,6 +178,9 @@ def run(args: argparse.Namespace) -> int:
     if args.jobs < 0 or (args.max_bytes is not None and args.max_bytes < 1):
         print("callflow validate: --jobs and --max-bytes take positive numbers", file=sys.stderr)
         return 2
+    if args.force and not args.fix:
+        print("callflow validate: --force goes with --fix", file=sys.stderr)
+        return 2
     if (args.fix or args.diff) and args.no_lint:
         print("callflow validate: --fix and --diff need lint; drop --no-lint", file=sys.stderr)
         return 2
@@ -274,8 +277,9 @@ def _fix(args: argparse.Namespace, max_bytes: int) -> int:
         elif not not_fixed:
             print("nothing to fix", file=sys.stderr)
     if not_fixed and not args.diff:
-        names = ", ".join(str(path) for path in not_fixed)
-        print(f"not fixed: {len(not_fixed)} file(s): {names}", file=sys.stderr)
+        names = ", ".join(str(path) for path in not_fixed[:10])
+        more = f" and {len(not_fixed) - 10} more (named above)" if len(not_fixed) > 10 else ""
+        print(f"not fixed: {len(not_fixed)} file(s): {names}{more}", file=sys.stderr)
     if args.diff:
         return 1 if changed or missing else 0
     return len(not_fixed)

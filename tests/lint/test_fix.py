@@ -469,8 +469,8 @@ def test_owner_and_group_are_kept(write: Write) -> None:
     path = write("legacy.xml", golden("legacy.xml"))
     os.chown(path, 65534, 65534)
     outcome = fix_file(path)
-    assert outcome.written and outcome.notes == []
     assert (path.stat().st_uid, path.stat().st_gid) == (65534, 65534)
+    assert outcome.written and outcome.notes == []
 
 
 def test_a_file_with_hard_links_is_refused_and_every_name_keeps_its_text(
