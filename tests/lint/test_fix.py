@@ -266,6 +266,12 @@ def test_diff_reports_a_missing_path(tmp_path: Path, run_cli: RunCli) -> None:
     assert result.code == 1 and "CF001" in result.err
 
 
+def test_force_goes_with_fix(write: Write, run_cli: RunCli) -> None:
+    path = write("legacy.xml", golden("legacy.xml"))
+    result = run_cli("validate", "--diff", "--force", path)
+    assert result.code == 2 and "--force goes with --fix" in result.err
+
+
 def test_fix_needs_lint(write: Write, run_cli: RunCli) -> None:
     path = write("legacy.xml", golden("legacy.xml"))
     result = run_cli("validate", "--fix", "--no-lint", path)
@@ -460,6 +466,20 @@ def test_the_next_run_removes_what_a_killed_fixer_left_and_nothing_else(
     assert not leftover.exists() and young.exists()
     assert all((tmp_path / name).read_text() == "mine\n" for name in users)
     assert LANDED["CF306"] in path.read_text()
+
+
+def test_a_run_with_nothing_to_fix_still_removes_leftovers(
+    write: Write, tmp_path: Path, run_cli: RunCli
+) -> None:
+    path = write("clean.xml", golden("legacy.fixed.xml"))
+    done = subprocess.Popen(["true"])
+    done.wait()
+    leftover = tmp_path / f".clean.xml.callflow-fix-{done.pid}-0123456789ab.tmp"
+    leftover.write_text("half a fix\n")
+    os.utime(leftover, (0, 0))
+    result = run_cli("validate", "--fix", path)
+    assert result.code == 0 and "nothing to fix" in result.err
+    assert not leftover.exists()
 
 
 # ---------------------------------------------------------------- the file's identity
