@@ -341,6 +341,23 @@ def _locked(
     return os.fstat(handle)
 
 
+def read_regular_file(path: Path, *, max_bytes: int | None = None) -> bytes:
+    """The bytes of ``path`` without locking it; never blocks on a FIFO or a device.
+
+    Raises `InputError` (not a regular file, larger than ``max_bytes``) or `OSError`.
+    """
+    handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        status = os.fstat(handle)
+        if not stat.S_ISREG(status.st_mode):
+            raise InputError("not a regular file")
+        if max_bytes is not None and status.st_size > max_bytes:
+            raise InputError(f"larger than {max_bytes} bytes")
+        return _read_all(handle, status.st_size, max_bytes)
+    finally:
+        os.close(handle)
+
+
 def _read_all(handle: int, size: int, max_bytes: int | None) -> bytes:
     limit = max_bytes + 1 if max_bytes is not None else None
     chunks: list[bytes] = []

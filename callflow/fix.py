@@ -21,7 +21,7 @@ from lxml import etree
 
 from callflow.document import MAX_DOCUMENT_BYTES, Document, load_bytes
 from callflow.errors import InputError
-from callflow.files import LOCK_TIMEOUT, LeftoverCleaner, rewriting
+from callflow.files import LOCK_TIMEOUT, LeftoverCleaner, read_regular_file, rewriting
 from callflow.lint import iter_active_findings
 from callflow.lint.config import DEFAULT_CONFIG, LintConfig
 from callflow.lint.rules import (
@@ -359,9 +359,11 @@ def fix_file(
     name = display if display is not None else str(path)
     if not write:
         try:
-            data = path.read_bytes()
+            data = read_regular_file(path, max_bytes=max_bytes)
+        except InputError as error:
+            return FileFix(path, _refused(f"not fixed: {error}"), False)
         except OSError as error:
-            return FileFix(path, _refused(f"not fixed: cannot read ({error.strerror})"), False)
+            return FileFix(path, _refused(f"not fixed: cannot read{_why(error)}"), False)
         result, _ = _fix_bytes(data, name, config, max_bytes)
         return FileFix(path, result, False)
     try:

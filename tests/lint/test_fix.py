@@ -432,6 +432,16 @@ def test_a_run_gives_up_on_a_file_another_run_keeps_locked(write: Write) -> None
     assert path.read_bytes() == golden("legacy.xml")
 
 
+@pytest.mark.parametrize("write_it", [True, False], ids=["fix", "diff"])
+def test_a_fifo_named_like_a_flow_is_refused_without_blocking(
+    tmp_path: Path, write_it: bool
+) -> None:
+    fifo = tmp_path / "flow.xml"
+    os.mkfifo(fifo)
+    outcome = fix_file(fifo, write=write_it)
+    assert outcome.result.refused == "not fixed: not a regular file" and not outcome.written
+
+
 # ---------------------------------------------------------------- leftovers of killed runs
 
 
