@@ -286,6 +286,7 @@ def rewriting(
     max_bytes: int | None = None,
     lock_timeout: float = LOCK_TIMEOUT,
     clock: Callable[[], float] = time.monotonic,
+    lock: Callable[[int, int], None] = fcntl.flock,
 ) -> Iterator[Rewrite]:
     """Open ``path`` for rewriting: locked for as long as the block runs, its bytes read.
 
@@ -297,7 +298,7 @@ def rewriting(
     while True:
         handle = os.open(target, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         try:
-            status = _locked(handle, target, deadline, clock)
+            status = _locked(handle, target, deadline, clock, lock)
         except BaseException:
             os.close(handle)
             raise
@@ -314,7 +315,11 @@ def rewriting(
 
 
 def _locked(
-    handle: int, target: str, deadline: float, clock: Callable[[], float]
+    handle: int,
+    target: str,
+    deadline: float,
+    clock: Callable[[], float],
+    lock: Callable[[int, int], None],
 ) -> os.stat_result | None:
     """Lock the open file; its status, or None if the name now leads to another file."""
     status = os.fstat(handle)
@@ -323,11 +328,12 @@ def _locked(
     delay = 0.001
     while True:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            lock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             break
         except OSError as error:
             if error.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                raise
+                # Without the lock a concurrent run could lose this fix: refuse instead.
+                raise InputError(f"cannot lock the file ({error.strerror})") from None
         if clock() >= deadline:
             raise InputError("another run has been fixing the file for too long; try again")
         time.sleep(delay)

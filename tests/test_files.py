@@ -3,6 +3,7 @@ temporary files a later run recognises, and only those."""
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import stat
@@ -14,7 +15,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from callflow.files import LeftoverCleaner, is_temporary_name, temporary_name, write_atomically
+from callflow.errors import InputError
+from callflow.files import (
+    LeftoverCleaner,
+    is_temporary_name,
+    rewriting,
+    temporary_name,
+    write_atomically,
+)
 
 
 def test_a_new_file_gets_the_mode_the_umask_allows(tmp_path: Path) -> None:
@@ -156,3 +164,28 @@ def test_a_failed_write_removes_its_temporary_file(tmp_path: Path) -> None:
     with pytest.raises(OSError, match="disk full"):
         write_atomically(target, b"x", replace=failing_replace)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_that_cannot_be_locked_is_not_rewritten(tmp_path: Path) -> None:
+    target = tmp_path / "flow.xml"
+    target.write_bytes(b"old")
+
+    def no_locks(handle: int, operation: int) -> None:
+        raise OSError(errno.ENOLCK, os.strerror(errno.ENOLCK))
+
+    refused = pytest.raises(InputError, match=r"cannot lock the file \(No locks available\)")
+    with refused, rewriting(target, lock=no_locks) as handle:
+        handle.replace(b"new")
+    assert target.read_bytes() == b"old" and list(tmp_path.iterdir()) == [target]
+
+
+def test_a_rewrite_waits_for_the_lock_then_gives_up(tmp_path: Path) -> None:
+    target = tmp_path / "flow.xml"
+    target.write_bytes(b"old")
+    ticks = iter(range(100))
+    with target.open("rb") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        refused = pytest.raises(InputError, match="another run has been fixing the file")
+        with refused, rewriting(target, lock_timeout=3, clock=lambda: next(ticks)):
+            raise AssertionError("the lock was taken twice")
+    assert target.read_bytes() == b"old"
