@@ -178,8 +178,8 @@ def _keep_identity(handle: int, status: os.stat_result) -> list[str]:
     notes: list[str] = []
     try:
         os.fchown(handle, status.st_uid, status.st_gid)
-    except PermissionError:
-        with contextlib.suppress(PermissionError):
+    except OSError:  # not allowed, or a file system without owners
+        with contextlib.suppress(OSError):
             os.fchown(handle, -1, status.st_gid)
         now = os.fstat(handle)
         notes.append(
