@@ -442,6 +442,49 @@ def test_a_fifo_named_like_a_flow_is_refused_without_blocking(
     assert outcome.result.refused == "not fixed: not a regular file" and not outcome.written
 
 
+INTERFERENCES = st.sampled_from(
+    ["in place", "same size and time", "identical", "append", "rename", "unlink"]
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(interference=st.one_of(st.none(), INTERFERENCES), other=st.binary(max_size=64))
+def test_a_fix_is_written_exactly_when_the_file_is_still_as_read(
+    tmp_path_factory: pytest.TempPathFactory, interference: str | None, other: bytes
+) -> None:
+    folder = tmp_path_factory.mktemp("raced")
+    path = folder / "flow.xml"
+    path.write_text(RACED)
+    original = path.read_bytes()
+    theirs = {
+        "same size and time": original.replace(b"Hello", b"Jello"),
+        "identical": original,
+        "append": original + other,
+    }.get(interference or "", other)
+
+    def another_program() -> None:  # writes the file without taking the lock
+        if interference == "rename":
+            (folder / "new.xml").write_bytes(theirs)
+            os.replace(folder / "new.xml", path)
+        elif interference == "unlink":
+            path.unlink()
+        elif interference is not None:
+            before = path.stat()
+            path.write_bytes(theirs)
+            if interference in ("same size and time", "identical"):
+                os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+    outcome = fix_file(path, before_replace=another_program)
+    assert [p.name for p in folder.iterdir() if p.name != "flow.xml"] == []
+    if interference in (None, "identical"):  # the file is exactly what was read
+        assert outcome.written and all(fix in path.read_text() for fix in LANDED.values())
+    elif interference == "unlink":
+        assert not outcome.written and not path.exists()
+    else:
+        assert not outcome.written and path.read_bytes() == theirs
+        assert "while being fixed; not written" in (outcome.result.refused or "")
+
+
 # ---------------------------------------------------------------- leftovers of killed runs
 
 
