@@ -276,7 +276,7 @@ def _fix(args: argparse.Namespace, max_bytes: int) -> int:
             print(f"{verb} {fixed} problem(s) in {changed} {noun}", file=sys.stderr)
         elif not not_fixed:
             print("nothing to fix", file=sys.stderr)
-    if not_fixed and not args.diff:
+    if not_fixed and not args.diff and not args.quiet:
         names = ", ".join(str(path) for path in not_fixed[:10])
         more = f" and {len(not_fixed) - 10} more (named above)" if len(not_fixed) > 10 else ""
         print(f"not fixed: {len(not_fixed)} file(s): {names}{more}", file=sys.stderr)

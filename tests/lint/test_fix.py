@@ -595,6 +595,9 @@ def test_every_file_not_fixed_is_named_and_the_exit_code_says_so(
     assert f"not fixed: 2 file(s): {first}, {last}" in result.err
     assert "fixed 6 problem(s) in 1 file" in result.err
     assert fine.read_bytes() == golden("legacy.fixed.xml")
+    quiet = run_cli("validate", "--fix", "-q", first, last)
+    assert quiet.code == 1 and "not fixed: 2 file(s)" not in quiet.err
+    assert f"{first}: not fixed:" in quiet.err and f"{last}: not fixed:" in quiet.err
 
 
 def test_a_symlinked_file_has_its_target_rewritten_and_stays_a_link(
