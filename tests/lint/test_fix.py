@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import random
 import shutil
 import signal
 import stat
@@ -519,6 +520,35 @@ def test_the_next_run_removes_what_a_killed_fixer_left_and_nothing_else(
     assert not leftover.exists() and young.exists()
     assert all((tmp_path / name).read_text() == "mine\n" for name in users)
     assert LANDED["CF306"] in path.read_text()
+
+
+def test_fixers_killed_at_random_moments_leave_every_file_whole_and_the_next_run_cleans_up(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    legacy, fixed = golden("legacy.xml"), golden("legacy.fixed.xml")
+    paths = [tmp_path / f"flow{i:02d}.xml" for i in range(40)]
+    for path in paths:
+        path.write_bytes(legacy)
+    pace = random.Random(18)
+    left: list[Path] = []
+    for rounds in range(1, 7):
+        process = subprocess.Popen(
+            [sys.executable, "-m", "callflow", "validate", "--fix", "-q", str(tmp_path)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(pace.uniform(0.05, 0.6))
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        assert all(path.read_bytes() in (legacy, fixed) for path in paths)
+        left += [p for p in tmp_path.iterdir() if p not in paths and p not in left]
+        assert len(left) <= rounds  # at most one per killed run
+    for leftover in left:
+        os.utime(leftover, (0, 0))
+    result = run_cli("validate", "--fix", "-q", tmp_path)
+    assert result.code == 0, result.err
+    assert all(path.read_bytes() == fixed for path in paths)
+    assert sorted(tmp_path.iterdir()) == paths
 
 
 def test_a_run_with_nothing_to_fix_still_removes_leftovers(
