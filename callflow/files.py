@@ -141,7 +141,9 @@ def _new_temporary(folder: str, name: str, mode: int) -> tuple[int, str]:
             continue
         except OSError as error:
             raise OSError(error.errno, error.strerror, folder) from None
-        fcntl.flock(handle, fcntl.LOCK_EX)  # tells a cleaner that this file is being written
+        # Tells a cleaner that the file is being written; without flock, its pid and age do.
+        with contextlib.suppress(OSError):
+            fcntl.flock(handle, fcntl.LOCK_EX)
         return handle, temporary
 
 
