@@ -21,7 +21,7 @@ from lxml import etree
 
 from callflow.document import MAX_DOCUMENT_BYTES, Document, load_bytes
 from callflow.errors import InputError
-from callflow.files import write_atomically
+from callflow.files import LOCK_TIMEOUT, LeftoverCleaner, read_regular_file, rewriting
 from callflow.lint import iter_active_findings
 from callflow.lint.config import DEFAULT_CONFIG, LintConfig
 from callflow.lint.rules import (
@@ -316,14 +316,18 @@ def _worse(before: collections.Counter[str], after: collections.Counter[str]) ->
 
 
 class FileFix:
-    """The outcome for one file: the fix computed (or refused) and whether it was written."""
+    """The outcome for one file: the fix computed (or refused), whether it was written, and
+    notes to show (an owner that could not be kept, leftovers removed)."""
 
-    __slots__ = ("path", "result", "written")
+    __slots__ = ("notes", "path", "result", "written")
 
-    def __init__(self, path: Path, result: FixResult, written: bool) -> None:
+    def __init__(
+        self, path: Path, result: FixResult, written: bool, notes: Sequence[str] = ()
+    ) -> None:
         self.path = path
         self.result = result
         self.written = written
+        self.notes: list[str] = list(notes)
 
     def __repr__(self) -> str:
         return f"FileFix({str(self.path)!r}, {self.result!r}, written={self.written})"
@@ -336,45 +340,89 @@ def fix_file(
     write: bool = True,
     display: str | None = None,
     max_bytes: int = MAX_DOCUMENT_BYTES,
+    force: bool = False,
+    cleaner: LeftoverCleaner | None = None,
+    lock_timeout: float = LOCK_TIMEOUT,
     replace: Callable[[str, str], None] = os.replace,
+    before_replace: Callable[[], None] | None = None,
 ) -> FileFix:
-    """Fix one XML file in place (atomically), or only compute the fix when ``write`` is False.
+    """Fix one XML file in place, or only compute the fix when ``write`` is False.
 
-    Never raises for a bad or unwritable file: a file that cannot be read or parsed, is not
-    UTF-8, changed meanwhile, cannot be written, or whose fix would not re-validate is left
-    untouched, and ``result.refused`` says why.
+    The file is locked, read, fixed and replaced as one step, and replaced only if it is
+    still exactly what was read (see `callflow.files.rewriting`). Never raises for a bad
+    or unwritable file: a file that cannot be read or parsed, is not UTF-8, is read-only
+    (unless ``force``), has several hard links, changed meanwhile, cannot be written, or
+    whose fix would not re-validate is left untouched, and ``result.refused`` says why.
+    ``cleaner`` removes temporary files left by killed runs (one per run saves rescanning
+    folders); ``before_replace`` runs just before the final check (a seam for tests).
     """
     name = display if display is not None else str(path)
+    if not write:
+        try:
+            data = read_regular_file(path, max_bytes=max_bytes)
+        except InputError as error:
+            return FileFix(path, _refused(f"not fixed: {error}"), False)
+        except OSError as error:
+            return FileFix(path, _refused(f"not fixed: cannot read{_why(error)}"), False)
+        result, _ = _fix_bytes(data, name, config, max_bytes)
+        return FileFix(path, result, False)
     try:
-        data = path.read_bytes()
+        with rewriting(path, max_bytes=max_bytes, lock_timeout=lock_timeout) as handle:
+            removed = (cleaner or LeftoverCleaner()).clean(Path(handle.target).parent)
+            notes = [f"removed {found}, left behind by an interrupted run" for found in removed]
+            result, new_data = _fix_bytes(handle.data, name, config, max_bytes)
+            if new_data is None:
+                return FileFix(path, result, False, notes)
+            try:
+                notes += handle.replace(
+                    new_data, force=force, replace=replace, before_replace=before_replace
+                )
+            except InputError as error:
+                return FileFix(path, _refused(f"not fixed: {error}", result), False, notes)
+            except OSError as error:
+                reason = f"not fixed: cannot write{_why(error)}; the file is unchanged"
+                return FileFix(path, _refused(reason, result), False, notes)
+    except InputError as error:
+        return FileFix(path, _refused(f"not fixed: {error}"), False)
     except OSError as error:
-        return FileFix(
-            path, FixResult("", "", [], f"not fixed: cannot read ({error.strerror})"), False
-        )
+        return FileFix(path, _refused(f"not fixed: cannot read{_why(error)}"), False)
+    return FileFix(path, result, True, notes)
+
+
+def _why(error: OSError) -> str:
+    """`` (reason)``, or `` in FOLDER (reason)`` when a folder is what refused."""
+    reason = error.strerror or str(error)
+    if error.filename is not None and os.path.isdir(error.filename):
+        return f" in {error.filename} ({reason})"
+    return f" ({reason})"
+
+
+def _refused(reason: str, result: FixResult | None = None) -> FixResult:
+    original = result.original if result is not None else ""
+    return FixResult(original, original, [], reason)
+
+
+def _fix_bytes(
+    data: bytes, name: str, config: LintConfig, max_bytes: int
+) -> tuple[FixResult, bytes | None]:
+    """The fix of a file's bytes, and the bytes to write (None when nothing is to be written)."""
     document, problems = load_bytes(data, name, max_bytes=max_bytes)
     if document is None:
         message = problems[0].message if problems else "cannot be read"
-        return FileFix(path, FixResult("", "", [], f"not fixed: {message}"), False)
+        return _refused(f"not fixed: {message}"), None
+    result = fix_document(document, config)
+    if result.refused:
+        return FixResult(result.original, result.original, [], f"not fixed: {result.refused}"), None
+    if not result.changed:
+        return result, None
     bom = data.startswith(b"\xef\xbb\xbf")
     try:
         as_utf8 = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         as_utf8 = None
     if as_utf8 != document.text:
-        refusal = "not fixed: only UTF-8 files are rewritten"
-        return FileFix(path, FixResult(document.text, document.text, [], refusal), False)
-    result = fix_document(document, config)
-    if result.refused or not result.changed or not write:
-        return FileFix(path, result, False)
-    new_data = (b"\xef\xbb\xbf" if bom else b"") + result.fixed.encode("utf-8")
-    try:
-        write_atomically(path, new_data, expected=data, replace=replace)
-    except InputError as error:
-        return FileFix(path, FixResult(result.original, result.original, [], str(error)), False)
-    except OSError as error:
-        reason = f"not fixed: cannot write ({error.strerror or error}); the file is unchanged"
-        return FileFix(path, FixResult(result.original, result.original, [], reason), False)
-    return FileFix(path, result, True)
+        return _refused("not fixed: only UTF-8 files are rewritten", result), None
+    return result, (b"\xef\xbb\xbf" if bom else b"") + result.fixed.encode("utf-8")
 
 
 def iter_fix_paths(paths: Sequence[Path]) -> Iterator[Path]:

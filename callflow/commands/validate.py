@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -70,6 +70,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--diff",
         action="store_true",
         help="print the fixes --fix would make as a unified diff; write nothing",
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="with --fix, rewrite read-only files too"
     )
     parser.add_argument(
         "--jobs",
@@ -175,6 +178,9 @@ def run(args: argparse.Namespace) -> int:
     if args.jobs < 0 or (args.max_bytes is not None and args.max_bytes < 1):
         print("callflow validate: --jobs and --max-bytes take positive numbers", file=sys.stderr)
         return 2
+    if args.force and not args.fix:
+        print("callflow validate: --force goes with --fix", file=sys.stderr)
+        return 2
     if (args.fix or args.diff) and args.no_lint:
         print("callflow validate: --fix and --diff need lint; drop --no-lint", file=sys.stderr)
         return 2
@@ -185,6 +191,7 @@ def run(args: argparse.Namespace) -> int:
         ignore=_codes(args.ignore),
         max_bytes=args.max_bytes if args.max_bytes is not None else MAX_DOCUMENT_BYTES,
     )
+    not_fixed = 0
     if args.fix or args.diff:
         try:
             outcome = _fix(args, options.max_bytes)
@@ -193,6 +200,7 @@ def run(args: argparse.Namespace) -> int:
             return 2
         if args.diff:
             return outcome
+        not_fixed = outcome
     found: list[Diagnostic] = []
     files: list[str] = []
     for name, problem in expand_path_names(args.paths):
@@ -213,11 +221,15 @@ def run(args: argparse.Namespace) -> int:
     print_diagnostics(ordered, args.format)
     if not args.quiet:
         print(summary(ordered, len(files)), file=sys.stderr)
-    return 1 if has_errors(ordered) else 0
+    return 1 if has_errors(ordered) or not_fixed else 0
 
 
 def _fix(args: argparse.Namespace, max_bytes: int) -> int:
-    """Fix (or, with --diff, show the fixes for) every XML file named; 1 if a diff is shown."""
+    """Fix (or, with --diff, show the fixes for) every XML file named.
+
+    With --diff: 1 if a diff is shown. With --fix: how many files could not be fixed.
+    """
+    from callflow.files import LeftoverCleaner
     from callflow.fix import fix_file, iter_fix_paths
     from callflow.sources import expand_paths
 
@@ -230,12 +242,26 @@ def _fix(args: argparse.Namespace, max_bytes: int) -> int:
             print(f"callflow validate: {problem}", file=sys.stderr)
             missing = True
     changed = fixed = 0
+    not_fixed: list[Path] = []
+    cleaner = LeftoverCleaner()
+    hold = _hold_seam()
     for path in iter_fix_paths(files):
         config = _config(path).with_options(select=_codes(args.select), ignore=_codes(args.ignore))
-        outcome = fix_file(path, config=config, write=not args.diff, max_bytes=max_bytes)
+        outcome = fix_file(
+            path,
+            config=config,
+            write=not args.diff,
+            max_bytes=max_bytes,
+            force=args.force,
+            cleaner=cleaner,
+            before_replace=hold,
+        )
+        for note in outcome.notes:
+            print(f"callflow validate: {path}: note: {note}", file=sys.stderr)
         result = outcome.result
         if result.refused:
             print(f"callflow validate: {path}: {result.refused}", file=sys.stderr)
+            not_fixed.append(path)
             continue
         if not result.changed:
             continue
@@ -248,6 +274,29 @@ def _fix(args: argparse.Namespace, max_bytes: int) -> int:
         verb = "would fix" if args.diff else "fixed"
         if changed:
             print(f"{verb} {fixed} problem(s) in {changed} {noun}", file=sys.stderr)
-        else:
+        elif not not_fixed:
             print("nothing to fix", file=sys.stderr)
-    return 1 if args.diff and (changed or missing) else 0
+    if not_fixed and not args.diff and not args.quiet:
+        names = ", ".join(str(path) for path in not_fixed[:10])
+        more = f" and {len(not_fixed) - 10} more (named above)" if len(not_fixed) > 10 else ""
+        print(f"not fixed: {len(not_fixed)} file(s): {names}{more}", file=sys.stderr)
+    if args.diff:
+        return 1 if changed or missing else 0
+    return len(not_fixed)
+
+
+def _hold_seam() -> Callable[[], None] | None:
+    """With CALLFLOW_FIX_HOLD=FILE, each write waits (up to 60 s) for FILE to exist just
+    before its final check: the seam tests use to interrupt or race a fix in a real process."""
+    hold = os.environ.get("CALLFLOW_FIX_HOLD")
+    if not hold:
+        return None
+
+    def wait() -> None:
+        import time
+
+        deadline = time.monotonic() + 60
+        while not os.path.exists(hold) and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    return wait
