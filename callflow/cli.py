@@ -68,7 +68,10 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     for module in command_modules(only):
         sub = subparsers.add_parser(module.NAME, help=module.HELP, description=module.HELP)
         module.configure(sub)
-        sub.set_defaults(_run=module.run)
+        # Where diagnostics an exception carries are printed: stdout for commands whose
+        # output is the diagnostics, stderr for those whose stdout is a product (XML, a
+        # diagram, a transcript).
+        sub.set_defaults(_run=module.run, _stream=getattr(module, "DIAGNOSTICS_STREAM", "stdout"))
     return parser
 
 
@@ -91,12 +94,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         code: int = run(args)
-    except InputError as error:  # bad options or input files: a usage error
-        print(f"callflow {args.command}: {error}", file=sys.stderr)
-        return EXIT_USAGE
     except CallflowError as error:
-        print(f"callflow {args.command}: {error}", file=sys.stderr)
-        return EXIT_PROBLEMS
+        _report(args, error)
+        # Bad options or input that cannot be read are usage errors; the rest are problems.
+        return EXIT_USAGE if isinstance(error, InputError) else EXIT_PROBLEMS
     except KeyboardInterrupt:
         print("callflow: interrupted", file=sys.stderr)
         return 130
@@ -114,6 +115,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return EXIT_INTERNAL
     return code
+
+
+def _report(args: argparse.Namespace, error: Exception) -> None:
+    """An exception a command raised: its diagnostics (on stdout in the command's format,
+    or as text on stderr for commands whose stdout is a product), then one line."""
+    diagnostics = list(getattr(error, "diagnostics", ()) or ())
+    if diagnostics:
+        from callflow.reporters import FORMATS, render
+
+        fmt = getattr(args, "format", "text")
+        if getattr(args, "_stream", "stdout") == "stdout":
+            chosen = fmt if fmt in FORMATS else "text"
+            sys.stdout.write(render(diagnostics, chosen, version=version()))
+            sys.stdout.flush()
+        else:
+            sys.stderr.write(render(diagnostics, "text"))
+    print(f"callflow {args.command}: {error}", file=sys.stderr)
 
 
 def console_main() -> None:

@@ -8,10 +8,19 @@ from pathlib import Path
 
 NAME = "convert"
 HELP = "convert a call XML file into a Python builder script that reproduces it"
+#: Diagnostics go to stderr: stdout carries the output.
+DIAGNOSTICS_STREAM = "stderr"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("source", metavar="FLOW", type=Path, help="a call XML file")
+    from callflow.commands._common import add_flow_arguments
+
+    add_flow_arguments(
+        parser,
+        metavar="FLOW",
+        help="a call XML file (or any flow: a template, a builder script, a library "
+        "template name, - for standard input)",
+    )
     parser.add_argument(
         "--to",
         choices=["python"],
@@ -36,17 +45,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from callflow.commands._common import flow_from_args
     from callflow.diagnostics import Diagnostic, Severity
-    from callflow.document import load_path
     from callflow.dsl.parsing import parse
     from callflow.dsl.pysource import flow_script
     from callflow.errors import BuildError, ValidationError
     from callflow.reporters import render
 
-    source: Path = args.source
+    source = Path(args.source)
     output: Path | None = args.output
     if output is not None:
-        if output.exists() and output.resolve() == source.resolve():
+        if output.exists() and args.source != "-" and output.resolve() == source.resolve():
             print(f"callflow convert: refusing to write over the input {source}", file=sys.stderr)
             return 2
         if output.exists() and not args.force:
@@ -55,10 +64,7 @@ def run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 2
-    document, problems = load_path(source, display=str(source))
-    if document is None:
-        sys.stderr.write(render(problems, "text"))
-        return 1
+    document = flow_from_args(args)
     try:
         flow = parse(document, strict=not args.allow_unknown)
     except ValidationError as error:

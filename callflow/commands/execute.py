@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 NAME = "execute"
 HELP = "validate a call flow and execute it on a SIP Control App (the sandbox by default)"
@@ -12,18 +11,17 @@ HELP = "validate a call flow and execute it on a SIP Control App (the sandbox by
 
 def configure(parser: argparse.ArgumentParser) -> None:
     from callflow.commands._api import add_api_options
-    from callflow.commands._common import add_format_option
-    from callflow.commands._context import add_context_options
+    from callflow.commands._common import add_flow_arguments, add_format_option
 
-    parser.add_argument(
-        "source", type=Path, metavar="SOURCE", help="a *.xml flow, *.xml.j2 template or *.py script"
-    )
+    add_flow_arguments(parser, context=False)
     parser.add_argument(
         "--app",
         metavar="UUID",
         help="the SIP Control App (required on the API; on the sandbox the default is the "
         "demo app 'callflow-demo', created on first use)",
     )
+    from callflow.commands._context import add_context_options
+
     add_context_options(parser)
     parser.add_argument(
         "--no-validate",
@@ -48,20 +46,13 @@ def run(args: argparse.Namespace) -> int:
         open_client,
         print_json,
     )
-    from callflow.commands._common import print_diagnostics
-    from callflow.commands._context import read_context
+    from callflow.commands._common import flow_from_args, print_diagnostics
     from callflow.diagnostics import has_errors, in_order
     from callflow.errors import ApiError
-    from callflow.sources import load_path_sources, single_document
 
-    context = read_context(args)
-    sources = load_path_sources(args.source, context=context, sample=args.sample)
-    found = [d for source in sources for d in source.diagnostics]
-    document = single_document(args.source, sources)
-    if document is not None and not args.no_validate:
-        found.extend(check_document(document))
-    found = in_order(found)
-    if document is None or has_errors(found):
+    document = flow_from_args(args)
+    found = [] if args.no_validate else in_order(check_document(document))
+    if has_errors(found):
         print_diagnostics(found, args.format)
         print(f"{args.source}: not sent: fix the errors above first", file=sys.stderr)
         return 1

@@ -17,10 +17,9 @@ FORMATS = ("mermaid", "dot", "svg", "png")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from callflow.commands._context import add_context_options
+    from callflow.commands._common import add_flow_arguments
 
-    parser.add_argument("source", metavar="SOURCE", type=Path, help="the call flow to draw")
-    add_context_options(parser)
+    add_flow_arguments(parser)
     parser.add_argument(
         "--format",
         choices=FORMATS,
@@ -47,38 +46,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, *, find_executable: FindExecutable = shutil.which) -> int:
-    from callflow.commands._common import print_diagnostics
+    from callflow.commands._common import flow_from_args
     from callflow.graph import build_graph, find_dot, render_image, to_dot, to_mermaid
-    from callflow.sources import expand_paths, load_path_sources
 
-    for _, problem in expand_paths([args.source]):
-        if problem is not None:
-            print_diagnostics([problem], "text")
-            return 1
-    if args.source.is_dir():
-        print("callflow graph: SOURCE must be one file, not a directory", file=sys.stderr)
-        return 2
-    from callflow.commands._context import read_context
-    from callflow.errors import InputError
-
-    try:
-        context = read_context(args)
-    except InputError as error:
-        print(f"callflow graph: {error}", file=sys.stderr)
-        return 2
-    sources = load_path_sources(args.source, context=context, sample=args.sample)
-    drawable = [source for source in sources if source.document is not None]
-    if not drawable:
-        print_diagnostics([d for source in sources for d in source.diagnostics], "text")
-        return 1
-    if len(drawable) > 1:
-        print(
-            f"callflow graph: {args.source} gives {len(drawable)} documents; drawing the "
-            f"first ({drawable[0].label}); choose another with --sample NAME",
-            file=sys.stderr,
-        )
-    document = drawable[0].document
-    assert document is not None
+    document = flow_from_args(args)
     graph = build_graph(document)
     if args.format == "mermaid":
         return _emit(args, to_mermaid(graph).encode("utf-8"))

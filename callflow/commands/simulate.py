@@ -9,15 +9,16 @@ from typing import Any
 
 NAME = "simulate"
 HELP = "simulate a call through a flow (*.xml, *.xml.j2, *.py) with scripted key presses"
+#: Diagnostics go to stderr: stdout carries the output.
+DIAGNOSTICS_STREAM = "stderr"
 
 EXIT_USAGE = 2
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from callflow.commands._context import add_context_options
+    from callflow.commands._common import add_flow_arguments
 
-    parser.add_argument("source", type=Path, metavar="SOURCE", help="the call flow to run")
-    add_context_options(parser)
+    add_flow_arguments(parser)
     parser.add_argument(
         "--press",
         action="append",
@@ -120,10 +121,11 @@ def load_app(spec: str) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
+    from callflow.commands._common import flow_from_args
     from callflow.diagnostics import has_errors
-    from callflow.errors import InputError, SimulationError, ValidationError
+    from callflow.errors import InputError, SimulationError
     from callflow.reporters import render
-    from callflow.simulate import Backend, Caller, CallInfo, load_flow, simulate
+    from callflow.simulate import Backend, Caller, CallInfo, simulate
 
     dial: dict[str, str] = {}
     for item in args.dial:
@@ -153,20 +155,7 @@ def run(args: argparse.Namespace) -> int:
             backend = Backend.offline() if args.offline else Backend.network()
     except (InputError, SimulationError) as error:
         return _usage_error(str(error))
-    from callflow.commands._context import read_context
-
-    try:
-        context = read_context(args)
-    except InputError as error:
-        return _usage_error(str(error))
-    try:
-        document = load_flow(args.source, context=context, sample=args.sample)
-    except ValidationError as error:
-        sys.stderr.write(render(list(error.diagnostics), "text"))
-        print(f"callflow simulate: {error}", file=sys.stderr)
-        return 1
-    except InputError as error:  # a template with several samples and none chosen
-        return _usage_error(str(error))
+    document = flow_from_args(args)
     transcript = simulate(document, caller, call=call, app=backend)
     if args.format == "json":
         sys.stdout.write(transcript.to_json() + "\n")

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, NamedTuple
 if TYPE_CHECKING:
     from callflow.diagnostics import Diagnostic
     from callflow.lint.config import LintConfig
+    from callflow.sources import ReadPolicy
 
 NAME = "validate"
 HELP = "validate call flow files (*.xml, *.xml.j2 templates, *.py builder scripts)"
@@ -21,14 +22,17 @@ PARALLEL_THRESHOLD = 400
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from callflow.commands._common import add_format_option
+    from callflow.commands._common import add_flow_arguments, add_format_option
 
-    parser.add_argument(
-        "paths",
-        nargs="+",
+    add_flow_arguments(
+        parser,
+        many=True,
+        dest="paths",
         metavar="PATH",
-        type=Path,
-        help="files or directories (directories are searched for *.xml, *.xml.j2)",
+        help="files or directories (directories are searched for *.xml, *.xml.j2), library "
+        "template names (callflow/ivr_menu.xml.j2), or - for standard input",
+        context=False,
+        max_bytes=True,
     )
     add_format_option(parser)
     parser.add_argument(
@@ -51,13 +55,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="CODES",
         default=None,
         help="do not report codes starting with these (comma-separated)",
-    )
-    parser.add_argument(
-        "--max-bytes",
-        type=int,
-        default=None,
-        metavar="N",
-        help="refuse files larger than N bytes (default: 1 MiB)",
     )
     fixing = parser.add_mutually_exclusive_group()
     fixing.add_argument(
@@ -88,7 +85,8 @@ class Options(NamedTuple):
     lint: bool
     select: tuple[str, ...] | None
     ignore: tuple[str, ...] | None
-    max_bytes: int
+    policy: ReadPolicy
+    stdin_filename: str | None = None
 
 
 def _codes(values: list[str] | None) -> tuple[str, ...] | None:
@@ -97,24 +95,25 @@ def _codes(values: list[str] | None) -> tuple[str, ...] | None:
     return tuple(code.strip() for value in values for code in value.split(",") if code.strip())
 
 
-def check_files(paths: Sequence[str], options: Options) -> list[Diagnostic]:
-    """Every problem in ``paths`` (file names, already expanded)."""
+def check_files(files: Sequence[tuple[str, str | None]], options: Options) -> list[Diagnostic]:
+    """Every problem in ``files``: (name, root) pairs from `expand_flow_names`."""
     from callflow.check import iter_document_diagnostics
     from callflow.schema import load_schema
-    from callflow.sources import load_path_sources
+    from callflow.sources import load_flow_name
 
     schema = load_schema(options.schema)
     found: list[Diagnostic] = []
     # Files in one folder share their pyproject.toml; the folder's name as a string is a
     # cheaper key than a Path, whose parent and hash are recomputed for every file.
     configs: dict[str, LintConfig] = {}
-    for name in paths:
-        path = Path(name)
-        folder = os.path.dirname(name)
+    for name, root in files:
+        shown = (options.stdin_filename or "-") if name == "-" else name
+        folder = os.path.dirname(shown)
         config = configs.get(folder)
         if config is None:
-            config = configs[folder] = _config(path)
-        for source in load_path_sources(path, max_bytes=options.max_bytes):
+            config = configs[folder] = _config(Path(shown))
+        loaded = load_flow_name(name, root, filename=options.stdin_filename, policy=options.policy)
+        for source in loaded:
             found.extend(source.diagnostics)
             if source.document is not None:
                 found.extend(
@@ -137,7 +136,9 @@ def _config(path: Path) -> LintConfig:
     return config_for(path)
 
 
-def _check_in_parallel(files: list[str], options: Options, jobs: int) -> list[Diagnostic]:
+def _check_in_parallel(
+    files: list[tuple[str, str | None]], options: Options, jobs: int
+) -> list[Diagnostic]:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -159,12 +160,11 @@ def _check_in_parallel(files: list[str], options: Options, jobs: int) -> list[Di
 
 
 def run(args: argparse.Namespace) -> int:
-    from callflow.commands._common import print_diagnostics, summary
+    from callflow.commands._common import policy_from_args, print_diagnostics, summary
     from callflow.diagnostics import collapse_repeats, has_errors, in_order
-    from callflow.document import MAX_DOCUMENT_BYTES
     from callflow.errors import InputError
     from callflow.schema import load_schema
-    from callflow.sources import expand_path_names
+    from callflow.sources import expand_flow_names
 
     schema_path = args.schema.resolve() if args.schema else None
     try:
@@ -172,8 +172,13 @@ def run(args: argparse.Namespace) -> int:
     except InputError as error:
         print(f"callflow validate: {error}", file=sys.stderr)
         return 2
-    if args.jobs < 0 or (args.max_bytes is not None and args.max_bytes < 1):
-        print("callflow validate: --jobs and --max-bytes take positive numbers", file=sys.stderr)
+    if args.jobs < 0:
+        print("callflow validate: --jobs takes a positive number", file=sys.stderr)
+        return 2
+    try:
+        policy = policy_from_args(args)
+    except InputError as error:
+        print(f"callflow validate: {error}", file=sys.stderr)
         return 2
     if (args.fix or args.diff) and args.no_lint:
         print("callflow validate: --fix and --diff need lint; drop --no-lint", file=sys.stderr)
@@ -183,23 +188,24 @@ def run(args: argparse.Namespace) -> int:
         lint=not args.no_lint,
         select=_codes(args.select),
         ignore=_codes(args.ignore),
-        max_bytes=args.max_bytes if args.max_bytes is not None else MAX_DOCUMENT_BYTES,
+        policy=policy,
+        stdin_filename=args.stdin_filename,
     )
     if args.fix or args.diff:
         try:
-            outcome = _fix(args, options.max_bytes)
+            outcome = _fix(args, policy.max_bytes)
         except InputError as error:
             print(f"callflow validate: {error}", file=sys.stderr)
             return 2
         if args.diff:
             return outcome
     found: list[Diagnostic] = []
-    files: list[str] = []
-    for name, problem in expand_path_names(args.paths):
+    files: list[tuple[str, str | None]] = []
+    for name, root, problem in expand_flow_names(args.paths, policy=policy):
         if problem is not None:
             found.append(problem)
         else:
-            files.append(name)
+            files.append((name, root))
     jobs = args.jobs or (os.cpu_count() or 1 if len(files) >= PARALLEL_THRESHOLD else 1)
     try:
         if jobs > 1 and len(files) > 1:
@@ -219,13 +225,13 @@ def run(args: argparse.Namespace) -> int:
 def _fix(args: argparse.Namespace, max_bytes: int) -> int:
     """Fix (or, with --diff, show the fixes for) every XML file named; 1 if a diff is shown."""
     from callflow.fix import fix_file, iter_fix_paths
-    from callflow.sources import expand_paths
+    from callflow.sources import expand_flow_names
 
     files: list[Path] = []
     missing = False
-    for path, problem in expand_paths(args.paths):
+    for name, _, problem in expand_flow_names(args.paths):
         if problem is None:
-            files.append(path)
+            files.append(Path(name))
         elif args.diff:  # with --fix, the check that follows reports it
             print(f"callflow validate: {problem}", file=sys.stderr)
             missing = True
