@@ -50,3 +50,33 @@ def write_atomically(
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
+
+
+def check_output(
+    output: Path,
+    *,
+    force: bool,
+    written_by_us: Callable[[bytes], bool] | None = None,
+    source: str | None = None,
+    writer: str = "callflow",
+) -> None:
+    """Raise `InputError` unless ``output`` may be written: not a folder, not the input
+    ``source``, and (without ``force``) new, or a file ``written_by_us`` recognises from its
+    first KiB."""
+    if output.is_dir():
+        raise InputError(f"{output} is a directory")
+    if not output.exists():
+        return
+    if source is not None and source != "-" and output.resolve() == Path(source).resolve():
+        raise InputError(f"refusing to write over the input {source}")
+    if force:
+        return
+    if written_by_us is not None:
+        with output.open("rb") as handle:
+            if written_by_us(handle.read(1024)):
+                return
+        raise InputError(
+            f"{output} exists and was not written by {writer}; not replaced "
+            "(use --force to replace it)"
+        )
+    raise InputError(f"{output} exists; pass --force to overwrite it")

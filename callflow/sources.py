@@ -12,8 +12,10 @@ The reading policy (also in docs/reading-policy.md), applied by `read_flow_file`
   a link out is reported (CF009) and not opened. ``ReadPolicy(follow_links=True)``
   (``--follow-links``) opts in. A file named directly is the user's choice and is followed.
 - Only regular files are read. A file is opened with ``O_NONBLOCK`` and checked with
-  ``fstat`` on the open descriptor, so a FIFO never blocks and nothing can be swapped in
-  between the check and the read; FIFOs, devices, sockets are reported (CF010).
+  ``fstat`` on the open descriptor, so a FIFO never blocks and what is checked is what is
+  read; FIFOs, devices, sockets are reported (CF010). Inside a folder named, the last
+  component is opened with ``O_NOFOLLOW``: a file swapped for a link after the folder was
+  listed is vetted as a link, not followed.
 - An unreadable file or folder is a located diagnostic (CF007) and the run goes on.
 - Content that is refused, binary or undecodable is never quoted: its diagnostics carry an
   empty snippet (reporters quote nothing) and name the byte offset instead.
@@ -309,8 +311,6 @@ def expand_flow_names(
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
 _OPEN_FLAGS |= getattr(os, "O_CLOEXEC", 0)
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-_PROC_FD = "/proc/self/fd/"
-_HAS_PROC_FD = os.path.isdir(_PROC_FD)
 
 _KINDS = (
     (stat.S_ISFIFO, "a FIFO (named pipe)"),
@@ -373,15 +373,6 @@ def read_flow_file(
         if not stat.S_ISREG(status.st_mode):
             kind = next((k for test, k in _KINDS if test(status.st_mode)), "not a regular file")
             return _error("CF010", f"{kind}, not a regular file; not read", name)
-        if contained and _HAS_PROC_FD:
-            # What was opened, not what the name says now: no swap between check and read.
-            assert root is not None
-            try:
-                opened = os.readlink(_PROC_FD + str(fd))
-            except OSError:
-                opened = os.path.realpath(name)
-            if not _inside(opened, root):
-                return _link_out(name)
         limit = policy.max_bytes + 1
         wanted = min(status.st_size, limit) if status.st_size else limit
         chunks: list[bytes] = []
@@ -734,3 +725,24 @@ def read_input(name: str, *, what: str, policy: ReadPolicy = DEFAULT_POLICY) -> 
     if len(data) > policy.max_bytes:
         raise InputError(f"{what} {name}: larger than the {policy.max_bytes:,}-byte limit")
     return data
+
+
+def template_source(
+    name: str, *, policy: ReadPolicy = DEFAULT_POLICY
+) -> tuple[str | Path, str | None]:
+    """What a renderer should render for a template named by the user, vetted under the
+    reading policy: ``(library name, None)`` for a bundled template, else ``(resolved
+    path, name as shown)``. Raises `InputError` naming what is wrong."""
+    from callflow.errors import InputError
+
+    if name == STDIN:
+        raise InputError("a template to render is a file or a library name, not standard input")
+    library = library_file(name)
+    if library is not None:
+        if not os.path.isfile(library):
+            raise InputError(f"{name}: no library template of that name (see `callflow templates`)")
+        return name, None
+    vetted = read_flow_file(name, policy=policy)
+    if isinstance(vetted, Diagnostic):
+        raise InputError(f"{name}: {vetted.message}", [vetted])
+    return Path(name).resolve(), name

@@ -50,20 +50,13 @@ def run(args: argparse.Namespace) -> int:
     from callflow.dsl.parsing import parse
     from callflow.dsl.pysource import flow_script
     from callflow.errors import BuildError, ValidationError
+    from callflow.files import check_output
     from callflow.reporters import render
 
     source = Path(args.source)
     output: Path | None = args.output
     if output is not None:
-        if output.exists() and args.source != "-" and output.resolve() == source.resolve():
-            print(f"callflow convert: refusing to write over the input {source}", file=sys.stderr)
-            return 2
-        if output.exists() and not args.force:
-            print(
-                f"callflow convert: {output} exists; pass --force to overwrite it",
-                file=sys.stderr,
-            )
-            return 2
+        check_output(output, force=args.force, source=args.source)
     document = flow_from_args(args)
     try:
         flow = parse(document, strict=not args.allow_unknown)

@@ -75,7 +75,7 @@ def run(args: argparse.Namespace, *, find_executable: FindExecutable = shutil.wh
 
 def _emit(args: argparse.Namespace, data: bytes) -> int:
     """Write to -o FILE (atomically, never over a file callflow did not write) or stdout."""
-    from callflow.files import write_atomically
+    from callflow.files import check_output, write_atomically
     from callflow.graph import is_previous_output
 
     output: Path | None = args.output
@@ -87,19 +87,9 @@ def _emit(args: argparse.Namespace, data: bytes) -> int:
         else:
             sys.stdout.write(data.decode("utf-8"))
         return 0
-    if output.is_dir():
-        print(f"callflow graph: {output} is a directory", file=sys.stderr)
-        return 2
-    if output.exists() and not args.force:
-        with output.open("rb") as handle:
-            head = handle.read(1024)
-        if not is_previous_output(head):
-            print(
-                f"callflow graph: {output} exists and was not written by callflow graph; "
-                "not replaced (use --force to replace it)",
-                file=sys.stderr,
-            )
-            return 2
+    check_output(
+        output, force=args.force, written_by_us=is_previous_output, writer="callflow graph"
+    )
     write_atomically(output, data)
     print(f"wrote {output}", file=sys.stderr)
     return 0

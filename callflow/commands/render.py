@@ -64,25 +64,21 @@ def run(args: argparse.Namespace) -> int:
     from callflow.commands._context import read_context
     from callflow.diagnostics import collapse_repeats, has_errors, in_order
     from callflow.errors import InputError, TemplateError
-    from callflow.templating import LIBRARY_PREFIX, TemplateRenderer, search_path_for
+    from callflow.templating import TemplateRenderer, search_path_for
 
     try:
         context = dict(read_context(args) or {})
     except InputError as error:
         print(f"callflow render: {error}", file=sys.stderr)
         return 2
-    template: str | Path
-    shown: str | None
-    if args.template.startswith(LIBRARY_PREFIX + "/") and not Path(args.template).exists():
-        folders = tuple(p.resolve() for p in args.search_path)
-        template, shown = args.template, None
-    else:
-        path = Path(args.template)
-        if not path.is_file():
-            print(f"callflow render: {args.template}: no such template file", file=sys.stderr)
-            return 2
-        folders = search_path_for(path, args.search_path)
-        template, shown = path.resolve(), str(path)
+    from callflow.sources import template_source
+
+    template, shown = template_source(args.template)
+    folders = (
+        tuple(p.resolve() for p in args.search_path)
+        if shown is None
+        else search_path_for(Path(shown), args.search_path)
+    )
     renderer = TemplateRenderer(
         folders,
         sandboxed=args.sandbox,

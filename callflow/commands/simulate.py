@@ -95,8 +95,6 @@ def load_app(spec: str) -> Any:
     try:
         if module_name.endswith(".py") or "/" in module_name or "\\" in module_name:
             path = Path(module_name)
-            if not path.is_file():
-                raise InputError(f"--app {spec!r}: no such file {module_name}")
             loader_spec = importlib.util.spec_from_file_location(path.stem, path)
             if loader_spec is None or loader_spec.loader is None:
                 raise InputError(f"--app {spec!r}: cannot load {module_name}")
@@ -108,6 +106,8 @@ def load_app(spec: str) -> Any:
             module = importlib.import_module(module_name)
     except InputError:
         raise
+    except FileNotFoundError:
+        raise InputError(f"--app {spec!r}: no such file {module_name}") from None
     except Exception as error:  # the user's module failed to import: say how, briefly
         raise InputError(
             f"--app {spec!r}: importing {module_name} failed: {type(error).__name__}: {error}"
