@@ -21,7 +21,9 @@ TEMPLATE = (
     '{#- callflow\n[samples.basic]\ngreeting = "Hi"\n-#}\n'
     "<Response><Say>{{ greeting }}</Say><Hangup/></Response>\n"
 )
-SCRIPT = "from callflow.dsl import Response, Say, Hangup\n\nflow = Response(Say('Hello.'), Hangup())\n"
+SCRIPT = (
+    "from callflow.dsl import Response, Say, Hangup\n\nflow = Response(Say('Hello.'), Hangup())\n"
+)
 LIBRARY = "callflow/voicemail.xml.j2"
 SECRET = "s3cr3t-value-that-must-not-leak"
 
@@ -220,7 +222,9 @@ def test_binary_content_is_never_quoted_and_the_offset_is_named(flows: Path) -> 
 
 
 def test_undecodable_content_is_never_quoted(flows: Path) -> None:
-    (flows / "latin.xml").write_bytes(b"<Response><Say>" + SECRET.encode() + b"\xe9</Say></Response>")
+    (flows / "latin.xml").write_bytes(
+        b"<Response><Say>" + SECRET.encode() + b"\xe9</Say></Response>"
+    )
     code, out = _callflow("validate", flows, cwd=flows.parent)
     assert code == 1 and "CF005" in out
     assert SECRET not in out
@@ -292,7 +296,9 @@ def test_stdin_from_the_api(monkeypatch: pytest.MonkeyPatch) -> None:
         ("render", ["--var", "greeting=Hi"]),
     ],
 )
-def test_library_names_work_in_every_command(tmp_path: Path, command: str, extra: list[str]) -> None:
+def test_library_names_work_in_every_command(
+    tmp_path: Path, command: str, extra: list[str]
+) -> None:
     code, out = _callflow(command, LIBRARY, *extra, cwd=tmp_path)
     assert code == 0, out
     assert "CF001" not in out
@@ -305,7 +311,9 @@ def test_an_unknown_library_name_says_where_to_look(tmp_path: Path) -> None:
     assert problem.hint is not None and "callflow templates" in problem.hint
 
 
-def test_a_users_own_file_wins_over_the_library(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_users_own_file_wins_over_the_library(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "callflow").mkdir()
     (tmp_path / "callflow" / "voicemail.xml.j2").write_text(TEMPLATE, encoding="utf-8")

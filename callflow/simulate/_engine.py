@@ -15,7 +15,7 @@ import httpx
 from lxml import etree
 
 from callflow.diagnostics import Diagnostic, Severity
-from callflow.document import Document, load_bytes
+from callflow.document import Document
 from callflow.simulate._backends import Backend
 from callflow.simulate._model import (
     HANG_UP,
@@ -903,7 +903,11 @@ class _Interpreter:
             return _FetchResult(
                 empty=True, code="CF903", problem=f"{url} answered with an empty body"
             )
-        fetched_document, problems = load_bytes(content, url)
+        from callflow.sources import load_data
+
+        # An answer is XML whatever its URL ends with (never a template or a script).
+        [answer] = load_data(content, url, kind="xml")
+        fetched_document, problems = answer.document, answer.diagnostics
         if fetched_document is None:
             first = problems[0].message if problems else "not XML"
             return _FetchResult(code="CF903", problem=f"{url} did not answer call XML: {first}")
