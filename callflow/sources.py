@@ -466,7 +466,7 @@ def load_data(
             sources = _load_script(name, text, policy, on_disk)
         if not on_disk:
             for source in sources:
-                source.text = text
+                _quote_from(source, name, text)
         return sources
     from callflow.document import load_bytes
 
@@ -475,8 +475,24 @@ def load_data(
         diagnostics = [_unquoted(d, data) for d in diagnostics]
     source = LoadedSource(Path(name), name, document, diagnostics)
     if not on_disk and document is not None:
-        source.text = document.text
+        _quote_from(source, name, document.text)
     return [source]
+
+
+def _quote_from(source: LoadedSource, name: str, text: str) -> None:
+    source.text = text
+    quote_lines(source.diagnostics, name, text)
+
+
+def quote_lines(diagnostics: Iterable[Diagnostic], name: str, text: str) -> None:
+    """Diagnostics about text that is not on disk (stdin, a buffer) quote that text's lines:
+    a file of the same name on disk may say something else."""
+    lines: list[str] | None = None
+    for diagnostic in diagnostics:
+        if diagnostic.snippet is None and diagnostic.location.file == name:
+            lines = text.splitlines() if lines is None else lines
+            line = diagnostic.location.line
+            diagnostic.snippet = lines[line - 1] if 0 < line <= len(lines) else ""
 
 
 _NUL = b"\x00"

@@ -443,3 +443,19 @@ def test_load_flows_never_raises_for_bad_files(flows: Path) -> None:
     assert sources["good.xml"].document is not None
     assert [d.code for d in sources["fifo.xml"].diagnostics] == ["CF010"]
     assert [d.code for d in sources["bad.xml"].diagnostics] == ["CF101"]
+
+
+def test_stdin_quotes_what_was_read_not_the_file_of_that_name(tmp_path: Path) -> None:
+    (tmp_path / "menu.xml").write_text("<Response><Say>on disk</Say></Response>\n", "utf-8")
+    code, out = _callflow(
+        "validate", "-", "--stdin-filename", "menu.xml", cwd=tmp_path,
+        stdin=b"<Response><Sayy/></Response>",
+    )  # fmt: skip
+    assert code == 1 and "    <Response><Sayy/></Response>\n" in out
+    assert "on disk" not in out
+
+
+def test_a_buffer_with_a_filename_is_read_as_that_kind_and_quotes_itself() -> None:
+    [source] = load_flows(TEMPLATE.replace("{{ greeting }}", "{{ greting }}"), filename="t.xml.j2")
+    assert source.document is None and source.label.startswith("t.xml.j2")
+    assert any(d.code.startswith("CF6") for d in source.diagnostics)

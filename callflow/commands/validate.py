@@ -99,7 +99,7 @@ def check_files(files: Sequence[tuple[str, str | None]], options: Options) -> li
     """Every problem in ``files``: (name, root) pairs from `expand_flow_names`."""
     from callflow.check import iter_document_diagnostics
     from callflow.schema import load_schema
-    from callflow.sources import load_flow_name
+    from callflow.sources import load_flow_name, quote_lines
 
     schema = load_schema(options.schema)
     found: list[Diagnostic] = []
@@ -116,7 +116,7 @@ def check_files(files: Sequence[tuple[str, str | None]], options: Options) -> li
         for source in loaded:
             found.extend(source.diagnostics)
             if source.document is not None:
-                found.extend(
+                checked = list(
                     iter_document_diagnostics(
                         source.document,
                         schema=schema,
@@ -126,6 +126,9 @@ def check_files(files: Sequence[tuple[str, str | None]], options: Options) -> li
                         config=config,
                     )
                 )
+                if source.text is not None:  # standard input: quote what was read
+                    quote_lines(checked, source.document.name, source.text)
+                found.extend(checked)
     return found
 
 
