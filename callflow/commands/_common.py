@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,34 @@ from callflow.diagnostics import Diagnostic
 if TYPE_CHECKING:
     from callflow.document import Document
     from callflow.sources import LoadedSource, ReadPolicy
+
+
+@dataclass
+class Outcome:
+    """What a command produced, for `callflow.cli` to print: ``stdout`` (text, or bytes
+    such as a PNG), ``stderr`` (messages and summaries), and whether ``problems`` were
+    found (exit 1). ``stderr_first``: messages that come before the output (a warning
+    about the flow ahead of its XML)."""
+
+    stdout: str | bytes = ""
+    stderr: str = ""
+    problems: bool = False
+    stderr_first: bool = False
+
+
+def format_diagnostics(
+    diagnostics: Sequence[Diagnostic], fmt: str, sources: Sequence[LoadedSource] = ()
+) -> str:
+    """Diagnostics in ``fmt`` (json and sarif always give a document, even when empty).
+
+    Lines are quoted from ``sources`` that did not come from disk (standard input, buffers),
+    else from the files named."""
+    from callflow.cli import version
+    from callflow.reporters import FileLines, render
+
+    texts = {str(s.path): s.text for s in sources if s.text is not None}
+    lines = FileLines(texts) if texts else None
+    return render(diagnostics, fmt, lines=lines, version=version() if fmt == "sarif" else "0")
 
 
 def add_format_option(

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
+    from callflow.commands._common import Outcome
     from callflow.diagnostics import Diagnostic
     from callflow.lint.config import LintConfig
     from callflow.sources import ReadPolicy
@@ -162,30 +163,20 @@ def _check_in_parallel(
     return found
 
 
-def run(args: argparse.Namespace) -> int:
-    from callflow.commands._common import policy_from_args, print_diagnostics, summary
+def run(args: argparse.Namespace) -> Outcome | int:
+    from callflow.commands._common import Outcome, format_diagnostics, policy_from_args, summary
     from callflow.diagnostics import collapse_repeats, has_errors, in_order
     from callflow.errors import InputError
     from callflow.schema import load_schema
     from callflow.sources import expand_flow_names
 
     schema_path = args.schema.resolve() if args.schema else None
-    try:
-        load_schema(schema_path)
-    except InputError as error:
-        print(f"callflow validate: {error}", file=sys.stderr)
-        return 2
+    load_schema(schema_path)
     if args.jobs < 0:
-        print("callflow validate: --jobs takes a positive number", file=sys.stderr)
-        return 2
-    try:
-        policy = policy_from_args(args)
-    except InputError as error:
-        print(f"callflow validate: {error}", file=sys.stderr)
-        return 2
+        raise InputError("--jobs takes a positive number")
+    policy = policy_from_args(args)
     if (args.fix or args.diff) and args.no_lint:
-        print("callflow validate: --fix and --diff need lint; drop --no-lint", file=sys.stderr)
-        return 2
+        raise InputError("--fix and --diff need lint; drop --no-lint")
     options = Options(
         schema=schema_path,
         lint=not args.no_lint,
@@ -195,11 +186,7 @@ def run(args: argparse.Namespace) -> int:
         stdin_filename=args.stdin_filename,
     )
     if args.fix or args.diff:
-        try:
-            outcome = _fix(args, policy.max_bytes)
-        except InputError as error:
-            print(f"callflow validate: {error}", file=sys.stderr)
-            return 2
+        outcome = _fix(args, policy.max_bytes)
         if args.diff:
             return outcome
     found: list[Diagnostic] = []
@@ -210,19 +197,16 @@ def run(args: argparse.Namespace) -> int:
         else:
             files.append((name, root))
     jobs = args.jobs or (os.cpu_count() or 1 if len(files) >= PARALLEL_THRESHOLD else 1)
-    try:
-        if jobs > 1 and len(files) > 1:
-            found.extend(_check_in_parallel(files, options, min(jobs, len(files))))
-        else:
-            found.extend(check_files(files, options))
-    except InputError as error:  # a broken [tool.callflow] table
-        print(f"callflow validate: {error}", file=sys.stderr)
-        return 2
+    if jobs > 1 and len(files) > 1:
+        found.extend(_check_in_parallel(files, options, min(jobs, len(files))))
+    else:
+        found.extend(check_files(files, options))  # a broken [tool.callflow] raises InputError
     ordered = collapse_repeats(in_order(found))
-    print_diagnostics(ordered, args.format)
-    if not args.quiet:
-        print(summary(ordered, len(files)), file=sys.stderr)
-    return 1 if has_errors(ordered) else 0
+    return Outcome(
+        stdout=format_diagnostics(ordered, args.format),
+        stderr="" if args.quiet else summary(ordered, len(files)) + "\n",
+        problems=has_errors(ordered),
+    )
 
 
 def _fix(args: argparse.Namespace, max_bytes: int) -> int:
