@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from callflow.commands._common import Outcome
 
 NAME = "build"
 HELP = "run a Python builder script (defining `flow` or `build()`) and print its XML"
@@ -26,32 +29,29 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_format_option(parser)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> Outcome:
     # The builder (and lxml with it) is imported here only: `callflow validate x.xml`
     # should not pay for it at start-up.
     from lxml import etree
 
     from callflow.check import iter_document_diagnostics
-    from callflow.commands._common import flow_from_args
+    from callflow.commands._common import Outcome, flow_from_args
     from callflow.diagnostics import has_errors, in_order
     from callflow.reporters import render
 
     document = flow_from_args(args, dest="script")
     ordered = in_order(iter_document_diagnostics(document, lint=not args.no_lint))
-    if ordered or args.format in ("json", "sarif"):
-        sys.stderr.write(render(ordered, args.format))
+    report = render(ordered, args.format) if ordered or args.format in ("json", "sarif") else ""
     if has_errors(ordered):
-        print(f"callflow build: {args.script}: no XML written", file=sys.stderr)
-        return 1
+        message = f"callflow build: {args.script}: no XML written\n"
+        return Outcome(stderr=report + message, problems=True)
     if args.pretty:
-        sys.stdout.write(document.text)
-    else:
-        # The Document holds the pretty-printed text; the compact form drops its indentation.
-        parser = etree.XMLParser(remove_blank_text=True, resolve_entities=False, no_network=True)
-        root = etree.fromstring(document.text.encode("utf-8"), parser)
-        tree = etree.tostring(root.getroottree(), encoding="unicode")
-        sys.stdout.write(_DECLARATION + tree + "\n")
-    return 0
+        return Outcome(stdout=document.text, stderr=report)
+    # The Document holds the pretty-printed text; the compact form drops its indentation.
+    parser = etree.XMLParser(remove_blank_text=True, resolve_entities=False, no_network=True)
+    root = etree.fromstring(document.text.encode("utf-8"), parser)
+    tree = etree.tostring(root.getroottree(), encoding="unicode")
+    return Outcome(stdout=_DECLARATION + tree + "\n", stderr=report)
 
 
 _DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from callflow.commands._common import Outcome
 
 NAME = "convert"
 HELP = "convert a call XML file into a Python builder script that reproduces it"
@@ -44,8 +47,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace) -> int:
-    from callflow.commands._common import flow_from_args
+def run(args: argparse.Namespace) -> Outcome:
+    from callflow.commands._common import Outcome, flow_from_args
     from callflow.diagnostics import Diagnostic, Severity
     from callflow.dsl.parsing import parse
     from callflow.dsl.pysource import flow_script
@@ -61,25 +64,20 @@ def run(args: argparse.Namespace) -> int:
     try:
         flow = parse(document, strict=not args.allow_unknown)
     except ValidationError as error:
-        sys.stderr.write(render(list(error.diagnostics), "text"))
-        print(
+        message = (
             f"callflow convert: {source} is not a valid call flow; nothing converted "
-            "(--allow-unknown keeps unknown tags and attributes)",
-            file=sys.stderr,
+            "(--allow-unknown keeps unknown tags and attributes)\n"
         )
-        return 1
+        return Outcome(stderr=render(list(error.diagnostics), "text") + message, problems=True)
     except BuildError as error:
         location = error.location
         assert location is not None  # parse locates every node it builds
         problem = Diagnostic("CF701", Severity.ERROR, error.message, location, hint=error.hint)
-        sys.stderr.write(render([problem], "text"))
-        return 1
+        return Outcome(stderr=render([problem], "text"), problems=True)
     script = flow_script(flow, source=source.name)
     if output is None:
-        sys.stdout.write(script)
-        return 0
+        return Outcome(stdout=script)
     from callflow.files import write_atomically
 
     write_atomically(output, script.encode("utf-8"))
-    print(f"callflow convert: wrote {output}", file=sys.stderr)
-    return 0
+    return Outcome(stderr=f"callflow convert: wrote {output}\n")
