@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from callflow.commands._common import Outcome
 
 NAME = "explain"
 HELP = "map a saved API error body (JSON envelope or text) back to the flow's source lines"
@@ -23,17 +26,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_format_option(parser)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> Outcome:
     from callflow.apierrors import map_error_message, read_error_body
-    from callflow.commands._common import flows_from_args, print_diagnostics
+    from callflow.commands._common import Outcome, flows_from_args, format_diagnostics
+    from callflow.errors import InputError
     from callflow.sources import read_input, single_flow_error
 
-    data = read_input(args.error_file, what="ERROR_FILE")
-    body = read_error_body(data)
     if args.source == "-" and args.error_file == "-":
-        from callflow.errors import InputError
-
         raise InputError("the flow and the error body cannot both come from standard input")
+    body = read_error_body(read_input(args.error_file, what="ERROR_FILE"))
     sources = flows_from_args(args)
     problems = [d for source in sources for d in source.diagnostics]
     refusal = single_flow_error(sources, args.source)
@@ -41,11 +42,10 @@ def run(args: argparse.Namespace) -> int:
         raise refusal
     document = sources[0].document if refusal is None else None
     found = [*problems, *map_error_message(body.message, document)]
-    print_diagnostics(found, args.format, sources)
     status = f" (HTTP {body.status})" if body.status is not None else ""
     where = args.source if document is not None else "no source (it could not be loaded)"
-    print(
-        f"{len(found)} problem(s) from the platform's message{status}, mapped to {where}",
-        file=sys.stderr,
+    return Outcome(
+        stdout=format_diagnostics(found, args.format, sources),
+        stderr=f"{len(found)} problem(s) from the platform's message{status}, mapped to {where}\n",
+        problems=True,  # an error body always reports a problem
     )
-    return 1
