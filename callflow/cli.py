@@ -1,8 +1,23 @@
 """The `callflow` command line: an argparse front end, one module per subcommand.
 
 Subcommands live in ``callflow/commands/<name>.py``; each module defines ``NAME``, ``HELP``,
-``configure(parser)`` and ``run(args) -> int``, and imports heavy libraries only inside
-``run``. This is the only place that prints to the terminal or picks an exit code.
+``configure(parser)`` and ``run(args)``, and imports heavy libraries only inside ``run``.
+
+The contract: a command reads its flows through the front door (`callflow.sources`, via
+``callflow.commands._common``), and ``run`` returns an `Outcome` (what goes to stdout and
+stderr, and whether problems were found) or raises an exception from `callflow.errors`. It
+never prints and never picks an exit code: this module is the only place that does both.
+
+=====  ==================================================================================
+exit   when
+=====  ==================================================================================
+0      the command did its work and found no problems
+1      problems were found (error diagnostics, a rejected flow), or a `CallflowError`
+       other than `InputError` was raised (its diagnostics are printed)
+2      usage: bad options, or input that cannot be read (`InputError`; argparse's own)
+3      a bug of callflow's (any other exception; the traceback with CALLFLOW_DEBUG=1)
+130    interrupted
+=====  ==================================================================================
 """
 
 from __future__ import annotations
@@ -13,6 +28,10 @@ import pkgutil
 import sys
 from collections.abc import Sequence
 from types import ModuleType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from callflow.commands._common import Outcome
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -68,7 +87,10 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     for module in command_modules(only):
         sub = subparsers.add_parser(module.NAME, help=module.HELP, description=module.HELP)
         module.configure(sub)
-        sub.set_defaults(_run=module.run)
+        # Where diagnostics an exception carries are printed: stdout for commands whose
+        # output is the diagnostics, stderr for those whose stdout is a product (XML, a
+        # diagram, a transcript).
+        sub.set_defaults(_run=module.run, _stream=getattr(module, "DIAGNOSTICS_STREAM", "stdout"))
     return parser
 
 
@@ -90,13 +112,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     from callflow.errors import CallflowError, InputError
 
     try:
-        code: int = run(args)
-    except InputError as error:  # bad options or input files: a usage error
-        print(f"callflow {args.command}: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        result: Outcome | int = run(args)
+        code = result if isinstance(result, int) else write_outcome(result)
     except CallflowError as error:
-        print(f"callflow {args.command}: {error}", file=sys.stderr)
-        return EXIT_PROBLEMS
+        _report(args, error)
+        # Bad options or input that cannot be read are usage errors; the rest are problems.
+        return EXIT_USAGE if isinstance(error, InputError) else EXIT_PROBLEMS
     except KeyboardInterrupt:
         print("callflow: interrupted", file=sys.stderr)
         return 130
@@ -114,6 +135,44 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return EXIT_INTERNAL
     return code
+
+
+def write_outcome(outcome: Outcome) -> int:
+    """Print what a command produced; its exit code."""
+    if outcome.stderr_first and outcome.stderr:
+        sys.stderr.write(outcome.stderr)
+        sys.stderr.flush()
+    if isinstance(outcome.stdout, bytes):
+        sys.stdout.flush()
+        buffer = getattr(sys.stdout, "buffer", None)
+        if buffer is not None:
+            buffer.write(outcome.stdout)
+            buffer.flush()
+        else:  # a text-only stream (e.g. under a test's capture)
+            sys.stdout.write(outcome.stdout.decode("utf-8", "replace"))
+    elif outcome.stdout:
+        sys.stdout.write(outcome.stdout)
+    sys.stdout.flush()
+    if not outcome.stderr_first and outcome.stderr:
+        sys.stderr.write(outcome.stderr)
+    return EXIT_PROBLEMS if outcome.problems else EXIT_OK
+
+
+def _report(args: argparse.Namespace, error: Exception) -> None:
+    """An exception a command raised: its diagnostics (on stdout in the command's format,
+    or as text on stderr for commands whose stdout is a product), then one line."""
+    diagnostics = list(getattr(error, "diagnostics", ()) or ())
+    if diagnostics:
+        from callflow.reporters import FORMATS, render
+
+        fmt = getattr(args, "format", "text")
+        if getattr(args, "_stream", "stdout") == "stdout":
+            chosen = fmt if fmt in FORMATS else "text"
+            sys.stdout.write(render(diagnostics, chosen, version=version()))
+            sys.stdout.flush()
+        else:
+            sys.stderr.write(render(diagnostics, "text"))
+    print(f"callflow {args.command}: {error}", file=sys.stderr)
 
 
 def console_main() -> None:

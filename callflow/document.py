@@ -7,11 +7,8 @@ limit, and any DOCTYPE is refused with a diagnostic before lxml sees the text.
 from __future__ import annotations
 
 import bisect
-import errno
 import functools
-import os
 import re
-import stat
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -147,10 +144,10 @@ class Document:
 
     @classmethod
     def from_path(cls, path: str | Path) -> Document:
-        document, diagnostics = load_path(Path(path))
-        if document is None:
-            raise ValidationError(f"{path}: cannot read the call flow", diagnostics)
-        return document
+        """Read an XML file through the front door (`callflow.sources.load_flow`)."""
+        from callflow.sources import load_flow
+
+        return load_flow(Path(path))
 
     # -- serialisation ------------------------------------------------------------
 
@@ -225,49 +222,20 @@ def _diag(code: str, message: str, location: SourceLocation, hint: str | None = 
 def load_path(
     path: Path, *, display: str | None = None, max_bytes: int = MAX_DOCUMENT_BYTES
 ) -> tuple[Document | None, list[Diagnostic]]:
-    """Read and parse one XML file; never raises for bad input, returns diagnostics."""
+    """Read and parse one XML file through the front door's reading policy
+    (`callflow.sources.read_flow_file`); never raises for bad input, returns diagnostics."""
+    from callflow.sources import ReadPolicy, load_data, read_flow_file
+
     name = display if display is not None else str(path)
-    try:
-        data = _read(path, max_bytes)
-    except FileNotFoundError:
-        return None, [_diag("CF001", "no such file", SourceLocation(name, 1, None))]
-    except IsADirectoryError:
+    policy = ReadPolicy(max_bytes=max_bytes)
+    data = read_flow_file(str(path), policy=policy)
+    if isinstance(data, Diagnostic):
+        location = SourceLocation(name, 1, None)
         return None, [
-            _diag("CF007", "is a directory, expected a file", SourceLocation(name, 1, None))
+            Diagnostic(data.code, data.severity, data.message, location, hint=data.hint, snippet="")
         ]
-    except OSError as error:
-        return None, [
-            _diag(
-                "CF007",
-                f"cannot read the file: {error.strerror or error}",
-                SourceLocation(name, 1, None),
-            )
-        ]
-    return load_bytes(data, name, max_bytes=max_bytes)
-
-
-def _read(path: Path, max_bytes: int) -> bytes:
-    # Plain os calls: a buffered file object costs more than the read of a small file.
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        status = os.fstat(fd)
-        size = status.st_size
-        if stat.S_ISDIR(status.st_mode):
-            raise IsADirectoryError(errno.EISDIR, "is a directory", str(path))
-        # Refuse oversize files unread; the size check in load_bytes reports them.
-        wanted = max_bytes + 1 if size > max_bytes else size
-        chunks = []
-        while wanted > 0:
-            chunk = os.read(fd, wanted)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            wanted -= len(chunk)
-        if size == 0:  # a special file may report no size: read what there is
-            chunks.append(os.read(fd, max_bytes + 1))
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
+    [source] = load_data(data, name, policy=policy, on_disk=True, kind="xml")
+    return source.document, source.diagnostics
 
 
 def load_bytes(

@@ -4,6 +4,7 @@
 
     CallflowError                      base of everything callflow raises on purpose
     ├── InputError                     a file or value that cannot be read as a call flow
+    │                                  (carries .diagnostics when a file was refused)
     ├── ValidationError                a flow with error diagnostics (carries .diagnostics)
     ├── BuildError                     a builder node rejected when it was built (also TypeError)
     ├── TemplateError                  a template that fails to load or render
@@ -32,7 +33,15 @@ class CallflowError(Exception):
 
 
 class InputError(CallflowError):
-    """A file or value that cannot be read as a call flow."""
+    """A file or value that cannot be read as a call flow: missing, unreadable, refused by
+    the reading policy, not text, or ambiguous (a template giving one document per sample).
+
+    ``diagnostics`` says which file and why, when the problem is a file's (else empty).
+    """
+
+    def __init__(self, message: str, diagnostics: Iterable[Diagnostic] = ()) -> None:
+        super().__init__(message)
+        self.diagnostics: tuple[Diagnostic, ...] = tuple(diagnostics)
 
 
 class ValidationError(CallflowError):

@@ -415,3 +415,48 @@ def write_atomically(
     finally:
         os.close(handle)
     _sync_folder(folder)
+
+
+def check_output(
+    output: Path,
+    *,
+    force: bool,
+    written_by_us: Callable[[bytes], bool] | None = None,
+    source: str | None = None,
+    writer: str = "callflow",
+) -> None:
+    """Raise `InputError` unless ``output`` may be written: not a folder, not the input
+    ``source``, and (without ``force``) new, or a file ``written_by_us`` recognises from its
+    first KiB."""
+    if output.is_dir():
+        raise InputError(f"{output} is a directory")
+    if not output.exists():
+        return
+    if source is not None and source != "-" and output.resolve() == Path(source).resolve():
+        raise InputError(f"refusing to write over the input {source}")
+    if force:
+        return
+    if written_by_us is not None:
+        with output.open("rb") as handle:
+            if written_by_us(handle.read(1024)):
+                return
+        raise InputError(
+            f"{output} exists and was not written by {writer}; not replaced "
+            "(use --force to replace it)"
+        )
+    raise InputError(f"{output} exists; pass --force to overwrite it")
+
+
+def fix_hold_seam() -> Callable[[], None] | None:
+    """With CALLFLOW_FIX_HOLD=FILE, each write waits (up to 60 s) for FILE to exist just
+    before its final check: the seam tests use to interrupt or race a fix in a real process."""
+    hold = os.environ.get("CALLFLOW_FIX_HOLD")
+    if not hold:
+        return None
+
+    def wait() -> None:
+        deadline = time.monotonic() + 60
+        while not os.path.exists(hold) and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    return wait

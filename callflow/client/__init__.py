@@ -17,12 +17,12 @@ from callflow.client._core import (
     ENV_URL,
     NO_RETRY,
     RetryPolicy,
-    SupportsToDocument,
     prepare_flow,
     wire_bytes,
 )
 from callflow.client._models import App, Execution, TnLease
 from callflow.client._sync import Client
+from callflow.sources import SupportsToDocument
 
 __all__ = [
     "DEFAULT_TIMEOUT",

@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, Literal, Protocol, TypeVar, runtime_checkable
+from typing import Any, Generic, Literal, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -30,7 +30,13 @@ from callflow.errors import (
     TransportError,
     ValidationError,
 )
-from callflow.sources import LoadedSource, load_path_sources, single_document
+from callflow.sources import (
+    DEFAULT_POLICY,
+    LoadedSource,
+    ReadPolicy,
+    SupportsToDocument,
+    load_flow,
+)
 
 logger = logging.getLogger("callflow.client")
 
@@ -46,13 +52,6 @@ ENV_URL = "OPENTACT_API_URL"
 ENV_TOKEN = "OPENTACT_TOKEN"
 ENV_EMAIL = "OPENTACT_EMAIL"
 ENV_PASSWORD = "OPENTACT_PASSWORD"
-
-
-@runtime_checkable
-class SupportsToDocument(Protocol):
-    """A builder flow: anything with ``to_document()`` returning a `Document`."""
-
-    def to_document(self) -> Document: ...
 
 
 #: What `execute` accepts: a Document, a builder flow, a loaded source (e.g. a rendered
@@ -291,26 +290,18 @@ def wire_bytes(document: Document) -> bytes:
 
 
 def prepare_flow(
-    flow: Flow, *, validate: bool, context: Mapping[str, object] | None = None
+    flow: Flow,
+    *,
+    validate: bool,
+    context: Mapping[str, object] | None = None,
+    sample: str | None = None,
+    filename: str | None = None,
+    policy: ReadPolicy = DEFAULT_POLICY,
 ) -> Document:
-    """The Document to post for any kind of flow; raise `ValidationError` if it has errors."""
-    if isinstance(flow, Document):
-        document = flow
-    elif isinstance(flow, SupportsToDocument):
-        document = flow.to_document()
-    elif isinstance(flow, LoadedSource):
-        document = _document_of([flow], Path(flow.label))
-    elif isinstance(flow, bytes):
-        document = Document.from_bytes(flow, "<flow>")
-    elif isinstance(flow, str) and flow.lstrip().startswith("<"):
-        document = Document.from_text(flow, "<flow>")
-    elif isinstance(flow, str | Path):
-        document = _load_one(Path(flow), context)
-    else:
-        raise TypeError(
-            f"cannot execute {type(flow).__name__}: pass a Document, a builder flow "
-            "(with to_document()), XML text or bytes, or a path"
-        )
+    """The Document to post for any kind of flow, through the front door
+    (`callflow.sources.load_flow`); raise `ValidationError` if it has errors, `InputError`
+    if it cannot be read."""
+    document = load_flow(flow, context=context, sample=sample, filename=filename, policy=policy)
     if validate:
         from callflow.check import check_document
         from callflow.diagnostics import has_errors
@@ -322,19 +313,6 @@ def prepare_flow(
                 f"{document.name}: {len(errors)} error(s) found before sending; first: {errors[0]}",
                 found,
             )
-    return document
-
-
-def _load_one(path: Path, context: Mapping[str, object] | None) -> Document:
-    return _document_of(load_path_sources(path, context=context), path)
-
-
-def _document_of(sources: Sequence[LoadedSource], path: Path) -> Document:
-    problems = [d for source in sources for d in source.diagnostics if d.is_error]
-    document = None if problems else single_document(path, sources)
-    if document is None:
-        first = problems[0] if problems else f"{path}: nothing to execute"
-        raise ValidationError(f"{path}: cannot build the call flow; first: {first}", problems)
     return document
 
 

@@ -72,13 +72,13 @@ def _set(context: dict[str, Any], path: list[str], value: object) -> None:
 def read_context_file(path: Path) -> dict[str, Any]:
     """A context file: a JSON object or a TOML document; raises `InputError` when unusable."""
     from callflow.errors import InputError
+    from callflow.sources import read_input
 
+    data = read_input(str(path), what="--context")
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"--context {path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise InputError(f"--context {path}: cannot read it ({error})") from None
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InputError(f"--context {path}: not UTF-8 text (byte offset {error.start})") from None
     if path.suffix.lower() == ".toml":
         import tomllib
 

@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from callflow.commands._common import Outcome
 
 NAME = "convert"
 HELP = "convert a call XML file into a Python builder script that reproduces it"
+#: Diagnostics go to stderr: stdout carries the output.
+DIAGNOSTICS_STREAM = "stderr"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("source", metavar="FLOW", type=Path, help="a call XML file")
+    from callflow.commands._common import add_flow_arguments
+
+    add_flow_arguments(
+        parser,
+        metavar="FLOW",
+        help="a call XML file (or any flow: a template, a builder script, a library "
+        "template name, - for standard input)",
+    )
     parser.add_argument(
         "--to",
         choices=["python"],
@@ -35,52 +47,37 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> Outcome:
+    from callflow.commands._common import Outcome, flow_from_args
     from callflow.diagnostics import Diagnostic, Severity
-    from callflow.document import load_path
     from callflow.dsl.parsing import parse
     from callflow.dsl.pysource import flow_script
     from callflow.errors import BuildError, ValidationError
+    from callflow.files import check_output
     from callflow.reporters import render
 
-    source: Path = args.source
+    source = Path(args.source)
     output: Path | None = args.output
     if output is not None:
-        if output.exists() and output.resolve() == source.resolve():
-            print(f"callflow convert: refusing to write over the input {source}", file=sys.stderr)
-            return 2
-        if output.exists() and not args.force:
-            print(
-                f"callflow convert: {output} exists; pass --force to overwrite it",
-                file=sys.stderr,
-            )
-            return 2
-    document, problems = load_path(source, display=str(source))
-    if document is None:
-        sys.stderr.write(render(problems, "text"))
-        return 1
+        check_output(output, force=args.force, source=args.source)
+    document = flow_from_args(args)
     try:
         flow = parse(document, strict=not args.allow_unknown)
     except ValidationError as error:
-        sys.stderr.write(render(list(error.diagnostics), "text"))
-        print(
+        message = (
             f"callflow convert: {source} is not a valid call flow; nothing converted "
-            "(--allow-unknown keeps unknown tags and attributes)",
-            file=sys.stderr,
+            "(--allow-unknown keeps unknown tags and attributes)\n"
         )
-        return 1
+        return Outcome(stderr=render(list(error.diagnostics), "text") + message, problems=True)
     except BuildError as error:
         location = error.location
         assert location is not None  # parse locates every node it builds
         problem = Diagnostic("CF701", Severity.ERROR, error.message, location, hint=error.hint)
-        sys.stderr.write(render([problem], "text"))
-        return 1
+        return Outcome(stderr=render([problem], "text"), problems=True)
     script = flow_script(flow, source=source.name)
     if output is None:
-        sys.stdout.write(script)
-        return 0
+        return Outcome(stdout=script)
     from callflow.files import write_atomically
 
     write_atomically(output, script.encode("utf-8"))
-    print(f"callflow convert: wrote {output}", file=sys.stderr)
-    return 0
+    return Outcome(stderr=f"callflow convert: wrote {output}\n")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from callflow.commands._common import Outcome
 
 NAME = "execute"
 HELP = "validate a call flow and execute it on a SIP Control App (the sandbox by default)"
@@ -12,18 +14,17 @@ HELP = "validate a call flow and execute it on a SIP Control App (the sandbox by
 
 def configure(parser: argparse.ArgumentParser) -> None:
     from callflow.commands._api import add_api_options
-    from callflow.commands._common import add_format_option
-    from callflow.commands._context import add_context_options
+    from callflow.commands._common import add_flow_arguments, add_format_option
 
-    parser.add_argument(
-        "source", type=Path, metavar="SOURCE", help="a *.xml flow, *.xml.j2 template or *.py script"
-    )
+    add_flow_arguments(parser, context=False)
     parser.add_argument(
         "--app",
         metavar="UUID",
         help="the SIP Control App (required on the API; on the sandbox the default is the "
         "demo app 'callflow-demo', created on first use)",
     )
+    from callflow.commands._context import add_context_options
+
     add_context_options(parser)
     parser.add_argument(
         "--no-validate",
@@ -40,66 +41,59 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_api_options(parser)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> Outcome:
+    import json
+
     from callflow.check import check_document
-    from callflow.commands._api import (
-        DEMO_APP_NAME,
-        demo_app,
-        open_client,
-        print_json,
-    )
-    from callflow.commands._common import print_diagnostics
-    from callflow.commands._context import read_context
+    from callflow.commands._api import DEMO_APP_NAME, demo_app, open_client
+    from callflow.commands._common import Outcome, flow_from_args, format_diagnostics
     from callflow.diagnostics import has_errors, in_order
-    from callflow.errors import ApiError
-    from callflow.sources import load_path_sources, single_document
+    from callflow.errors import ApiError, InputError
 
-    context = read_context(args)
-    sources = load_path_sources(args.source, context=context, sample=args.sample)
-    found = [d for source in sources for d in source.diagnostics]
-    document = single_document(args.source, sources)
-    if document is not None and not args.no_validate:
-        found.extend(check_document(document))
-    found = in_order(found)
-    if document is None or has_errors(found):
-        print_diagnostics(found, args.format)
-        print(f"{args.source}: not sent: fix the errors above first", file=sys.stderr)
-        return 1
-    if found and args.format == "text":
-        print_diagnostics(found, args.format)  # warnings: shown, not blocking
-
+    document = flow_from_args(args)
+    found = [] if args.no_validate else in_order(check_document(document))
+    if has_errors(found):
+        return Outcome(
+            stdout=format_diagnostics(found, args.format),
+            stderr=f"{args.source}: not sent: fix the errors above first\n",
+            problems=True,
+        )
+    # Warnings are shown, not blocking.
+    shown = format_diagnostics(found, args.format) if found and args.format == "text" else ""
+    notes = ""
     with open_client(args) as client:
         app_uuid = args.app
         if app_uuid is None:
             if not client.is_sandbox:
-                print(
-                    "callflow execute: --app UUID is required when the target is the API "
-                    "(list apps with `callflow apps list`)",
-                    file=sys.stderr,
+                raise InputError(
+                    "--app UUID is required when the target is the API "
+                    "(list apps with `callflow apps list`)"
                 )
-                return 2
             app, created = demo_app(client)
             app_uuid = app.uuid
             made = "created now" if created else "use --app to choose another"
-            print(f"app: {DEMO_APP_NAME} {app_uuid} ({made})", file=sys.stderr)
+            notes = f"app: {DEMO_APP_NAME} {app_uuid} ({made})\n"
         try:
             execution = client.execute(app_uuid, document, validate=False, upload=args.upload)
         except ApiError as error:
             if not error.diagnostics:
                 raise
-            print_diagnostics(in_order(error.diagnostics), args.format)
-            print(
-                f"{args.source}: rejected by {client.target} (HTTP {error.status})", file=sys.stderr
+            return Outcome(
+                stdout=shown + format_diagnostics(in_order(error.diagnostics), args.format),
+                stderr=notes
+                + f"{args.source}: rejected by {client.target} (HTTP {error.status})\n",
+                problems=True,
             )
-            return 1
         if args.format == "json":
-            print_json({"source": str(args.source), "target": client.target, **execution.to_dict()})
+            result = {"source": str(args.source), "target": client.target, **execution.to_dict()}
+            out = json.dumps(result, indent=2, ensure_ascii=False, default=str) + "\n"
         elif args.format == "text":
-            print(
+            out = (
                 f"{args.source}: executed on app {app_uuid} at {client.target}: "
                 f"{execution.status or 'ok'}"
                 + (f" (execution {execution.uuid})" if execution.uuid else "")
+                + "\n"
             )
         else:
-            print_diagnostics([], args.format)
-    return 0
+            out = format_diagnostics([], args.format)
+    return Outcome(stdout=shown + out, stderr=notes, stderr_first=True)

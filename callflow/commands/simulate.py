@@ -5,19 +5,21 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from callflow.commands._common import Outcome
 
 NAME = "simulate"
 HELP = "simulate a call through a flow (*.xml, *.xml.j2, *.py) with scripted key presses"
-
-EXIT_USAGE = 2
+#: Diagnostics go to stderr: stdout carries the output.
+DIAGNOSTICS_STREAM = "stderr"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from callflow.commands._context import add_context_options
+    from callflow.commands._common import add_flow_arguments
 
-    parser.add_argument("source", type=Path, metavar="SOURCE", help="the call flow to run")
-    add_context_options(parser)
+    add_flow_arguments(parser)
     parser.add_argument(
         "--press",
         action="append",
@@ -73,11 +75,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _usage_error(message: str) -> int:
-    print(f"callflow simulate: {message}", file=sys.stderr)
-    return EXIT_USAGE
-
-
 def load_app(spec: str) -> Any:
     """The object named by ``module:attr`` or ``path/to/file.py:attr``.
 
@@ -94,8 +91,6 @@ def load_app(spec: str) -> Any:
     try:
         if module_name.endswith(".py") or "/" in module_name or "\\" in module_name:
             path = Path(module_name)
-            if not path.is_file():
-                raise InputError(f"--app {spec!r}: no such file {module_name}")
             loader_spec = importlib.util.spec_from_file_location(path.stem, path)
             if loader_spec is None or loader_spec.loader is None:
                 raise InputError(f"--app {spec!r}: cannot load {module_name}")
@@ -107,6 +102,8 @@ def load_app(spec: str) -> Any:
             module = importlib.import_module(module_name)
     except InputError:
         raise
+    except FileNotFoundError:
+        raise InputError(f"--app {spec!r}: no such file {module_name}") from None
     except Exception as error:  # the user's module failed to import: say how, briefly
         raise InputError(
             f"--app {spec!r}: importing {module_name} failed: {type(error).__name__}: {error}"
@@ -119,17 +116,18 @@ def load_app(spec: str) -> Any:
     return target
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> Outcome:
+    from callflow.commands._common import Outcome, flow_from_args
     from callflow.diagnostics import has_errors
-    from callflow.errors import InputError, SimulationError, ValidationError
+    from callflow.errors import InputError, SimulationError
     from callflow.reporters import render
-    from callflow.simulate import Backend, Caller, CallInfo, load_flow, simulate
+    from callflow.simulate import Backend, Caller, CallInfo, simulate
 
     dial: dict[str, str] = {}
     for item in args.dial:
         target, equals, outcome = item.rpartition("=")
         if not equals or not target.strip():
-            return _usage_error(f"--dial {item!r}: expected TARGET=OUTCOME")
+            raise InputError(f"--dial {item!r}: expected TARGET=OUTCOME")
         dial[target.strip()] = outcome
     try:
         caller = Caller(
@@ -139,8 +137,8 @@ def run(args: argparse.Namespace) -> int:
             failing_media=args.fail_media,
             hang_up_at_step=args.hang_up_at_step,
         )
-    except SimulationError as error:
-        return _usage_error(str(error))
+    except SimulationError as error:  # a bad option value
+        raise InputError(str(error)) from None
     defaults = CallInfo()
     call = CallInfo(
         from_number=args.from_number or defaults.from_number,
@@ -151,35 +149,22 @@ def run(args: argparse.Namespace) -> int:
             backend = Backend.of(load_app(args.app))
         else:
             backend = Backend.offline() if args.offline else Backend.network()
-    except (InputError, SimulationError) as error:
-        return _usage_error(str(error))
-    from callflow.commands._context import read_context
-
-    try:
-        context = read_context(args)
-    except InputError as error:
-        return _usage_error(str(error))
-    try:
-        document = load_flow(args.source, context=context, sample=args.sample)
-    except ValidationError as error:
-        sys.stderr.write(render(list(error.diagnostics), "text"))
-        print(f"callflow simulate: {error}", file=sys.stderr)
-        return 1
-    except InputError as error:  # a template with several samples and none chosen
-        return _usage_error(str(error))
+    except SimulationError as error:
+        raise InputError(str(error)) from None
+    document = flow_from_args(args)
     transcript = simulate(document, caller, call=call, app=backend)
+    stderr = ""
     if args.format == "json":
-        sys.stdout.write(transcript.to_json() + "\n")
+        stdout = transcript.to_json() + "\n"
     else:
-        sys.stdout.write(transcript.render())
-        print(
+        stdout = transcript.render()
+        stderr = (
             f"call ended by {transcript.ended_by} after {transcript.duration_ms / 1000:.2f} "
-            f"simulated seconds, {transcript.steps} steps",
-            file=sys.stderr,
+            f"simulated seconds, {transcript.steps} steps\n"
         )
     if transcript.diagnostics:
         from callflow.reporters import FileLines
 
         lines = FileLines({d.name: d.text for d in transcript.documents})
-        sys.stderr.write(render(transcript.diagnostics, "text", lines=lines))
-    return 1 if has_errors(transcript.diagnostics) else 0
+        stderr += render(transcript.diagnostics, "text", lines=lines)
+    return Outcome(stdout=stdout, stderr=stderr, problems=has_errors(transcript.diagnostics))

@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
+    from callflow.commands._common import Outcome
     from callflow.diagnostics import Diagnostic
     from callflow.lint.config import LintConfig
+    from callflow.sources import ReadPolicy
 
 NAME = "validate"
 HELP = "validate call flow files (*.xml, *.xml.j2 templates, *.py builder scripts)"
@@ -21,14 +23,17 @@ PARALLEL_THRESHOLD = 400
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from callflow.commands._common import add_format_option
+    from callflow.commands._common import add_flow_arguments, add_format_option
 
-    parser.add_argument(
-        "paths",
-        nargs="+",
+    add_flow_arguments(
+        parser,
+        many=True,
+        dest="paths",
         metavar="PATH",
-        type=Path,
-        help="files or directories (directories are searched for *.xml, *.xml.j2)",
+        help="files or directories (directories are searched for *.xml, *.xml.j2), library "
+        "template names (callflow/ivr_menu.xml.j2), or - for standard input",
+        context=False,
+        max_bytes=True,
     )
     add_format_option(parser)
     parser.add_argument(
@@ -51,13 +56,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="CODES",
         default=None,
         help="do not report codes starting with these (comma-separated)",
-    )
-    parser.add_argument(
-        "--max-bytes",
-        type=int,
-        default=None,
-        metavar="N",
-        help="refuse files larger than N bytes (default: 1 MiB)",
     )
     fixing = parser.add_mutually_exclusive_group()
     fixing.add_argument(
@@ -91,7 +89,8 @@ class Options(NamedTuple):
     lint: bool
     select: tuple[str, ...] | None
     ignore: tuple[str, ...] | None
-    max_bytes: int
+    policy: ReadPolicy
+    stdin_filename: str | None = None
 
 
 def _codes(values: list[str] | None) -> tuple[str, ...] | None:
@@ -100,27 +99,28 @@ def _codes(values: list[str] | None) -> tuple[str, ...] | None:
     return tuple(code.strip() for value in values for code in value.split(",") if code.strip())
 
 
-def check_files(paths: Sequence[str], options: Options) -> list[Diagnostic]:
-    """Every problem in ``paths`` (file names, already expanded)."""
+def check_files(files: Sequence[tuple[str, str | None]], options: Options) -> list[Diagnostic]:
+    """Every problem in ``files``: (name, root) pairs from `expand_flow_names`."""
     from callflow.check import iter_document_diagnostics
     from callflow.schema import load_schema
-    from callflow.sources import load_path_sources
+    from callflow.sources import load_flow_name, quote_lines
 
     schema = load_schema(options.schema)
     found: list[Diagnostic] = []
     # Files in one folder share their pyproject.toml; the folder's name as a string is a
     # cheaper key than a Path, whose parent and hash are recomputed for every file.
     configs: dict[str, LintConfig] = {}
-    for name in paths:
-        path = Path(name)
-        folder = os.path.dirname(name)
+    for name, root in files:
+        shown = (options.stdin_filename or "-") if name == "-" else name
+        folder = os.path.dirname(shown)
         config = configs.get(folder)
         if config is None:
-            config = configs[folder] = _config(path)
-        for source in load_path_sources(path, max_bytes=options.max_bytes):
+            config = configs[folder] = _config(Path(shown))
+        loaded = load_flow_name(name, root, filename=options.stdin_filename, policy=options.policy)
+        for source in loaded:
             found.extend(source.diagnostics)
             if source.document is not None:
-                found.extend(
+                checked = list(
                     iter_document_diagnostics(
                         source.document,
                         schema=schema,
@@ -130,6 +130,9 @@ def check_files(paths: Sequence[str], options: Options) -> list[Diagnostic]:
                         config=config,
                     )
                 )
+                if source.text is not None:  # standard input: quote what was read
+                    quote_lines(checked, source.document.name, source.text)
+                found.extend(checked)
     return found
 
 
@@ -140,7 +143,9 @@ def _config(path: Path) -> LintConfig:
     return config_for(path)
 
 
-def _check_in_parallel(files: list[str], options: Options, jobs: int) -> list[Diagnostic]:
+def _check_in_parallel(
+    files: list[tuple[str, str | None]], options: Options, jobs: int
+) -> list[Diagnostic]:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -161,67 +166,54 @@ def _check_in_parallel(files: list[str], options: Options, jobs: int) -> list[Di
     return found
 
 
-def run(args: argparse.Namespace) -> int:
-    from callflow.commands._common import print_diagnostics, summary
+def run(args: argparse.Namespace) -> Outcome | int:
+    from callflow.commands._common import Outcome, format_diagnostics, policy_from_args, summary
     from callflow.diagnostics import collapse_repeats, has_errors, in_order
-    from callflow.document import MAX_DOCUMENT_BYTES
     from callflow.errors import InputError
     from callflow.schema import load_schema
-    from callflow.sources import expand_path_names
+    from callflow.sources import expand_flow_names
 
     schema_path = args.schema.resolve() if args.schema else None
-    try:
-        load_schema(schema_path)
-    except InputError as error:
-        print(f"callflow validate: {error}", file=sys.stderr)
-        return 2
-    if args.jobs < 0 or (args.max_bytes is not None and args.max_bytes < 1):
-        print("callflow validate: --jobs and --max-bytes take positive numbers", file=sys.stderr)
-        return 2
+    load_schema(schema_path)
+    if args.jobs < 0:
+        raise InputError("--jobs takes a positive number")
     if args.force and not args.fix:
-        print("callflow validate: --force goes with --fix", file=sys.stderr)
-        return 2
+        raise InputError("--force goes with --fix")
+    policy = policy_from_args(args)
     if (args.fix or args.diff) and args.no_lint:
-        print("callflow validate: --fix and --diff need lint; drop --no-lint", file=sys.stderr)
-        return 2
+        raise InputError("--fix and --diff need lint; drop --no-lint")
     options = Options(
         schema=schema_path,
         lint=not args.no_lint,
         select=_codes(args.select),
         ignore=_codes(args.ignore),
-        max_bytes=args.max_bytes if args.max_bytes is not None else MAX_DOCUMENT_BYTES,
+        policy=policy,
+        stdin_filename=args.stdin_filename,
     )
     not_fixed = 0
     if args.fix or args.diff:
-        try:
-            outcome = _fix(args, options.max_bytes)
-        except InputError as error:
-            print(f"callflow validate: {error}", file=sys.stderr)
-            return 2
+        outcome = _fix(args, policy.max_bytes)
         if args.diff:
             return outcome
         not_fixed = outcome
     found: list[Diagnostic] = []
-    files: list[str] = []
-    for name, problem in expand_path_names(args.paths):
+    files: list[tuple[str, str | None]] = []
+    for name, root, problem in expand_flow_names(args.paths, policy=policy):
         if problem is not None:
             found.append(problem)
         else:
-            files.append(name)
+            files.append((name, root))
     jobs = args.jobs or (os.cpu_count() or 1 if len(files) >= PARALLEL_THRESHOLD else 1)
-    try:
-        if jobs > 1 and len(files) > 1:
-            found.extend(_check_in_parallel(files, options, min(jobs, len(files))))
-        else:
-            found.extend(check_files(files, options))
-    except InputError as error:  # a broken [tool.callflow] table
-        print(f"callflow validate: {error}", file=sys.stderr)
-        return 2
+    if jobs > 1 and len(files) > 1:
+        found.extend(_check_in_parallel(files, options, min(jobs, len(files))))
+    else:
+        found.extend(check_files(files, options))  # a broken [tool.callflow] raises InputError
     ordered = collapse_repeats(in_order(found))
-    print_diagnostics(ordered, args.format)
-    if not args.quiet:
-        print(summary(ordered, len(files)), file=sys.stderr)
-    return 1 if has_errors(ordered) or not_fixed else 0
+    return Outcome(
+        stdout=format_diagnostics(ordered, args.format),
+        stderr="" if args.quiet else summary(ordered, len(files)) + "\n",
+        problems=has_errors(ordered) or bool(not_fixed),
+    )
 
 
 def _fix(args: argparse.Namespace, max_bytes: int) -> int:
@@ -229,22 +221,22 @@ def _fix(args: argparse.Namespace, max_bytes: int) -> int:
 
     With --diff: 1 if a diff is shown. With --fix: how many files could not be fixed.
     """
-    from callflow.files import LeftoverCleaner
+    from callflow.files import LeftoverCleaner, fix_hold_seam
     from callflow.fix import fix_file, iter_fix_paths
-    from callflow.sources import expand_paths
+    from callflow.sources import expand_flow_names
 
     files: list[Path] = []
     missing = False
-    for path, problem in expand_paths(args.paths):
+    for name, _, problem in expand_flow_names(args.paths):
         if problem is None:
-            files.append(path)
+            files.append(Path(name))
         elif args.diff:  # with --fix, the check that follows reports it
             print(f"callflow validate: {problem}", file=sys.stderr)
             missing = True
     changed = fixed = 0
     not_fixed: list[Path] = []
     cleaner = LeftoverCleaner()
-    hold = _hold_seam()
+    hold = fix_hold_seam()
     for path in iter_fix_paths(files):
         config = _config(path).with_options(select=_codes(args.select), ignore=_codes(args.ignore))
         outcome = fix_file(
@@ -283,20 +275,3 @@ def _fix(args: argparse.Namespace, max_bytes: int) -> int:
     if args.diff:
         return 1 if changed or missing else 0
     return len(not_fixed)
-
-
-def _hold_seam() -> Callable[[], None] | None:
-    """With CALLFLOW_FIX_HOLD=FILE, each write waits (up to 60 s) for FILE to exist just
-    before its final check: the seam tests use to interrupt or race a fix in a real process."""
-    hold = os.environ.get("CALLFLOW_FIX_HOLD")
-    if not hold:
-        return None
-
-    def wait() -> None:
-        import time
-
-        deadline = time.monotonic() + 60
-        while not os.path.exists(hold) and time.monotonic() < deadline:
-            time.sleep(0.01)
-
-    return wait

@@ -7,18 +7,15 @@ async one (`simulate_async`). The rules it follows are listed in `callflow.simul
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Generator, Mapping
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 from lxml import etree
 
 from callflow.diagnostics import Diagnostic, Severity
-from callflow.document import Document, load_bytes
-from callflow.errors import ValidationError
+from callflow.document import Document
 from callflow.simulate._backends import Backend
 from callflow.simulate._model import (
     HANG_UP,
@@ -30,6 +27,9 @@ from callflow.simulate._model import (
     Transcript,
 )
 from callflow.sourcemap import SourceLocation
+
+if TYPE_CHECKING:
+    from callflow.sources import ReadPolicy
 
 # ------------------------------------------------------------------ the documented numbers
 # (every number here is listed, with its reason, in the `callflow.simulate` docstring)
@@ -903,7 +903,11 @@ class _Interpreter:
             return _FetchResult(
                 empty=True, code="CF903", problem=f"{url} answered with an empty body"
             )
-        fetched_document, problems = load_bytes(content, url)
+        from callflow.sources import load_data
+
+        # An answer is XML whatever its URL ends with (never a template or a script).
+        [answer] = load_data(content, url, kind="xml")
+        fetched_document, problems = answer.document, answer.diagnostics
         if fetched_document is None:
             first = problems[0].message if problems else "not XML"
             return _FetchResult(code="CF903", problem=f"{url} did not answer call XML: {first}")
@@ -933,7 +937,9 @@ def _collect(entry: str, num_digits: int, finish: str) -> tuple[str, bool, int]:
 
 # ------------------------------------------------------------------ drivers
 
-Source = Document | str | bytes | os.PathLike[str]
+#: What the simulator accepts: anything the front door reads (`callflow.sources.load_flows`):
+#: a Document, a builder flow, XML text or bytes, a path, ``-``, a library template name.
+Source = object
 
 
 def load_flow(
@@ -941,32 +947,24 @@ def load_flow(
     *,
     context: Mapping[str, object] | None = None,
     sample: str | None = None,
+    filename: str | None = None,
+    policy: ReadPolicy | None = None,
 ) -> Document:
-    """A Document from a Document, XML text or bytes, or a path of any supported kind.
+    """The Document to simulate, through the front door (`callflow.sources.load_flow`).
 
-    A string that starts with ``<`` is XML text; any other string is a path (``.xml``,
-    ``.xml.j2`` rendered with ``context``, ``.py`` builder script). Raises
-    `ValidationError` (with diagnostics) when the source cannot be read.
+    Raises `InputError` when the source cannot be read and `ValidationError` (with
+    diagnostics) when it does not load.
     """
-    if isinstance(source, Document):
-        return source
-    if isinstance(source, bytes):
-        return Document.from_bytes(source, "<bytes>")
-    if isinstance(source, str) and source.lstrip().startswith("<"):
-        return Document.from_text(source)
-    from callflow.sources import load_path_sources, single_document
+    from callflow.sources import DEFAULT_POLICY
+    from callflow.sources import load_flow as front_door
 
-    path = Path(source)
-    loaded = load_path_sources(path, context=context, sample=sample)
-    failed = [s for s in loaded if s.document is None]
-    if failed:
-        raise ValidationError(
-            f"{failed[0].label}: cannot simulate, the flow does not load",
-            [d for s in failed for d in s.diagnostics],
-        )
-    document = single_document(path, loaded)
-    assert document is not None
-    return document
+    return front_door(
+        source,
+        context=context,
+        sample=sample,
+        filename=filename,
+        policy=policy if policy is not None else DEFAULT_POLICY,
+    )
 
 
 def _send(client: httpx.Client, fetch: _Fetch, raise_app_errors: bool) -> _Fetched:

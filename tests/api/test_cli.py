@@ -87,9 +87,9 @@ def test_execute_needs_an_app_when_the_target_is_the_api(
     assert "--app UUID is required" in result.err
 
 
-def test_execute_reports_a_missing_source(run_cli: RunCli, db: Path) -> None:
+def test_execute_reports_a_missing_source_as_an_input_error(run_cli: RunCli, db: Path) -> None:
     result = run_cli("execute", "no/such.xml")
-    assert result.code == 1 and "CF001" in result.out
+    assert result.code == 2 and "CF001" in result.out
 
 
 def test_bad_var_syntax_is_a_clear_error(run_cli: RunCli, db: Path) -> None:

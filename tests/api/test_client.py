@@ -308,7 +308,7 @@ def test_xml_text_is_executed_as_a_flow(client: Client) -> None:
 
 
 def test_something_that_is_not_a_flow_is_a_type_error(client: Client) -> None:
-    with pytest.raises(TypeError, match="cannot execute int"):
+    with pytest.raises(TypeError, match="cannot read a int as a call flow"):
         client.execute(MISSING, 42)  # type: ignore[arg-type]
 
 
@@ -362,8 +362,8 @@ def test_masking_a_short_secret_leaves_other_words_alone() -> None:
 
 
 def test_a_loaded_source_is_executed_through_its_document(client: Client) -> None:
-    from callflow.sources import load_path_sources
+    from callflow.sources import load_flows
 
-    [source] = load_path_sources(EXAMPLE)
+    [source] = load_flows(EXAMPLE)
     app = client.create_app("demo")
     assert client.execute(app.uuid, source).status == "accepted"

@@ -196,6 +196,8 @@ def test_build_of_an_invalid_flow_prints_no_xml_and_exits_1(write: Write, run_cl
     assert f"{script}:3: CF203" in result.err
 
 
-def test_build_of_a_missing_script_is_cf001(tmp_path: Path, run_cli: RunCli) -> None:
+def test_build_of_a_missing_script_is_cf001_and_an_input_error(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
     result = run_cli("build", tmp_path / "nope.py")
-    assert result.code == 1 and "CF001" in result.err
+    assert result.code == 2 and "CF001" in result.err

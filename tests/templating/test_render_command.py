@@ -94,7 +94,7 @@ def test_missing_or_invalid_context_file_is_a_usage_error(write: Write, run_cli:
 
 def test_missing_template_is_a_usage_error(tmp_path: Path, run_cli: Run) -> None:
     result = run_cli("render", tmp_path / "none.xml.j2")
-    assert result.code == 2 and "no such template" in result.err  # type: ignore[attr-defined]
+    assert result.code == 2 and "no such file" in result.err  # type: ignore[attr-defined]
 
 
 def test_library_templates_render_by_name_with_a_sample(run_cli: Run) -> None:
