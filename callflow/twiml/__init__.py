@@ -1,0 +1,248 @@
+"""Migrating from Twilio: TwiML documents and templates → OpenTact call XML, with a report.
+
+::
+
+    from callflow.twiml import convert_twiml
+
+    conversion = convert_twiml("flows/ivr.xml", base_url="https://app.example.com/ivr")
+    for diagnostic in conversion.diagnostics:  # the migration report, at TwiML lines
+        print(diagnostic)
+    print(conversion.text)  # the OpenTact document, validated and linted
+
+The converted document is checked (schema, then lint) before it is returned; lint findings
+on it point back at the TwiML line they came from. A conversion whose report holds an error
+(a relative URL with no base URL, a document that is not TwiML) has ``ok`` false.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from lxml import etree
+
+from callflow.diagnostics import Diagnostic, Severity, has_errors, in_order
+from callflow.document import Document, load_bytes
+from callflow.errors import InputError
+from callflow.sourcemap import SourceLocation, SourceMap
+from callflow.twiml import _codes as codes
+from callflow.twiml._convert import MARK_OPEN, convert_tree, iter_input_parts
+
+__all__ = ["TwimlConversion", "convert_twiml", "convert_twiml_template"]
+
+#: Lint codes the conversion explains itself: a TwiML ``action`` becomes ``<Gather url>``
+#: (legacy set A beside the canonical attributes), and the CF1003 note at the Gather says so.
+_EXPLAINED = ("CF316", "CF319")
+
+
+class TwimlConversion:
+    """The result of converting one TwiML document (or template).
+
+    ``document``: the OpenTact `Document` (for a template, its skeleton with placeholders),
+    None when nothing could be converted; ``text``: what to write (XML, or template text);
+    ``diagnostics``: the migration report in source order, located in the TwiML file;
+    ``source``: the parsed TwiML `Document`.
+    """
+
+    __slots__ = ("_accounted", "diagnostics", "document", "source", "text")
+
+    def __init__(
+        self,
+        document: Document | None,
+        text: str | None,
+        diagnostics: Sequence[Diagnostic],
+        source: Document | None = None,
+        accounted: frozenset[tuple[etree._Element, str | None]] = frozenset(),
+    ) -> None:
+        self.document = document
+        self.text = text
+        self.diagnostics = in_order(diagnostics)
+        self.source = source
+        self._accounted = accounted
+
+    @property
+    def ok(self) -> bool:
+        """True when there is a converted document and the report holds no error."""
+        return self.document is not None and not has_errors(self.diagnostics)
+
+    def unaccounted(self) -> list[tuple[etree._Element, str | None]]:
+        """TwiML elements and attributes neither converted nor reported (always empty)."""
+        if self.source is None:
+            return []
+        return [part for part in iter_input_parts(self.source) if part not in self._accounted]
+
+    def __repr__(self) -> str:
+        state = "ok" if self.ok else "not ok"
+        return f"TwimlConversion({state}, {len(self.diagnostics)} diagnostic(s))"
+
+
+def _check_base_url(base_url: str | None) -> None:
+    if base_url is None:
+        return
+    import re
+
+    if not re.fullmatch(r"https?://[^\s/?#]+[^\s]*", base_url, re.IGNORECASE):
+        raise InputError(
+            f"base URL {base_url!r} is not an absolute http(s) URL (e.g. https://app.example.com/)"
+        )
+
+
+def convert_twiml(
+    source: str | bytes | os.PathLike[str],
+    *,
+    base_url: str | None = None,
+    filename: str | None = None,
+    max_bytes: int | None = None,
+) -> TwimlConversion:
+    """Convert a TwiML document (a path, XML text or bytes) to OpenTact call XML.
+
+    Never raises for bad input: unreadable or malformed TwiML comes back as diagnostics
+    (``document`` None). Raises `InputError` for a ``base_url`` that is not absolute.
+    A path ending in ``.xml.j2`` is converted as a template (`convert_twiml_template`).
+    """
+    from callflow.document import MAX_DOCUMENT_BYTES
+    from callflow.sources import DEFAULT_POLICY, ReadPolicy, load_flows
+
+    _check_base_url(base_url)
+    limit = max_bytes if max_bytes is not None else MAX_DOCUMENT_BYTES
+    if isinstance(source, str | os.PathLike) and not (
+        isinstance(source, str) and source.lstrip("\ufeff \t\r\n").startswith("<")
+    ):
+        path = Path(source)
+        if path.name.lower().endswith(".j2"):
+            data, problems = _read_template(path, filename or str(path), limit)
+            if data is None:
+                return TwimlConversion(None, None, problems)
+            return convert_twiml_template(
+                data, base_url=base_url, filename=filename or str(path), max_bytes=limit
+            )
+    policy = DEFAULT_POLICY if max_bytes is None else ReadPolicy(max_bytes=limit)
+    loaded = load_flows(source, filename=filename, policy=policy)
+    problems = [d for item in loaded for d in item.diagnostics]
+    documents = [item.document for item in loaded if item.document is not None]
+    if len(documents) != 1 or has_errors(problems):
+        if not problems:
+            where = SourceLocation(filename or str(source), 1, None)
+            problems = [
+                Diagnostic(
+                    codes.NOT_TWIML,
+                    Severity.ERROR,
+                    "expected one TwiML document",
+                    where,
+                    hint="convert one file at a time",
+                )
+            ]
+        return TwimlConversion(None, None, problems)
+    return _convert_document(documents[0], base_url)
+
+
+def _read_template(
+    path: Path, name: str, max_bytes: int
+) -> tuple[bytes | None, list[Diagnostic]]:
+    from callflow.document import _read
+
+    where = SourceLocation(name, 1, None)
+    try:
+        return _read(path, max_bytes), []
+    except FileNotFoundError:
+        return None, [Diagnostic("CF001", Severity.ERROR, "no such file", where)]
+    except OSError as error:
+        message = f"cannot read the file: {error.strerror or error}"
+        return None, [Diagnostic("CF007", Severity.ERROR, message, where)]
+
+
+def _convert_document(source: Document, base_url: str | None) -> TwimlConversion:
+    tree, state = convert_tree(source, base_url)
+    accounted = frozenset(state.mapped | state.reported)
+    if source.root.tag != "Response":
+        return TwimlConversion(None, None, state.diagnostics, source, accounted)
+    document, problems = checked_output(tree, state.origins, source)
+    return TwimlConversion(
+        document,
+        _serialise(tree) if document is not None else None,
+        [*state.diagnostics, *problems],
+        source,
+        accounted,
+    )
+
+
+def _serialise(tree: etree._Element) -> str:
+    body = etree.tostring(tree, encoding="unicode", pretty_print=True)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + body
+
+
+def checked_output(
+    tree: etree._Element,
+    origins: dict[etree._Element, object],
+    source: Document,
+    *,
+    templated: bool = False,
+) -> tuple[Document | None, list[Diagnostic]]:
+    """Parse, validate and lint the converted tree; findings are located in the TwiML."""
+    from callflow.check import check_document
+
+    text = _serialise(tree)
+    parsed, problems = load_bytes(text.encode("utf-8"), source.name)
+    if parsed is None:  # pragma: no cover - lxml wrote it, lxml reads it
+        return None, problems
+    lines: dict[int, SourceLocation] = {}
+    for built, read in zip(tree.iter(), parsed.root.iter(), strict=False):
+        origin = origins.get(built)
+        if origin is None or read.sourceline is None or read.sourceline in lines:
+            continue
+        element = getattr(origin, "element", None)
+        attribute = getattr(origin, "attribute", None)
+        if element is not None:
+            lines[read.sourceline] = source.locate(element, attribute)
+    smap = SourceMap(source.name, identity=False, lines=lines)
+    document = Document(parsed.root, text, smap)
+    found = check_document(document, ignore=_EXPLAINED)
+    if templated:
+        found = [d for d in found if not _on_placeholder(document, d)]
+    reported = []
+    for diagnostic in found:
+        if diagnostic.is_error:
+            diagnostic = Diagnostic(
+                codes.OUTPUT_INVALID,
+                Severity.ERROR,
+                f"the converted document is not valid: {diagnostic.message}",
+                diagnostic.location,
+                xpath=diagnostic.xpath,
+                hint=diagnostic.hint,
+            )
+        reported.append(diagnostic)
+    return document, reported
+
+
+def _on_placeholder(document: Document, diagnostic: Diagnostic) -> bool:
+    """A finding about a template expression's value: only a rendering can check it."""
+    if not diagnostic.xpath:
+        return False
+    try:
+        found = document.root.getroottree().xpath(diagnostic.xpath)
+    except etree.XPathError:
+        return False
+    if not isinstance(found, list) or not found:
+        return False
+    element = found[0]
+    if not isinstance(element, etree._Element):
+        return False
+    values = [element.text or "", *(str(v) for v in element.attrib.values())]
+    return any(MARK_OPEN in value for value in values) or any(
+        isinstance(child, etree._ProcessingInstruction) for child in element
+    )
+
+
+def convert_twiml_template(
+    source: str | bytes,
+    *,
+    base_url: str | None = None,
+    filename: str = "<template>",
+    max_bytes: int | None = None,
+) -> TwimlConversion:
+    """Convert a Jinja template that renders TwiML into one that renders OpenTact XML."""
+    from callflow.twiml._template import convert_template
+
+    _check_base_url(base_url)
+    return convert_template(source, base_url=base_url, filename=filename, max_bytes=max_bytes)
