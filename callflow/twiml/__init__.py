@@ -17,7 +17,7 @@ on it point back at the TwiML line they came from. A conversion whose report hol
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from lxml import etree
@@ -137,9 +137,7 @@ def convert_twiml(
     return _convert_document(documents[0], base_url)
 
 
-def _read_template(
-    path: Path, name: str, max_bytes: int
-) -> tuple[bytes | None, list[Diagnostic]]:
+def _read_template(path: Path, name: str, max_bytes: int) -> tuple[bytes | None, list[Diagnostic]]:
     from callflow.document import _read
 
     where = SourceLocation(name, 1, None)
@@ -174,7 +172,7 @@ def _serialise(tree: etree._Element) -> str:
 
 def checked_output(
     tree: etree._Element,
-    origins: dict[etree._Element, object],
+    origins: Mapping[etree._Element, object],
     source: Document,
     *,
     templated: bool = False,

@@ -52,6 +52,8 @@ class _State:
     mapped: set[tuple[_Element, str | None]] = field(default_factory=set)
     reported: set[tuple[_Element, str | None]] = field(default_factory=set)
     origins: dict[_Element, _Origin] = field(default_factory=dict)
+    #: Template placeholders holding seconds, to be scaled to milliseconds in Jinja.
+    scaled: set[int] = field(default_factory=set)
     _paths: dict[_Element, str] | None = None
 
     def xpath(self, element: _Element) -> str:
@@ -108,7 +110,7 @@ class _State:
 
 
 def _element_paths(root: _Element) -> dict[_Element, str]:
-    paths = {root: f"/{root.tag}"}
+    paths = {root: f"/{root.tag!s}"}
     for parent in root.iter(etree.Element):
         counts: dict[str, int] = {}
         totals: dict[str, int] = {}
@@ -124,6 +126,10 @@ def _element_paths(root: _Element) -> dict[_Element, str]:
 
 
 # ---------------------------------------------------------------- values
+
+
+def _tag(element: _Element) -> str:
+    return str(element.tag)
 
 
 def has_marker(value: str | None) -> bool:
@@ -170,7 +176,7 @@ class _Attributes:
             codes.DROPPED_ATTRIBUTE,
             severity,
             self.element,
-            f'<{self.element.tag} {name}="{_short(value)}"> has no OpenTact equivalent; dropped',
+            f'<{_tag(self.element)} {name}="{_short(value)}"> has no OpenTact equivalent; dropped',
             attribute=name,
             hint=hint,
         )
@@ -196,7 +202,9 @@ def _attribute_family(name: str) -> str:
     return name
 
 
-_EVENTS = "OpenTact sends no per-verb status webhooks; follow the call through the API's call object"
+_EVENTS = (
+    "OpenTact sends no per-verb status webhooks; follow the call through the API's call object"
+)
 _ATTRIBUTE_HINTS = {
     "statusCallback": _EVENTS,
     "recordingStatusCallback": "fetch the recording through the OpenTact API instead",
@@ -216,14 +224,27 @@ def _seconds_to_ms(
 ) -> str | None:
     """``value`` seconds as a millisecond string (a template expression is scaled too)."""
     if has_marker(value):
-        return value  # the template pass multiplies the expression
+        whole = MARKER.fullmatch(value.strip())
+        if whole is not None:
+            state.scaled.add(int(whole.group(1)))  # the template pass multiplies it
+            return value.strip()
+        state.report(
+            codes.TEMPLATE,
+            Severity.WARNING,
+            element,
+            f"<{_tag(element)} {attribute}> mixes text and Jinja; its seconds cannot be "
+            "converted to milliseconds; dropped",
+            attribute=attribute,
+            hint=f'write {attribute}="{{{{ seconds }}}}" with one expression',
+        )
+        return None
     number = _decimal(value)
     if number is None or (number == 0 and not allow_zero):
         state.report(
             codes.BAD_VALUE,
             Severity.WARNING,
             element,
-            f'<{element.tag} {attribute}="{_short(value)}"> is not a number of seconds; dropped',
+            f'<{_tag(element)} {attribute}="{_short(value)}"> is not a number of seconds; dropped',
             attribute=attribute,
             hint="TwiML durations are whole seconds, e.g. 5",
         )
@@ -238,14 +259,12 @@ def _decimal(value: str) -> float | None:
     return float(value)
 
 
-def _resolve_url(
-    state: _State, element: _Element, value: str, attribute: str | None
-) -> str | None:
+def _resolve_url(state: _State, element: _Element, value: str, attribute: str | None) -> str | None:
     """An absolute http(s) URL for ``value``, or None (reported) when there is none."""
     value = value.strip()
     if has_marker(value):
         return value
-    where = f"<{element.tag} {attribute}>" if attribute else f"<{element.tag}>"
+    where = f"<{_tag(element)} {attribute}>" if attribute else f"<{_tag(element)}>"
     scheme = urlsplit(value).scheme.lower() if value else ""
     if scheme in ("http", "https") and re.fullmatch(r"https?://\S+", value, re.IGNORECASE):
         return value
@@ -284,7 +303,7 @@ def _loop(state: _State, element: _Element, value: str | None, out: _Element) ->
             codes.BAD_VALUE,
             Severity.WARNING,
             element,
-            f'<{element.tag} loop="{_short(value)}"> is not a whole number; dropped',
+            f'<{_tag(element)} loop="{_short(value)}"> is not a whole number; dropped',
             attribute="loop",
             hint='write a count such as loop="2"',
         )
@@ -294,7 +313,7 @@ def _loop(state: _State, element: _Element, value: str | None, out: _Element) ->
             codes.APPROXIMATED,
             Severity.WARNING,
             element,
-            f'<{element.tag} loop="0"> repeats for ever in TwiML; approximated as '
+            f'<{_tag(element)} loop="0"> repeats for ever in TwiML; approximated as '
             f'loop="{FOREVER_LOOP}"',
             attribute="loop",
             hint="OpenTact's loop is a count of at least 1; write the count you need",
@@ -331,7 +350,9 @@ def _say(state: _State, element: _Element, parent: _Element) -> None:
         _voice(state, element, voice, out)
     language = attributes.take("language")
     if language is not None:
-        if has_marker(language) or re.fullmatch(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*", language.strip()):
+        if has_marker(language) or re.fullmatch(
+            r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*", language.strip()
+        ):
             out.set("lang", language.strip())
         else:
             state.report(
@@ -356,8 +377,7 @@ def _voice(state: _State, element: _Element, voice: str, out: _Element) -> None:
             codes.TEMPLATE,
             Severity.WARNING,
             element,
-            "<Say voice> is a template expression; its TwiML voice names cannot be mapped; "
-            "dropped",
+            "<Say voice> is a template expression; its TwiML voice names cannot be mapped; dropped",
             attribute="voice",
             hint='set gender="MALE|FEMALE" (and code) in the converted template',
         )
@@ -409,7 +429,7 @@ def _speech_text(state: _State, element: _Element) -> str:
                 codes.APPROXIMATED,
                 Severity.WARNING,
                 child,
-                f"SSML <{child.tag}> inside <Say> has no OpenTact equivalent; its tags are "
+                f"SSML <{_tag(child)}> inside <Say> has no OpenTact equivalent; its tags are "
                 "dropped and its words kept",
                 hint="OpenTact's <Say> speaks plain text",
             )
@@ -422,7 +442,7 @@ def _speech_text(state: _State, element: _Element) -> str:
 
 
 def _plain_text(element: _Element) -> str:
-    return "".join(element.itertext(tag=None, with_tail=False))  # type: ignore[call-overload]
+    return "".join(element.itertext(tag=None, with_tail=False))
 
 
 def _play(state: _State, element: _Element, parent: _Element) -> None:
@@ -540,7 +560,7 @@ def _method(state: _State, element: _Element, value: str | None, default: str) -
         codes.BAD_VALUE,
         Severity.WARNING,
         element,
-        f'<{element.tag} method="{_short(value)}"> is neither GET nor POST; {default} used',
+        f'<{_tag(element)} method="{_short(value)}"> is neither GET nor POST; {default} used',
         attribute="method",
         hint="TwiML methods are GET and POST",
     )
@@ -553,20 +573,26 @@ def _callback_after(
     parent: _Element,
     attributes: _Attributes,
     what: str,
+    *,
+    defaults_to_document: bool,
 ) -> None:
-    """The ``action`` of a Dial or Record: a ``<Callback>`` after the converted tag."""
+    """The ``action`` of a Dial or Record: a ``<Callback>`` after the converted tag.
+
+    Without ``action`` TwiML's ``<Record>`` requests the document's own URL (the base URL);
+    ``<Dial>`` goes on with the next verb.
+    """
     action = attributes.take("action")
     method = _method(state, element, attributes.take("method"), "POST")
     url: str | None
     if action is None:
-        if state.base_url is None:
+        if state.base_url is None or not defaults_to_document:
             return
         url = state.base_url
         state.report(
             codes.APPROXIMATED,
             Severity.INFO,
             element,
-            f"<{element.tag}> without action: TwiML requests the document's own URL after "
+            f"<{_tag(element)}> without action: TwiML requests the document's own URL after "
             f"{what}; converted as a <Callback> to the base URL {_short(url)}",
             hint="give the verb an action URL to go elsewhere",
         )
@@ -578,7 +604,7 @@ def _callback_after(
             codes.APPROXIMATED,
             Severity.WARNING,
             element,
-            f"<{element.tag} action> approximated as a <Callback> after it: OpenTact fetches "
+            f"<{_tag(element)} action> approximated as a <Callback> after it: OpenTact fetches "
             f"the next document from {_short(url)} but sends none of TwiML's parameters "
             f"about {what}",
             attribute="action",
@@ -730,9 +756,12 @@ def _dial(state: _State, element: _Element, parent: _Element) -> None:
         if not isinstance(child.tag, str):
             if isinstance(child, etree._Comment):
                 out.append(etree.Comment(child.text or ""))
-            elif isinstance(child, etree._ProcessingInstruction) and child.target == "jinja":
-                if nouns:
-                    out.append(etree.ProcessingInstruction("jinja", child.text or ""))
+            elif (
+                isinstance(child, etree._ProcessingInstruction)
+                and child.target == "jinja"
+                and nouns
+            ):
+                out.append(etree.ProcessingInstruction("jinja", child.text or ""))
             continue
         if child.tag == "Number":
             _number(state, child, out)
@@ -764,7 +793,9 @@ def _dial(state: _State, element: _Element, parent: _Element) -> None:
     }
     for name, hint in dial_hints.items():
         attributes.drop(name, hint)
-    _callback_after(state, element, parent, attributes, "the dialled call")
+    _callback_after(
+        state, element, parent, attributes, "the dialled call", defaults_to_document=False
+    )
     attributes.finish()
 
 
@@ -782,7 +813,7 @@ def _to(state: _State, element: _Element, text: str, out: _Element) -> None:
         codes.BAD_VALUE,
         Severity.WARNING,
         element,
-        f"<{element.tag}> {_short(text)} is not a phone number; dropped",
+        f"<{_tag(element)}> {_short(text)} is not a phone number; dropped",
         hint="write digits with an optional leading +, e.g. +14155550100",
     )
 
@@ -863,7 +894,7 @@ def _record(state: _State, element: _Element, parent: _Element) -> None:
     attributes.drop("storageUrl", "recordings stay on OpenTact; fetch them through the API")
     attributes.drop("storageUrlMethod", "recordings stay on OpenTact; fetch them through the API")
     _children_not_allowed(state, element)
-    _callback_after(state, element, parent, attributes, "the recording")
+    _callback_after(state, element, parent, attributes, "the recording", defaults_to_document=True)
     attributes.finish()
 
 
@@ -883,7 +914,7 @@ _UNMAPPED_HINTS = {
     "Start": "OpenTact call XML has no background streams or transcriptions",
     "Stop": "OpenTact call XML has no background streams or transcriptions",
     "Siprec": "OpenTact call XML has no SIPREC sessions",
-    "Transcription": "use <Record asr=\"true\"> to transcribe",
+    "Transcription": 'use <Record asr="true"> to transcribe',
     "Refer": "OpenTact call XML cannot transfer a SIP call with REFER; use <Dial>",
     "Pay": "OpenTact call XML has no payment capture",
     "Prompt": "OpenTact call XML has no payment capture",
@@ -925,7 +956,7 @@ def _contents(element: _Element) -> str:
 def _children_not_allowed(state: _State, element: _Element) -> None:
     for child in element:
         if isinstance(child.tag, str):
-            _unknown(state, child, f"inside <{element.tag}>")
+            _unknown(state, child, f"inside <{_tag(element)}>")
 
 
 _PROMPTS: dict[str, Handler] = {"Say": _say, "Play": _play, "Pause": _pause}
