@@ -181,7 +181,22 @@ def convert_template(
         return span
 
     output = MARKER.sub(restore, _PI.sub(restore, output))
-    return TwimlConversion(checked, output, [*state.diagnostics, *found], document, accounted)
+
+    def verbatim(match: re.Match[str]) -> str:
+        return _short(spans[int(match.group(1))])
+
+    report = [
+        Diagnostic(
+            d.code,
+            d.severity,
+            MARKER.sub(verbatim, d.message),
+            d.location,
+            xpath=d.xpath,
+            hint=MARKER.sub(verbatim, d.hint) if d.hint else d.hint,
+        )
+        for d in [*state.diagnostics, *found]
+    ]
+    return TwimlConversion(checked, output, report, document, accounted)
 
 
 def _in_name(match: re.Match[str]) -> set[int]:
