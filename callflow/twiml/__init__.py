@@ -102,7 +102,7 @@ def convert_twiml(
     A path ending in ``.xml.j2`` is converted as a template (`convert_twiml_template`).
     """
     from callflow.document import MAX_DOCUMENT_BYTES
-    from callflow.sources import DEFAULT_POLICY, ReadPolicy, load_flows
+    from callflow.sources import DEFAULT_POLICY, ReadPolicy, load_flows, load_path_sources
 
     _check_base_url(base_url)
     limit = max_bytes if max_bytes is not None else MAX_DOCUMENT_BYTES
@@ -110,6 +110,12 @@ def convert_twiml(
         isinstance(source, str) and source.lstrip("\ufeff \t\r\n").startswith("<")
     ):
         path = Path(source)
+        if path.name.lower().endswith(".py"):
+            where = SourceLocation(filename or str(path), 1, None)
+            message = "a Python file is not TwiML; convert a TwiML document or template"
+            return TwimlConversion(
+                None, None, [Diagnostic("CF008", Severity.ERROR, message, where)]
+            )
         if path.name.lower().endswith(".j2"):
             data, problems = _read_template(path, filename or str(path), limit)
             if data is None:
@@ -118,7 +124,13 @@ def convert_twiml(
                 data, base_url=base_url, filename=filename or str(path), max_bytes=limit
             )
     policy = DEFAULT_POLICY if max_bytes is None else ReadPolicy(max_bytes=limit)
-    loaded = load_flows(source, filename=filename, policy=policy)
+    if _named_file(source):
+        # TwiML is often kept as *.twiml, *.txt or a Bin's export: read a named file as XML
+        # whatever its suffix, as the front door does for a file the user insists on.
+        assert not isinstance(source, bytes)
+        loaded = load_path_sources(Path(source), max_bytes=limit)
+    else:
+        loaded = load_flows(source, filename=filename, policy=policy)
     problems = [d for item in loaded for d in item.diagnostics]
     documents = [item.document for item in loaded if item.document is not None]
     if len(documents) != 1 or has_errors(problems):
@@ -135,6 +147,16 @@ def convert_twiml(
             ]
         return TwimlConversion(None, None, problems)
     return _convert_document(documents[0], base_url)
+
+
+def _named_file(source: object) -> bool:
+    if isinstance(source, bytes) or (
+        isinstance(source, str) and source.lstrip("\ufeff \t\r\n").startswith("<")
+    ):
+        return False
+    assert isinstance(source, str | os.PathLike)
+    path = Path(source)
+    return str(source) != "-" and not path.name.lower().endswith(".xml") and path.is_file()
 
 
 def _read_template(path: Path, name: str, max_bytes: int) -> tuple[bytes | None, list[Diagnostic]]:

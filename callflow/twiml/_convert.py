@@ -153,6 +153,10 @@ def _integer(value: str) -> int | None:
     return int(value)
 
 
+#: Attributes whose values the report never quotes.
+_SECRETS = frozenset({"password"})
+
+
 class _Attributes:
     """The attributes of one TwiML element still to map; what is left gets reported."""
 
@@ -172,11 +176,12 @@ class _Attributes:
         value = self.left.pop(name, None)
         if value is None:
             return
+        shown = "…" if name.lower() in _SECRETS else _short(value)
         self.state.report(
             codes.DROPPED_ATTRIBUTE,
             severity,
             self.element,
-            f'<{_tag(self.element)} {name}="{_short(value)}"> has no OpenTact equivalent; dropped',
+            f'<{_tag(self.element)} {name}="{shown}"> has no OpenTact equivalent; dropped',
             attribute=name,
             hint=hint,
         )
@@ -641,7 +646,8 @@ def _gather(state: _State, element: _Element, parent: _Element) -> None:
             codes.APPROXIMATED,
             Severity.INFO,
             element,
-            f"<Gather {'action' if action is not None else ''}> → url: OpenTact requests "
+            f"{'<Gather action>' if action is not None else '<Gather> without action'} → "
+            "url: OpenTact requests "
             f"{_short(url)} with GET and the digits as `dtmf` (TwiML: "
             f"{(method or 'POST').strip().upper()} with `Digits`), also when nothing was typed",
             attribute="action" if action is not None else None,

@@ -102,16 +102,19 @@ def convert_template(
             continue
         numbers = [int(m.group(1)) for m in MARKER.finditer(segment)]
         inside_markup.update(numbers)
-        if match.group("name") is None or segment.startswith(("<!--", "<![CDATA[", "<?")):
+        if segment.startswith(("<!--", "<![CDATA[", "<?")):
             continue  # comments and CDATA keep their text; put back verbatim
         allowed: set[int] = set()
-        attrs = match.group("attrs") or ""
-        for quoted in _QUOTED.finditer(attrs):
-            allowed.update(int(m.group(1)) for m in MARKER.finditer(quoted.group(0)))
+        named: set[int] = set(numbers)  # an end tag is all name
+        if match.group("name") is not None:
+            attrs_start = match.start("attrs") - match.start()
+            named = {int(m.group(1)) for m in MARKER.finditer(segment) if m.start() < attrs_start}
+            for quoted in _QUOTED.finditer(match.group("attrs") or ""):
+                allowed.update(int(m.group(1)) for m in MARKER.finditer(quoted.group(0)))
         for number in numbers:
             if number in allowed:
                 continue
-            kind = "the tag name" if number in _in_name(match) else "attributes"
+            kind = "a tag name" if number in named else "attributes"
             problems.append(
                 Diagnostic(
                     codes.TEMPLATE,
@@ -197,10 +200,6 @@ def convert_template(
         for d in [*state.diagnostics, *found]
     ]
     return TwimlConversion(checked, output, report, document, accounted)
-
-
-def _in_name(match: re.Match[str]) -> set[int]:
-    return {int(m.group(1)) for m in MARKER.finditer(match.group("name") or "")}
 
 
 def _short(span: str, limit: int = 40) -> str:
