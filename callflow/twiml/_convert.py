@@ -993,6 +993,7 @@ def convert_tree(source: Document, base_url: str | None) -> tuple[_Element, _Sta
             f"the root element is <{root.tag!s}>; a TwiML document's root is <Response>",
             hint="convert TwiML documents: <Response> with verbs inside",
         )
+        state.cover(root)
         return out, state
     state.origins[out] = _Origin(root)
     state.mark(root)
