@@ -438,9 +438,7 @@ def _speech_text(state: _State, element: _Element) -> str:
                 "dropped and its words kept",
                 hint="OpenTact's <Say> speaks plain text",
             )
-            for name in child.attrib:
-                state.mark(child, str(name))
-            state.mark(child)
+            state.cover(child)  # reported above: the tags go, the words stay
             parts.append(_plain_text(child))
         parts.append(child.tail or "")
     return "".join(parts)
