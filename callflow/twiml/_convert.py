@@ -59,7 +59,7 @@ class _State:
     def xpath(self, element: _Element) -> str:
         # One walk for all paths: getpath() per element counts siblings, quadratic overall.
         if self._paths is None:
-            self._paths = _element_paths(self.source.root)
+            self._paths = element_paths(self.source.root)
         return self._paths.get(element) or self.source.xpath_of(element)
 
     # -- report ------------------------------------------------------------------
@@ -109,7 +109,8 @@ class _State:
         return made
 
 
-def _element_paths(root: _Element) -> dict[_Element, str]:
+def element_paths(root: _Element) -> dict[_Element, str]:
+    """Every element's path (as lxml's ``getpath`` writes it), in one linear walk."""
     paths = {root: f"/{root.tag!s}"}
     for parent in root.iter(etree.Element):
         counts: dict[str, int] = {}
