@@ -17,7 +17,7 @@ on it point back at the TwiML line they came from. A conversion whose report hol
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 from lxml import etree
@@ -177,7 +177,7 @@ def _convert_document(source: Document, base_url: str | None) -> TwimlConversion
     accounted = frozenset(state.mapped | state.reported)
     if source.root.tag != "Response":
         return TwimlConversion(None, None, state.diagnostics, source, accounted)
-    document, problems = checked_output(tree, state.origins, source)
+    document, problems = checked_output(tree, state.origins, source, explained=state.explained)
     return TwimlConversion(
         document,
         _serialise(tree) if document is not None else None,
@@ -198,6 +198,7 @@ def checked_output(
     source: Document,
     *,
     templated: bool = False,
+    explained: Collection[etree._Element] = (),
 ) -> tuple[Document | None, list[Diagnostic]]:
     """Parse, validate and lint the converted tree; findings are located in the TwiML."""
     from callflow.check import check_document
@@ -207,7 +208,10 @@ def checked_output(
     if parsed is None:  # pragma: no cover - lxml wrote it, lxml reads it
         return None, problems
     lines: dict[int, SourceLocation] = {}
+    quiet: set[etree._Element] = set()
     for built, read in zip(tree.iter(), parsed.root.iter(), strict=False):
+        if built in explained:
+            quiet.add(read)
         origin = origins.get(built)
         if origin is None or read.sourceline is None or read.sourceline in lines:
             continue
@@ -218,6 +222,10 @@ def checked_output(
     smap = SourceMap(source.name, identity=False, lines=lines)
     document = _ConvertedDocument(parsed.root, text, smap)
     found = check_document(document, ignore=_EXPLAINED)
+    if quiet:
+        # A menu's generated Callbacks: the CF1003 note at the Gather covers them (CF307).
+        silenced = {document.xpath_of(element) for element in quiet}
+        found = [d for d in found if not (d.code == "CF307" and d.xpath in silenced)]
     if templated and found:
         by_path = {document.xpath_of(element): element for element in document.iter_elements()}
         found = [d for d in found if not _on_placeholder(by_path, d)]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 from lxml import etree
 
@@ -54,6 +54,8 @@ class _State:
     origins: dict[_Element, _Origin] = field(default_factory=dict)
     #: Template placeholders holding seconds, to be scaled to milliseconds in Jinja.
     scaled: set[int] = field(default_factory=set)
+    #: Generated tags whose lint findings the report already explains (a menu's Callbacks).
+    explained: set[_Element] = field(default_factory=set)
     _paths: dict[_Element, str] | None = None
 
     def xpath(self, element: _Element) -> str:
@@ -641,18 +643,6 @@ def _gather(state: _State, element: _Element, parent: _Element) -> None:
         )
     if url is not None:
         out.set("url", url)
-        state.report(
-            codes.APPROXIMATED,
-            Severity.INFO,
-            element,
-            f"{'<Gather action>' if action is not None else '<Gather> without action'} → "
-            "url: OpenTact requests "
-            f"{_short(url)} with GET and the digits as `dtmf` (TwiML: "
-            f"{(method or 'POST').strip().upper()} with `Digits`), also when nothing was typed",
-            attribute="action" if action is not None else None,
-            hint="read `dtmf` (and `from`, `tn`, `call`) in the app; answer an empty body when "
-            "dtmf is empty so the verbs after the Gather run, as in TwiML",
-        )
     num_digits = attributes.take("numDigits")
     if num_digits is not None and (has_marker(num_digits) or (_integer(num_digits) or 0) >= 1):
         out.set("numDigits", num_digits.strip())
@@ -736,7 +726,58 @@ def _gather(state: _State, element: _Element, parent: _Element) -> None:
             _unknown(state, child, "inside <Gather> (only Say, Play and Pause are prompts)")
             continue
         handler(state, child, out)
+    if url is not None:
+        fetch = _method(state, element, method, "POST")
+        where = "action" if action is not None else None
+        named = "<Gather action>" if action is not None else "<Gather> without action"
+        if out.get("numDigits") == "1":
+            del out.attrib["url"]
+            _key_menu(state, element, out, url, fetch, key)
+            state.report(
+                codes.APPROXIMATED,
+                Severity.INFO,
+                element,
+                f"{named} → a <Switch> with a <Case> per key, each a <Callback> to "
+                f"{_short(url)} with ?Digits=KEY ({fetch}); nothing is requested when no key "
+                "is pressed and the verbs after the Gather run, as in TwiML",
+                attribute=where,
+                hint="the app reads `Digits` from the query string; TwiML's other request "
+                "parameters (From, CallSid, ...) are not sent",
+            )
+        else:
+            state.report(
+                codes.APPROXIMATED,
+                Severity.INFO,
+                element,
+                f"{named} → url: OpenTact requests {_short(url)} with GET and the digits as "
+                f"`dtmf` (TwiML: {fetch} with `Digits`), also when nothing was typed",
+                attribute=where,
+                hint="read `dtmf` (and `from`, `tn`, `call`) in the app; answer an empty body "
+                "when dtmf is empty so the verbs after the Gather run, as in TwiML",
+            )
     attributes.finish()
+
+
+#: The keys a one-digit menu can receive.
+_KEYS = "1234567890*#"
+
+
+def _key_menu(
+    state: _State, element: _Element, out: _Element, url: str, method: str, finish: str
+) -> None:
+    """One ``<Case>`` per key, each sending the key to ``url`` as TwiML's ``Digits``."""
+    switch = state.emit(out, "Switch", element)
+    joiner = "&" if "?" in url else "?"
+    for key in _KEYS:
+        if key == finish:
+            continue  # the finish key ends input: TwiML sends nothing
+        case = state.emit(switch, "Case", element)
+        case.set("dtmf", key)
+        callback = state.emit(case, "Callback", element, "action")
+        callback.set("url", f"{url}{joiner}Digits={quote(key, safe='*')}")
+        callback.set("method", method)
+        state.explained.add(callback)
+    state.emit(switch, "Default", element)  # no key, or the finish key: the verbs after run
 
 
 def _dial(state: _State, element: _Element, parent: _Element) -> None:

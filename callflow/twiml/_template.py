@@ -161,7 +161,9 @@ def convert_template(
     accounted = frozenset(state.mapped | state.reported)
     if document.root.tag != "Response":
         return TwimlConversion(None, None, state.diagnostics, document, accounted)
-    checked, found = checked_output(tree, state.origins, document, templated=True)
+    checked, found = checked_output(
+        tree, state.origins, document, templated=True, explained=state.explained
+    )
     body = etree.tostring(tree, encoding="unicode", pretty_print=True)
     before = [
         etree.tostring(node, encoding="unicode")

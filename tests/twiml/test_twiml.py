@@ -94,7 +94,7 @@ def test_gather_defaults_are_twilios_written_out() -> None:
 
 
 def test_gather_reports_that_the_url_receives_dtmf() -> None:
-    conversion = convert('<Gather action="/m" numDigits="1"><Say>x</Say></Gather>')
+    conversion = convert('<Gather action="/m" numDigits="3"><Say>x</Say></Gather>')
     (note,) = conversion.diagnostics
     assert note.code == "CF1003" and "`dtmf`" in note.message and "Digits" in note.message
 
@@ -104,8 +104,27 @@ def test_speech_input_is_reported() -> None:
     assert any("speech" in d.message and d.code == "CF1003" for d in conversion.diagnostics)
 
 
+def test_a_one_key_menu_sends_each_key_as_twilios_digits() -> None:
+    conversion = convert(
+        '<Gather action="/m?lang=en" method="GET" numDigits="1" finishOnKey="#">'
+        "<Say>x</Say></Gather>"
+    )
+    gather = only(conversion, "/Response/Gather")
+    assert gather.get("url") is None
+    cases = gather.findall("Switch/Case")
+    assert [case.get("dtmf") for case in cases] == list("1234567890*")  # not the finish key
+    first = cases[0].find("Callback")
+    assert first is not None
+    assert dict(first.attrib) == {
+        "url": "https://app.example.com/m?lang=en&Digits=1",
+        "method": "GET",
+    }
+    assert gather.find("Switch/Default") is not None
+    assert [d.code for d in conversion.diagnostics] == ["CF1003"]
+
+
 def _menu_app(request: httpx.Request) -> str | None:
-    if request.url.params.get("dtmf") == "1":
+    if request.url.params.get("Digits") == "1":
         return "<Response><Say>Sales speaking.</Say></Response>"
     return None  # an empty reply: carry on with the verbs after the Gather
 
@@ -131,7 +150,7 @@ def test_digits_go_to_the_action_and_its_reply_replaces_the_document() -> None:
 
 
 def test_gather_without_action_posts_to_the_base_url() -> None:
-    gather = only(convert('<Gather numDigits="1"><Say>x</Say></Gather>'), "/Response/Gather")
+    gather = only(convert('<Gather numDigits="2"><Say>x</Say></Gather>'), "/Response/Gather")
     assert gather.get("url") == BASE
 
 
@@ -142,7 +161,7 @@ def test_gather_without_action_or_base_url_is_a_located_warning() -> None:
 
 
 def test_a_verb_nested_in_gather_is_dropped_with_a_report() -> None:
-    conversion = convert('<Gather action="/m" numDigits="1"><Say>x</Say>\n<Hangup/></Gather>')
+    conversion = convert('<Gather action="/m" numDigits="2"><Say>x</Say>\n<Hangup/></Gather>')
     assert [c.tag for c in only(conversion, "/Response/Gather")] == ["Say"]
     assert codes_at(conversion, 3) == ["CF1001"]
 

@@ -16,7 +16,7 @@ RunCli = Callable[..., Any]
 
 MENU = """<?xml version="1.0" encoding="UTF-8"?>
 <Response>
-  <Gather action="/menu" numDigits="1" timeout="4">
+  <Gather action="/menu" numDigits="2" timeout="4">
     <Say voice="woman">Press 1 for sales.</Say>
   </Gather>
   <Say>Goodbye.</Say>
