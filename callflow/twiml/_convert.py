@@ -545,7 +545,7 @@ def _redirect(state: _State, element: _Element, parent: _Element) -> None:
     attributes = _Attributes(state, element)
     method = _method(state, element, attributes.take("method"), "POST")
     url = _resolve_url(state, element, element_text(element), None)
-    _children_not_allowed(state, element)
+    _children_not_allowed(state, element, text=True)
     if url is None:
         attributes.dropped_whole()
         return
@@ -726,6 +726,7 @@ def _gather(state: _State, element: _Element, parent: _Element) -> None:
             _unknown(state, child, "inside <Gather> (only Say, Play and Pause are prompts)")
             continue
         handler(state, child, out)
+    stray_text(state, element)
     if url is not None:
         fetch = _method(state, element, method, "POST")
         where = "action" if action is not None else None
@@ -815,6 +816,8 @@ def _dial(state: _State, element: _Element, parent: _Element) -> None:
             _sip(state, child, out)
         else:
             _unknown(state, child, "inside <Dial>")
+    if nouns:
+        stray_text(state, element, own=False)
     if not any(isinstance(c.tag, str) for c in out):
         state.report(
             codes.DROPPED_VERB,
@@ -999,10 +1002,38 @@ def _contents(element: _Element) -> str:
     return f" (with the {inner} element(s) inside it)" if inner > 0 else ""
 
 
-def _children_not_allowed(state: _State, element: _Element) -> None:
+def _children_not_allowed(state: _State, element: _Element, *, text: bool = False) -> None:
+    """Report children of a verb that holds none (and its text, unless ``text`` is used)."""
     for child in element:
         if isinstance(child.tag, str):
             _unknown(state, child, f"inside <{_tag(element)}>")
+    if not text:
+        stray_text(state, element)
+
+
+def stray_text(state: _State, element: _Element, *, own: bool = True) -> None:
+    """Report text that belongs to no verb: ``element``'s own (with ``own``) and its
+    children's tails. TwiML ignores it too, but it usually means a verb went missing."""
+    if own and (element.text or "").strip():
+        state.report(
+            codes.BAD_VALUE,
+            Severity.WARNING,
+            element,
+            f"text {_short(element.text or '')!r} inside <{_tag(element)}> belongs to no verb; "
+            "dropped",
+            hint="put words in <Say>, URLs in <Play> or <Redirect>",
+        )
+    for child in element:
+        if (child.tail or "").strip():
+            verb = isinstance(child.tag, str)
+            after = f"<{_tag(child)}>" if verb else "a comment or template tag"
+            state.report(
+                codes.BAD_VALUE,
+                Severity.WARNING,
+                child if verb else element,
+                f"text {_short(child.tail or '')!r} after {after} belongs to no verb; dropped",
+                hint="put words in <Say>, URLs in <Play> or <Redirect>",
+            )
 
 
 _PROMPTS: dict[str, Handler] = {"Say": _say, "Play": _play, "Pause": _pause}
@@ -1051,6 +1082,7 @@ def convert_tree(source: Document, base_url: str | None) -> tuple[_Element, _Sta
             _unknown(state, child)
             continue
         handler(state, child, out)
+    stray_text(state, root)
     return out, state
 
 

@@ -348,3 +348,10 @@ def test_a_python_file_is_not_run(tmp_path: Path) -> None:
 def test_a_missing_file_is_a_diagnostic(tmp_path: Path) -> None:
     conversion = convert_twiml(tmp_path / "missing.xml")
     assert [d.code for d in conversion.diagnostics] == ["CF001"]
+
+
+def test_text_outside_any_verb_is_reported_not_dropped_silently() -> None:
+    conversion = convert("stray words\n<Pause>5</Pause>\n<Say>x</Say> more")
+    found = [(d.code, d.location.line) for d in conversion.diagnostics]
+    assert found == [("CF1006", 1), ("CF1006", 3), ("CF1006", 4)]
+    assert all("belongs to no verb" in d.message for d in conversion.diagnostics)
