@@ -96,6 +96,7 @@ def convert_template(
     problems: list[Diagnostic] = []
     in_content: set[int] = set()
     inside_markup: set[int] = set()
+    in_attribute: set[int] = set()
     for match in _MARKUP.finditer(skeleton):
         segment = match.group(0)
         if MARK_OPEN not in segment:
@@ -111,6 +112,7 @@ def convert_template(
             named = {int(m.group(1)) for m in MARKER.finditer(segment) if m.start() < attrs_start}
             for quoted in _QUOTED.finditer(match.group("attrs") or ""):
                 allowed.update(int(m.group(1)) for m in MARKER.finditer(quoted.group(0)))
+        in_attribute |= allowed
         for number in numbers:
             if number in allowed:
                 continue
@@ -124,6 +126,18 @@ def convert_template(
                     where(starts[number]),
                     hint='write the element out in each branch (e.g. {% if %}<Say voice="man">'
                     "…{% else %}<Say>…{% endif %}), or convert this part by hand",
+                )
+            )
+    for number in sorted(in_attribute):
+        if '"' in spans[number] and "'" in spans[number]:
+            problems.append(
+                Diagnostic(
+                    codes.TEMPLATE,
+                    Severity.ERROR,
+                    f"the Jinja construct {_short(spans[number])} in an attribute value uses "
+                    'both kinds of quotes; the converted tag quotes its attributes with "',
+                    where(starts[number]),
+                    hint="use one kind of quotes inside the construct",
                 )
             )
     if problems:
@@ -182,7 +196,10 @@ def convert_template(
             scaled = _EXPRESSION.fullmatch(span)
             if scaled is not None:
                 left, expression, right = scaled.groups()
-                return f"{{{{{left} ((({expression.strip()}) | float) * 1000) | int {right}}}}}"
+                span = f"{{{{{left} ((({expression.strip()}) | float) * 1000) | int {right}}}}}"
+        if number in in_attribute:
+            # The converted tag quotes attributes with ": a string in the construct uses '.
+            span = span.replace('"', "'")
         return span
 
     output = MARKER.sub(restore, _PI.sub(restore, output))

@@ -107,3 +107,14 @@ def test_any_template_converts_or_says_why_not(
         assert conversion.text is not None
     else:
         assert any(d.is_error for d in conversion.diagnostics)
+
+
+@settings(max_examples=200, deadline=None)
+@given(twiml())
+def test_element_paths_from_one_walk_equal_lxmls_getpath(data: bytes) -> None:
+    # The converted document's fast path for lint findings' XPaths, held to lxml's.
+    from callflow.twiml._convert import element_paths
+
+    root = etree.fromstring(data)
+    tree = root.getroottree()
+    assert element_paths(root) == {element: tree.getpath(element) for element in root.iter()}

@@ -111,3 +111,21 @@ def test_multi_line_constructs_keep_the_lines_of_what_follows() -> None:
     )
     (dropped,) = conversion.diagnostics
     assert dropped.location.line == 4
+
+
+def test_a_string_in_an_attribute_construct_is_requoted_to_fit_the_attribute() -> None:
+    conversion = convert_twiml_template(
+        "<Response><Pause length='{{ p | default(\"2\") }}'/></Response>", filename="q.xml.j2"
+    )
+    assert conversion.text is not None
+    document = render(conversion.text)
+    pause = document.root.find("Pause")
+    assert pause is not None and pause.get("length") == "2000"
+
+
+def test_a_construct_with_both_quotes_in_an_attribute_is_refused() -> None:
+    conversion = convert_twiml_template(
+        "<Response><Say language='{{ \"it's\" }}'>x</Say></Response>", filename="q.xml.j2"
+    )
+    assert [d.code for d in conversion.diagnostics] == ["CF1007"]
+    assert conversion.text is None
