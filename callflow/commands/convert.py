@@ -122,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
 def run_twiml(args: argparse.Namespace) -> int:
     """`--from twiml`: convert, report on standard error, write only what carries no error."""
     from callflow.errors import InputError, ValidationError
-    from callflow.reporters import render
+    from callflow.reporters import FileLines, LineSource, render
     from callflow.twiml import convert_twiml
 
     source = Path(args.source)
@@ -144,12 +144,20 @@ def run_twiml(args: argparse.Namespace) -> int:
                 f"callflow convert: {output} exists; pass --force to overwrite it", file=sys.stderr
             )
             return 2
+    lines: LineSource | None = None
     try:
-        conversion = convert_twiml(str(source), base_url=args.base_url)
+        if str(source) == "-":
+            from callflow.document import MAX_DOCUMENT_BYTES
+
+            data = sys.stdin.buffer.read(MAX_DOCUMENT_BYTES + 1)
+            conversion = convert_twiml(data, base_url=args.base_url, filename="<stdin>")
+            lines = FileLines({"<stdin>": data.decode("utf-8", errors="replace")})
+        else:
+            conversion = convert_twiml(str(source), base_url=args.base_url)
     except InputError as error:
         print(f"callflow convert: {error}", file=sys.stderr)
         return 2
-    report = render(conversion.diagnostics, args.format)
+    report = render(conversion.diagnostics, args.format, lines=lines)
     sys.stderr.write(report)
     if not conversion.ok or conversion.text is None or conversion.document is None:
         print(

@@ -128,3 +128,17 @@ def test_opentact_xml_still_converts_to_python_by_default(write: Write, run_cli:
     path = write("flow.xml", "<Response><Hangup/></Response>")
     result = run_cli("convert", path)
     assert result.code == 0 and "Hangup()" in result.out
+
+
+def test_reads_twiml_from_standard_input() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "callflow", "convert", "-", "--from", "twiml"],
+        input="<Response><Say>hi</Say>\n<Sms>x</Sms></Response>",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "<Say>hi</Say>" in result.stdout
+    assert "<stdin>:2:2: CF1001" in result.stderr
+    assert "<Sms>x</Sms></Response>" in result.stderr  # the line is quoted
