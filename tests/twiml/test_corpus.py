@@ -94,3 +94,21 @@ def test_golden_output_is_valid_opentact_xml(golden: Path) -> None:
 @pytest.mark.parametrize("path", INPUTS, ids=lambda p: p.name)
 def test_every_twiml_part_is_converted_or_reported(path: Path) -> None:
     assert _convert(path).unaccounted() == []
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for p in INPUTS if (DATA / f"{_stem(p)[0]}.opentact.xml").exists()],
+    ids=lambda p: p.name,
+)
+def test_the_builder_script_rebuilds_the_converted_document(path: Path) -> None:
+    from callflow.dsl.parsing import parse
+    from callflow.dsl.pysource import flow_script
+
+    conversion = _convert(path)
+    assert conversion.document is not None and conversion.text is not None
+    namespace: dict[str, object] = {"__name__": "converted"}
+    exec(flow_script(parse(conversion.document), source=path.name), namespace)
+    flow = namespace["flow"]
+    assert hasattr(flow, "to_xml")
+    assert canonical(flow.to_xml()) == canonical(conversion.text)
