@@ -23,7 +23,7 @@ from pathlib import Path
 from lxml import etree
 
 from callflow.diagnostics import Diagnostic, Severity, has_errors, in_order
-from callflow.document import Document, load_bytes
+from callflow.document import Document
 from callflow.errors import InputError
 from callflow.sourcemap import SourceLocation, SourceMap
 from callflow.twiml import _codes as codes
@@ -202,11 +202,17 @@ def checked_output(
 ) -> tuple[Document | None, list[Diagnostic]]:
     """Parse, validate and lint the converted tree; findings are located in the TwiML."""
     from callflow.check import check_document
+    from callflow.document import MAX_DOCUMENT_BYTES
 
     text = _serialise(tree)
-    parsed, problems = load_bytes(text.encode("utf-8"), source.name)
+    from callflow.sources import ReadPolicy, load_flows
+
+    # Read back through the front door, as any flow is, with room for what the TwiML grew to.
+    policy = ReadPolicy(max_bytes=max(MAX_DOCUMENT_BYTES, 4 * len(text)))
+    (loaded,) = load_flows(text.encode("utf-8"), filename=source.name, policy=policy)
+    parsed = loaded.document
     if parsed is None:  # pragma: no cover - lxml wrote it, lxml reads it
-        return None, problems
+        return None, loaded.diagnostics
     lines: dict[int, SourceLocation] = {}
     quiet: set[etree._Element] = set()
     for built, read in zip(tree.iter(), parsed.root.iter(), strict=False):
