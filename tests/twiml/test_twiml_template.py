@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import jinja2
 import jinja2.sandbox
+import pytest
 
 from callflow import convert_twiml_template
 from callflow.document import Document
@@ -129,3 +132,48 @@ def test_a_construct_with_both_quotes_in_an_attribute_is_refused() -> None:
     )
     assert [d.code for d in conversion.diagnostics] == ["CF1007"]
     assert conversion.text is None
+
+
+def test_the_converted_corpus_template_loads_through_the_front_door(tmp_path: Path) -> None:
+    from callflow.sources import load_flow
+
+    source = Path(__file__).resolve().parents[1] / "data" / "twiml" / "ivr.twiml.j2"
+    conversion = convert_twiml_template(
+        source.read_text("utf-8"), base_url="https://app.example.com/", filename=source.name
+    )
+    assert conversion.text is not None
+    converted = tmp_path / "ivr.xml.j2"
+    converted.write_text(conversion.text, encoding="utf-8")
+    context = {
+        "company": "Acme",
+        "open": True,
+        "app_url": "https://app.example.com",
+        "wait_seconds": 3,
+        "options": ["sales"],
+        "pause": 1,
+        "operator": "+14155550100",
+    }
+    document = load_flow(converted, context=context)
+    assert list(load_schema().iter_diagnostics(document)) == []
+    gather = document.root.find("Gather")
+    assert gather is not None and gather.get("timeout") == "3000"
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ('<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><Response>&x;</Response>', "CF103"),
+        ("<Response>{% if a %}<Say>x</Response>", "CF1007"),
+        ("", "CF003"),
+    ],
+    ids=["xxe", "unclosed", "empty"],
+)
+def test_hostile_templates_are_refused_with_a_diagnostic(text: str, code: str) -> None:
+    conversion = convert_twiml_template(text, filename="h.xml.j2")
+    assert conversion.text is None
+    assert code in [d.code for d in conversion.diagnostics]
+
+
+def test_bytes_that_are_not_utf8_are_refused() -> None:
+    conversion = convert_twiml_template(b"<Response>\xff</Response>", filename="b.xml.j2")
+    assert conversion.text is None and conversion.diagnostics
