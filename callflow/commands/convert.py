@@ -44,7 +44,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def add_twiml_options(parser: argparse.ArgumentParser) -> None:
-    from callflow.commands._common import add_format_option
+    from callflow.reporters import FORMATS
 
     parser.add_argument(
         "--from",
@@ -60,7 +60,12 @@ def add_twiml_options(parser: argparse.ArgumentParser) -> None:
         help="with --from twiml: the URL the TwiML is served from; relative URLs in it are "
         "resolved against it",
     )
-    add_format_option(parser)
+    parser.add_argument(
+        "--format",
+        choices=list(FORMATS),
+        default="text",
+        help="with --from twiml: the migration report's format, on standard error (default: text)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
