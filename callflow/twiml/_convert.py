@@ -591,7 +591,17 @@ def _callback_after(
     method = _method(state, element, attributes.take("method"), "POST")
     url: str | None
     if action is None:
-        if state.base_url is None or not defaults_to_document:
+        if not defaults_to_document:
+            return
+        if state.base_url is None:
+            state.report(
+                codes.RELATIVE_URL,
+                Severity.WARNING,
+                element,
+                f"<{_tag(element)}> without action: TwiML requests the document's own URL "
+                f"after {what}, unknown without a base URL; the flow goes on with the next tag",
+                hint="pass --base-url (the URL this TwiML is served from) or give an action",
+            )
             return
         url = state.base_url
         state.report(

@@ -355,3 +355,10 @@ def test_text_outside_any_verb_is_reported_not_dropped_silently() -> None:
     found = [(d.code, d.location.line) for d in conversion.diagnostics]
     assert found == [("CF1006", 1), ("CF1006", 3), ("CF1006", 4)]
     assert all("belongs to no verb" in d.message for d in conversion.diagnostics)
+
+
+def test_record_without_action_or_base_url_says_the_flow_goes_on() -> None:
+    conversion = convert("<Record/>\n<Say>after</Say>", base_url=None)
+    assert conversion.ok and conversion.document is not None
+    assert [c.tag for c in conversion.document.root] == ["Record", "Say"]
+    assert codes_at(conversion, 2) == ["CF1004"]
