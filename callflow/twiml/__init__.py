@@ -27,7 +27,13 @@ from callflow.document import Document
 from callflow.errors import InputError
 from callflow.sourcemap import SourceLocation, SourceMap
 from callflow.twiml import _codes as codes
-from callflow.twiml._convert import MARK_OPEN, convert_tree, element_paths, iter_input_parts
+from callflow.twiml._convert import (
+    MARK_OPEN,
+    convert_tree,
+    element_paths,
+    iter_input_parts,
+    reserved_character,
+)
 
 __all__ = ["TwimlConversion", "convert_twiml", "convert_twiml_template"]
 
@@ -173,6 +179,9 @@ def _read_template(path: Path, name: str, max_bytes: int) -> tuple[bytes | None,
 
 
 def _convert_document(source: Document, base_url: str | None) -> TwimlConversion:
+    reserved = reserved_character(source.text, source.name)
+    if reserved is not None:
+        return TwimlConversion(None, None, [reserved], source)
     tree, state = convert_tree(source, base_url)
     accounted = frozenset(state.mapped | state.reported)
     if source.root.tag != "Response":

@@ -1096,6 +1096,23 @@ def convert_tree(source: Document, base_url: str | None) -> tuple[_Element, _Sta
     return out, state
 
 
+def reserved_character(text: str, name: str) -> Diagnostic | None:
+    """A diagnostic when ``text`` holds the characters template placeholders are made of."""
+    found = min((i for i in (text.find(MARK_OPEN), text.find(MARK_CLOSE)) if i >= 0), default=-1)
+    if found < 0:
+        return None
+    line = text.count("\n", 0, found) + 1
+    column = found - (text.rfind("\n", 0, found) + 1) + 1
+    return Diagnostic(
+        codes.BAD_VALUE,
+        Severity.ERROR,
+        "the private-use character U+E000 or U+E001 is reserved by the TwiML conversion; "
+        "not converted",
+        SourceLocation(name, line, column),
+        hint="remove the character (it prints as nothing)",
+    )
+
+
 def iter_input_parts(source: Document) -> Iterator[tuple[_Element, str | None]]:
     """Every element and attribute of a TwiML document (what the report must account for)."""
     for element in source.root.iter(etree.Element):

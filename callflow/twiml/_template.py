@@ -27,7 +27,13 @@ from callflow.document import MAX_DOCUMENT_BYTES, load_bytes
 from callflow.sourcemap import SourceLocation
 from callflow.twiml import TwimlConversion
 from callflow.twiml import _codes as codes
-from callflow.twiml._convert import MARK_CLOSE, MARK_OPEN, MARKER, convert_tree
+from callflow.twiml._convert import (
+    MARK_CLOSE,
+    MARK_OPEN,
+    MARKER,
+    convert_tree,
+    reserved_character,
+)
 
 _JINJA = re.compile(
     r"\{%-?\s*raw\s*-?%\}.*?\{%-?\s*endraw\s*-?%\}|\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL
@@ -72,6 +78,9 @@ def convert_template(
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         return TwimlConversion(None, None, load_bytes(data, filename, max_bytes=limit)[1])
+    reserved = reserved_character(text, filename)
+    if reserved is not None:
+        return TwimlConversion(None, None, [reserved])
     spans: list[str] = []
     starts: list[int] = []
     pieces: list[str] = []

@@ -362,3 +362,11 @@ def test_record_without_action_or_base_url_says_the_flow_goes_on() -> None:
     assert conversion.ok and conversion.document is not None
     assert [c.tag for c in conversion.document.root] == ["Record", "Say"]
     assert codes_at(conversion, 2) == ["CF1004"]
+
+
+def test_the_characters_placeholders_are_made_of_are_refused_in_the_input() -> None:
+    conversion = convert("<Say>a\ue000 0\ue001b</Say>")
+    assert conversion.document is None
+    assert [(d.code, d.location.line, d.location.column) for d in conversion.diagnostics] == [
+        ("CF1006", 2, 7)
+    ]

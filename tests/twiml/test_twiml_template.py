@@ -177,3 +177,9 @@ def test_hostile_templates_are_refused_with_a_diagnostic(text: str, code: str) -
 def test_bytes_that_are_not_utf8_are_refused() -> None:
     conversion = convert_twiml_template(b"<Response>\xff</Response>", filename="b.xml.j2")
     assert conversion.text is None and conversion.diagnostics
+
+
+def test_a_template_holding_placeholder_characters_is_refused() -> None:
+    conversion = convert_twiml_template("<Response>\ue0000\ue001</Response>", filename="p.j2")
+    assert conversion.text is None
+    assert [d.code for d in conversion.diagnostics] == ["CF1006"]
