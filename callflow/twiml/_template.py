@@ -25,8 +25,8 @@ from lxml import etree
 from callflow.diagnostics import Diagnostic, Severity
 from callflow.document import MAX_DOCUMENT_BYTES, load_bytes
 from callflow.sourcemap import SourceLocation
-from callflow.twiml import TwimlConversion
 from callflow.twiml import _codes as codes
+from callflow.twiml._api import TwimlConversion
 from callflow.twiml._convert import (
     MARK_CLOSE,
     MARK_OPEN,
@@ -68,7 +68,7 @@ def convert_template(
     filename: str,
     max_bytes: int | None,
 ) -> TwimlConversion:
-    from callflow.twiml import checked_output
+    from callflow.twiml._api import checked_output
 
     limit = max_bytes if max_bytes is not None else MAX_DOCUMENT_BYTES
     data = source.encode("utf-8", "surrogatepass") if isinstance(source, str) else source
