@@ -11,6 +11,7 @@ CF6xx      templates (syntax, undefined variables, samples)
 CF7xx      the Python builder and builder scripts
 CF8xx      the OpenTact API and sandbox (errors mapped back to source)
 CF9xx      the simulator
+CF10xx     converting TwiML to call XML (the migration report)
 =========  =========================================================
 """
 
