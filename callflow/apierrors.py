@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from callflow._text import offset_line_column
 from callflow.diagnostics import Diagnostic, Severity, register_code
 from callflow.document import Document
 from callflow.sourcemap import SourceLocation
@@ -266,7 +267,7 @@ def _diagnostic(clue: ErrorClue, document: Document | None) -> Diagnostic:
         )
     line, column = clue.line, clue.column
     if line is None and clue.offset is not None:
-        line, column = _line_column_of_offset(document.text, clue.offset)
+        line, column = offset_line_column(document.text, clue.offset)
     if line is not None and 0 < line <= max(1, document.text.count("\n") + 1):
         return _at_line(document, clue, said, line, column)
     if clue.xpath is not None:
@@ -330,14 +331,16 @@ def _at_line(
 
 def _element_on_line(document: Document, line: int, tag: str | None) -> etree._Element | None:
     """The element written on ``line`` (the named tag if there is one), else the one open there."""
-    starting = [el for el in document.iter_elements() if el.sourceline == line]
+    # Lines as callflow counts them (CR, LF and CRLF alike), not as libxml2 does.
+    lines = {el: document.position(el)[0] or el.sourceline or 0 for el in document.iter_elements()}
+    starting = [el for el, written in lines.items() if written == line]
     if tag is not None:
         tagged = [el for el in starting if el.tag == tag]
         if tagged:
             return tagged[0]
     if starting:
         return starting[-1] if tag is None else starting[0]
-    before = [el for el in document.iter_elements() if (el.sourceline or 0) < line]
+    before = [el for el, written in lines.items() if written < line]
     return before[-1] if before else None
 
 
@@ -394,9 +397,3 @@ def _describe_name(element: etree._Element, attribute: str | None) -> str:
     if attribute is not None:
         return f"the attribute '{attribute}' of <{element.tag!s}>"
     return f"<{element.tag!s}>"
-
-
-def _line_column_of_offset(text: str, offset: int) -> tuple[int, int]:
-    before = text[: max(0, offset)]
-    line = before.count("\n") + 1
-    return line, offset - (before.rfind("\n") + 1) + 1

@@ -1,0 +1,148 @@
+"""Benchmark: how `callflow validate` scales with one file's size, beside `xmllint --schema`.
+
+    python tests/benchmarks/bench_scaling.py [--sizes 1000,8000,64000] [--cases all]
+
+Each case is one generated file of n elements (or n attributes on one tag). For every size the
+script runs `callflow validate FILE --format text` (output to /dev/null) and
+`xmllint --noout --schema schemas/callflow.xsd FILE`, and prints wall and CPU time (user+sys
+of the child processes) per element. Target: callflow's time per element grows by at most
+1.5x from the smallest to the largest n. The figures are printed, never asserted; the fast
+scaling test lives in tests/test_scaling.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMA = ROOT / "schemas" / "callflow.xsd"
+
+
+def clean_elements(n: int) -> str:
+    """n clean elements: a flat run of prompts and pauses."""
+    body = "\n".join(
+        f"  <Say>Step {i}.</Say>" if i % 2 else '  <Pause length="1000"/>' for i in range(n)
+    )
+    return f"<Response>\n{body}\n  <Hangup/>\n</Response>\n"
+
+
+def unknown_attributes(n: int) -> str:
+    """One <Say> with n unknown attributes (n CF203 errors on one tag)."""
+    attributes = " ".join(f'a{i}="x"' for i in range(n))
+    return f"<Response>\n  <Say {attributes}>hi</Say>\n</Response>\n"
+
+
+def sibling_warnings(n: int) -> str:
+    """n sibling <Pause length="5"/>: one CF305 warning each."""
+    body = "\n".join('  <Pause length="5"/>' for _ in range(n))
+    return f"<Response>\n{body}\n</Response>\n"
+
+
+def finish_key_branches(n: int) -> str:
+    """One <Gather> whose n <Case> branches each use the finish key (CF304, CF302)."""
+    cases = "\n".join('      <Case dtmf="*"><Say>x</Say></Case>' for _ in range(n // 3))
+    return (
+        "<Response>\n  <Gather>\n    <Say>Choose.</Say>\n    <Switch>\n"
+        f"{cases}\n      <Default><Say>Sorry.</Say></Default>\n    </Switch>\n  </Gather>\n"
+        "</Response>\n"
+    )
+
+
+def unreachable_branches(n: int) -> str:
+    """n/4 branches, each with an action after <Hangup/> (CF301) and a repeated key (CF302)."""
+    cases = "\n".join(
+        '      <Case dtmf="1"><Hangup/><Say>never</Say></Case>' for _ in range(n // 4)
+    )
+    return (
+        "<Response>\n  <Gather>\n    <Say>Choose.</Say>\n    <Switch>\n"
+        f"{cases}\n      <Default><Say>Sorry.</Say></Default>\n    </Switch>\n  </Gather>\n"
+        "</Response>\n"
+    )
+
+
+CASES: dict[str, Callable[[int], str]] = {
+    "elements": clean_elements,
+    "attributes": unknown_attributes,
+    "siblings": sibling_warnings,
+    "finish-key": finish_key_branches,
+    "unreachable": unreachable_branches,
+}
+
+
+def run(command: list[str]) -> tuple[float, float]:
+    """(wall, CPU user+sys of the child) seconds for one run, output discarded."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
+def best(command: list[str], runs: int) -> tuple[float, float]:
+    results = [run(command) for _ in range(runs)]
+    return min(results, key=lambda pair: pair[1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,8000,64000")
+    parser.add_argument("--cases", default=",".join(CASES))
+    parser.add_argument("--runs", type=int, default=2)
+    args = parser.parse_args(argv)
+    sizes = [int(size) for size in args.sizes.split(",")]
+    callflow = shutil.which("callflow") or str(Path(sys.executable).with_name("callflow"))
+    xmllint = shutil.which("xmllint")
+    print(f"load: {os.getloadavg()[0]:.2f} (1 min), {os.cpu_count()} cores")
+    print("µs per element; cpu = user+sys of the child minus its start-up on a tiny file")
+    print(f"{'case':<12} {'n':>7} {'callflow wall':>20} {'cpu':>8} {'xmllint wall':>20} {'cpu':>8}")
+    worst = 0.0
+    with tempfile.TemporaryDirectory() as folder:
+        for case in args.cases.split(","):
+            per_element: list[float] = []
+            # Start-up (interpreter, imports, schema) is measured on a 10-element file and
+            # subtracted, so the figure per element is the cost that grows with n.
+            tiny = Path(folder) / f"{case}-tiny.xml"
+            tiny.write_text(CASES[case](12), encoding="utf-8")
+            _, start_cpu = best([callflow, "validate", str(tiny)], args.runs)
+            _, start_x = (
+                best([xmllint, "--noout", "--schema", str(SCHEMA), str(tiny)], 1)
+                if xmllint
+                else (0.0, 0.0)
+            )
+            for n in sizes:
+                path = Path(folder) / f"{case}-{n}.xml"
+                path.write_text(CASES[case](n), encoding="utf-8")
+                wall, cpu = best([callflow, "validate", str(path)], args.runs)
+                cpu = max(cpu - start_cpu, 1e-6)
+                line = f"{case:<12} {n:>7} {wall / n * 1e6:>20.2f} {cpu / n * 1e6:>8.2f}"
+                if xmllint:
+                    command = [xmllint, "--noout", "--schema", str(SCHEMA), str(path)]
+                    x_wall, x_cpu = best(command, args.runs)
+                    x_cpu = max(x_cpu - start_x, 1e-6)
+                    line += f" {x_wall / n * 1e6:>20.2f} {x_cpu / n * 1e6:>8.2f}"
+                print(line, flush=True)
+                per_element.append(cpu / n)
+            # The smallest size carries the interpreter's start-up; growth is judged on CPU.
+            growth = per_element[-1] / per_element[0]
+            worst = max(worst, growth)
+            print(
+                f"{case:<12} growth of CPU per element, n={sizes[0]} → {sizes[-1]}: "
+                f"{growth:.2f}x (target ≤ 1.5x)"
+            )
+    print(f"worst growth: {worst:.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
