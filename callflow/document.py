@@ -273,7 +273,8 @@ class Document:
                     continue
                 totals: dict[str, int] = {}
                 for child in children:
-                    totals[child.tag] = totals.get(child.tag, 0) + 1  # type: ignore[index]
+                    name = str(child.tag)
+                    totals[name] = totals.get(name, 0) + 1
                 seen: dict[str, int] = {}
                 for child in children:
                     tag = str(child.tag)

@@ -367,8 +367,7 @@ def _branch_finish_key(context: LintContext) -> Iterator[Finding]:
             branch,
             f'<{name_of(branch)} {attribute}="{value}"> can never match: "{key}" ends the input '
             f"instead of being collected ({said})",
-            hint="set finishOnKey to a key no branch uses "
-            f'(e.g. finishOnKey="{free}")',
+            hint=f'set finishOnKey to a key no branch uses (e.g. finishOnKey="{free}")',
             attribute=attribute,
         )
 
