@@ -67,3 +67,23 @@ def test_checking_grows_linearly_with_the_input(case: str) -> None:
 @pytest.mark.parametrize("case", [name for name in CASES if name != "elements"])
 def test_the_text_report_stays_small_however_many_findings(case: str) -> None:
     assert check(CASES[case](LARGE)) < 40_000
+
+
+def xpath_cost(siblings: int) -> float:
+    from callflow.document import Document
+
+    document = Document.from_text("<Response>" + "<Say>x</Say><Pause/>" * siblings + "</Response>")
+    best = float("inf")
+    for _ in range(3):
+        start = time.process_time()
+        for element in document.iter_elements():
+            assert document.element_at_path(document.xpath_of(element)) is element
+        best = min(best, time.process_time() - start)
+        document._paths = document._by_path = None  # measure the index's construction too
+    return max(best, 1e-4)
+
+
+def test_xpaths_of_many_siblings_cost_linear_time() -> None:
+    # lxml's getpath counts an element's same-named siblings on every call.
+    xpath_cost(200)
+    assert xpath_cost(16_000) / xpath_cost(2_000) < BOUND
