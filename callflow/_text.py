@@ -19,7 +19,7 @@ LINE_BREAK = re.compile(r"\r\n|\r|\n")
 #: The encoding an XML declaration names (the one pattern for it in callflow), on text.
 ENCODING_DECLARATION = re.compile(
     r"""^(?P<head>\s*<\?xml\b[^>]*?)(?P<attribute>\s+encoding\s*=\s*(?P<quote>["'])"""
-    r"""(?P<name>[A-Za-z0-9._-]*)(?P=quote))"""
+    r"""(?P<name>[^"'>]*)(?P=quote))"""
 )
 
 
@@ -98,6 +98,16 @@ def decode_xml(data: bytes) -> str:
 def strip_encoding_declaration(text: str) -> str:
     """``text`` without the encoding in its XML declaration (it is text, not bytes, now)."""
     return ENCODING_DECLARATION.sub(lambda match: match.group("head"), text, count=1)
+
+
+def declare_utf8(text: str) -> str:
+    """``text`` with its XML declaration (if it names an encoding) saying UTF-8."""
+
+    def utf8(match: re.Match[str]) -> str:
+        attribute, quote = match.group("attribute"), match.group("quote")
+        return match.group("head") + attribute[: attribute.index(quote) + 1] + "UTF-8" + quote
+
+    return ENCODING_DECLARATION.sub(utf8, text, count=1)
 
 
 # ---------------------------------------------------------------- output a person can trust
