@@ -192,3 +192,51 @@ def test_a_long_line_costs_a_window_not_the_line(tmp_path: Path) -> None:
     assert len(found) == 3000
     text = render(found, "text", lines=FileLines({document.name: document.text}))
     assert len(text) < 25 * 400
+
+
+wide_or_plain = st.sampled_from(["utf-8", "utf-16", "utf-32", "latin-1"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.binary(max_size=300))
+def test_any_bytes_give_diagnostics_that_render_safely(data: bytes) -> None:
+    from callflow.document import load_bytes
+
+    document, problems = load_bytes(data, "flow.xml")
+    assert (document is None) == bool(problems)
+    if problems:
+        lines = FileLines({"flow.xml": data.decode("utf-8", "replace")})
+        for line in text_lines(render(problems, "text", lines=lines)):
+            assert RAW_CONTROL.search(line) is None
+        json.loads(render(problems, "json").encode("utf-8"))
+
+
+@settings(max_examples=100, deadline=None)
+@given(text=st.text(max_size=60), encoding=wide_or_plain)
+def test_any_attribute_text_in_any_encoding_quotes_as_visible_text(
+    text: str, encoding: str
+) -> None:
+    from callflow.document import load_bytes
+
+    value = text.replace("&", "&amp;").replace("<", "&lt;").replace('"', "&quot;")
+    xml = (
+        f'<?xml version="1.0" encoding="{encoding}"?>\n'
+        f'<Response>\n  <Say bad="{value}">x</Say>\n</Response>\n'
+    )
+    try:
+        data = xml.encode(encoding)
+    except UnicodeEncodeError:
+        return
+    document, problems = load_bytes(data, "flow.xml")
+    if document is None:
+        found = problems
+    else:
+        from callflow.schema import iter_diagnostics
+
+        found = list(iter_diagnostics(document))
+        assert found and found[0].location.line == 3
+    lines = FileLines({"flow.xml": document.text}) if document is not None else FileLines()
+    output = render(found, "text", lines=lines)
+    assert "\x00" not in output
+    for line in text_lines(output):
+        assert RAW_CONTROL.search(line) is None
