@@ -67,7 +67,10 @@ def test_an_ebcdic_declaration_is_refused_not_passed() -> None:
 @pytest.mark.parametrize("codec", ["utf-16", "utf-32", "utf-16-le", "utf-32-be"])
 def test_a_wide_file_is_text_with_real_positions(codec: str) -> None:
     declared = codec.upper().replace("-LE", "LE").replace("-BE", "BE")
-    text = f'<?xml version="1.0" encoding="{declared}"?>\n<Response>\n  <Pause length="5"/>\n</Response>\n'
+    text = (
+        f'<?xml version="1.0" encoding="{declared}"?>\n'
+        '<Response>\n  <Pause length="5"/>\n</Response>\n'
+    )
     document = Document.from_bytes(text.encode(codec), "flow.xml")
     pause = document.root[0]
     assert document.position(pause, "length") == (3, 10)
