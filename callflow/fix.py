@@ -18,6 +18,7 @@ from pathlib import Path
 
 from lxml import etree
 
+from callflow._text import LINE_BREAK
 from callflow.document import MAX_DOCUMENT_BYTES, Document, TagSpan, load_bytes
 from callflow.errors import InputError
 from callflow.files import write_atomically
@@ -107,8 +108,9 @@ def _branches_to_switch(
             edits.append(Edit(span.end_name[0], span.end_name[1], "Case"))
     first = spans[fix.branches[0]]
     last = spans[fix.default if fix.default is not None else fix.branches[-1]]
-    newline = "\r\n" if "\r\n" in text else "\n"
-    line_start = text.rfind("\n", 0, first.start) + 1
+    found = LINE_BREAK.search(text)  # the file's own line ending: CRLF, CR or LF
+    newline = found.group(0) if found is not None else "\n"
+    line_start = max(text.rfind("\n", 0, first.start), text.rfind("\r", 0, first.start)) + 1
     indent = text[line_start : first.start]
     if indent.strip():  # the branches share a line with something else: stay on it
         edits.append(Edit(first.start, first.start, "<Switch>"))

@@ -66,3 +66,17 @@ def test_a_namespaced_document_still_gets_lxmls_paths() -> None:
     assert [document.xpath_of(e) for e in document.iter_elements()] == [
         tree.getpath(e) for e in document.root.iter(etree.Element)
     ]
+
+
+def test_fix_offsets_come_from_the_same_scan_and_keep_cr_line_endings() -> None:
+    from callflow.fix import fix_document, tag_spans
+
+    text = (
+        '<Response>\r  <Gather>\r    <Say>x</Say>\r    <DTMF value="1"><Say>a</Say></DTMF>\r'
+        "    <Default><Say>d</Say></Default>\r  </Gather>\r</Response>\r"
+    )
+    document = Document.from_text(text)
+    assert tag_spans(document) is document.spans().tags
+    fixed = fix_document(document).fixed
+    assert "\n" not in fixed
+    assert '\r    <Switch>\r    <Case dtmf="1">' in fixed
