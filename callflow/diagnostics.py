@@ -111,7 +111,10 @@ class Diagnostic:
         return f"Diagnostic({self.code} {self.severity.value} at {self.location}: {self.message!r})"
 
     def __str__(self) -> str:
-        return f"{self.location}: {self.code} {self.message}"
+        # Also the text of exceptions that carry diagnostics: shown as a reporter shows it.
+        from callflow._text import visible
+
+        return visible(f"{self.location}: {self.code} {self.message}")
 
     @property
     def is_error(self) -> bool:

@@ -240,3 +240,11 @@ def test_any_attribute_text_in_any_encoding_quotes_as_visible_text(
     assert "\x00" not in output
     for line in text_lines(output):
         assert RAW_CONTROL.search(line) is None
+
+
+def test_an_exception_carrying_a_hostile_diagnostic_prints_it_escaped() -> None:
+    from callflow.errors import ValidationError
+
+    found = diagnostic("a\x1b[2J.xml", "value '\x1b]0;x\x07'")
+    error = ValidationError(f"1 problem; first: {found}", [found])
+    assert RAW_CONTROL.search(str(error)) is None
