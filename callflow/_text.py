@@ -67,6 +67,12 @@ WIDE_ENCODINGS = frozenset({"utf-32", "utf-32-be", "utf-32-le", "utf-16", "utf-1
 
 def sniff_encoding(data: bytes) -> str:
     """The Python codec for XML bytes: by BOM, by the first bytes, then by the declaration."""
+    if data[:1] == b"<":  # the common case, answered without the tables below
+        if data.startswith(b"<?xml"):
+            end = data.find(b"?>", 0, 1024)
+            return _declared(data[: end if end > 0 else 512].decode("latin-1")) or "utf-8"
+        if data[1:2] != b"\x00":
+            return "utf-8"
     for bom, codec in _BOMS:
         if data.startswith(bom):
             if codec == "utf-8-sig":
