@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from callflow._text import declare_utf8
 from callflow.client._models import TRUNK_SETTINGS_FIELDS, App, Execution, TnLease, items_of
 from callflow.document import Document
 from callflow.errors import (
@@ -273,16 +274,13 @@ def _upload_name(document: Document) -> str:
     return name if name.endswith(".xml") else "flow.xml"
 
 
-_ENCODING_DECLARATION = re.compile(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*)(["'])[^"']*\2""")
-
-
 def wire_bytes(document: Document) -> bytes:
     """The bytes to post: the document's own text, so line n there is line n of ``text``.
 
     Keeping the author's text (rather than reserialising) is what lets a line number in the
     platform's complaint be mapped back through the source map.
     """
-    text = _ENCODING_DECLARATION.sub(r"\1\2UTF-8\2", document.text, count=1)
+    text = declare_utf8(document.text)
     return text.encode("utf-8")
 
 

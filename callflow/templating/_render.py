@@ -16,6 +16,7 @@ import markupsafe
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
+from callflow._text import declare_utf8
 from callflow.diagnostics import Diagnostic, Severity, register_code
 from callflow.document import MAX_DOCUMENT_BYTES, Document, load_bytes
 from callflow.errors import TemplateError, ValidationError
@@ -54,7 +55,6 @@ ControlCharacters = Literal["reject", "strip"]
 # XML 1.0 allows tab, LF, CR and everything from U+0020 except surrogates, U+FFFE, U+FFFF.
 _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _WHITESPACE_REFERENCES = {9: "&#9;", 10: "&#10;", 13: "&#13;"}
-_ENCODING_DECLARATION = re.compile(r"""^(\s*<\?xml[^>]*?\sencoding\s*=\s*["'])([^"']*)(["'])""")
 
 
 def library_path() -> Path:
@@ -282,7 +282,7 @@ class TemplateRenderer:
         source_map = TemplateSourceMap(display, marked, self.files, extra_chain)
         text = strip_markers(marked) if MARK_START in marked else marked
         if text.lstrip().startswith("<?xml"):
-            text = _ENCODING_DECLARATION.sub(r"\g<1>UTF-8\g<3>", text, count=1)
+            text = declare_utf8(text)
         document, diagnostics = load_bytes(
             text.encode("utf-8", "surrogateescape"),
             display,
