@@ -26,7 +26,7 @@ from callflow.client._core import (
     resolve_settings,
     transport_failure,
 )
-from callflow.client._models import TRUNK_SETTINGS_FIELDS, App, Execution, TnLease
+from callflow.client._models import TRUNK_SETTINGS_FIELDS, App, CallRecord, Execution, TnLease
 from callflow.errors import AuthenticationError
 
 T = TypeVar("T")
@@ -160,16 +160,30 @@ class AsyncClient:
         validate: bool = True,
         upload: Upload | None = None,
         context: Mapping[str, object] | None = None,
+        caller: object = None,
     ) -> Execution:
         """Post a call flow to ``POST /sip/app/call/{uuid}``.
 
         ``flow`` is a Document, a builder flow, XML bytes or a path (``.xml``, ``.xml.j2``
         rendered with ``context``, ``.py``). It is validated first (``validate=False``
         skips that, to test the platform itself). A rejection raises `ApiError` whose
-        ``diagnostics`` point at the author's source.
+        ``diagnostics`` point at the author's source. ``caller`` (a `callflow.simulate.Caller`
+        or a mapping of its fields) scripts the caller the sandbox plays the flow to for its
+        call log; other servers ignore it.
         """
         document = prepare_flow(flow, validate=validate, context=context)
-        return await self._run(self._calls.execute(app_uuid, document, upload or self.upload))
+        call = self._calls.execute(
+            app_uuid, document, upload or self.upload, caller, sandbox=self._settings.local
+        )
+        return await self._run(call)
+
+    async def list_calls(self) -> list[CallRecord]:
+        """The sandbox call log, newest first (summaries: no steps, no flow)."""
+        return await self._run(self._calls.list_calls())
+
+    async def get_call(self, uuid: str) -> CallRecord:
+        """One entry of the sandbox call log, with its steps and the posted flow."""
+        return await self._run(self._calls.get_call(uuid))
 
     # -- sending ---------------------------------------------------------------------
 

@@ -21,7 +21,14 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from callflow.client._models import TRUNK_SETTINGS_FIELDS, App, Execution, TnLease, items_of
+from callflow.client._models import (
+    TRUNK_SETTINGS_FIELDS,
+    App,
+    CallRecord,
+    Execution,
+    TnLease,
+    items_of,
+)
 from callflow.document import Document
 from callflow.errors import (
     ApiError,
@@ -205,6 +212,38 @@ def _nothing(payload: object) -> None:
     return None
 
 
+def _call_records(payload: object) -> list[CallRecord]:
+    return [CallRecord.from_payload(item) for item in items_of(payload)]
+
+
+#: The header that carries a scripted caller with an execute (read by the sandbox only).
+CALLER_HEADER = "X-Callflow-Caller"
+
+
+def caller_header(caller: object) -> str:
+    """A `callflow.simulate.Caller` (or a mapping of its fields) as the caller header's JSON."""
+    from callflow.simulate import Caller
+
+    if isinstance(caller, Caller):
+        fields: dict[str, object] = {
+            "presses": list(caller.presses),
+            "dial": {
+                target: getattr(outcome, "value", outcome)
+                for target, outcome in caller.dial.items()
+            },
+            "dial_default": getattr(caller.dial_default, "value", caller.dial_default),
+            "failing_media": sorted(caller.failing_media),
+        }
+        for name in ("hang_up_at_step", "hang_up_at_ms"):
+            if getattr(caller, name) is not None:
+                fields[name] = getattr(caller, name)
+    elif isinstance(caller, Mapping):
+        fields = dict(caller)
+    else:
+        raise TypeError(f"caller must be a Caller or a mapping, not {type(caller).__name__}")
+    return json.dumps(fields, ensure_ascii=True)
+
+
 class Calls:
     """The endpoints of api.md, each as a `Call` (shared by `Client` and `AsyncClient`)."""
 
@@ -249,7 +288,22 @@ class Calls:
         path = f"/sip/app/{_check_uuid(uuid, 'app')}/tnlease"
         return Call("POST", path, _leases, idempotent=True, json_body=body)
 
-    def execute(self, uuid: str, document: Document, upload: Upload) -> Call[Execution]:
+    def list_calls(self) -> Call[list[CallRecord]]:
+        return Call("GET", "/sandbox/calls", _call_records, idempotent=True)
+
+    def get_call(self, uuid: str) -> Call[CallRecord]:
+        path = f"/sandbox/calls/{_check_uuid(uuid, 'call')}"
+        return Call("GET", path, CallRecord.from_payload, idempotent=True)
+
+    def execute(
+        self,
+        uuid: str,
+        document: Document,
+        upload: Upload,
+        caller: object = None,
+        *,
+        sandbox: bool = False,
+    ) -> Call[Execution]:
         app_uuid = _check_uuid(uuid, "app")
         data = wire_bytes(document)
 
@@ -259,14 +313,30 @@ class Calls:
         call = Call(
             "POST", f"/sip/app/call/{app_uuid}", decode, idempotent=False, document=document
         )
+        if caller is not None:
+            call.headers[CALLER_HEADER] = caller_header(caller)
         if upload == "raw":
             call.content = data
             call.headers["Content-Type"] = "application/xml; charset=utf-8"
         elif upload == "multipart":
             call.files = {"file": (_upload_name(document), data, "application/xml")}
+            if sandbox:  # the call log names the author's lines; OpenTact gets the file only
+                call.files["source"] = ("source.json", author_lines(document), "application/json")
         else:
             raise ValueError(f"upload must be 'multipart' or 'raw', not {upload!r}")
         return call
+
+
+def author_lines(document: Document) -> bytes:
+    """JSON mapping each line of the posted XML that starts an element to where the author
+    wrote that element (``{"12": ["flows/menu.py", 7]}``), for the sandbox call log."""
+    lines: dict[str, list[object]] = {}
+    for element in document.root.iter("*"):
+        line = element.sourceline
+        if isinstance(line, int) and str(line) not in lines:
+            where = document.locate(element)
+            lines[str(line)] = [where.file, where.line]
+    return json.dumps(lines).encode("utf-8")
 
 
 def _upload_name(document: Document) -> str:
@@ -367,6 +437,11 @@ class Settings:
         for resource in self.owned:
             resource.close()
         self.owned.clear()
+
+    @property
+    def local(self) -> bool:
+        """True when requests stay on this machine (in-process or loopback)."""
+        return self.in_process or is_loopback(urlsplit(self.base_url).hostname or "")
 
     def check_secure(self) -> None:
         """Refuse to send credentials in clear text to anything but this machine."""

@@ -215,7 +215,9 @@ class Execution:
 
 @dataclass(frozen=True)
 class CallStep:
-    """One event of a logged call: what happened, when, and the flow line it came from."""
+    """One event of a logged call: what happened, when, and the flow line it came from
+    (``file``/``line``/``source`` in the posted XML; ``author_*`` where its author wrote it,
+    when the flow came from a builder script or a template)."""
 
     event: str
     at_ms: int
@@ -223,12 +225,18 @@ class CallStep:
     file: str | None
     line: int | None
     source: str | None
+    author_file: str | None = None
+    author_line: int | None = None
     data: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_payload(cls, payload: object) -> CallStep:
         data: Mapping[str, Any] = payload if isinstance(payload, Mapping) else {}
+        author = data.get("author")
+        author = author if isinstance(author, Mapping) else {}
         return cls(
+            author_file=_text(author.get("file")),
+            author_line=_int(author.get("line")),
             event=str(data.get("event") or "?"),
             at_ms=_int(data.get("at_ms")) or 0,
             summary=str(data.get("summary") or ""),
@@ -307,6 +315,9 @@ class CallRecord:
                     "file": s.file,
                     "line": s.line,
                     "source": s.source,
+                    "author": {"file": s.author_file, "line": s.author_line}
+                    if s.author_file
+                    else None,
                 }
                 for s in self.steps
             ],

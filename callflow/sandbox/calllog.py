@@ -54,9 +54,19 @@ def caller_of(spec: Mapping[str, object]) -> Any:
 
 
 def simulate_for_log(
-    name: str, data: bytes, caller: Mapping[str, object], *, network: bool = False
+    name: str,
+    data: bytes,
+    caller: Mapping[str, object],
+    authored: Mapping[str, object] | None = None,
+    *,
+    network: bool = False,
 ) -> dict[str, object]:
-    """The call-log record of ``data`` (checked call XML) played to ``caller``."""
+    """The call-log record of ``data`` (checked call XML) played to ``caller``.
+
+    ``authored`` maps a line of ``data`` (as text) to ``[file, line]``, where the author
+    wrote the element on it (a builder script, a template); each step then names that too.
+    """
+    authored = authored or {}
     from callflow.document import Document
     from callflow.simulate import Limits, simulate
 
@@ -74,6 +84,15 @@ def simulate_for_log(
         line = event.location.line
         if isinstance(line, int) and 1 <= line <= len(lines):
             entry["source"] = lines[line - 1].strip()[:_SHOWN_LINE_CHARS]
+        author = authored.get(str(line)) if event.location.file == name else None
+        if (
+            isinstance(author, list)
+            and len(author) == 2
+            and isinstance(author[0], str)
+            and isinstance(author[1], int)
+            and (author[0], author[1]) != (name, line)
+        ):
+            entry["author"] = {"file": author[0][:_SHOWN_LINE_CHARS], "line": author[1]}
         events.append(entry)
     return {
         "caller": dict(caller),

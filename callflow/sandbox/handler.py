@@ -642,13 +642,13 @@ class SandboxHandler:
             app = self._app_of(context)
         if not app.get("is_active", True):
             return error_response(400, f"SIP Control App {app['uuid']} is not active")
-        name, data = _posted_xml(context.request)
+        name, data, authored = _posted_xml(context.request)
         complaint, elements = check_call_xml(data)
         if complaint is not None:
             return error_response(400, complaint)
         caller = _caller_of(context.request)
         text = data.decode("utf-8", errors="replace")
-        record = self._simulated(name, data, caller) if self.simulate_calls else None
+        record = self._simulated(name, data, caller, authored) if self.simulate_calls else None
         with self.store.transaction(write=True):
             self._app_of(context)
             execution = self.store.record_execution(
@@ -656,10 +656,16 @@ class SandboxHandler:
             )
         return _envelope(200, execution)
 
-    def _simulated(self, name: str, data: bytes, caller: Mapping[str, object]) -> dict[str, object]:
+    def _simulated(
+        self,
+        name: str,
+        data: bytes,
+        caller: Mapping[str, object],
+        authored: Mapping[str, object],
+    ) -> dict[str, object]:
         from callflow.sandbox.calllog import simulate_for_log
 
-        return simulate_for_log(name, data, caller, network=self.network)
+        return simulate_for_log(name, data, caller, authored, network=self.network)
 
     def _list_calls(self, context: _Context) -> SandboxResponse:
         return _envelope(200, self.store.list_calls(context.owner))
@@ -682,7 +688,9 @@ def _caller_of(request: SandboxRequest) -> dict[str, object]:
         raise _refused(400, f"the {CALLER_HEADER} header: {error.message}") from None
 
 
-def _posted_xml(request: SandboxRequest) -> tuple[str, bytes]:
+def _posted_xml(request: SandboxRequest) -> tuple[str, bytes, dict[str, object]]:
+    """The posted flow's file name, its bytes, and (sandbox only) where its author wrote each
+    line: the multipart field ``source`` the client adds when the target is local."""
     content_type = request.headers.get("content-type", "")
     kind = content_type.split(";")[0].strip().lower()
     if kind == "multipart/form-data":
@@ -694,16 +702,20 @@ def _posted_xml(request: SandboxRequest) -> tuple[str, bytes]:
         )
         if not message.is_multipart():
             raise _refused(400, "malformed multipart body")
+        found: dict[str, tuple[str, bytes]] = {}
         for part in message.iter_parts():
-            if part.get_param("name", header="content-disposition") == "file":
-                payload = part.get_payload(decode=True)
-                if isinstance(payload, bytes):
-                    return _upload_name(part.get_filename()), payload
-        raise ApiError(
-            status=400, message="multipart body has no field 'file' holding the call XML"
-        )
+            field_name = part.get_param("name", header="content-disposition")
+            payload = part.get_payload(decode=True)
+            if field_name in ("file", "source") and isinstance(payload, bytes):
+                found.setdefault(str(field_name), (_upload_name(part.get_filename()), payload))
+        if "file" not in found:
+            raise ApiError(
+                status=400, message="multipart body has no field 'file' holding the call XML"
+            )
+        authored = read_json_object(found["source"][1]) if "source" in found else {}
+        return found["file"][0], found["file"][1], authored
     if kind in ("application/xml", "text/xml"):
-        return "flow.xml", request.body
+        return "flow.xml", request.body, {}
     raise _refused(
         415,
         "send the call XML as multipart/form-data field 'file' or as an application/xml body",
