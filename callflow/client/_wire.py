@@ -96,8 +96,9 @@ class Limits:
             raise ReplyTooSlow(f"no complete answer within {self.seconds:g} s", request=request)
 
 
-def _start(response: httpx.Response, limits: Limits) -> tuple[_Decoder, int]:
-    request = response.request
+def _start(
+    response: httpx.Response, limits: Limits, request: httpx.Request
+) -> tuple[_Decoder, int]:
     declared = response.headers.get("content-length", "").strip()
     if declared.isdigit() and int(declared) > limits.max_bytes:
         raise ReplyTooLarge(
@@ -107,7 +108,9 @@ def _start(response: httpx.Response, limits: Limits) -> tuple[_Decoder, int]:
     return _Decoder(response.headers.get("content-encoding", ""), limits.max_bytes, request), 0
 
 
-def _finished(response: httpx.Response, decoder: _Decoder) -> httpx.Response:
+def _finished(
+    response: httpx.Response, decoder: _Decoder, request: httpx.Request
+) -> httpx.Response:
     headers = [
         (name, value)
         for name, value in response.headers.multi_items()
@@ -117,7 +120,7 @@ def _finished(response: httpx.Response, decoder: _Decoder) -> httpx.Response:
         response.status_code,
         headers=headers,
         content=decoder.finish(),
-        request=response.request,
+        request=request,
         extensions=response.extensions,
     )
     return done
@@ -133,42 +136,37 @@ def _count(wire: int, chunk: bytes, limits: Limits, request: httpx.Request) -> i
     return wire
 
 
-def read_limited(response: httpx.Response, limits: Limits) -> httpx.Response:
-    """The streamed ``response`` read in full within ``limits``, as a decoded response."""
+def read_limited(
+    response: httpx.Response, limits: Limits, request: httpx.Request
+) -> httpx.Response:
+    """The streamed ``response`` to ``request`` read in full within ``limits``, decoded."""
     try:
-        decoder, wire = _start(response, limits)
+        decoder, wire = _start(response, limits, request)
         # The raw stream itself (what `iter_raw` reads), so that a reply an in-process app
         # built already read (``httpx.Response(content=...)``) is counted the same way.
         stream = response.stream
         assert isinstance(stream, httpx.SyncByteStream)
         raw: Iterator[bytes] = iter(stream)
         for chunk in raw:
-            wire = _count(wire, chunk, limits, response.request)
+            wire = _count(wire, chunk, limits, request)
             decoder.feed(chunk)
-        return _finished(response, decoder)
+        return _finished(response, decoder, request)
     finally:
         response.close()
 
 
-async def aread_limited(response: httpx.Response, limits: Limits) -> httpx.Response:
+async def aread_limited(
+    response: httpx.Response, limits: Limits, request: httpx.Request
+) -> httpx.Response:
     """`read_limited` for an async stream."""
     try:
-        decoder, wire = _start(response, limits)
+        decoder, wire = _start(response, limits, request)
         stream = response.stream
         assert isinstance(stream, httpx.AsyncByteStream)
         raw: AsyncIterator[bytes] = stream.__aiter__()
         async for chunk in raw:
-            wire = _count(wire, chunk, limits, response.request)
+            wire = _count(wire, chunk, limits, request)
             decoder.feed(chunk)
-        return _finished(response, decoder)
+        return _finished(response, decoder, request)
     finally:
         await response.aclose()
-
-
-def with_deadline(request: httpx.Request, limits: Limits, timeout: httpx.Timeout) -> None:
-    """Bound each of the request's waits by what is left of its deadline."""
-    left = limits.remaining()
-    parts = timeout.as_dict()
-    request.extensions["timeout"] = {
-        key: left if value is None else min(float(value), left) for key, value in parts.items()
-    }

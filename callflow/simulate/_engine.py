@@ -987,7 +987,7 @@ def _send(client: httpx.Client, fetch: _Fetch, raise_app_errors: bool) -> _Fetch
     started = time.perf_counter()
     limits = ReplyLimits(fetch.timeout_ms / 1000, MAX_REPLY_BYTES)
     try:
-        response = read_limited(client.send(fetch.request, stream=True), limits)
+        response = read_limited(client.send(fetch.request, stream=True), limits, fetch.request)
     except Exception as error:
         if raise_app_errors and not isinstance(error, httpx.HTTPError):
             raise
@@ -1003,7 +1003,8 @@ async def _send_async(client: httpx.AsyncClient, fetch: _Fetch, raise_app_errors
         # In-process apps ignore the transport's timeout; the deadline holds them to it.
         with anyio.fail_after(fetch.timeout_ms / 1000):
             limits = ReplyLimits(fetch.timeout_ms / 1000, MAX_REPLY_BYTES)
-            response = await aread_limited(await client.send(fetch.request, stream=True), limits)
+            streamed = await client.send(fetch.request, stream=True)
+            response = await aread_limited(streamed, limits, fetch.request)
     except TimeoutError:
         error = httpx.ReadTimeout("timed out", request=fetch.request)
         return _Fetched(None, error, (time.perf_counter() - started) * 1000)

@@ -74,6 +74,7 @@ def scripted() -> Iterator[Scripted]:
             transport=httpx.MockTransport(recorder),
             sleep=recorder.sleep,
             clock=lambda: 1_700_000_000.0,
+            random=lambda: 1.0,  # the jitter at its top: each wait is the policy's ceiling
             env={},
             **options,
         )
