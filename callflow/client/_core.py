@@ -605,7 +605,8 @@ def _describe_body(response: httpx.Response) -> str:
     snippet = " ".join(body[:120].decode("utf-8", "replace").split())
     if _json_or_none(body) is None:
         if kind == "application/json" or body.lstrip()[:1] in (b"{", b"["):
-            return f"JSON that cannot be read (truncated or malformed, or nested too deeply): {snippet!r}"
+            unreadable = "truncated or malformed, or nested too deeply"
+            return f"JSON that cannot be read ({unreadable}): {snippet!r}"
     else:
         return f"JSON that is not the API's envelope: {snippet!r}"
     return f"{kind} that is not the API's JSON: {snippet!r}"

@@ -12,12 +12,15 @@ two classes differ only in how they wait.
 from __future__ import annotations
 
 import email.utils
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 
 from callflow.client._wire import Limits, aread_limited, read_limited
+
+logger = logging.getLogger("callflow.client")
 
 #: Request extensions the client sets and reads (httpx passes extensions through).
 IDEMPOTENT = "callflow.idempotent"
@@ -53,6 +56,10 @@ class RetryState:
         self.clock = clock
         self.random = random
         self.attempt = 0
+
+    def log(self, request: httpx.Request, delay: float, why: str) -> None:
+        # The path only: a query could carry a token.
+        logger.info("retrying %s %s in %.2fs: %s", request.method, request.url.path, delay, why)
 
     def after_error(self, error: httpx.TransportError) -> float | None:
         """Seconds to wait before retrying after ``error``, or None to give up."""
@@ -144,11 +151,14 @@ class GuardedTransport(httpx.BaseTransport):
                 delay = state.after_error(error)
                 if delay is None:
                     raise
+                state.log(request, delay, type(error).__name__)
                 self.sleep(delay)
                 continue
             delay = state.after_response(response)
             if delay is None:
                 return response
+            state.log(request, delay, f"HTTP {response.status_code}")
+            response.close()
             self.sleep(delay)
 
     def close(self) -> None:
@@ -193,17 +203,20 @@ class AsyncGuardedTransport(httpx.AsyncBaseTransport):
                 delay = state.after_error(error)
                 if delay is None:
                     raise error from None
+                state.log(request, delay, "ReadTimeout")
                 await self.sleep(delay)
                 continue
             except httpx.TransportError as error:
                 delay = state.after_error(error)
                 if delay is None:
                     raise
+                state.log(request, delay, type(error).__name__)
                 await self.sleep(delay)
                 continue
             delay = state.after_response(response)
             if delay is None:
                 return response
+            state.log(request, delay, f"HTTP {response.status_code}")
             await self.sleep(delay)
 
     async def aclose(self) -> None:

@@ -68,13 +68,13 @@ def scripted() -> Iterator[Scripted]:
 
     def make(*answers: httpx.Response | Exception, **options: Any) -> tuple[Client, Recorder]:
         recorder = Recorder(list(answers))
+        options.setdefault("random", lambda: 1.0)  # the jitter at its top: each wait its ceiling
         bound = Client(
             "https://api.test/rest",
             token="secret-token-123",
             transport=httpx.MockTransport(recorder),
             sleep=recorder.sleep,
             clock=lambda: 1_700_000_000.0,
-            random=lambda: 1.0,  # the jitter at its top: each wait is the policy's ceiling
             env={},
             **options,
         )
