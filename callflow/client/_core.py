@@ -320,7 +320,11 @@ class Calls:
 
 def author_lines(document: Document) -> bytes:
     """JSON mapping each line of the posted XML that starts an element to where the author
-    wrote that element (``{"12": ["flows/menu.py", 7]}``), for the sandbox call log."""
+    wrote that element (``{"12": ["flows/menu.py", 7]}``), for the sandbox call log; for
+    XML that is the author's own file, just its name (``{"file": "flows/menu.xml"}``)."""
+    source_map = document.source_map
+    if source_map.identity and not source_map.lines and not source_map.elements:
+        return json.dumps({"file": source_map.file}).encode("utf-8")
     lines: dict[str, list[object]] = {}
     for element in document.root.iter("*"):
         line = element.sourceline

@@ -67,6 +67,7 @@ def simulate_for_log(
     wrote the element on it (a builder script, a template); each step then names that too.
     """
     authored = authored or {}
+    same_lines = authored.get("file")
     from callflow.document import Document
     from callflow.simulate import Limits, simulate
 
@@ -85,6 +86,8 @@ def simulate_for_log(
         if isinstance(line, int) and 1 <= line <= len(lines):
             entry["source"] = lines[line - 1].strip()[:_SHOWN_LINE_CHARS]
         author = authored.get(str(line)) if event.location.file == name else None
+        if isinstance(same_lines, str) and event.location.file == name:
+            author = [same_lines, line]  # the posted XML is the author's file
         if (
             isinstance(author, list)
             and len(author) == 2
