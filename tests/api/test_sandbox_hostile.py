@@ -201,7 +201,7 @@ def test_generated_json_never_breaks_list_and_get(
 
 def test_a_refused_patch_leaves_the_app_as_it_was(http: httpx.Client) -> None:
     app = http.post("/sip/app", json={"name": "kept", "subdomain": "kept"}).json()["payload"]
-    body = '{"name": "changed", "subdomain": "\\udfff"}'
+    body = '{"name": "changed", "subdomain": "sub\\udfff"}'
     message(post_json(http, "PATCH", f"/sip/app/{app['uuid']}", body), 400)
     after = http.get(f"/sip/app/{app['uuid']}").json()["payload"]
     assert (after["name"], after["subdomain"], after["modified_on"]) == (
@@ -360,13 +360,13 @@ def keep_alive_and_fresh_medians(url: str, app_uuid: str, count: int) -> tuple[f
         client.get_app(app_uuid)
         return time.perf_counter() - started
 
-    with Client(url, email=SANDBOX_EMAIL, password=SANDBOX_PASSWORD) as one:
+    token = login(int(url.rsplit(":", 1)[1].split("/")[0]))
+    with Client(url, token=token, env={}) as one:
         one.get_app(app_uuid)
         kept = [timed(one) for _ in range(count)]
     fresh = []
     for _ in range(count):
-        with Client(url, email=SANDBOX_EMAIL, password=SANDBOX_PASSWORD) as client:
-            client.login()
+        with Client(url, token=token, env={}) as client:  # its first request: a new connection
             fresh.append(timed(client))
     return statistics.median(kept), statistics.median(fresh)
 
@@ -377,7 +377,7 @@ def test_keep_alive_requests_do_not_stall_on_nagle(sandbox: Sandbox) -> None:
     with sandbox.serve() as server:
         kept, fresh = keep_alive_and_fresh_medians(server.url, app.uuid, 15)
     # A Nagle stall costs a delayed ACK (about 40 ms) on every keep-alive request.
-    assert kept < max(3 * fresh, 0.02), (kept, fresh)
+    assert kept < 2 * fresh, (kept, fresh)
 
 
 def test_three_thousand_idle_connections_use_no_more_threads(sandbox: Sandbox) -> None:
