@@ -311,20 +311,21 @@ class Calls:
             call.headers["Content-Type"] = "application/xml; charset=utf-8"
         elif upload == "multipart":
             call.files = {"file": (_upload_name(document), data, "application/xml")}
-            if sandbox:  # the call log names the author's lines; OpenTact gets the file only
-                call.files["source"] = ("source.json", author_lines(document), "application/json")
+            authored = author_lines(document) if sandbox else None
+            if authored is not None:  # the call log names the author's lines; OpenTact never
+                call.files["source"] = ("source.json", authored, "application/json")
         else:
             raise ValueError(f"upload must be 'multipart' or 'raw', not {upload!r}")
         return call
 
 
-def author_lines(document: Document) -> bytes:
+def author_lines(document: Document) -> bytes | None:
     """JSON mapping each line of the posted XML that starts an element to where the author
-    wrote that element (``{"12": ["flows/menu.py", 7]}``), for the sandbox call log; for
-    XML that is the author's own file, just its name (``{"file": "flows/menu.xml"}``)."""
+    wrote that element (``{"12": ["flows/menu.py", 7]}``), for the sandbox call log; None
+    for XML that is the author's own file (its lines are the author's: nothing to send)."""
     source_map = document.source_map
     if source_map.identity and not source_map.lines and not source_map.elements:
-        return json.dumps({"file": source_map.file}).encode("utf-8")
+        return None
     lines: dict[str, list[object]] = {}
     for element in document.root.iter("*"):
         line = element.sourceline
