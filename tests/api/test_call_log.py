@@ -111,3 +111,7 @@ def test_execute_then_calls_show_end_to_end(tmp_path: Path) -> None:
     assert as_json["uuid"] == execution and as_json["heard"][-1] == "Goodbye."
     listed = callflow("calls", "list")
     assert execution in listed.stdout and "Welcome to Acme support." in listed.stdout
+    app = executed.stdout.split("executed on app ")[1].split(" ")[0]
+    shown_app = callflow("apps", "show", app).stdout
+    assert "calls: 1 executed" in shown_app and execution in shown_app
+    assert "call log: 1 executed call(s)" in callflow("sandbox", "info").stdout
