@@ -400,3 +400,15 @@ def test_three_thousand_idle_connections_use_no_more_threads(sandbox: Sandbox) -
     assert len(idle) == 3_000
     assert during <= before + 1, (before, during)
     assert answer.startswith(b"HTTP/1.0 200 ")
+
+
+def test_every_route_in_the_table_refuses_other_methods_naming_its_own(http: httpx.Client) -> None:
+    from callflow.sandbox.handler import iter_routes
+
+    uuid = "00000000-0000-4000-8000-000000000000"
+    routes = list(iter_routes())
+    assert any("sandbox/calls" in pattern for pattern, _ in routes)
+    for pattern, methods in routes:
+        path = pattern.strip("^$").replace("(?P<uuid>[^/]*)", uuid).replace("(?P<uuid>[^/]+)", uuid)
+        refused = http.request("PUT", path.removeprefix("/rest"))
+        assert ", ".join(methods) in message(refused, 405), pattern
