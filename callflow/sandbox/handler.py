@@ -254,7 +254,9 @@ def check_call_xml(data: bytes) -> tuple[str | None, int]:
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as error:
-        entries = [e for e in error.error_log if e.level >= etree.ErrorLevels.ERROR][:5]
+        # The parser's own log: the exception's is the thread's global one, which can still
+        # hold what earlier parses in this thread (a rendered template, say) complained of.
+        entries = [e for e in parser.error_log if e.level >= etree.ErrorLevels.ERROR][:5]
         lines = [f"line {e.line}, column {e.column}: {e.message}" for e in entries] or [str(error)]
         return "Invalid call XML: " + "\n".join(lines), 0
     with _schema_lock:  # one compiled schema; its error log is per instance

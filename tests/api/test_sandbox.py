@@ -302,3 +302,16 @@ def test_a_file_database_keeps_its_state_between_sandboxes(tmp_path: object) -> 
         assert [app.name for app in bound.list_apps()] == ["kept"]
     assert second.store.count("tn_leases") == len(SEEDED_LEASES)
     second.close()
+
+
+def test_a_parse_error_is_reported_from_this_document_not_from_earlier_parses() -> None:
+    from lxml import etree
+
+    from callflow.sandbox.handler import check_call_xml
+
+    # lxml's per-thread global log still holds an earlier document's complaint.
+    with pytest.raises(etree.XMLSyntaxError):
+        etree.fromstring(b"<a>\n\n\n\n<b></a>")
+    message, _ = check_call_xml(b"<Response>\n  <Say>hi\n</Response>")
+    assert message is not None
+    assert "line 3" in message and "line 5" not in message
