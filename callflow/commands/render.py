@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         template, shown = path.resolve(), str(path)
     renderer = TemplateRenderer(
         folders,
-        sandboxed=args.sandbox,
+        trusted=getattr(args, "trusted_templates", False) and not args.sandbox,
         control_characters="strip" if args.strip_control_characters else "reject",
     )
     try:
