@@ -224,3 +224,61 @@ def test_every_library_sample_renders_in_the_sandbox() -> None:
     for path in sorted(library_path().glob("*.xml.j2")):
         for source in load_template_sources(path):
             assert not [d for d in source.diagnostics if d.is_error], source.diagnostics
+
+
+# ---------------------------------------------------------------- includes and links
+
+
+@pytest.mark.parametrize("tag", ["include", "import", "extends"])
+def test_an_include_through_a_link_out_of_the_folder_is_refused(tmp_path: Path, tag: str) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.xml.j2").write_text("{% macro m() %}SECRET{% endmacro %}SECRET\n")
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    (flows / "part.xml.j2").symlink_to(outside / "secret.xml.j2")
+    statement = {
+        "include": "{% include 'part.xml.j2' %}",
+        "import": "{% import 'part.xml.j2' as part %}{{ part.m() }}",
+        "extends": "{% extends 'part.xml.j2' %}",
+    }[tag]
+    path = flows / "main.xml.j2"
+    path.write_text(HEADER + "<Response><Say>\n" + statement + "\n</Say></Response>\n")
+    problem = _only(load_template_sources(path))
+    assert problem.code == "CF611"
+    assert problem.location.file == str(path) and problem.location.line == 5
+    assert "SECRET" not in str(problem)
+    [source] = load_template_sources(path, policy=ReadPolicy(follow_links=True))
+    assert not [d for d in source.diagnostics if d.code == "CF611"]
+
+
+def test_a_link_inside_the_folder_is_followed(tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "hi.xml.j2").write_text("<Say>hi</Say>")
+    (tmp_path / "hi.xml.j2").symlink_to(tmp_path / "real" / "hi.xml.j2")
+    path = tmp_path / "main.xml.j2"
+    path.write_text(HEADER + "<Response>{% include 'hi.xml.j2' %}</Response>\n")
+    [source] = load_template_sources(path)
+    assert source.diagnostics == [] and source.document is not None
+
+
+def test_an_include_of_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe.xml.j2")
+    path = tmp_path / "main.xml.j2"
+    path.write_text(HEADER + "<Response>\n{% include 'pipe.xml.j2' %}\n</Response>\n")
+    problem = _only(load_template_sources(path))
+    assert (problem.code, problem.location.line) == ("CF611", 5)
+    assert "not a regular file" in problem.message
+
+
+def test_unsaved_text_is_checked_with_includes_from_disk(tmp_path: Path) -> None:
+    (tmp_path / "part.xml.j2").write_text("<Say>{{ word }}</Say>")
+    path = tmp_path / "main.xml.j2"
+    path.write_text(HEADER + "<Response><Hangup/></Response>\n")
+    buffer = HEADER + "<Response>\n{% include 'part.xml.j2' %}\n</Response>\n"
+    [source] = load_template_sources(path, context={"word": "edited"}, text=buffer)
+    assert source.diagnostics == [] and source.document is not None
+    assert source.document.root[0].text == "edited"
+    broken = load_template_sources(path, text=HEADER + "<Response>\n{{ nope }}\n</Response>\n")
+    problem = _only(broken)
+    assert (problem.code, problem.location.line, problem.location.file) == ("CF602", 5, str(path))
