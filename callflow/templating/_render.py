@@ -34,6 +34,7 @@ from callflow.templating._sandbox import (
     MAX_OUTPUT_FACTOR,
     BoundedSandbox,
     RenderLimitExceeded,
+    ValueTooLarge,
     render_bounded,
 )
 
@@ -399,7 +400,7 @@ class TemplateRenderer:
             location = SourceLocation(
                 self._show(compiled.filename, compiled.name or ""), 1, None, extra_chain
             )
-        if isinstance(error, RenderLimitExceeded):
+        if isinstance(error, RenderLimitExceeded | ValueTooLarge):
             return Diagnostic(
                 "CF612",
                 Severity.ERROR,

@@ -35,8 +35,8 @@ layers, each covering what the one before cannot see:
    far more than the render itself.
 
 Deep recursion ends at Python's recursion limit, reported like any other render error.
-A refusal of layer 1 is a `SecurityError` (CF605); layers 2 and 3 raise
-`RenderLimitExceeded` (CF612); both are reported at the template line that was running.
+A refusal of layer 1 is a `ValueTooLarge` (a `SecurityError`); layers 2 and 3 raise
+`RenderLimitExceeded`; both are CF612, reported at the template line that was running.
 """
 
 from __future__ import annotations
@@ -76,8 +76,12 @@ class RenderLimitExceeded(jinja2.TemplateRuntimeError):
     """A sandboxed render ran out of time, memory or output room."""
 
 
+class ValueTooLarge(SecurityError):
+    """A sandboxed operation would have made a value past the size limit."""
+
+
 def _too_long(length: float, what: str) -> SecurityError:
-    return SecurityError(
+    return ValueTooLarge(
         f"{what} would be {_amount(length)} long; the sandbox allows "
         f"{MAX_VALUE_LENGTH:,} characters or items"
     )
@@ -130,7 +134,7 @@ def _check_binop(operator: str, left: object, right: object) -> None:
         if isinstance(left, int) and isinstance(right, int) and right > 0 and abs(left) > 1:
             bits = right * abs(left).bit_length()
             if bits > MAX_POWER_BITS:
-                raise SecurityError(
+                raise ValueTooLarge(
                     f"a power would have about {bits:,} bits; the sandbox allows {MAX_POWER_BITS:,}"
                 )
     elif operator == "%" and isinstance(left, str):
