@@ -52,7 +52,7 @@ from typing import Any, cast
 import jinja2
 import markupsafe
 from jinja2.exceptions import SecurityError
-from jinja2.runtime import Context
+from jinja2.runtime import Context, Macro
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import Namespace
 
@@ -207,8 +207,11 @@ def _bounded_filters(filters: dict[str, Callable[..., Any]]) -> dict[str, Callab
     def bounded_indent(value: str, width: int | str = 4, *args: Any, **kwargs: Any) -> Any:
         text = str(value)
         step = width if isinstance(width, int) else len(str(width))
-        if (text.count("\n") + 1) * step + len(text) > MAX_VALUE_LENGTH:
-            raise _too_long((text.count("\n") + 1) * step + len(text), "|indent")
+        # At most len + 1 lines: counting them is needed only when that bound is too big.
+        if (len(text) + 1) * (step + 1) > MAX_VALUE_LENGTH:
+            size = (text.count("\n") + 1) * step + len(text)
+            if size > MAX_VALUE_LENGTH:
+                raise _too_long(size, "|indent")
         return indent(value, width, *args, **kwargs)
 
     def bounded_wordwrap(value: str, width: int = 79, *args: Any, **kwargs: Any) -> Any:
@@ -276,6 +279,19 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         super().__init__(*args, **kwargs)
         self.filters.update(_bounded_filters(self.filters))
         self.globals["namespace"] = _BoundedNamespace
+        # Whether an attribute is safe depends only on the object's type and the name
+        # (Jinja's checks are isinstance tests and name tests), so it is decided once.
+        self._safe_attributes: dict[tuple[type, str], bool] = {}
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        key = (type(obj), attr)
+        safe = self._safe_attributes.get(key)
+        if safe is None:
+            safe = super().is_safe_attribute(obj, attr, value)
+            if len(self._safe_attributes) > 4096:
+                self._safe_attributes.clear()
+            self._safe_attributes[key] = safe
+        return safe
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
         _check_binop(operator, left, right)
@@ -285,7 +301,10 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         for argument in args:
             if type(argument) in _SIZED and len(argument) > MAX_VALUE_LENGTH:
                 raise _too_long(len(argument), "an argument")
-        if type(__obj) is _BUILTIN_METHOD:
+        kind = type(__obj)
+        if kind is Macro:  # a template's own macro: always safe to call
+            return __context.call(__obj, *args, **kwargs)
+        if kind is _BUILTIN_METHOD:
             args = _check_method_call(__obj, args)
         # Jinja's own check, inlined: one call layer less on every call a template makes.
         if not __self.is_safe_callable(__obj):
