@@ -147,3 +147,34 @@ def test_checking_a_script_leaves_this_process_as_it_was(tmp_path: Path) -> None
     load_script_sources(script)
     assert "CALLFLOW_MEDDLED" not in os.environ
     assert sys.path
+
+
+@pytest.mark.parametrize("name", ["os_exit", "segfault", "print", "fork"])
+def test_a_fresh_interpreter_contains_a_script_where_fork_is_not_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    # The fallback for systems without a safe fork (macOS) is chosen by a private switch;
+    # turning it off here is the only way to run that path on Linux.
+    import callflow._child
+
+    monkeypatch.setattr(callflow._child, "_fork_is_safe", lambda: False)
+    script, code, line, _ = FAILURES[name]
+    path = tmp_path / f"{name}.py"
+    path.write_text(script)
+    [source] = load_script_sources(path)
+    assert [(d.code, d.location.line) for d in source.diagnostics] == [(code, line)]
+
+
+def test_a_fresh_interpreter_gives_the_same_document(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import callflow._child
+
+    path = tmp_path / "hello.py"
+    path.write_text(FLOW)
+    [forked] = load_script_sources(path)
+    monkeypatch.setattr(callflow._child, "_fork_is_safe", lambda: False)
+    [spawned] = load_script_sources(path)
+    assert forked.document is not None and spawned.document is not None
+    assert forked.document.text == spawned.document.text
+    assert forked.document.source_map.elements == spawned.document.source_map.elements
