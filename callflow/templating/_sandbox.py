@@ -46,6 +46,7 @@ import os
 import re
 import threading
 import time
+import types
 from collections.abc import Callable, Generator, Iterable
 from typing import Any, cast
 
@@ -257,6 +258,7 @@ def _bounded_filters(filters: dict[str, Callable[..., Any]]) -> dict[str, Callab
 
 _SIZED = frozenset({str, list, tuple, markupsafe.Markup})
 _BUILTIN_METHOD = type("".join)
+_METHODS = frozenset({_BUILTIN_METHOD, types.MethodType})
 
 
 class _BoundedNamespace(Namespace):
@@ -312,6 +314,8 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         return __context.call(__obj, *args, **kwargs)
 
     def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        if type(value) not in _METHODS:  # str.format and Markup.format are; most values not
+            return None
         wrapped = super().wrap_str_format(value)
         if wrapped is None:
             return None

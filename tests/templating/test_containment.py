@@ -282,3 +282,16 @@ def test_unsaved_text_is_checked_with_includes_from_disk(tmp_path: Path) -> None
     broken = load_template_sources(path, text=HEADER + "<Response>\n{{ nope }}\n</Response>\n")
     problem = _only(broken)
     assert (problem.code, problem.location.line, problem.location.file) == ("CF602", 5, str(path))
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "'{0.__class__.__mro__}'.format('x')",
+        "('{0.__class__}'|safe).format('x')",
+        "'{a.__class__}'.format_map({'a': 'x'})",
+    ],
+)
+def test_format_strings_cannot_reach_python_internals(write: Write, expression: str) -> None:
+    path = write("fmt.xml.j2", HEADER + "<Response><Say>{{ " + expression + " }}</Say></Response>")
+    assert _only(load_template_sources(path)).code == "CF605"
