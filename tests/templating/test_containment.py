@@ -54,6 +54,19 @@ def test_validate_does_not_run_the_popen_escape(tmp_path: Path, run_cli: RunCli)
     assert "evil.xml.j2:4: CF605 the sandbox refused" in result.out
 
 
+@pytest.mark.parametrize("command", ["validate", "render", "graph", "simulate", "execute"])
+def test_every_command_renders_in_the_sandbox(
+    tmp_path: Path, run_cli: RunCli, command: str
+) -> None:
+    marker = tmp_path / "X"
+    path = tmp_path / "evil.xml.j2"
+    path.write_text(HEADER + POPEN.replace("touch X", f"touch {marker}"), encoding="utf-8")
+    result = run_cli(command, path)
+    assert not marker.exists()
+    assert result.code == 1
+    assert f"{path}:4: CF605 the sandbox refused" in result.out + result.err
+
+
 def test_load_template_sources_is_sandboxed_by_default(write: Write, tmp_path: Path) -> None:
     path = write("evil.xml.j2", HEADER + POPEN.replace("touch X", f"touch {tmp_path}/X"))
     problem = _only(load_template_sources(path))
