@@ -205,15 +205,17 @@ def _bounded_filters(filters: dict[str, Callable[..., Any]]) -> dict[str, Callab
             raise _too_long(width, "|center")
         return center(value, width)
 
-    def bounded_indent(value: str, width: int | str = 4, *args: Any, **kwargs: Any) -> Any:
-        text = str(value)
+    def bounded_indent(
+        value: str, width: int | str = 4, first: bool = False, blank: bool = False
+    ) -> Any:
+        size = len(value) if isinstance(value, str) else len(str(value))
         step = width if isinstance(width, int) else len(str(width))
-        # At most len + 1 lines: counting them is needed only when that bound is too big.
-        if (len(text) + 1) * (step + 1) > MAX_VALUE_LENGTH:
-            size = (text.count("\n") + 1) * step + len(text)
-            if size > MAX_VALUE_LENGTH:
-                raise _too_long(size, "|indent")
-        return indent(value, width, *args, **kwargs)
+        # At most size + 1 lines: counting them is needed only when that bound is too big.
+        if (size + 1) * (step + 1) > MAX_VALUE_LENGTH:
+            lines = str(value).count("\n") + 1
+            if lines * step + size > MAX_VALUE_LENGTH:
+                raise _too_long(lines * step + size, "|indent")
+        return indent(value, width, first, blank)
 
     def bounded_wordwrap(value: str, width: int = 79, *args: Any, **kwargs: Any) -> Any:
         text = str(value)
