@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> Outcome:
     )
     renderer = TemplateRenderer(
         folders,
-        sandboxed=args.sandbox,
+        trusted=getattr(args, "trusted_templates", False) and not args.sandbox,
         control_characters="strip" if args.strip_control_characters else "reject",
     )
     try:
