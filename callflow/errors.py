@@ -4,6 +4,8 @@
 
     CallflowError                      base of everything callflow raises on purpose
     ├── InputError                     a file or value that cannot be read as a call flow
+    │   └── ScenarioError              a scenario file (*.calls.toml) that cannot be used
+    │                                  (carries .diagnostics, each at its line)
     ├── ValidationError                a flow with error diagnostics (carries .diagnostics)
     ├── BuildError                     a builder node rejected when it was built (also TypeError)
     ├── TemplateError                  a template that fails to load or render
@@ -33,6 +35,14 @@ class CallflowError(Exception):
 
 class InputError(CallflowError):
     """A file or value that cannot be read as a call flow."""
+
+
+class ScenarioError(InputError):
+    """A scenario file (``*.calls.toml``) that cannot be used; ``diagnostics`` says where."""
+
+    def __init__(self, message: str, diagnostics: Iterable[Diagnostic] = ()) -> None:
+        super().__init__(message)
+        self.diagnostics: tuple[Diagnostic, ...] = tuple(diagnostics)
 
 
 class ValidationError(CallflowError):

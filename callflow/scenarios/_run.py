@@ -1,0 +1,486 @@
+"""Running a scenario file's calls through the simulator and checking their expectations."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from callflow.diagnostics import Diagnostic, Severity
+from callflow.document import Document
+from callflow.errors import CallflowError, ScenarioError
+from callflow.scenarios._file import Located, RequestExpectation, ScenarioCall, ScenarioFile
+from callflow.simulate import Backend, Caller, CallInfo, Transcript, simulate
+from callflow.sourcemap import SourceLocation
+
+LIBRARY_PREFIX = "callflow/"
+
+
+# ------------------------------------------------------------------ the flow and the app
+
+
+def _scenario_problem(location: SourceLocation, code: str, message: str, hint: str | None = None):
+    diagnostic = Diagnostic(code, Severity.ERROR, message, location, hint=hint)
+    return ScenarioError(f"{location}: {code} {message}", [diagnostic])
+
+
+def _inside(folder: Path, name: str) -> Path | None:
+    """``name`` relative to ``folder``, or None when it leaves the folder (``..``, an
+    absolute path, or a symbolic link pointing out of it)."""
+    candidate = Path(name)
+    if candidate.is_absolute() or ".." in candidate.parts:
+        return None
+    path = folder / candidate
+    real_folder = os.path.realpath(folder)
+    real = os.path.realpath(path)
+    if os.path.commonpath([real_folder, real]) != real_folder:
+        return None
+    return path
+
+
+def load_scenario_flow(scenario: ScenarioFile) -> Document:
+    """The Document the scenario's ``flow`` names, through the front door.
+
+    Raises `ScenarioError` at the ``flow`` key when the flow leaves the scenario's folder,
+    does not exist or does not load (the flow's own diagnostics follow).
+    """
+    from callflow.sources import load_flows, single_document
+
+    spec = str(scenario.flow.value)
+    where = scenario.flow.location
+    if spec.startswith(LIBRARY_PREFIX):
+        flow: object = spec
+        from callflow.templating import library_path
+
+        # The library's own name, for a front door that does not know library names.
+        library_file = library_path() / spec[len(LIBRARY_PREFIX) :]
+        if not Path(spec).exists() and "/" not in spec[len(LIBRARY_PREFIX) :]:
+            flow = library_file
+    else:
+        inside = _inside(scenario.folder, spec)
+        if inside is None:
+            raise _scenario_problem(
+                where,
+                "CF954",
+                f"flow {spec!r} is outside the scenario file's folder",
+                "name a flow in this folder or below it, or a library template (callflow/…)",
+            )
+        flow = inside
+    sources = load_flows(flow, context=scenario.variables, sample=scenario.sample)
+    problems = [d for source in sources for d in source.diagnostics if d.is_error]
+    if problems or not sources:
+        first = problems[0] if problems else None
+        detail = first.message if first is not None else "nothing to load"
+        error = _scenario_problem(where, "CF954", f"flow {spec!r} does not load: {detail}")
+        error.diagnostics = (*error.diagnostics, *problems)
+        raise error
+    try:
+        document = single_document(Path(spec), sources)
+    except CallflowError as error:
+        raise _scenario_problem(where, "CF954", str(error)) from None
+    assert document is not None
+    return document
+
+
+def load_app(spec: Located, folder: Path) -> Any:
+    """The object ``module:attr`` or ``file.py:attr`` (relative to the scenario) names."""
+    import importlib
+    import importlib.util
+    import sys
+
+    text = str(spec.value)
+    module_name, colon, attribute = text.rpartition(":")
+    if not colon or not module_name or not attribute:
+        raise _scenario_problem(
+            spec.location, "CF953", f"app {text!r}: expected MODULE:ATTR or file.py:ATTR"
+        )
+    try:
+        if module_name.endswith(".py"):
+            path = _inside(folder, module_name)
+            if path is None or not path.is_file():
+                raise _scenario_problem(
+                    spec.location, "CF953", f"app {text!r}: no file {module_name} in this folder"
+                )
+            loader_spec = importlib.util.spec_from_file_location(path.stem, path)
+            assert loader_spec is not None and loader_spec.loader is not None
+            module = importlib.util.module_from_spec(loader_spec)
+            loader_spec.loader.exec_module(module)
+        else:
+            if str(folder) not in sys.path:
+                sys.path.insert(0, str(folder))
+            module = importlib.import_module(module_name)
+    except ScenarioError:
+        raise
+    except Exception as error:  # the user's module failed to import: say how, briefly
+        raise _scenario_problem(
+            spec.location,
+            "CF953",
+            f"app {text!r}: importing {module_name} failed: {type(error).__name__}: {error}",
+        ) from None
+    target: Any = module
+    for part in attribute.split("."):
+        if not hasattr(target, part):
+            raise _scenario_problem(
+                spec.location, "CF953", f"app {text!r}: {module_name} has no attribute {part!r}"
+            )
+        target = getattr(target, part)
+    return target
+
+
+@dataclass
+class SentRequest:
+    """A request the flow made: method, URL without its query, the fields sent, JSON body."""
+
+    method: str
+    url: str
+    params: dict[str, str]
+    json: Any
+
+    def __str__(self) -> str:
+        fields = "&".join(f"{k}={v}" for k, v in self.params.items())
+        return f"{self.method} {self.url}" + (f"?{fields}" if fields else "")
+
+
+def _sent(request: httpx.Request) -> SentRequest:
+    url = request.url
+    params = {k: v for k, v in url.params.multi_items()}
+    body = request.content
+    json_body: Any = None
+    content_type = request.headers.get("content-type", "")
+    if body and "json" in content_type:
+        try:
+            json_body = json.loads(body)
+        except ValueError:
+            json_body = None
+    elif body and "form" in content_type:
+        from urllib.parse import parse_qsl
+
+        params.update(parse_qsl(body.decode("utf-8", "replace")))
+    return SentRequest(request.method, str(url.copy_with(query=None)), params, json_body)
+
+
+def _reply(value: Any) -> httpx.Response:
+    if isinstance(value, tuple):
+        status, body = value
+        return httpx.Response(status, text=body, headers={"Content-Type": "text/xml"})
+    return httpx.Response(200, text=str(value), headers={"Content-Type": "text/xml"})
+
+
+class _Recorder:
+    """The backend of one call: its replies first, then the app (if any); records requests."""
+
+    def __init__(self, replies: Mapping[str, Any], app: Any) -> None:
+        self.replies = {url.split("?", 1)[0]: reply for url, reply in replies.items()}
+        self.app = app
+        self.sent: list[SentRequest] = []
+        self._inner = Backend.of(app) if app is not None else None
+        self._clients: list[Any] = []
+
+    def _mapped(self, request: httpx.Request) -> httpx.Response | None:
+        self.sent.append(_sent(request))
+        key = str(request.url.copy_with(query=None))
+        if key in self.replies:
+            return _reply(self.replies[key])
+        if self._inner is None:
+            if self.replies:
+                return httpx.Response(404, text=f"no reply for {key} in the scenario file")
+            raise httpx.ConnectError("no app or reply in the scenario file answers this URL")
+        return None
+
+    def backend(self) -> Backend:
+        inner = self._inner
+        if inner is not None and inner.is_async:
+
+            async def respond_async(request: httpx.Request) -> httpx.Response:
+                mapped = self._mapped(request)
+                if mapped is not None:
+                    return mapped
+                assert inner is not None
+                async with inner.async_client(0) as client:
+                    response = await client.send(request)
+                    await response.aread()
+                    return httpx.Response(
+                        response.status_code, headers=response.headers, content=response.content
+                    )
+
+            return Backend.function(respond_async)
+
+        def respond(request: httpx.Request) -> httpx.Response:
+            mapped = self._mapped(request)
+            if mapped is not None:
+                return mapped
+            assert inner is not None
+            if not self._clients:
+                self._clients.append(inner.client(0))
+            response = self._clients[0].send(request)
+            response.read()
+            return httpx.Response(
+                response.status_code, headers=response.headers, content=response.content
+            )
+
+        return Backend.function(respond)
+
+    def close(self) -> None:
+        for client in self._clients:
+            client.close()
+
+
+# ------------------------------------------------------------------ results
+
+
+@dataclass
+class CallResult:
+    """What one scenario call did: its transcript, the requests made, the unmet expectations."""
+
+    scenario: ScenarioFile
+    call: ScenarioCall
+    transcript: Transcript
+    requests: list[SentRequest]
+    failures: list[Diagnostic] = field(default_factory=list)
+    snapshot_written: bool = False
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    @property
+    def name(self) -> str:
+        return f"{self.scenario.path}::{self.call.name}"
+
+    def report(self, *, relative_to: str | None = None) -> str:
+        """The failures, each at the scenario's line, then the transcript with source lines."""
+        lines: list[str] = []
+        for failure in self.failures:
+            lines.append(f"{failure.location}: {failure.code} {failure.message}")
+            if failure.hint:
+                lines.extend(f"    {part}" for part in failure.hint.splitlines())
+        lines.append("")
+        lines.append(f"transcript of {self.call.name!r} (ended by {self.transcript.ended_by}):")
+        lines.extend("  " + line for line in transcript_lines(self.transcript))
+        if self.requests:
+            lines.append("requests:")
+            lines.extend(f"  {request}" for request in self.requests)
+        return "\n".join(lines) + "\n"
+
+
+def transcript_lines(transcript: Transcript) -> list[str]:
+    """The transcript, one event a line, each with the source line (and its chain)."""
+    out = []
+    for event in transcript:
+        location = event.location
+        # The outermost "called from" is the line of the flow that used the macro.
+        called = [part for part in location.chain if part.startswith("called from ")]
+        chain = f" ({called[-1]})" if called else ""
+        out.append(
+            f"{event.at_ms / 1000:8.2f}s  {event.kind:<12} {event.summary()}  @ {location}{chain}"
+        )
+    return out
+
+
+# ------------------------------------------------------------------ expectations
+
+
+def _shown(items: Iterable[str]) -> str:
+    listed = [repr(item) for item in items]
+    return ", ".join(listed) if listed else "nothing"
+
+
+def _subset(expected: Any, actual: Any) -> bool:
+    if isinstance(expected, dict):
+        return isinstance(actual, dict) and all(
+            key in actual and _subset(value, actual[key]) for key, value in expected.items()
+        )
+    return bool(expected == actual)
+
+
+def _matches(expected: RequestExpectation, sent: SentRequest) -> bool:
+    wanted = httpx.URL(expected.url)
+    if str(wanted.copy_with(query=None)) != sent.url:
+        return False
+    if expected.method is not None and expected.method != sent.method:
+        return False
+    fields = {**dict(wanted.params.multi_items()), **expected.params}
+    if any(sent.params.get(key) != value for key, value in fields.items()):
+        return False
+    return expected.json is None or _subset(expected.json, sent.json)
+
+
+def check_expectations(
+    call: ScenarioCall, transcript: Transcript, requests: list[SentRequest]
+) -> list[Diagnostic]:
+    """One diagnostic per unmet expectation, at the line of the expectation."""
+    failures: list[Diagnostic] = []
+    expect = call.expect
+
+    def fail(location: SourceLocation, message: str, hint: str | None = None) -> None:
+        failures.append(
+            Diagnostic("CF955", Severity.ERROR, f"call {call.name!r}: {message}", location, None, hint)
+        )
+
+    spoken = transcript.spoken
+    position = 0
+    for item in expect.heard:
+        found = next((i for i in range(position, len(spoken)) if item.value in spoken[i]), None)
+        if found is None:
+            earlier = any(item.value in text for text in spoken[:position])
+            where = "was said only before the texts heard earlier" if earlier else "was never said"
+            fail(
+                item.location,
+                f"expected to hear {item.value!r}, but it {where}",
+                f"heard: {_shown(spoken)}",
+            )
+            break
+        position = found + 1
+    for item in expect.not_heard:
+        said = next((text for text in spoken if item.value in text), None)
+        if said is not None:
+            fail(item.location, f"expected not to hear {item.value!r}, but heard {said!r}")
+    if "dialled" in expect.keys:
+        dialled = transcript.dialled
+        wanted = [item.value for item in expect.dialled]
+        if dialled != wanted:
+            index = next(
+                (i for i, (a, b) in enumerate(zip(dialled, wanted, strict=False)) if a != b),
+                min(len(dialled), len(wanted)),
+            )
+            location = (
+                expect.dialled[index].location
+                if index < len(expect.dialled)
+                else expect.keys["dialled"]
+            )
+            fail(
+                location,
+                f"expected to dial {_shown(wanted)}, but dialled {_shown(dialled)}",
+            )
+    if expect.requested is not None:
+        wanted_requests = expect.requested
+        for index, expected in enumerate(wanted_requests):
+            if index >= len(requests):
+                fail(
+                    expected.location,
+                    f"expected request {index + 1} to {expected.url}, but only "
+                    f"{len(requests)} request(s) were made",
+                    "requests: " + (", ".join(str(r) for r in requests) or "none"),
+                )
+                break
+            if not _matches(expected, requests[index]):
+                detail = str(requests[index])
+                if requests[index].json is not None and expected.json is not None:
+                    detail += f" with JSON {json.dumps(requests[index].json, sort_keys=True)}"
+                fail(
+                    expected.location,
+                    f"expected request {index + 1} to be {_describe(expected)}, but it was {detail}",
+                )
+                break
+        else:
+            if len(requests) > len(wanted_requests):
+                extra = ", ".join(str(r) for r in requests[len(wanted_requests) :])
+                fail(expect.keys["requested"], f"unexpected request(s): {extra}")
+    if expect.ended_by is not None:
+        by = {"hangup": "flow"}.get(transcript.ended_by, transcript.ended_by)
+        hangups = transcript.of("hangup")
+        tag = hangups[-1].data.get("tag") if hangups else None
+        if by != expect.ended_by.value:
+            fail(
+                expect.ended_by.location,
+                f"expected the call to end by {expect.ended_by.value}, but it ended by {by}"
+                + (f" (tag {tag!r})" if tag else ""),
+            )
+        elif expect.ended_tag is not None and tag != expect.ended_tag.value:
+            fail(
+                expect.ended_tag.location,
+                f"expected the hangup tag {expect.ended_tag.value!r}, but it was {tag!r}",
+            )
+    return failures
+
+
+def _describe(expected: RequestExpectation) -> str:
+    fields = "&".join(f"{k}={v}" for k, v in expected.params.items())
+    text = f"{expected.method or 'any method'} {expected.url}"
+    if fields:
+        text += ("&" if "?" in expected.url else "?") + fields
+    if expected.json is not None:
+        text += f" with JSON {json.dumps(expected.json, sort_keys=True)}"
+    return text
+
+
+# ------------------------------------------------------------------ running
+
+
+class ScenarioRunner:
+    """Runs the calls of one scenario file: the flow is loaded and the app imported once.
+
+    ``on_transcript`` sees every transcript (coverage uses it); ``update_snapshots`` writes
+    snapshots instead of comparing them.
+    """
+
+    def __init__(
+        self,
+        scenario: ScenarioFile,
+        *,
+        update_snapshots: bool = False,
+        on_transcript: Callable[[Transcript], None] | None = None,
+    ) -> None:
+        self.scenario = scenario
+        self.update_snapshots = update_snapshots
+        self.on_transcript = on_transcript
+        self._document: Document | None = None
+        self._app: Any = None
+        self._app_loaded = False
+
+    @property
+    def document(self) -> Document:
+        if self._document is None:
+            self._document = load_scenario_flow(self.scenario)
+        return self._document
+
+    def app(self) -> Any:
+        if not self._app_loaded and self.scenario.app is not None:
+            self._app = load_app(self.scenario.app, self.scenario.folder)
+        self._app_loaded = True
+        return self._app
+
+    def run(self, call: ScenarioCall) -> CallResult:
+        scenario = self.scenario
+        document = self.document
+        recorder = _Recorder({**scenario.replies, **call.replies}, self.app())
+        defaults = CallInfo()
+        info = CallInfo(
+            from_number=call.from_number or scenario.from_number or defaults.from_number,
+            to_number=call.to_number or scenario.to_number or defaults.to_number,
+        )
+        try:
+            transcript = simulate(document, Caller(**call.caller), call=info, app=recorder.backend())
+        finally:
+            recorder.close()
+        if self.on_transcript is not None:
+            self.on_transcript(transcript)
+        result = CallResult(scenario, call, transcript, recorder.sent)
+        result.failures = check_expectations(call, transcript, recorder.sent)
+        if call.snapshot:
+            from callflow.snapshots import check_scenario_snapshot
+
+            problem, written = check_scenario_snapshot(
+                scenario.path, call.name, transcript, update=self.update_snapshots
+            )
+            result.snapshot_written = written
+            if problem is not None:
+                result.failures.append(
+                    Diagnostic(
+                        "CF955",
+                        Severity.ERROR,
+                        f"call {call.name!r}: {problem}",
+                        call.location,
+                        hint="run `callflow test --update` (or pytest --snapshot-update) "
+                        "if the change is intended",
+                    )
+                )
+        return result
+
+    def run_all(self) -> list[CallResult]:
+        return [self.run(call) for call in self.scenario.calls]
