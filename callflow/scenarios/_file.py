@@ -56,6 +56,8 @@ _FILE_KEYS = {
 }
 _CALL_KEYS = {
     "name": "the call's name (the test's name)",
+    "sample": "the template sample for this call (instead of the file's)",
+    "variables": "template variables for this call (instead of the file's)",
     "press": "keys typed at each <Gather> attempt ('' = silence, 'hangup')",
     "dial": "target → outcome (answered, busy, no-answer, failed, caller-hangs-up)",
     "dial_default": "outcome of targets not in `dial`",
@@ -125,6 +127,8 @@ class ScenarioCall:
     replies: Mapping[str, Any]
     snapshot: bool
     expect: Expectations
+    sample: str | None = None
+    variables: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -349,6 +353,8 @@ class _Reader:
             replies=self.replies(table, path),
             snapshot=bool(self.typed(table, path, "snapshot", bool)),
             expect=expect,
+            sample=self.typed(table, path, "sample", str),
+            variables=self.typed(table, path, "variables", dict),
         )
 
     def file(self, data: Mapping[str, Any], path: Path) -> ScenarioFile | None:

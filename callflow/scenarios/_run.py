@@ -43,7 +43,9 @@ def _inside(folder: Path, name: str) -> Path | None:
     return path
 
 
-def load_scenario_flow(scenario: ScenarioFile) -> Document:
+def load_scenario_flow(
+    scenario: ScenarioFile, call: ScenarioCall | None = None
+) -> Document:
     """The Document the scenario's ``flow`` names, through the front door.
 
     Raises `ScenarioError` at the ``flow`` key when the flow leaves the scenario's folder,
@@ -71,7 +73,10 @@ def load_scenario_flow(scenario: ScenarioFile) -> Document:
                 "name a flow in this folder or below it, or a library template (callflow/…)",
             )
         flow = inside
-    sources = load_flows(flow, context=scenario.variables, sample=scenario.sample)
+    sample, variables = scenario.sample, scenario.variables
+    if call is not None and (call.sample is not None or call.variables is not None):
+        sample, variables = call.sample, call.variables
+    sources = load_flows(flow, context=variables, sample=sample)
     problems = [d for source in sources for d in source.diagnostics if d.is_error]
     if problems or not sources:
         first = problems[0] if problems else None
@@ -415,8 +420,7 @@ def _describe(expected: RequestExpectation) -> str:
 class ScenarioRunner:
     """Runs the calls of one scenario file: the flow is loaded and the app imported once.
 
-    ``on_transcript`` sees every transcript (coverage uses it); ``update_snapshots`` writes
-    snapshots instead of comparing them.
+    ``update_snapshots`` writes snapshots instead of comparing them.
     """
 
     def __init__(
@@ -424,20 +428,24 @@ class ScenarioRunner:
         scenario: ScenarioFile,
         *,
         update_snapshots: bool = False,
-        on_transcript: Callable[[Transcript], None] | None = None,
     ) -> None:
         self.scenario = scenario
         self.update_snapshots = update_snapshots
-        self.on_transcript = on_transcript
-        self._document: Document | None = None
+        self._documents: dict[str, Document] = {}
         self._app: Any = None
         self._app_loaded = False
 
-    @property
-    def document(self) -> Document:
-        if self._document is None:
-            self._document = load_scenario_flow(self.scenario)
-        return self._document
+    def document(self, call: ScenarioCall | None = None) -> Document:
+        """The flow for ``call`` (its own sample or variables, else the file's), loaded once."""
+        key = ""
+        if call is not None and (call.sample is not None or call.variables is not None):
+            key = json.dumps([call.sample, call.variables], sort_keys=True, default=str)
+        document = self._documents.get(key)
+        if document is None:
+            document = self._documents[key] = load_scenario_flow(
+                self.scenario, call if key else None
+            )
+        return document
 
     def app(self) -> Any:
         if not self._app_loaded and self.scenario.app is not None:
@@ -447,7 +455,7 @@ class ScenarioRunner:
 
     def run(self, call: ScenarioCall) -> CallResult:
         scenario = self.scenario
-        document = self.document
+        document = self.document(call)
         recorder = _Recorder({**scenario.replies, **call.replies}, self.app())
         defaults = CallInfo()
         info = CallInfo(
@@ -458,8 +466,6 @@ class ScenarioRunner:
             transcript = simulate(document, Caller(**call.caller), call=info, app=recorder.backend())
         finally:
             recorder.close()
-        if self.on_transcript is not None:
-            self.on_transcript(transcript)
         result = CallResult(scenario, call, transcript, recorder.sent)
         result.failures = check_expectations(call, transcript, recorder.sent)
         if call.snapshot:
