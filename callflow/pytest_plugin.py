@@ -45,3 +45,167 @@ def callflow_sandbox_url(callflow_sandbox: Sandbox) -> Iterator[str]:
     """``http://127.0.0.1:PORT/rest`` serving ``callflow_sandbox`` for the test's duration."""
     with callflow_sandbox.serve("127.0.0.1", 0) as server:
         yield server.url
+
+
+# ---------------------------------------------------------------- scenario files, snapshots,
+# branch coverage: *.calls.toml files are collected as one test item per call
+# (``FILE::NAME``); ``callflow_snapshot`` is syrupy's snapshot with callflow's extension;
+# ``--callflow-coverage`` prints the flows' branch coverage at the end of the run.
+
+from collections.abc import Iterable  # noqa: E402
+from typing import Any  # noqa: E402
+
+if TYPE_CHECKING:
+    from callflow.coverage import CoverageData
+    from callflow.scenarios import CallResult, ScenarioRunner
+
+_COVERAGE_KEY = pytest.StashKey["CoverageData"]()
+_COVERAGE_STOP = pytest.StashKey[Any]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("callflow", "callflow scenario files and flow coverage")
+    group.addoption(
+        "--callflow-coverage",
+        action="store_true",
+        default=False,
+        help="record the branches of every call flow simulated and print their coverage",
+    )
+    group.addoption(
+        "--callflow-coverage-report",
+        action="append",
+        default=[],
+        metavar="KIND:PATH",
+        help="write flow coverage as json:PATH or cobertura:PATH (repeatable)",
+    )
+    group.addoption(
+        "--callflow-fail-under",
+        type=float,
+        default=None,
+        metavar="PERCENT",
+        help="fail the run when flow branch coverage is below PERCENT",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    wanted = (
+        config.getoption("--callflow-coverage")
+        or config.getoption("--callflow-coverage-report")
+        or config.getoption("--callflow-fail-under") is not None
+    )
+    if wanted:
+        from callflow.coverage import CoverageData, record_coverage
+
+        data = CoverageData()
+        recording = record_coverage(data)
+        recording.__enter__()
+        config.stash[_COVERAGE_KEY] = data
+        config.stash[_COVERAGE_STOP] = recording
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    recording = config.stash.get(_COVERAGE_STOP, None)
+    if recording is not None:
+        recording.__exit__(None, None, None)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    data = session.config.stash.get(_COVERAGE_KEY, None)
+    if data is None:
+        return
+    for spec in session.config.getoption("--callflow-coverage-report"):
+        data.write_report(spec, base=str(session.config.rootpath))
+    under = session.config.getoption("--callflow-fail-under")
+    if under is not None and data.percent < under and session.exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    data = config.stash.get(_COVERAGE_KEY, None)
+    if data is None:
+        return
+    terminalreporter.write_sep("-", "callflow branch coverage")
+    terminalreporter.write(data.report_text(base=str(config.rootpath)))
+    under = config.getoption("--callflow-fail-under")
+    if under is not None and data.percent < under:
+        terminalreporter.write_line(
+            f"FAIL: flow branch coverage {data.percent:.1f}% is under {under:g}%"
+        )
+
+
+def pytest_collect_file(file_path: Any, parent: pytest.Collector) -> pytest.Collector | None:
+    if file_path.name.endswith(".calls.toml"):
+        collector: pytest.Collector = ScenarioFileCollector.from_parent(parent, path=file_path)
+        return collector
+    return None
+
+
+class ScenarioFileCollector(pytest.File):
+    """A ``*.calls.toml`` file: one `ScenarioItem` per ``[[call]]``."""
+
+    runner: ScenarioRunner
+
+    def collect(self) -> Iterable[pytest.Item]:
+        from callflow.scenarios import ScenarioRunner, read_scenario_file
+
+        update = bool(self.config.getoption("--snapshot-update", default=False))
+        self.runner = ScenarioRunner(read_scenario_file(self.path), update_snapshots=update)
+        for call in self.runner.scenario.calls:
+            yield ScenarioItem.from_parent(self, name=call.name, line=call.location.line)
+
+    def repr_failure(self, excinfo: Any, style: Any = None) -> Any:
+        from callflow.errors import ScenarioError
+
+        if isinstance(excinfo.value, ScenarioError):
+            from callflow.reporters import render
+
+            return render(list(excinfo.value.diagnostics), "text").rstrip("\n")
+        return super().repr_failure(excinfo)
+
+
+class ScenarioFailed(Exception):
+    """A scenario call whose expectations were not met (carries its `CallResult`)."""
+
+    def __init__(self, result: CallResult) -> None:
+        super().__init__(result.name)
+        self.result = result
+
+
+class ScenarioItem(pytest.Item):
+    """One scenario call, run through the simulator and held to its expectations."""
+
+    def __init__(self, *, line: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.line = line
+        # Plugins that wrap every test call (pytest-lsp) look for the fixtures given.
+        self.funcargs: dict[str, Any] = {}
+
+    def runtest(self) -> None:
+        assert isinstance(self.parent, ScenarioFileCollector)
+        runner = self.parent.runner
+        call = next(c for c in runner.scenario.calls if c.name == self.name)
+        result = runner.run(call)
+        if not result.passed:
+            raise ScenarioFailed(result)
+
+    def repr_failure(self, excinfo: Any, style: Any = None) -> Any:
+        from callflow.errors import ScenarioError
+
+        if isinstance(excinfo.value, ScenarioFailed):
+            return excinfo.value.result.report().rstrip("\n")
+        if isinstance(excinfo.value, ScenarioError):
+            from callflow.reporters import render
+
+            return render(list(excinfo.value.diagnostics), "text").rstrip("\n")
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self) -> tuple[Any, int | None, str]:
+        return self.path, self.line - 1, f"call {self.name!r}"
+
+
+@pytest.fixture
+def callflow_snapshot(snapshot: Any) -> Any:
+    """syrupy's ``snapshot`` storing Documents as canonical XML and Transcripts as text."""
+    from callflow.snapshots import CallflowSnapshotExtension
+
+    return snapshot.use_extension(CallflowSnapshotExtension)
