@@ -95,8 +95,8 @@ class FileCoverage:
 
 
 def _describe(element: etree._Element) -> str:
-    attributes = " ".join(f'{k}="{v}"' for k, v in element.attrib.items())
-    return f"<{element.tag}{' ' + attributes if attributes else ''}>"
+    attributes = " ".join(f'{k!s}="{v!s}"' for k, v in element.attrib.items())
+    return f"<{element.tag!s}{' ' + attributes if attributes else ''}>"
 
 
 class _Site:
@@ -123,7 +123,9 @@ class _FlowBranches:
             if tag == "Gather":
                 self._gather(element)
             elif tag == "Dial":
-                self._two(element, "connected", "a target answers", "not-connected", "nobody answers")
+                self._two(
+                    element, "connected", "a target answers", "not-connected", "nobody answers"
+                )
             elif tag in ("Callback", "callback"):
                 self._two(element, "ok", "the fetch succeeds", "failed", "the fetch fails")
             elif tag == "Call":
@@ -151,9 +153,7 @@ class _FlowBranches:
         self.branches.setdefault(branch.key, branch)
         return branch.key
 
-    def _two(
-        self, element: etree._Element, yes: str, yes_what: str, no: str, no_what: str
-    ) -> None:
+    def _two(self, element: etree._Element, yes: str, yes_what: str, no: str, no_what: str) -> None:
         site = self._site(element)
         site.outcomes[yes] = self._branch(element, yes, yes_what)
         handler = next((c for c in element if c.tag == "Error"), None)
@@ -166,9 +166,7 @@ class _FlowBranches:
         site = self._site(element)
         switch = element.find("Switch")
         holder = switch if switch is not None else element
-        cases = (
-            switch.iterfind("Case") if switch is not None else element.iterfind("DTMF")
-        )
+        cases = switch.iterfind("Case") if switch is not None else element.iterfind("DTMF")
         for case in cases:
             key = case.get("dtmf" if case.tag == "Case" else "value", "").strip()
             site.cases.setdefault(key, self._branch(case, "taken", "chosen"))
@@ -320,7 +318,8 @@ class CoverageData:
             lines.append(
                 f"{item.file:<{width}}  {item.total:>8}  {item.taken:>5}  {_pct(item.percent):>6}"
             )
-        lines.append(f"{'TOTAL':<{width}}  {self.total:>8}  {self.taken:>5}  {_pct(self.percent):>6}")
+        total = f"{self.total:>8}  {self.taken:>5}  {_pct(self.percent):>6}"
+        lines.append(f"{'TOTAL':<{width}}  {total}")
         if show_missing:
             missing = [(item.file, b) for item in files for b in item.missing]
             if missing:
@@ -367,10 +366,10 @@ class CoverageData:
             klass = etree.SubElement(
                 classes,
                 "class",
-                name=item.file,
-                filename=item.file,
-                complexity="0",
-                **{
+                {
+                    "name": item.file,
+                    "filename": item.file,
+                    "complexity": "0",
                     "line-rate": _rate(covered, len(by_line)),
                     "branch-rate": _rate(item.taken, item.total),
                 },
@@ -383,12 +382,12 @@ class CoverageData:
                 etree.SubElement(
                     lines,
                     "line",
-                    number=str(number),
-                    hits=str(sum(b.hits for b in group)),
-                    branch="true",
-                    **{
+                    {
+                        "number": str(number),
+                        "hits": str(sum(b.hits for b in group)),
+                        "branch": "true",
                         "condition-coverage": f"{round(100 * taken / len(group))}% "
-                        f"({taken}/{len(group)})"
+                        f"({taken}/{len(group)})",
                     },
                 )
         package.set("line-rate", _rate(lines_covered, lines_valid))
@@ -420,9 +419,7 @@ class CoverageData:
         renderers = {"json": self.to_json, "cobertura": self.to_cobertura}
         render = renderers.get(kind)
         if not colon or not path or render is None:
-            raise InputError(
-                f"coverage report {spec!r}: expected json:PATH or cobertura:PATH"
-            )
+            raise InputError(f"coverage report {spec!r}: expected json:PATH or cobertura:PATH")
         target = Path(path)
         if target.parent and not target.parent.is_dir():
             raise InputError(f"coverage report {spec!r}: no folder {target.parent}")

@@ -56,10 +56,9 @@ from collections.abc import Iterable  # noqa: E402
 from typing import Any  # noqa: E402
 
 if TYPE_CHECKING:
-    from callflow.coverage import CoverageData
     from callflow.scenarios import CallResult, ScenarioRunner
 
-_COVERAGE_KEY = pytest.StashKey["CoverageData"]()
+_COVERAGE_KEY = pytest.StashKey[Any]()
 _COVERAGE_STOP = pytest.StashKey[Any]()
 
 

@@ -177,7 +177,7 @@ except ImportError:  # syrupy is a testing extra
     AmberSnapshotExtension = object  # type: ignore[assignment,misc]
 
 
-class CallflowSnapshotExtension(AmberSnapshotExtension):  # type: ignore[misc,valid-type]
+class CallflowSnapshotExtension(AmberSnapshotExtension):
     """syrupy's amber snapshots, with Documents as canonical XML and Transcripts as text.
 
     Use it through the ``callflow_snapshot`` fixture, or

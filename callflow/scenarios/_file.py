@@ -184,10 +184,8 @@ class _Reader:
         value = table.get(key)
         if value is None:
             return None
-        if isinstance(value, bool) and kind is int:
-            ok = False
-        else:
-            ok = isinstance(value, kind)
+        # TOML's true is a Python int too: a count must not accept it.
+        ok = not (isinstance(value, bool) and kind is int) and isinstance(value, kind)
         if not ok:
             names = (
                 " or ".join(_kind_name(k) for k in kind)

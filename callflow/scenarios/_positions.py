@@ -185,7 +185,7 @@ class _Scanner:
                 parts = [name for name, _ in self.key()]
                 self.advance(2 if array else 1)
                 if array:
-                    base = self.resolve(parts[:-1]) + (parts[-1],)
+                    base = (*self.resolve(parts[:-1]), parts[-1])
                     index = self.table_arrays.get(base, -1) + 1
                     self.table_arrays[base] = index
                     self.positions.setdefault(base, position)

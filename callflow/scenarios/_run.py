@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,9 @@ LIBRARY_PREFIX = "callflow/"
 # ------------------------------------------------------------------ the flow and the app
 
 
-def _scenario_problem(location: SourceLocation, code: str, message: str, hint: str | None = None):
+def _scenario_problem(
+    location: SourceLocation, code: str, message: str, hint: str | None = None
+) -> ScenarioError:
     diagnostic = Diagnostic(code, Severity.ERROR, message, location, hint=hint)
     return ScenarioError(f"{location}: {code} {message}", [diagnostic])
 
@@ -43,9 +45,7 @@ def _inside(folder: Path, name: str) -> Path | None:
     return path
 
 
-def load_scenario_flow(
-    scenario: ScenarioFile, call: ScenarioCall | None = None
-) -> Document:
+def load_scenario_flow(scenario: ScenarioFile, call: ScenarioCall | None = None) -> Document:
     """The Document the scenario's ``flow`` names, through the front door.
 
     Raises `ScenarioError` at the ``flow`` key when the flow leaves the scenario's folder,
@@ -324,7 +324,9 @@ def check_expectations(
 
     def fail(location: SourceLocation, message: str, hint: str | None = None) -> None:
         failures.append(
-            Diagnostic("CF955", Severity.ERROR, f"call {call.name!r}: {message}", location, None, hint)
+            Diagnostic(
+                "CF955", Severity.ERROR, f"call {call.name!r}: {message}", location, None, hint
+            )
         )
 
     spoken = transcript.spoken
@@ -379,7 +381,8 @@ def check_expectations(
                     detail += f" with JSON {json.dumps(requests[index].json, sort_keys=True)}"
                 fail(
                     expected.location,
-                    f"expected request {index + 1} to be {_describe(expected)}, but it was {detail}",
+                    f"expected request {index + 1} to be {_describe(expected)}, "
+                    f"but it was {detail}",
                 )
                 break
         else:
@@ -463,7 +466,8 @@ class ScenarioRunner:
             to_number=call.to_number or scenario.to_number or defaults.to_number,
         )
         try:
-            transcript = simulate(document, Caller(**call.caller), call=info, app=recorder.backend())
+            caller = Caller(**call.caller)
+            transcript = simulate(document, caller, call=info, app=recorder.backend())
         finally:
             recorder.close()
         result = CallResult(scenario, call, transcript, recorder.sent)
