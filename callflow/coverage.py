@@ -135,7 +135,8 @@ class _FlowBranches:
             elif tag == "Response":
                 handler = next((c for c in element if c.tag == "Error"), None)
                 if handler is not None:
-                    site = self._site(element)
+                    # The simulator's "error" event names the <Error> it runs.
+                    site = self._site(handler)
                     site.outcomes["error"] = self._branch(
                         handler, "taken", "the document's <Error> runs"
                     )
