@@ -7,7 +7,8 @@ never breaks a snapshot while a changed word does. ``assert transcript == callfl
 stores a `Transcript` as one line per event with its source line, paths written relative to
 the project (library templates as ``callflow/NAME``), so the text is the same on every
 machine. ``pytest --snapshot-update`` rewrites them as syrupy does. Scenario files keep
-their transcripts in ``__snapshots__/FILE/CALL.txt`` beside the file (`check_scenario_snapshot`).
+their transcripts in ``__call_snapshots__/FILE/CALL.txt`` beside the file (a folder of its
+own: syrupy removes files it does not know from ``__snapshots__``).
 """
 
 from __future__ import annotations
@@ -121,11 +122,11 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def scenario_snapshot_path(scenario_file: str | os.PathLike[str], call_name: str) -> Path:
-    """Where a scenario call's transcript snapshot lives: ``__snapshots__/FILE/CALL.txt``."""
+    """Where a scenario call's transcript snapshot lives: ``__call_snapshots__/FILE/CALL.txt``."""
     path = Path(scenario_file)
     stem = path.name.removesuffix(".calls.toml")
     safe = _UNSAFE.sub("_", call_name).strip("._") or "call"
-    return path.parent / "__snapshots__" / stem / f"{safe[:120]}.txt"
+    return path.parent / "__call_snapshots__" / stem / f"{safe[:120]}.txt"
 
 
 def check_scenario_snapshot(

@@ -123,7 +123,7 @@ def test_update_writes_snapshots_then_compares_them(
     assert first.code == 1 and "no snapshot yet" in first.out
     written = run_cli("test", path, "--update")
     assert written.code == 0 and "(snapshot written)" in written.out
-    stored = folder / "__snapshots__" / "menu" / "sales.txt"
+    stored = folder / "__call_snapshots__" / "menu" / "sales.txt"
     assert "say          'Sales.'" in stored.read_text()
     assert "menu.xml:5" in stored.read_text() and str(folder) not in stored.read_text()
     assert run_cli("test", path).code == 0

@@ -332,5 +332,5 @@ def test_odd_call_names_stay_in_the_snapshot_folder(tmp_path: Path) -> None:
     from callflow.snapshots import scenario_snapshot_path
 
     where = scenario_snapshot_path(tmp_path / "a.calls.toml", "../../etc/passwd")
-    assert where.parent == tmp_path / "__snapshots__" / "a"
+    assert where.parent == tmp_path / "__call_snapshots__" / "a"
     assert ".." not in where.name.split("_")
