@@ -16,12 +16,15 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
 from callflow.document import Document, safe_parser
 from callflow.simulate import Transcript
+
+if TYPE_CHECKING:
+    from callflow._snapshot_extension import CallflowSnapshotExtension
 
 __all__ = [
     "CallflowSnapshotExtension",
@@ -172,22 +175,12 @@ def check_scenario_snapshot(
 
 # ------------------------------------------------------------------ syrupy
 
-try:
-    from syrupy.extensions.amber import AmberSnapshotExtension
-except ImportError:  # syrupy is a testing extra
-    AmberSnapshotExtension = object  # type: ignore[assignment,misc]
 
+def __getattr__(name: str) -> Any:
+    # The syrupy extension is imported on first use: syrupy imports pytest, which commands
+    # such as `callflow test` have no need for.
+    if name == "CallflowSnapshotExtension":
+        from callflow._snapshot_extension import CallflowSnapshotExtension
 
-class CallflowSnapshotExtension(AmberSnapshotExtension):
-    """syrupy's amber snapshots, with Documents as canonical XML and Transcripts as text.
-
-    Use it through the ``callflow_snapshot`` fixture, or
-    ``snapshot.use_extension(CallflowSnapshotExtension)``.
-    """
-
-    def serialize(self, data: Any, **kwargs: Any) -> Any:
-        if isinstance(data, Document):
-            data = canonical_xml(data)
-        elif isinstance(data, Transcript):
-            data = transcript_text(data)
-        return super().serialize(data, **kwargs)
+        return CallflowSnapshotExtension
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import httpx
 
@@ -137,36 +139,52 @@ def load_app(spec: Located, folder: Path) -> Any:
     return target
 
 
-@dataclass
 class SentRequest:
-    """A request the flow made: method, URL without its query, the fields sent, JSON body."""
+    """A request the flow made: ``method``, ``url`` (without its query), ``params`` (query
+    and form fields), ``json`` (the JSON body, if any). Decoded when first asked for: most
+    calls never look."""
 
-    method: str
-    url: str
-    params: dict[str, str]
-    json: Any
+    __slots__ = ("_body", "_content_type", "_decoded", "_query", "method", "url")
+
+    def __init__(self, request: httpx.Request) -> None:
+        self.method = request.method
+        full = str(request.url)
+        self.url, _, _ = full.partition("?")
+        self._query = request.url.query
+        self._body = request.content
+        self._content_type = request.headers.get("content-type", "")
+        self._decoded: tuple[dict[str, str], Any] | None = None
+
+    def _decode(self) -> tuple[dict[str, str], Any]:
+        if self._decoded is None:
+            params = dict(parse_qsl(self._query.decode("ascii", "replace"), keep_blank_values=True))
+            json_body: Any = None
+            if self._body and "json" in self._content_type:
+                try:
+                    json_body = json.loads(self._body)
+                except ValueError:
+                    json_body = None
+            elif self._body and "form" in self._content_type:
+                params.update(
+                    parse_qsl(self._body.decode("utf-8", "replace"), keep_blank_values=True)
+                )
+            self._decoded = (params, json_body)
+        return self._decoded
+
+    @property
+    def params(self) -> dict[str, str]:
+        return self._decode()[0]
+
+    @property
+    def json(self) -> Any:
+        return self._decode()[1]
+
+    def __repr__(self) -> str:
+        return f"SentRequest({self})"
 
     def __str__(self) -> str:
         fields = "&".join(f"{k}={v}" for k, v in self.params.items())
         return f"{self.method} {self.url}" + (f"?{fields}" if fields else "")
-
-
-def _sent(request: httpx.Request) -> SentRequest:
-    url = request.url
-    params = {k: v for k, v in url.params.multi_items()}
-    body = request.content
-    json_body: Any = None
-    content_type = request.headers.get("content-type", "")
-    if body and "json" in content_type:
-        try:
-            json_body = json.loads(body)
-        except ValueError:
-            json_body = None
-    elif body and "form" in content_type:
-        from urllib.parse import parse_qsl
-
-        params.update(parse_qsl(body.decode("utf-8", "replace")))
-    return SentRequest(request.method, str(url.copy_with(query=None)), params, json_body)
 
 
 def _reply(value: Any) -> httpx.Response:
@@ -177,18 +195,27 @@ def _reply(value: Any) -> httpx.Response:
 
 
 class _Recorder:
-    """The backend of one call: its replies first, then the app (if any); records requests."""
+    """The backend of a scenario file's calls: the call's replies first, then the app (if
+    any); records each request. Made once per file (an httpx transport is not free); `start`
+    sets it up for the next call."""
 
-    def __init__(self, replies: Mapping[str, Any], app: Any) -> None:
-        self.replies = {url.split("?", 1)[0]: reply for url, reply in replies.items()}
-        self.app = app
+    def __init__(self, app: Any) -> None:
+        self.replies: dict[str, Any] = {}
         self.sent: list[SentRequest] = []
         self._inner = Backend.of(app) if app is not None else None
         self._clients: list[Any] = []
+        self.backend = self._backend()
+
+    def start(self, replies: dict[str, Any]) -> list[SentRequest]:
+        """Answer with ``replies`` (URLs without their query) from now on; a fresh record."""
+        self.replies = replies
+        self.sent = []
+        return self.sent
 
     def _mapped(self, request: httpx.Request) -> httpx.Response | None:
-        self.sent.append(_sent(request))
-        key = str(request.url.copy_with(query=None))
+        sent = SentRequest(request)
+        self.sent.append(sent)
+        key = sent.url
         if key in self.replies:
             return _reply(self.replies[key])
         if self._inner is None:
@@ -197,7 +224,7 @@ class _Recorder:
             raise httpx.ConnectError("no app or reply in the scenario file answers this URL")
         return None
 
-    def backend(self) -> Backend:
+    def _backend(self) -> Backend:
         inner = self._inner
         if inner is not None and inner.is_async:
 
@@ -233,6 +260,7 @@ class _Recorder:
     def close(self) -> None:
         for client in self._clients:
             client.close()
+        self._clients.clear()
 
 
 # ------------------------------------------------------------------ results
@@ -303,13 +331,19 @@ def _subset(expected: Any, actual: Any) -> bool:
     return bool(expected == actual)
 
 
+@functools.lru_cache(maxsize=256)
+def _split_url(url: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    base, _, query = url.partition("?")
+    return base, tuple(parse_qsl(query, keep_blank_values=True))
+
+
 def _matches(expected: RequestExpectation, sent: SentRequest) -> bool:
-    wanted = httpx.URL(expected.url)
-    if str(wanted.copy_with(query=None)) != sent.url:
+    base, query = _split_url(expected.url)
+    if base != sent.url:
         return False
     if expected.method is not None and expected.method != sent.method:
         return False
-    fields = {**dict(wanted.params.multi_items()), **expected.params}
+    fields = {**dict(query), **expected.params}
     if any(sent.params.get(key) != value for key, value in fields.items()):
         return False
     return expected.json is None or _subset(expected.json, sent.json)
@@ -329,7 +363,7 @@ def check_expectations(
             )
         )
 
-    spoken = transcript.spoken
+    spoken = transcript.spoken if expect.heard or expect.not_heard else []
     position = 0
     for item in expect.heard:
         found = next((i for i in range(position, len(spoken)) if item.value in spoken[i]), None)
@@ -435,11 +469,18 @@ class ScenarioRunner:
         self.scenario = scenario
         self.update_snapshots = update_snapshots
         self._documents: dict[str, Document] = {}
+        self._by_call: dict[str, Document] = {}
         self._app: Any = None
         self._app_loaded = False
+        self._recorder: _Recorder | None = None
+        self._callers: dict[str, tuple[Caller, CallInfo, dict[str, Any]]] = {}
 
     def document(self, call: ScenarioCall | None = None) -> Document:
         """The flow for ``call`` (its own sample or variables, else the file's), loaded once."""
+        if call is not None:
+            found = self._by_call.get(call.name)
+            if found is not None:
+                return found
         key = ""
         if call is not None and (call.sample is not None or call.variables is not None):
             key = json.dumps([call.sample, call.variables], sort_keys=True, default=str)
@@ -448,6 +489,8 @@ class ScenarioRunner:
             document = self._documents[key] = load_scenario_flow(
                 self.scenario, call if key else None
             )
+        if call is not None:
+            self._by_call[call.name] = document
         return document
 
     def app(self) -> Any:
@@ -456,22 +499,34 @@ class ScenarioRunner:
         self._app_loaded = True
         return self._app
 
+    def _prepared(self, call: ScenarioCall) -> tuple[Caller, CallInfo, dict[str, Any]]:
+        found = self._callers.get(call.name)
+        if found is None:
+            scenario = self.scenario
+            defaults = CallInfo()
+            info = CallInfo(
+                from_number=call.from_number or scenario.from_number or defaults.from_number,
+                to_number=call.to_number or scenario.to_number or defaults.to_number,
+            )
+            replies = {
+                url.split("?", 1)[0]: reply
+                for url, reply in {**scenario.replies, **call.replies}.items()
+            }
+            found = self._callers[call.name] = (Caller(**call.caller), info, replies)
+        return found
+
     def run(self, call: ScenarioCall) -> CallResult:
+        """Run one call and check its expectations (and snapshot)."""
         scenario = self.scenario
         document = self.document(call)
-        recorder = _Recorder({**scenario.replies, **call.replies}, self.app())
-        defaults = CallInfo()
-        info = CallInfo(
-            from_number=call.from_number or scenario.from_number or defaults.from_number,
-            to_number=call.to_number or scenario.to_number or defaults.to_number,
-        )
-        try:
-            caller = Caller(**call.caller)
-            transcript = simulate(document, caller, call=info, app=recorder.backend())
-        finally:
-            recorder.close()
-        result = CallResult(scenario, call, transcript, recorder.sent)
-        result.failures = check_expectations(call, transcript, recorder.sent)
+        if self._recorder is None:
+            self._recorder = _Recorder(self.app())
+        recorder = self._recorder
+        caller, info, replies = self._prepared(call)
+        sent = recorder.start(replies)
+        transcript = simulate(document, caller, call=info, app=recorder.backend)
+        result = CallResult(scenario, call, transcript, sent)
+        result.failures = check_expectations(call, transcript, sent)
         if call.snapshot:
             from callflow.snapshots import check_scenario_snapshot
 
@@ -493,4 +548,12 @@ class ScenarioRunner:
         return result
 
     def run_all(self) -> list[CallResult]:
-        return [self.run(call) for call in self.scenario.calls]
+        try:
+            return [self.run(call) for call in self.scenario.calls]
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Close the HTTP clients made for an in-process app (the runner stays usable)."""
+        if self._recorder is not None:
+            self._recorder.close()
