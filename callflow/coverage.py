@@ -94,9 +94,23 @@ class FileCoverage:
 # ------------------------------------------------------------------ branches of a Document
 
 
+#: The attributes that tell one branching element from its neighbours in a report.
+_NAMING_ATTRIBUTES = {
+    "Case": ("dtmf",),
+    "DTMF": ("value",),
+    "Call": ("field", "value"),
+    "Callback": ("url",),
+}
+
+
 def _describe(element: etree._Element) -> str:
-    attributes = " ".join(f'{k!s}="{v!s}"' for k, v in element.attrib.items())
-    return f"<{element.tag!s}{' ' + attributes if attributes else ''}>"
+    tag = str(element.tag)
+    attributes = " ".join(
+        f'{name}="{element.get(name)}"'
+        for name in _NAMING_ATTRIBUTES.get(tag, ())
+        if element.get(name) is not None
+    )
+    return f"<{tag}{' ' + attributes if attributes else ''}>"
 
 
 class _Site:

@@ -106,5 +106,5 @@ def run(args: argparse.Namespace) -> int:
                 f"; branch coverage {data.percent:.1f}% is under --fail-under {args.fail_under:g}"
             )
             code = max(code, EXIT_FAILED)
-    print(summary, file=sys.stderr)
+    out.write(summary + "\n")
     return code

@@ -51,7 +51,6 @@ _FILE_KEYS = {
     "replies": "URL → reply for the flow's requests (XML text, or { status, body })",
     "from": "the caller's number",
     "to": "the number called",
-    "snapshot": "true: snapshot the flow document",
     "call": "one [[call]] table per scripted call",
 }
 _CALL_KEYS = {
@@ -143,7 +142,6 @@ class ScenarioFile:
     replies: Mapping[str, Any]
     from_number: str | None
     to_number: str | None
-    snapshot: bool
     calls: tuple[ScenarioCall, ...]
 
     @property
@@ -390,7 +388,6 @@ class _Reader:
             replies=self.replies(data, ()),
             from_number=self.typed(data, (), "from", str),
             to_number=self.typed(data, (), "to", str),
-            snapshot=bool(self.typed(data, (), "snapshot", bool)),
             calls=tuple(calls),
         )
         return None if self.problems else scenario

@@ -47,7 +47,7 @@ def test_all_calls_passing_exit_0(run_cli: Run, write: Write, folder: Path) -> N
     result = run_cli("test", path)
     assert result.code == 0, result
     assert f"ok      {path}::sales" in result.out
-    assert "1 call: 1 passed, 0 failed" in result.err
+    assert "1 call: 1 passed, 0 failed" in result.out
 
 
 def test_a_folder_is_searched_for_scenario_files(run_cli: Run, write: Write, folder: Path) -> None:
@@ -55,7 +55,7 @@ def test_a_folder_is_searched_for_scenario_files(run_cli: Run, write: Write, fol
     write("sub/menu.calls.toml", PASSING)
     write("menu.calls.toml", PASSING)
     result = run_cli("test", folder)
-    assert result.code == 0 and "2 calls: 2 passed" in result.err
+    assert result.code == 0 and "2 calls: 2 passed" in result.out
 
 
 def test_a_failed_expectation_exits_1_with_the_report(
@@ -92,7 +92,7 @@ def test_coverage_is_printed_and_fail_under_fails(run_cli: Run, write: Write, fo
     assert result.code == 0
     assert "menu.xml" in result.out and "branches never taken:" in result.out
     failing = run_cli("test", path, "--fail-under", "90")
-    assert failing.code == 1 and "is under --fail-under 90" in failing.err
+    assert failing.code == 1 and "is under --fail-under 90" in failing.out
     assert run_cli("test", path, "--fail-under", "10").code == 0
 
 
