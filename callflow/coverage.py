@@ -295,6 +295,20 @@ class CoverageData:
         elif kind == "error" and data.get("of") == "Response":
             yield outcomes.get("error")
 
+    def to_records(self) -> list[tuple[str, int, int | None, str, str, int]]:
+        """Plain tuples (for another process): file, line, column, outcome, description, hits."""
+        return [
+            (b.file, b.line, b.column, b.outcome, b.description, b.hits)
+            for b in self.branches.values()
+        ]
+
+    def merge_records(self, records: list[tuple[str, int, int | None, str, str, int]]) -> None:
+        """Add the branches and hits another process recorded (`to_records`)."""
+        for file, line, column, outcome, description, hits in records:
+            branch = Branch(file, line, column, outcome, description)
+            mine = self.branches.setdefault(branch.key, branch)
+            mine.hits += hits
+
     # -- results ----------------------------------------------------------------------
 
     def files(self, *, base: str | None = None) -> list[FileCoverage]:

@@ -112,11 +112,24 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     data = session.config.stash.get(_COVERAGE_KEY, None)
     if data is None:
         return
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # a pytest-xdist worker: the controller reports
+        workeroutput["callflow_coverage"] = data.to_records()
+        return
     for spec in session.config.getoption("--callflow-coverage-report"):
         data.write_report(spec, base=str(session.config.rootpath))
     under = session.config.getoption("--callflow-fail-under")
     if under is not None and data.percent < under and session.exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """pytest-xdist: add a finished worker's flow coverage to the controller's."""
+    data = node.config.stash.get(_COVERAGE_KEY, None)
+    records = getattr(node, "workeroutput", {}).get("callflow_coverage")
+    if data is not None and records:
+        data.merge_records(records)
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:

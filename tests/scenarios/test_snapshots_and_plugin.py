@@ -66,7 +66,7 @@ def test_library_templates_are_named_callflow_in_snapshots() -> None:
 
 
 # Plugins these runs do not need, left out to keep each run short.
-UNNEEDED = ("cacheprovider", "xdist", "asyncio", "pytest_lsp", "hypothesispytest", "anyio")
+UNNEEDED = ("cacheprovider", "asyncio", "pytest_lsp", "hypothesispytest", "anyio")
 
 
 def pytest_in(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -95,13 +95,16 @@ def test_pytest_collects_scenario_calls_reports_failures_and_coverage(tmp_path: 
         "from callflow.simulate import Caller, simulate\n\n"
         "def test_one():\n    simulate('menu.xml', Caller(presses=['1']))\n"
     )
-    run = pytest_in(tmp_path, "-rA", "--callflow-coverage", "--callflow-fail-under", "90")
+    # Two xdist workers: each one's coverage reaches the report.
+    run = pytest_in(
+        tmp_path, "-rA", "-n", "2", "--callflow-coverage", "--callflow-fail-under", "90"
+    )
     assert run.returncode == 1, run.stdout + run.stderr
     assert "PASSED flow.calls.toml::greets" in run.stdout
     assert "FAILED flow.calls.toml::wrong" in run.stdout
     assert "flow.calls.toml:9:17: CF955 call 'wrong': expected to hear 'Goodbye'" in run.stdout
     assert f"@ {tmp_path / 'flow.xml'}:2:4" in run.stdout
-    # Scenario calls and plain tests calling simulate() both count.
+    # Plain tests calling simulate() count too.
     assert "callflow branch coverage" in run.stdout
     assert "menu.xml:1: <Gather>: the caller presses nothing" in run.stdout
     assert "FAIL: flow branch coverage 25.0% is under 90%" in run.stdout
