@@ -109,11 +109,13 @@ class _Scanner:
 
     # -- structure ----------------------------------------------------------------
 
-    def resolve(self, parts: list[str]) -> Path:
-        """A header's path with the current index of every array of tables on the way."""
+    def resolve(self, parts: list[str], position: Position) -> Path:
+        """A header's path with the current index of every array of tables on the way;
+        tables the header implies (``a`` for ``[a.b]``) are placed at it when first seen."""
         path: Path = ()
         for part in parts:
             path = (*path, part)
+            self.positions.setdefault(path, position)
             if path in self.table_arrays:
                 path = (*path, self.table_arrays[path])
         return path
@@ -185,13 +187,13 @@ class _Scanner:
                 parts = [name for name, _ in self.key()]
                 self.advance(2 if array else 1)
                 if array:
-                    base = (*self.resolve(parts[:-1]), parts[-1])
+                    base = (*self.resolve(parts[:-1], position), parts[-1])
                     index = self.table_arrays.get(base, -1) + 1
                     self.table_arrays[base] = index
                     self.positions.setdefault(base, position)
                     table = (*base, index)
                 else:
-                    table = self.resolve(parts)
+                    table = self.resolve(parts, position)
                 self.positions.setdefault(table, position)
                 continue
             path = self.assignment(table)
