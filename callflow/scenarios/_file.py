@@ -518,7 +518,13 @@ def find_scenario_files(paths: Sequence[str | os.PathLike[str]]) -> list[tuple[P
             )
             if not hits:
                 found.append((path, f"no scenario files (*{SCENARIO_SUFFIX}) in this folder"))
-            found.extend((hit, None) for hit in hits)
+            root = os.path.realpath(path)
+            for hit in hits:
+                real = os.path.realpath(hit)
+                if os.path.commonpath([root, real]) != root:
+                    found.append((hit, "a link leading out of the folder named; not followed"))
+                else:
+                    found.append((hit, None))
         elif path.exists():
             found.append((path, None))
         else:

@@ -133,3 +133,24 @@ def test_update_writes_snapshots_then_compares_them(
     assert "-   " in changed.out or "+" in changed.out
     assert run_cli("test", path, "--update").code == 0
     assert "Sales. Hold on." in stored.read_text()
+
+
+def test_a_scenario_link_leading_out_of_the_folder_is_not_followed(
+    run_cli: Run, write: Write, tmp_path: Path
+) -> None:
+    outside = write("elsewhere/menu.calls.toml", PASSING)
+    write("elsewhere/menu.xml", FLOW)
+    folder = tmp_path / "suite"
+    folder.mkdir()
+    (folder / "menu.calls.toml").symlink_to(outside)
+    result = run_cli("test", folder)
+    assert result.code == 2
+    assert "a link leading out of the folder named; not followed" in result.err
+    assert "passed, 0 failed" in result.out and "0 calls" in result.out
+
+
+def test_callflow_templates_still_lists_only_templates(run_cli: Run) -> None:
+    result = run_cli("templates", "--json")
+    names = [t["name"] for t in json.loads(result.out)]
+    assert "callflow/ivr_menu.xml.j2" in names
+    assert all(name.endswith(".xml.j2") and "tests" not in name for name in names)
