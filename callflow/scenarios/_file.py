@@ -333,7 +333,20 @@ class _Reader:
 
             Caller(**caller)
         except (SimulationError, TypeError, ValueError) as error:
-            self.problem("CF953", path, f"call {name!r}: {error}")
+            text = str(error)
+            # Point at the key the simulator refused, when its message says which.
+            culprit: str | None = None
+            if "key presses" in text:
+                culprit = "press"
+            elif "dial outcome" in text:
+                default = table.get("dial_default")
+                culprit = (
+                    "dial_default" if default is not None and repr(default) in text else "dial"
+                )
+            if culprit not in table:
+                culprit = None
+            where = (*path, culprit) if culprit is not None else path
+            self.problem("CF953", where, f"call {name!r}: {text}")
         expect_table = self.typed(table, path, "expect", dict)
         expect = (
             self.expectations(expect_table, (*path, "expect"))

@@ -86,6 +86,15 @@ def load_scenario_flow(scenario: ScenarioFile, call: ScenarioCall | None = None)
         error = _scenario_problem(where, "CF954", f"flow {spec!r} does not load: {detail}")
         error.diagnostics = (*error.diagnostics, *problems)
         raise error
+    loaded = [source for source in sources if source.document is not None]
+    if len(loaded) > 1:
+        labels = ", ".join(source.label for source in loaded)
+        raise _scenario_problem(
+            where,
+            "CF954",
+            f"flow {spec!r} gives {len(loaded)} documents ({labels})",
+            'choose one: add sample = "NAME" or a [variables] table (to the file or the call)',
+        )
     try:
         document = single_document(Path(spec), sources)
     except CallflowError as error:

@@ -233,6 +233,20 @@ def test_a_bad_caller_choice_is_named(scenario: Callable[[str], Path]) -> None:
     assert "unknown dial outcome 'maybe'" in error.diagnostics[0].message
 
 
+def test_a_bad_key_press_points_at_the_press_line(scenario: Callable[[str], Path]) -> None:
+    error = problem(scenario('flow = "menu.xml"\n[[call]]\nname = "a"\n\npress = ["1", "x"]\n'))
+    first = error.diagnostics[0]
+    assert first.location.line == 5 and "'x' is not a phone key" in first.message
+
+
+def test_a_template_with_several_samples_asks_for_one(tmp_path: Path) -> None:
+    path = tmp_path / "t.calls.toml"
+    path.write_text('flow = "callflow/voicemail.xml.j2"\n[[call]]\nname = "a"\n')
+    first = problem(path).diagnostics[0]
+    assert first.location.line == 1 and "gives 2 documents" in first.message
+    assert first.hint is not None and 'sample = "NAME"' in first.hint
+
+
 def test_an_unknown_ending_gets_a_did_you_mean(scenario: Callable[[str], Path]) -> None:
     error = problem(scenario('flow = "menu.xml"\n[[call]]\nname = "a"\nexpect.ended = "calller"\n'))
     assert error.diagnostics[0].hint == "did you mean `caller`?"
