@@ -199,6 +199,39 @@ def test_an_in_process_app_answers_the_callbacks(
     assert run_one(path).passed
 
 
+WSGI_APP = """\
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/xml")])
+    query = environ.get("QUERY_STRING", "")
+    return [f"<Response><Say>WSGI {environ['REQUEST_METHOD']} {query}</Say></Response>".encode()]
+"""
+
+ASGI_APP = """\
+async def app(scope, receive, send):
+    await receive()
+    query = scope["query_string"].decode()
+    body = f"<Response><Say>ASGI {scope['method']} {query}</Say></Response>"
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"text/xml")]})
+    await send({"type": "http.response.body", "body": body.encode()})
+"""
+
+
+@pytest.mark.parametrize(("source", "said"), [(WSGI_APP, "WSGI"), (ASGI_APP, "ASGI")])
+def test_wsgi_and_asgi_apps_answer_in_process(
+    scenario: Callable[[str], Path], tmp_path: Path, source: str, said: str
+) -> None:
+    (tmp_path / "webapp.py").write_text(source)
+    path = scenario(
+        'flow = "menu.xml"\napp = "webapp.py:app"\n[[call]]\nname = "s"\npress = ["2"]\n'
+        f'expect.heard = ["{said} POST tag=support"]\n'
+        "expect.requested = [\n"
+        '  { url = "https://app.example.com/support", params = { tag = "support" } },\n]\n'
+    )
+    result = run_one(path)
+    assert result.passed, result.report()
+
+
 # ------------------------------------------------------------------ bad files
 
 
