@@ -356,6 +356,17 @@ def test_a_flow_path_leaving_the_folder_is_refused(tmp_path: Path) -> None:
     assert first.location.line == 1 and "outside the scenario file's folder" in first.message
 
 
+def test_an_app_file_leaving_the_folder_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "evil.py").write_text("raise SystemExit('must not run')\n")
+    folder = tmp_path / "tests"
+    folder.mkdir()
+    (folder / "menu.xml").write_text(MENU)
+    path = folder / "app.calls.toml"
+    path.write_text('flow = "menu.xml"\napp = "../evil.py:app"\n[[call]]\nname = "a"\n')
+    first = problem(path).diagnostics[0]
+    assert first.location.line == 2 and "no file ../evil.py in this folder" in first.message
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="symbolic links")
 def test_a_symlinked_flow_pointing_out_is_refused(tmp_path: Path) -> None:
     (tmp_path / "secret.xml").write_text(MENU)
