@@ -57,14 +57,9 @@ def load_scenario_flow(scenario: ScenarioFile, call: ScenarioCall | None = None)
 
     spec = str(scenario.flow.value)
     where = scenario.flow.location
-    if spec.startswith(LIBRARY_PREFIX):
+    library_name = spec.startswith(LIBRARY_PREFIX)
+    if library_name:
         flow: object = spec
-        from callflow.templating import library_path
-
-        # The library's own name, for a front door that does not know library names.
-        library_file = library_path() / spec[len(LIBRARY_PREFIX) :]
-        if not Path(spec).exists() and "/" not in spec[len(LIBRARY_PREFIX) :]:
-            flow = library_file
     else:
         inside = _inside(scenario.folder, spec)
         if inside is None:
@@ -79,6 +74,13 @@ def load_scenario_flow(scenario: ScenarioFile, call: ScenarioCall | None = None)
     if call is not None and (call.sample is not None or call.variables is not None):
         sample, variables = call.sample, call.variables
     sources = load_flows(flow, context=variables, sample=sample)
+    if library_name and [d.code for s in sources for d in s.diagnostics] == ["CF001"]:
+        # A front door that does not know library names yet: the library's own file.
+        from callflow.templating import library_path
+
+        name = spec[len(LIBRARY_PREFIX) :]
+        if "/" not in name and not name.startswith("."):
+            sources = load_flows(library_path() / name, context=variables, sample=sample)
     problems = [d for source in sources for d in source.diagnostics if d.is_error]
     if problems or not sources:
         first = problems[0] if problems else None
