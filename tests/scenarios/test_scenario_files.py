@@ -293,6 +293,14 @@ def test_a_missing_flow_is_reported_at_the_flow_key(scenario: Callable[[str], Pa
     assert "does not load" in first.message and "no such file" in first.message
 
 
+def test_an_unknown_library_template_is_reported_at_the_flow_key(tmp_path: Path) -> None:
+    path = tmp_path / "t.calls.toml"
+    path.write_text('\nflow = "callflow/no_such_menu.xml.j2"\n[[call]]\nname = "a"\n')
+    first = problem(path).diagnostics[0]
+    assert (first.code, first.location.line) == ("CF954", 2)
+    assert "does not load" in first.message
+
+
 def test_a_file_without_flow_or_calls_says_so(scenario: Callable[[str], Path]) -> None:
     messages = [d.message for d in problem(scenario("sample = 'x'\n")).diagnostics]
     assert "the scenario file names no flow" in messages
