@@ -444,14 +444,12 @@ class CoverageData:
         from callflow.errors import InputError
         from callflow.files import write_atomically
 
-        kind, colon, path = spec.partition(":")
-        renderers = {"json": self.to_json, "cobertura": self.to_cobertura}
-        render = renderers.get(kind)
-        if not colon or not path or render is None:
-            raise InputError(f"coverage report {spec!r}: expected json:PATH or cobertura:PATH")
+        problem = report_spec_problem(spec)
+        if problem is not None:
+            raise InputError(f"coverage report: {problem}")
+        kind, _, path = spec.partition(":")
+        render = {"json": self.to_json, "cobertura": self.to_cobertura}[kind]
         target = Path(path)
-        if target.parent and not target.parent.is_dir():
-            raise InputError(f"coverage report {spec!r}: no folder {target.parent}")
         write_atomically(target, render(base=base).encode("utf-8"))
         return path
 
@@ -474,6 +472,22 @@ def _pct(percent: float) -> str:
     # Never round up to 100% while a branch is missing.
     shown = int(percent * 10) / 10
     return f"{shown:.1f}%"
+
+
+REPORT_KINDS = ("json", "cobertura")
+
+
+def report_spec_problem(spec: str) -> str | None:
+    """What is wrong with a report given as ``KIND:PATH`` (None when it is usable)."""
+    from pathlib import Path
+
+    kind, colon, path = spec.partition(":")
+    if kind not in REPORT_KINDS or not colon or not path:
+        return f"expected json:PATH or cobertura:PATH, not {spec!r}"
+    folder = Path(path).parent
+    if not folder.is_dir():
+        return f"{spec!r}: no folder {folder}"
+    return None
 
 
 @contextmanager

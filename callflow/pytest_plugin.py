@@ -93,7 +93,12 @@ def pytest_configure(config: pytest.Config) -> None:
         or config.getoption("--callflow-fail-under") is not None
     )
     if wanted:
-        from callflow.coverage import CoverageData, record_coverage
+        from callflow.coverage import CoverageData, record_coverage, report_spec_problem
+
+        for spec in config.getoption("--callflow-coverage-report"):
+            problem = report_spec_problem(spec)
+            if problem is not None:
+                raise pytest.UsageError(f"--callflow-coverage-report: {problem}")
 
         data = CoverageData()
         recording = record_coverage(data)

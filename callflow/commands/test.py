@@ -51,7 +51,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from contextlib import nullcontext
 
-    from callflow.coverage import CoverageData, record_coverage
+    from callflow.coverage import CoverageData, record_coverage, report_spec_problem
     from callflow.errors import InputError, ScenarioError
     from callflow.reporters import render
     from callflow.scenarios import ScenarioRunner, find_scenario_files, read_scenario_file
@@ -59,9 +59,9 @@ def run(args: argparse.Namespace) -> int:
     if args.fail_under is not None and not 0 <= args.fail_under <= 100:
         raise InputError(f"--fail-under {args.fail_under}: expected a percentage from 0 to 100")
     for spec in args.coverage_report:
-        kind, colon, path = spec.partition(":")
-        if kind not in ("json", "cobertura") or not colon or not path:
-            raise InputError(f"--coverage-report {spec!r}: expected json:PATH or cobertura:PATH")
+        problem = report_spec_problem(spec)
+        if problem is not None:
+            raise InputError(f"--coverage-report: {problem}")
     measuring = bool(args.coverage or args.fail_under is not None or args.coverage_report)
     bad_files = passed = failed = written = 0
     out = sys.stdout
