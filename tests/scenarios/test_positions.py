@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import tomllib
+from pathlib import Path
 from typing import Any
 
 from hypothesis import given, settings
@@ -115,3 +116,24 @@ def test_multiline_strings_do_not_confuse_lines() -> None:
     positions = key_positions(text)
     assert positions[("d",)] == (6, 1)
     assert ("b",) not in positions and ("not a table",) not in positions
+
+
+def test_the_cost_is_linear_in_the_size_of_the_file() -> None:
+    import time
+
+    from callflow.scenarios import parse_scenario_text
+
+    def cost(calls: int) -> float:
+        text = 'flow = "menu.xml"\n' + "".join(
+            f'[[call]]\nname = "call {i}"\npress = ["1", ""]\n'
+            f'expect = {{ heard = ["a", "b"], ended = {{ by = "flow", tag = "t{i}" }} }}\n'
+            for i in range(calls)
+        )
+        started = time.perf_counter()
+        parse_scenario_text(text, Path("big.calls.toml"))
+        return time.perf_counter() - started
+
+    small = min(cost(200) for _ in range(3))
+    large = min(cost(2000) for _ in range(3))
+    # Ten times the calls: about ten times the cost (quadratic would be a hundred).
+    assert large < small * 30
