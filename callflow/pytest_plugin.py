@@ -167,8 +167,10 @@ class ScenarioFileCollector(pytest.File):
 
         update = bool(self.config.getoption("--snapshot-update", default=False))
         self.runner = ScenarioRunner(read_scenario_file(self.path), update_snapshots=update)
+        from callflow.scenarios._run import printable
+
         for call in self.runner.scenario.calls:
-            yield ScenarioItem.from_parent(self, name=call.name, line=call.location.line)
+            yield ScenarioItem.from_parent(self, name=printable(call.name), call=call)
 
     def repr_failure(self, excinfo: Any, style: Any = None) -> Any:
         from callflow.errors import ScenarioError
@@ -191,17 +193,16 @@ class ScenarioFailed(Exception):
 class ScenarioItem(pytest.Item):
     """One scenario call, run through the simulator and held to its expectations."""
 
-    def __init__(self, *, line: int, **kwargs: Any) -> None:
+    def __init__(self, *, call: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.line = line
+        self.call = call
+        self.line: int = call.location.line
         # Plugins that wrap every test call (pytest-lsp) look for the fixtures given.
         self.funcargs: dict[str, Any] = {}
 
     def runtest(self) -> None:
         assert isinstance(self.parent, ScenarioFileCollector)
-        runner = self.parent.runner
-        call = next(c for c in runner.scenario.calls if c.name == self.name)
-        result = runner.run(call)
+        result = self.parent.runner.run(self.call)
         if not result.passed:
             raise ScenarioFailed(result)
 

@@ -92,6 +92,8 @@ def stable_file(file: str, base: str | os.PathLike[str] | None = None) -> str:
 def transcript_text(transcript: Transcript, *, base: str | os.PathLike[str] | None = None) -> str:
     """``transcript`` as stable, readable text: how it ended, each event and its source line,
     then the diagnostics."""
+    from callflow.scenarios._run import printable
+
     files: dict[str, str] = {}
 
     def where(file: str, line: int) -> str:
@@ -107,14 +109,18 @@ def transcript_text(transcript: Transcript, *, base: str | os.PathLike[str] | No
     for event in transcript:
         location = event.location
         lines.append(
-            f"{event.at_ms:>8} ms  {event.kind:<12} {event.summary()}  "
-            f"@ {where(location.file, location.line)}"
+            printable(
+                f"{event.at_ms:>8} ms  {event.kind:<12} {event.summary()}  "
+                f"@ {where(location.file, location.line)}"
+            )
         )
     for diagnostic in transcript.diagnostics:
         location = diagnostic.location
         lines.append(
-            f"{diagnostic.severity.value}: {diagnostic.code} {diagnostic.message}  "
-            f"@ {where(location.file, location.line)}"
+            printable(
+                f"{diagnostic.severity.value}: {diagnostic.code} {diagnostic.message}  "
+                f"@ {where(location.file, location.line)}"
+            )
         )
     return "\n".join(lines) + "\n"
 

@@ -55,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
     from callflow.errors import InputError, ScenarioError
     from callflow.reporters import render
     from callflow.scenarios import ScenarioRunner, find_scenario_files, read_scenario_file
+    from callflow.scenarios._run import printable
 
     if args.fail_under is not None and not 0 <= args.fail_under <= 100:
         raise InputError(f"--fail-under {args.fail_under}: expected a percentage from 0 to 100")
@@ -69,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     with record_coverage(data) if measuring else nullcontext():
         for path, problem in find_scenario_files(args.paths):
             if problem is not None:
-                print(f"{path}: {problem}", file=sys.stderr)
+                print(f"{printable(str(path))}: {problem}", file=sys.stderr)
                 bad_files += 1
                 continue
             try:

@@ -23,6 +23,17 @@ from callflow.sourcemap import SourceLocation
 LIBRARY_PREFIX = "callflow/"
 
 
+def printable(text: str) -> str:
+    """``text`` with every character that is not printable (line breaks, escape sequences,
+    surrogates) written as an escape, so names and contents cannot forge output lines."""
+    if text.isprintable():
+        return text
+    return "".join(
+        char if char.isprintable() else char.encode("unicode_escape", "backslashreplace").decode()
+        for char in text
+    )
+
+
 # ------------------------------------------------------------------ the flow and the app
 
 
@@ -195,7 +206,7 @@ class SentRequest:
 
     def __str__(self) -> str:
         fields = "&".join(f"{k}={v}" for k, v in self.params.items())
-        return f"{self.method} {self.url}" + (f"?{fields}" if fields else "")
+        return printable(f"{self.method} {self.url}" + (f"?{fields}" if fields else ""))
 
 
 def _reply(value: Any) -> httpx.Response:
@@ -294,15 +305,18 @@ class CallResult:
 
     @property
     def name(self) -> str:
-        return f"{self.scenario.path}::{self.call.name}"
+        """``FILE::CALL``, printable."""
+        return printable(f"{self.scenario.path}::{self.call.name}")
 
     def report(self, *, relative_to: str | None = None) -> str:
         """The failures, each at the scenario's line, then the transcript with source lines."""
         lines: list[str] = []
         for failure in self.failures:
-            lines.append(f"{failure.location}: {failure.code} {failure.message}")
+            # A message's own line breaks (a snapshot's diff) stay; its contents are escaped.
+            message = "\n".join(printable(part) for part in failure.message.split("\n"))
+            lines.append(f"{printable(str(failure.location))}: {failure.code} {message}")
             if failure.hint:
-                lines.extend(f"    {part}" for part in failure.hint.splitlines())
+                lines.extend(f"    {printable(part)}" for part in failure.hint.splitlines())
         lines.append("")
         lines.append(f"transcript of {self.call.name!r} (ended by {self.transcript.ended_by}):")
         lines.extend("  " + line for line in transcript_lines(self.transcript))
@@ -320,9 +334,8 @@ def transcript_lines(transcript: Transcript) -> list[str]:
         # The outermost "called from" is the line of the flow that used the macro.
         called = [part for part in location.chain if part.startswith("called from ")]
         chain = f" ({called[-1]})" if called else ""
-        out.append(
-            f"{event.at_ms / 1000:8.2f}s  {event.kind:<12} {event.summary()}  @ {location}{chain}"
-        )
+        clock = f"{event.at_ms / 1000:8.2f}s"
+        out.append(printable(f"{clock}  {event.kind:<12} {event.summary()}  @ {location}{chain}"))
     return out
 
 

@@ -400,3 +400,17 @@ def test_odd_call_names_stay_in_the_snapshot_folder(tmp_path: Path) -> None:
     where = scenario_snapshot_path(tmp_path / "a.calls.toml", "../../etc/passwd")
     assert where.parent == tmp_path / "__call_snapshots__" / "a"
     assert ".." not in where.name.split("_")
+
+
+def test_names_and_contents_cannot_forge_output_lines(scenario: Callable[[str], Path]) -> None:
+    path = scenario(
+        'flow = "menu.xml"\n[[call]]\nname = "x\\nok      fake::call\\u001b[2J"\n'
+        'expect.heard = ["nope\\nok"]\n'
+        '[replies]\n"https://app.example.com/support" = "<Response/>"\n'
+    )
+    result = run_one(path)
+    assert "\n" not in result.name and "\x1b" not in result.name
+    assert result.name.endswith("::x\\nok      fake::call\\x1b[2J")
+    report = result.report()
+    assert "\x1b" not in report
+    assert not any(line.startswith("ok      fake") for line in report.splitlines())
