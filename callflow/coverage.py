@@ -355,7 +355,10 @@ class CoverageData:
                 lines.append("")
                 lines.append("branches never taken:")
                 lines.extend(f"  {file}:{b.line}: {b.description}" for file, b in missing)
-        return "\n".join(lines) + "\n"
+        from callflow.scenarios._run import printable
+
+        # Attribute values and file names come from the flows: escape what could forge lines.
+        return "".join(printable(line) + "\n" for line in lines)
 
     def to_dict(self, *, base: str | None = None) -> dict[str, Any]:
         return {

@@ -199,3 +199,17 @@ def test_coverage_is_linear_in_the_number_of_branches() -> None:
     small, large = min(cost(500) for _ in range(3)), min(cost(5000) for _ in range(3))
     # Ten times the branches: well under a hundred times the cost (quadratic would be ~100x).
     assert large < small * 30
+
+
+def test_the_text_report_escapes_what_flows_contain() -> None:
+    flow = Document.from_text(
+        '<Response><Gather><Switch><Case dtmf="1&#10;x"><Say>a</Say></Case>'
+        "</Switch></Gather></Response>",
+        "evil\nname.xml",
+    )
+    data = CoverageData()
+    data.add_document(flow)
+    report = data.report_text()
+    assert '<Case dtmf="1\\nx">' in report
+    assert all(not line.startswith("x") for line in report.splitlines())
+    assert "evil\\nname.xml" in report
