@@ -1,8 +1,8 @@
 """Benchmark: the template library's scenario files, through the scenario machinery and not.
 
 Run: ``python tests/benchmarks/bench_scenarios.py [ROUNDS]``. Every call of every
-``templates/tests/*.calls.toml`` file runs ROUNDS times (default 50) three ways, interleaved, best of nine, and the
-figures are printed side by side:
+``templates/tests/*.calls.toml`` file runs ROUNDS times (default 50) three ways (interleaved,
+best of nine), and the figures are printed side by side:
 
 * ``simulate`` of the same calls from Python (the peer): the same Documents, Callers,
   CallInfos and replies, built once beforehand, as a test written by hand would;
