@@ -172,6 +172,11 @@ class ScenarioFileCollector(pytest.File):
         for call in self.runner.scenario.calls:
             yield ScenarioItem.from_parent(self, name=printable(call.name), call=call)
 
+    def teardown(self) -> None:
+        runner = getattr(self, "runner", None)
+        if runner is not None:
+            runner.close()  # the HTTP clients made for an in-process app
+
     def repr_failure(self, excinfo: Any, style: Any = None) -> Any:
         from callflow.errors import ScenarioError
 
