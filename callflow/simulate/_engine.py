@@ -183,6 +183,9 @@ def _cache_of(document: Document) -> _DocumentCache:
 
 # ------------------------------------------------------------------ the interpreter
 
+#: Called with every finished transcript (`callflow.coverage` listens here).
+TRANSCRIPT_OBSERVERS: list[Callable[[Transcript], None]] = []
+
 
 class _Interpreter:
     def __init__(self, caller: Caller, call: CallInfo, limits: Limits) -> None:
@@ -237,7 +240,7 @@ class _Interpreter:
             ended_by = over.reason
             self._emit(over.document, over.element, "end", reason=over.reason)
         self._report_unused_presses(current)
-        return Transcript(
+        transcript = Transcript(
             self.events,
             self.diagnostics,
             self.call,
@@ -246,6 +249,9 @@ class _Interpreter:
             self.steps,
             self.documents,
         )
+        for observer in TRANSCRIPT_OBSERVERS:
+            observer(transcript)
+        return transcript
 
     def _document(self, document: Document) -> Program[Document | None]:
         self.documents.append(document)
