@@ -95,10 +95,18 @@ def render_template(
 
 
 def load_template_sources(
-    path: Path, context: Mapping[str, object] | None = None, sample: str | None = None
+    path: Path,
+    context: Mapping[str, object] | None = None,
+    sample: str | None = None,
+    *,
+    text: str | None = None,
 ) -> list[LoadedSource]:
     """Render a template file for checking: once per sample it declares, or once with
     ``context`` and/or the sample named ``sample`` (its values, ``context`` on top).
+
+    ``text`` is the template's own text when it is not (or not yet) what the file on disk
+    holds, e.g. an editor's unsaved buffer: it is rendered instead of the file, while its
+    includes and imports are still looked up beside ``path``.
 
     Never raises for a bad template: syntax errors, undefined variables, missing includes,
     forbidden characters and malformed output come back as CF6xx diagnostics at the
@@ -106,6 +114,8 @@ def load_template_sources(
     """
     shown = str(path)
     where = SourceLocation(shown, 1, None)
+    if text is not None:
+        return _check_template(path, text, context, sample, texts={str(path.resolve()): text})
     try:
         source = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -134,7 +144,22 @@ def load_template_sources(
                 [_error("CF007", f"cannot read the template: {error.strerror}", where)],
             )
         ]
-    renderer = _renderer(search_path_for(path), False, "reject")
+    return _check_template(path, source, context, sample)
+
+
+def _check_template(
+    path: Path,
+    source: str,
+    context: Mapping[str, object] | None,
+    sample: str | None,
+    texts: Mapping[str, str] | None = None,
+) -> list[LoadedSource]:
+    shown = str(path)
+    renderer = (
+        TemplateRenderer(search_path_for(path), texts=texts)
+        if texts
+        else _renderer(search_path_for(path), False, "reject")
+    )
     header = parse_header(source)
     problems = [
         _error("CF609", message, SourceLocation(shown, line, None))

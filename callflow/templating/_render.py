@@ -128,15 +128,17 @@ class TemplateRenderer:
         library: bool = True,
         control_characters: ControlCharacters = "reject",
         auto_reload: bool = True,
+        texts: Mapping[str, str] | None = None,
     ) -> None:
         if control_characters not in ("reject", "strip"):
             raise ValueError("control_characters must be 'reject' or 'strip'")
         self.search_path = [Path(p).resolve() for p in search_path]
         self.sandboxed = sandboxed
         self.control_characters = control_characters
-        loaders: list[jinja2.BaseLoader] = [
-            jinja2.FileSystemLoader([str(p) for p in self.search_path])
-        ]
+        folders = [str(p) for p in self.search_path]
+        loaders: list[jinja2.BaseLoader] = [jinja2.FileSystemLoader(folders)]
+        if texts:  # unsaved text (an editor's buffer) wins over the file of that name
+            loaders.insert(0, _TextLoader(folders, texts))
         if library:
             loaders.append(_LibraryLoader(str(library_path())))
         environment_class = SandboxedEnvironment if sandboxed else jinja2.Environment
@@ -423,6 +425,23 @@ class TemplateRenderer:
             f"error while rendering: {type(error).__name__}: {error}",
             location,
         )
+
+
+class _TextLoader(jinja2.BaseLoader):
+    """Templates whose text is given (absolute filename → text), found like files in ``folders``."""
+
+    def __init__(self, folders: list[str], texts: Mapping[str, str]) -> None:
+        self.folders = folders
+        self.texts = dict(texts)
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Any]:
+        pieces = jinja2.loaders.split_template_path(template)
+        for folder in self.folders:
+            filename = os.path.normpath(os.path.join(folder, *pieces))
+            text = self.texts.get(filename)
+            if text is not None:
+                return text, filename, lambda: True
+        raise jinja2.TemplateNotFound(template)
 
 
 class _LibraryLoader(jinja2.FileSystemLoader):
