@@ -1,0 +1,106 @@
+"""What the editor shows for one buffer: the checks of ``callflow validate``, grouped by file.
+
+A buffer is checked through the front door with its unsaved text (`load_flows` with a
+``filename``), then each Document through the same pipeline as ``callflow validate``
+(schema, lint, the ``[tool.callflow]`` table of the nearest pyproject.toml, inline
+suppressions). The result maps each file a problem is located in to its diagnostics: a
+template's problem inside an included partial belongs to the partial, and is repeated at
+the include line of the buffer (found in the location's chain) so that it is seen there.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from callflow.diagnostics import Diagnostic, Severity, collapse_repeats, in_order, register_code
+from callflow.errors import CallflowError
+from callflow.sourcemap import SourceLocation
+from callflow.sources import ReadPolicy, source_kind
+
+register_code("CF011", "the [tool.callflow] settings cannot be read")
+
+#: A step of a location's chain that names a line of a template: "included from a.xml.j2:4".
+_CHAIN_STEP = re.compile(
+    r"^(?P<verb>included from|imported from|called from|extended by) (?P<file>.+):(?P<line>\d+)$"
+)
+
+
+class Related:
+    """A problem found elsewhere that is shown at ``location`` of the checked buffer too."""
+
+    __slots__ = ("diagnostic", "location")
+
+    def __init__(self, diagnostic: Diagnostic, location: SourceLocation) -> None:
+        self.diagnostic = diagnostic
+        self.location = location
+
+
+class BufferReport:
+    """The problems of one check: by absolute file path; ``related``: those shown at a
+    line of the buffer because of a problem located in another file."""
+
+    __slots__ = ("by_file", "related")
+
+    def __init__(self) -> None:
+        self.by_file: dict[str, list[Diagnostic]] = {}
+        self.related: list[Related] = []
+
+
+def absolute(file: str) -> str:
+    """A location's file as an absolute path (locations may be relative to the working folder)."""
+    return os.path.normpath(os.path.abspath(file))
+
+
+def buffer_kind(path: str) -> str | None:
+    """'xml', 'template', 'script' or None for a file the server does not check."""
+    return source_kind(path)
+
+
+def check_buffer(path: str, text: str | None, *, policy: ReadPolicy | None = None) -> BufferReport:
+    """Check the buffer of ``path`` (``text``; None: the file on disk, for builder scripts,
+    which run in a child process). Never raises: a failure becomes a diagnostic."""
+    report = BufferReport()
+    report.by_file[path] = []
+    try:
+        found = _diagnostics(path, text, policy or ReadPolicy())
+    except CallflowError as error:  # a broken [tool.callflow] table, for instance
+        found = list(getattr(error, "diagnostics", ())) or [
+            Diagnostic("CF011", Severity.ERROR, str(error), SourceLocation(path, 1, None))
+        ]
+    for diagnostic in collapse_repeats(in_order(found)):
+        file = absolute(diagnostic.location.file)
+        report.by_file.setdefault(file, []).append(diagnostic)
+        if file != path:
+            site = include_site(diagnostic.location, path)
+            if site is not None:
+                report.related.append(Related(diagnostic, site))
+    return report
+
+
+def include_site(location: SourceLocation, path: str) -> SourceLocation | None:
+    """The line of ``path`` a location's chain passes through (the include, import or call)."""
+    for step in location.chain:
+        match = _CHAIN_STEP.match(step)
+        if match is not None and absolute(match.group("file")) == path:
+            return SourceLocation(path, int(match.group("line")), None)
+    return None
+
+
+def _diagnostics(path: str, text: str | None, policy: ReadPolicy) -> list[Diagnostic]:
+    from callflow.check import iter_document_diagnostics
+    from callflow.lint.config import config_for
+    from callflow.schema import load_schema
+    from callflow.sources import load_flows
+
+    config = config_for(Path(path))
+    schema = load_schema()
+    flow: object = Path(path) if text is None else text
+    sources = load_flows(flow, filename=None if text is None else path, policy=policy)
+    found: list[Diagnostic] = []
+    for source in sources:
+        found.extend(source.diagnostics)
+        if source.document is not None:
+            found.extend(iter_document_diagnostics(source.document, schema=schema, config=config))
+    return found
