@@ -108,7 +108,8 @@ def file_lines(ls: CallflowLanguageServer, path: str) -> list[str]:
     """A file's lines: the open buffer's, else the file on disk's (empty when unreadable)."""
     document = ls.workspace.text_documents.get(path_uri(path))
     if document is not None:
-        return document.source.splitlines()
+        source: str = document.source
+        return source.splitlines()
     try:
         with open(path, encoding="utf-8", errors="replace") as handle:
             return handle.read(4_194_304).splitlines()
