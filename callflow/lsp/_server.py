@@ -8,7 +8,9 @@ import os
 from typing import Any
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
 from pygls.uris import from_fs_path, to_fs_path
 
 from callflow.diagnostics import CODES, Diagnostic, Severity
@@ -35,11 +37,41 @@ def code_url(code: str) -> str:
     return f"{DOCS_URL}{CODE_PAGE}#{code.lower()}"
 
 
+class _Refused:
+    """A request whose params do not deserialise: answered with the error, never dropped."""
+
+    __slots__ = ("error", "id")
+
+    def __init__(self, request_id: int | str, error: JsonRpcException) -> None:
+        self.id = request_id
+        self.error = error
+
+
+class _Protocol(LanguageServerProtocol):
+    """pygls logs a request it cannot deserialise and sends nothing, leaving the client
+    waiting forever; here such a request gets its JSON-RPC error (-32602 invalid params)."""
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as error:
+            request_id = data.get("id") if isinstance(data, dict) else None
+            if "method" in data and isinstance(request_id, int | str):
+                return _Refused(request_id, error)
+            raise
+
+    def handle_message(self, message: Any) -> None:
+        if isinstance(message, _Refused):
+            self._send_response(message.id, error=message.error.to_response_error())
+            return
+        super().handle_message(message)
+
+
 class CallflowLanguageServer(LanguageServer):
     """Holds, besides pygls' workspace, what each check published, per file it touched."""
 
     def __init__(self, name: str, version: str) -> None:
-        super().__init__(name, version)
+        super().__init__(name, version, protocol_cls=_Protocol)
         self.debounce = DEFAULT_DEBOUNCE
         # target file → checked buffer → diagnostics; a file's published list is the union.
         self.published: dict[str, dict[str, list[types.Diagnostic]]] = {}
