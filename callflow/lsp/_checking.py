@@ -103,4 +103,35 @@ def _diagnostics(path: str, text: str | None, policy: ReadPolicy) -> list[Diagno
         found.extend(source.diagnostics)
         if source.document is not None:
             found.extend(iter_document_diagnostics(source.document, schema=schema, config=config))
+    if text is not None and buffer_kind(path) == "template":
+        found = _unsuppressed(found, path, text)
     return found
+
+
+def _unsuppressed(found: list[Diagnostic], path: str, text: str) -> list[Diagnostic]:
+    """Lint findings at lines of the buffer silenced by a directive in the buffer's own text
+    (the lint pass reads a template's directives from the file on disk, which may be older)."""
+    if "callflow:" not in text.lower():
+        return found
+    from callflow.lint.rules import RULES
+    from callflow.lint.suppression import Suppressions, file_line_reader
+
+    suppressions = Suppressions(file_line_reader({path: text}))
+    return [
+        d
+        for d in found
+        if not (
+            d.code in RULES
+            and absolute(d.location.file) == path
+            and suppressions.is_suppressed(d.code, path, {d.location.line})
+        )
+    ]
+
+
+_IMPORTS_CALLFLOW = re.compile(r"^\s*(?:from|import)\s+callflow\b", re.MULTILINE)
+
+
+def is_builder_script(text: str) -> bool:
+    """Whether a Python file uses callflow (only those are run, in a child process, to check
+    them: an editor sends every Python file it opens)."""
+    return _IMPORTS_CALLFLOW.search(text) is not None

@@ -14,7 +14,13 @@ from pygls.protocol import LanguageServerProtocol
 from pygls.uris import from_fs_path, to_fs_path
 
 from callflow.diagnostics import CODES, Diagnostic, Severity
-from callflow.lsp._checking import BufferReport, absolute, buffer_kind, check_buffer
+from callflow.lsp._checking import (
+    BufferReport,
+    absolute,
+    buffer_kind,
+    check_buffer,
+    is_builder_script,
+)
 
 #: Where each diagnostic code's documentation lives: ``DOCS_URL + CODE_PAGE + "#cf203"``.
 DOCS_URL = "https://opentact-callflow.readthedocs.io/en/latest/"
@@ -192,6 +198,8 @@ def create_server() -> CallflowLanguageServer:
         if kind == "script" and not on_disk:
             return  # builder scripts run code: checked on save only
         document = ls.workspace.text_documents.get(uri)
+        if kind == "script" and (document is None or not is_builder_script(document.source)):
+            return
         text = None if (on_disk or document is None) else document.source
         report = check_buffer(path, text)
         ls.reports[path] = report

@@ -131,6 +131,22 @@ async def test_an_inline_suppression_in_the_buffer_silences_its_rule(
     assert await diagnostics_for(client, uri) == []
 
 
+async def test_an_inline_suppression_in_an_unsaved_template_silences_its_rule(
+    client: LanguageClient, tmp_path: Path
+) -> None:
+    text = (
+        '{# callflow\n[samples.basic]\nx = "1"\n#}\n<Response>\n  <Hangup/>\n'
+        "  <Say>{{ x }}</Say>\n</Response>\n"
+    )
+    path = tmp_path / "t.xml.j2"
+    path.write_text(text)
+    uri = open_buffer(client, path, text)
+    assert codes(await diagnostics_for(client, uri, lambda f: bool(f))) == ["CF301"]
+    silenced = text.replace("  <Say>", "  {# callflow: ignore CF301 #}\n  <Say>")
+    change_buffer(client, uri, silenced, 2)
+    assert await diagnostics_for(client, uri, lambda f: not f) == []
+
+
 TEMPLATE = textwrap.dedent(
     """\
     {# callflow
@@ -187,10 +203,10 @@ async def test_a_builder_script_is_checked_on_save_not_on_change(
     client: LanguageClient, tmp_path: Path
 ) -> None:
     script = tmp_path / "flow.py"
-    script.write_text("from callflow.dsl import Response\nflow = Response()\n")
+    script.write_text("from callflow.dsl import Hangup, Response\nflow = Response(Hangup())\n")
     uri = open_buffer(client, script, script.read_text())
     assert await diagnostics_for(client, uri) == []
-    broken = "raise RuntimeError('boom')\n"
+    broken = "import callflow\nraise RuntimeError('boom')\n"
     change_buffer(client, uri, broken, 2)
     await asyncio.sleep(0.5)
     assert list(client.diagnostics[uri]) == []  # the change ran nothing
@@ -199,7 +215,24 @@ async def test_a_builder_script_is_checked_on_save_not_on_change(
         types.DidSaveTextDocumentParams(types.TextDocumentIdentifier(uri))
     )
     found = await diagnostics_for(client, uri, lambda f: bool(f))
-    assert all(str(code).startswith("CF7") for code in codes(found))
+    assert codes(found) == ["CF702"]
+    assert found[0].range.start.line == 1  # the line that raised
+
+
+async def test_a_python_file_that_does_not_use_callflow_is_never_run(
+    client: LanguageClient, tmp_path: Path
+) -> None:
+    marker = tmp_path / "ran"
+    script = tmp_path / "other.py"
+    script.write_text(f"open({str(marker)!r}, 'w').close()\n")
+    uri = open_buffer(client, script, script.read_text())
+    client.text_document_did_save(
+        types.DidSaveTextDocumentParams(types.TextDocumentIdentifier(uri))
+    )
+    probe = open_buffer(client, tmp_path / "probe.xml", BAD_ATTRIBUTE)
+    await diagnostics_for(client, probe, lambda f: bool(f))  # the save was handled before
+    assert not marker.exists()
+    assert uri not in client.diagnostics
 
 
 @pytest.mark.parametrize(
