@@ -36,7 +36,6 @@ def test_the_project_validates_clean(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "3 files checked, no problems" in capsys.readouterr().err
 
 
-@pytest.mark.slow
 def test_the_projects_pytest_test_passes(tmp_path: Path) -> None:
     main(["init", str(tmp_path)])
     result = subprocess.run(
