@@ -170,7 +170,7 @@ def scaffold(directory: Path) -> dict[str, str]:
     """Relative path → content of every file `callflow init` writes into ``directory``."""
     from callflow.resources import default_schema_path
 
-    name = directory.resolve().name.replace(" ", "-") or "callflow-project"
+    name = os.path.basename(os.path.abspath(directory)).replace(" ", "-") or "callflow-project"
     return {
         "flows/menu.xml": FLOW,
         "flows/greeting.xml.j2": TEMPLATE,
@@ -178,33 +178,25 @@ def scaffold(directory: Path) -> dict[str, str]:
         "tests/test_flows.py": TEST,
         ".pre-commit-config.yaml": PRE_COMMIT,
         "pyproject.toml": PYPROJECT.format(name=name),
-        ".vscode/settings.json": vscode_settings(default_schema_path().resolve()),
+        ".vscode/settings.json": vscode_settings(Path(os.path.abspath(default_schema_path()))),
     }
 
 
 def run(args: argparse.Namespace) -> Outcome:
     from callflow.commands._common import Outcome
     from callflow.errors import InputError
+    from callflow.files import create_new
 
     directory = Path(args.directory)
-    if directory.exists() and not directory.is_dir():
-        raise InputError(f"{directory}: not a folder")
     created: list[str] = []
     skipped: list[str] = []
     for relative, content in scaffold(directory).items():
         target = directory / relative
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            # O_EXCL: an existing file (or a link of that name) is never replaced.
-            descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        except FileExistsError:
-            skipped.append(relative)
-            continue
+            made = create_new(target, content.encode("utf-8"))
         except OSError as error:
             raise InputError(f"{target}: cannot create it: {error.strerror}") from None
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(content)
-        created.append(relative)
+        (created if made else skipped).append(relative)
     lines = [f"created {directory / name}" for name in created]
     notes = [f"skipped {directory / name} (it exists; left as it is)" for name in skipped]
     if created:

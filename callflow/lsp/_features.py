@@ -216,12 +216,13 @@ def suppression_edit(text: str, line: int, code: str, kind: str) -> types.TextEd
 def fix_actions(path: str, text: str, wanted: types.Range, uri: str) -> list[types.CodeAction]:
     """Every safe fix (`callflow.fix`) whose problem lies in ``wanted``, and one that makes
     them all; XML buffers only (a template's text is not its output)."""
-    from callflow.document import load_bytes
     from callflow.fix import edits_for, fix_document, tag_spans
     from callflow.lint import iter_active_findings
     from callflow.lint.config import config_for
+    from callflow.sources import load_flows
 
-    document, _ = load_bytes(text.encode("utf-8", "surrogatepass"), path)
+    sources = load_flows(text, filename=path)
+    document = sources[0].document if len(sources) == 1 else None
     if document is None:
         return []
     config = config_for(Path(path))
@@ -276,18 +277,10 @@ _FROM_IMPORT = re.compile(
 
 
 def template_file(name: str, path: str) -> str | None:
-    """The file a template name in ``path`` stands for (its folder, the template search path,
-    the bundled library), or None."""
-    from callflow.templating import LIBRARY_PREFIX, library_path, search_path_for
+    """The file a template name in ``path`` stands for, through the front door."""
+    from callflow.sources import template_reference
 
-    if name.startswith(LIBRARY_PREFIX + "/"):
-        candidate = library_path() / name[len(LIBRARY_PREFIX) + 1 :]
-        return str(candidate) if candidate.is_file() else None
-    for folder in search_path_for(Path(path)):
-        candidate = folder / name
-        if candidate.is_file():
-            return str(candidate)
-    return None
+    return template_reference(name, path)
 
 
 def _macro_in(text: str, macro: str) -> int | None:
@@ -296,12 +289,13 @@ def _macro_in(text: str, macro: str) -> int | None:
 
 
 def _read(path: str) -> str | None:
-    from callflow.sources import read_flow_file
+    from callflow.errors import InputError
+    from callflow.sources import read_input
 
-    data = read_flow_file(path)
-    if not isinstance(data, bytes):
+    try:
+        return read_input(path, what="template").decode("utf-8", "replace")
+    except InputError:
         return None
-    return data.decode("utf-8", "replace")
 
 
 def definition(path: str, text: str, offset: int) -> tuple[str, int] | None:

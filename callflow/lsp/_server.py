@@ -148,10 +148,12 @@ def file_lines(ls: CallflowLanguageServer, path: str) -> list[str]:
     if document is not None:
         source: str = document.source
         return source.splitlines()
+    from callflow.errors import InputError
+    from callflow.sources import read_input
+
     try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            return handle.read(4_194_304).splitlines()
-    except OSError:
+        return read_input(path, what="flow").decode("utf-8", "replace").splitlines()
+    except InputError:
         return []
 
 
