@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
     from callflow.vocabulary import AttributeInfo, ElementInfo, Vocabulary
 
 log = logging.getLogger(__name__)
+
+#: Counts a string's length in the client's position units.
+Units = Callable[[str], int]
 
 _DEFAULT = re.compile(r"Default: ([^\s]+?)\.?(?:\s|$)")
 _SUPPRESSION = {
@@ -50,11 +54,12 @@ def offset_of(document: TextDocument, position: types.Position) -> int:
     return offset
 
 
-def position_of(text: str, offset: int) -> types.Position:
-    """The LSP position of character ``offset`` (code points; see the codec note below)."""
+def position_of(text: str, offset: int, units: Units = len) -> types.Position:
+    """The LSP position of character ``offset``; ``units`` counts a string in the client's
+    position encoding (UTF-16 code units unless the client chose another)."""
     line = text.count("\n", 0, offset)
     start = text.rfind("\n", 0, offset) + 1
-    return types.Position(line, offset - start)
+    return types.Position(line, units(text[start:offset]))
 
 
 # ---------------------------------------------------------------- completion
@@ -213,7 +218,9 @@ def suppression_edit(text: str, line: int, code: str, kind: str) -> types.TextEd
     return types.TextEdit(types.Range(start, start), f"{indent}{comment}\n")
 
 
-def fix_actions(path: str, text: str, wanted: types.Range, uri: str) -> list[types.CodeAction]:
+def fix_actions(
+    path: str, text: str, wanted: types.Range, uri: str, units: Units = len
+) -> list[types.CodeAction]:
     """Every safe fix (`callflow.fix`) whose problem lies in ``wanted``, and one that makes
     them all; XML buffers only (a template's text is not its output)."""
     from callflow.fix import edits_for, fix_document, tag_spans
@@ -239,7 +246,8 @@ def fix_actions(path: str, text: str, wanted: types.Range, uri: str) -> list[typ
             continue
         text_edits = [
             types.TextEdit(
-                types.Range(position_of(text, e.start), position_of(text, e.end)), e.replacement
+                types.Range(position_of(text, e.start, units), position_of(text, e.end, units)),
+                e.replacement,
             )
             for e in edits
         ]
@@ -254,7 +262,7 @@ def fix_actions(path: str, text: str, wanted: types.Range, uri: str) -> list[typ
     if actions:
         result = fix_document(document, config)
         if result.changed and not result.refused:
-            whole = types.Range(types.Position(0, 0), position_of(text, len(text)))
+            whole = types.Range(types.Position(0, 0), position_of(text, len(text), units))
             actions.append(
                 types.CodeAction(
                     f"Fix all safe problems ({len(result.applied)})",
@@ -391,7 +399,10 @@ def register(server: CallflowLanguageServer) -> None:
         markdown, start, end = answer
         return types.Hover(
             types.MarkupContent(types.MarkupKind.Markdown, markdown),
-            types.Range(position_of(text, start), position_of(text, end)),
+            types.Range(
+                position_of(text, start, document.position_codec.client_num_units),
+                position_of(text, end, document.position_codec.client_num_units),
+            ),
         )
 
     @server.feature(
@@ -411,7 +422,9 @@ def register(server: CallflowLanguageServer) -> None:
         text = document.source
         actions: list[types.CodeAction] = []
         if kind == "xml":
-            actions.extend(fix_actions(path, text, params.range, uri))
+            actions.extend(
+                fix_actions(path, text, params.range, uri, document.position_codec.client_num_units)
+            )
         seen: set[tuple[str, int]] = set()
         for diagnostic in params.context.diagnostics:
             code = diagnostic.code
@@ -449,5 +462,5 @@ def register(server: CallflowLanguageServer) -> None:
         from callflow.lsp._server import path_uri
 
         source = document.source if file == path else (_read(file) or "")
-        position = position_of(source, at)
+        position = position_of(source, at, document.position_codec.client_num_units)
         return types.Location(path_uri(os.path.abspath(file)), types.Range(position, position))

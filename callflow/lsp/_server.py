@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Callable
 from typing import Any
 
 from lsprotocol import types
@@ -97,7 +98,9 @@ def path_uri(path: str) -> str:
 # ---------------------------------------------------------------- diagnostics → LSP
 
 
-def lsp_range(lines: list[str], line: int, column: int | None) -> types.Range:
+def lsp_range(
+    lines: list[str], line: int, column: int | None, units: Callable[[str], int] = len
+) -> types.Range:
     """The range a located diagnostic covers: from its column (else the line's first
     non-blank) to the end of the word there (else of the line)."""
     index = min(max(line - 1, 0), max(len(lines) - 1, 0))
@@ -110,17 +113,24 @@ def lsp_range(lines: list[str], line: int, column: int | None) -> types.Range:
         end += 1
     if end == start or column is None:
         end = len(text.rstrip()) if len(text.rstrip()) > start else len(text)
-    return types.Range(types.Position(index, start), types.Position(index, max(end, start)))
+    end = max(end, start)
+    return types.Range(
+        types.Position(index, units(text[:start])), types.Position(index, units(text[:end]))
+    )
 
 
 def to_lsp(
-    diagnostic: Diagnostic, lines: list[str], *, at: tuple[int, int | None] | None = None
+    diagnostic: Diagnostic,
+    lines: list[str],
+    *,
+    at: tuple[int, int | None] | None = None,
+    units: Callable[[str], int] = len,
 ) -> types.Diagnostic:
     location = diagnostic.location
     line, column = at if at is not None else (location.line, location.column)
     related: list[types.DiagnosticRelatedInformation] = []
     uri = path_uri(absolute(location.file))
-    here = types.Location(uri, lsp_range(lines, line, column))
+    here = types.Location(uri, lsp_range(lines, line, column, units))
     if diagnostic.hint:
         related.append(types.DiagnosticRelatedInformation(here, f"hint: {diagnostic.hint}"))
     for step in location.chain:
@@ -161,13 +171,14 @@ def publish(ls: CallflowLanguageServer, path: str, report: BufferReport) -> None
     """Publish what a check of ``path`` found, for every file it found something in, and
     clear what an earlier check of it left in files it no longer finds anything in."""
     own: dict[str, list[types.Diagnostic]] = {}
+    units = ls.workspace.position_codec.client_num_units
     for file, found in report.by_file.items():
         lines = file_lines(ls, file)
-        own[file] = [to_lsp(d, lines) for d in found]
+        own[file] = [to_lsp(d, lines, units=units) for d in found]
     buffer_lines = file_lines(ls, path)
     for related in report.related:
         own.setdefault(path, []).append(
-            to_lsp(related.diagnostic, buffer_lines, at=(related.location.line, None))
+            to_lsp(related.diagnostic, buffer_lines, at=(related.location.line, None), units=units)
         )
     touched = {f for f, by in ls.published.items() if path in by} | set(own)
     for file in touched:

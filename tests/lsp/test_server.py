@@ -81,6 +81,36 @@ async def test_open_publishes_schema_problems_with_code_severity_hint_and_docs_l
     assert any("length" in hint for hint in hints)
 
 
+async def test_ranges_count_utf16_code_units(client: LanguageClient, tmp_path: Path) -> None:
+    text = '<Response>\n  <Say>😀</Say><Pause lenght="5"/>\n</Response>\n'
+    uri = open_buffer(client, tmp_path / "flow.xml", text)
+    (problem,) = await diagnostics_for(client, uri, lambda f: bool(f))
+    before = text.splitlines()[1].split("lenght")[0]  # the emoji is two UTF-16 code units
+    assert len(before) == 21
+    assert problem.range.start == types.Position(1, 22)
+
+
+async def test_a_broken_callflow_table_is_reported_not_fatal(
+    client: LanguageClient, tmp_path: Path
+) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.callflow]\nignore = "CF301"\nbogus = 1\n')
+    uri = open_buffer(client, tmp_path / "flow.xml", CLEAN)
+    found = await diagnostics_for(client, uri, lambda f: bool(f))
+    assert found[0].severity == types.DiagnosticSeverity.Error
+    assert "pyproject.toml" in found[0].message or "tool.callflow" in found[0].message
+
+
+async def test_closing_a_buffer_clears_its_diagnostics(
+    client: LanguageClient, tmp_path: Path
+) -> None:
+    uri = open_buffer(client, tmp_path / "flow.xml", BAD_ATTRIBUTE)
+    await diagnostics_for(client, uri, lambda f: bool(f))
+    client.text_document_did_close(
+        types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri))
+    )
+    assert await diagnostics_for(client, uri, lambda f: not f) == []
+
+
 async def test_the_unsaved_buffer_is_checked_not_the_file_on_disk(
     client: LanguageClient, tmp_path: Path
 ) -> None:
