@@ -20,6 +20,10 @@ from callflow.sourcemap import SourceLocation
 from callflow.sources import ReadPolicy, source_kind
 
 register_code("CF011", "the [tool.callflow] settings cannot be read")
+register_code("CF799", "builder script could not be checked (time limit, or the check failed)")
+
+#: Seconds the child process checking a builder script gets beyond the script's own limit.
+SCRIPT_MARGIN = 2.0
 
 #: A step of a location's chain that names a line of a template: "included from a.xml.j2:4".
 _CHAIN_STEP = re.compile(
@@ -88,12 +92,16 @@ def include_site(location: SourceLocation, path: str) -> SourceLocation | None:
     return None
 
 
-def _diagnostics(path: str, text: str | None, policy: ReadPolicy) -> list[Diagnostic]:
+def _diagnostics(
+    path: str, text: str | None, policy: ReadPolicy, *, in_child: bool = False
+) -> list[Diagnostic]:
     from callflow.check import iter_document_diagnostics
     from callflow.lint.config import config_for
     from callflow.schema import load_schema
     from callflow.sources import load_flows
 
+    if text is None and buffer_kind(path) == "script" and not in_child:
+        return _script_diagnostics(path, policy)
     config = config_for(Path(path))
     schema = load_schema()
     flow: object = Path(path) if text is None else text
@@ -135,3 +143,72 @@ def is_builder_script(text: str) -> bool:
     """Whether a Python file uses callflow (only those are run, in a child process, to check
     them: an editor sends every Python file it opens)."""
     return _IMPORTS_CALLFLOW.search(text) is not None
+
+
+def _script_diagnostics(path: str, policy: ReadPolicy) -> list[Diagnostic]:
+    """``callflow validate`` of a builder script, run in a child process: the script's code
+    (its prints, exits, endless loops) never runs in the server, whose standard output is
+    the editor's channel."""
+    import json
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-c", _CHILD, path, str(policy.script_timeout)]
+    where = SourceLocation(path, 1, None)
+    try:
+        done = subprocess.run(
+            command,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=policy.script_timeout + SCRIPT_MARGIN,
+            cwd=os.path.dirname(path) or None,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        message = f"the check did not finish within {policy.script_timeout + SCRIPT_MARGIN:g} s"
+        return [Diagnostic("CF799", Severity.ERROR, message, where)]
+    try:
+        entries = json.loads(done.stdout)
+        return [_from_json(entry, path) for entry in entries]
+    except (ValueError, TypeError, KeyError):
+        last = (done.stderr.decode("utf-8", "replace").strip().splitlines() or ["no output"])[-1]
+        return [Diagnostic("CF799", Severity.ERROR, f"the check failed: {last[:200]}", where)]
+
+
+# The child keeps its real standard output for the result and points file descriptor 1 at
+# standard error, so that whatever the script prints cannot be taken for the result.
+_CHILD = "from callflow.lsp._checking import child_main; child_main()"
+
+
+def child_main() -> None:
+    """The child process's side of `_script_diagnostics`: check ``argv[1]``, print JSON."""
+    import json
+    import sys
+
+    result = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    path, timeout = sys.argv[1], float(sys.argv[2])
+    found = _diagnostics(path, None, ReadPolicy(script_timeout=timeout), in_child=True)
+    result.write(json.dumps([d.to_dict() for d in found]))
+    result.close()
+
+
+def _from_json(entry: dict[str, object], path: str) -> Diagnostic:
+    file = str(entry["file"])
+    line = entry.get("line")
+    column = entry.get("column")
+    chain = entry.get("chain") or []
+    return Diagnostic(
+        str(entry["code"]),
+        Severity(str(entry["severity"])),
+        str(entry["message"]),
+        SourceLocation(
+            file if os.path.isabs(file) else os.path.join(os.path.dirname(path), file),
+            line if isinstance(line, int) else 1,
+            column if isinstance(column, int) else None,
+            tuple(str(step) for step in chain) if isinstance(chain, list) else (),
+        ),
+        xpath=str(entry["xpath"]) if entry.get("xpath") else None,
+        hint=str(entry["hint"]) if entry.get("hint") else None,
+    )

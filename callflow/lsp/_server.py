@@ -22,6 +22,7 @@ from callflow.lsp._checking import (
     check_buffer,
     is_builder_script,
 )
+from callflow.sources import ReadPolicy
 
 #: Where each diagnostic code's documentation lives: ``DOCS_URL + CODE_PAGE + "#cf203"``.
 DOCS_URL = "https://opentact-callflow.readthedocs.io/en/latest/"
@@ -80,6 +81,7 @@ class CallflowLanguageServer(LanguageServer):
     def __init__(self, name: str, version: str) -> None:
         super().__init__(name, version, protocol_cls=_Protocol)
         self.debounce = DEFAULT_DEBOUNCE
+        self.policy = ReadPolicy()
         # target file → checked buffer → diagnostics; a file's published list is the union.
         self.published: dict[str, dict[str, list[types.Diagnostic]]] = {}
         self.pending: dict[str, asyncio.Task[None]] = {}
@@ -211,10 +213,21 @@ def create_server() -> CallflowLanguageServer:
         if kind == "script" and not on_disk:
             return  # builder scripts run code: checked on save only
         document = ls.workspace.text_documents.get(uri)
-        if kind == "script" and (document is None or not is_builder_script(document.source)):
+        if kind == "script":
+            if document is not None and is_builder_script(document.source):
+                # Its child process may take seconds: the server answers meanwhile.
+                loop = asyncio.get_running_loop()
+                task = loop.create_task(_guarded(check_script(ls, path)))
+                ls.pending[uri] = task
+                task.add_done_callback(lambda done: _forget(ls, uri, done))
             return
         text = None if (on_disk or document is None) else document.source
-        report = check_buffer(path, text)
+        report = check_buffer(path, text, policy=ls.policy)
+        ls.reports[path] = report
+        publish(ls, path, report)
+
+    async def check_script(ls: CallflowLanguageServer, path: str) -> None:
+        report = await asyncio.to_thread(check_buffer, path, None, policy=ls.policy)
         ls.reports[path] = report
         publish(ls, path, report)
 
@@ -241,6 +254,9 @@ def create_server() -> CallflowLanguageServer:
             value = options.get("debounceMs")
             if isinstance(value, int | float) and 0 <= value <= 10_000:
                 ls.debounce = value / 1000
+            seconds = options.get("scriptTimeout")
+            if isinstance(seconds, int | float) and 0 < seconds <= 600:
+                ls.policy = ReadPolicy(script_timeout=float(seconds))
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: CallflowLanguageServer, params: types.DidOpenTextDocumentParams) -> None:

@@ -16,7 +16,7 @@ from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 async def client(lsp_client: LanguageClient) -> AsyncIterator[LanguageClient]:
     params = types.InitializeParams(
         capabilities=client_capabilities("visual-studio-code"),
-        initialization_options={"debounceMs": 20},
+        initialization_options={"debounceMs": 20, "scriptTimeout": 1},
     )
     await lsp_client.initialize_session(params)
     yield lsp_client

@@ -249,6 +249,34 @@ async def test_a_builder_script_is_checked_on_save_not_on_change(
     assert found[0].range.start.line == 1  # the line that raised
 
 
+async def test_a_builder_script_runs_in_a_child_process_that_cannot_disturb_the_server(
+    client: LanguageClient, tmp_path: Path
+) -> None:
+    script = tmp_path / "noisy.py"
+    script.write_text(
+        "import os, sys\nfrom callflow.dsl import Hangup, Response\n"
+        "print('Content-Length: 5')\nos.write(1, b'junk')\nflow = Response(Hangup(), tag=1)\n"
+    )
+    uri = open_buffer(client, script, script.read_text())
+    found = await diagnostics_for(client, uri, lambda f: bool(f))
+    assert codes(found) == ["CF701"]  # the rejected node, at its line
+    assert found[0].range.start.line == 4
+    probe = open_buffer(client, tmp_path / "probe.xml", BAD_ATTRIBUTE)
+    assert codes(await diagnostics_for(client, probe, lambda f: bool(f))) == ["CF203"]
+
+
+async def test_a_builder_script_that_never_ends_is_stopped_and_the_server_answers_meanwhile(
+    client: LanguageClient, tmp_path: Path
+) -> None:
+    script = tmp_path / "endless.py"
+    script.write_text("import callflow\nwhile True:\n    pass\n")
+    uri = open_buffer(client, script, script.read_text())
+    probe = open_buffer(client, tmp_path / "probe.xml", BAD_ATTRIBUTE)
+    assert codes(await diagnostics_for(client, probe, lambda f: bool(f), timeout=2)) == ["CF203"]
+    found = await diagnostics_for(client, uri, lambda f: bool(f), timeout=20)
+    assert [d.code for d in found if d.severity == types.DiagnosticSeverity.Error]
+
+
 async def test_a_python_file_that_does_not_use_callflow_is_never_run(
     client: LanguageClient, tmp_path: Path
 ) -> None:
