@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from queue import Empty, Queue
 from typing import Any
@@ -71,7 +72,15 @@ class RawClient:
 def raw(tmp_path: Path) -> Any:
     client = RawClient()
     client.send(
-        {"id": 1, "method": "initialize", "params": {"capabilities": {}, "processId": None}}
+        {
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "capabilities": {},
+                "processId": None,
+                "initializationOptions": {"debounceMs": 300},
+            },
+        }
     )
     assert "capabilities" in client.response(1)["result"]
     client.send({"method": "initialized", "params": {}})
@@ -153,3 +162,50 @@ def test_requests_about_positions_past_the_end_are_answered(raw: RawClient, tmp_
         )
         assert "result" in raw.response(number) or "error" in raw.response(number)
     assert raw.close() == 0
+
+
+def test_a_burst_of_edits_is_checked_once_at_its_newest_version(
+    raw: RawClient, tmp_path: Path
+) -> None:
+    uri = (tmp_path / "flow.xml").as_uri()
+    raw.send(
+        {
+            "method": "textDocument/didOpen",
+            "params": {
+                "textDocument": {
+                    "uri": uri,
+                    "languageId": "xml",
+                    "version": 1,
+                    "text": "<Response/>",
+                }
+            },
+        }
+    )
+    for version in range(2, 7):
+        text = f'<Response><Pause lenght{version}="1"/></Response>'
+        raw.send(
+            {
+                "method": "textDocument/didChange",
+                "params": {
+                    "textDocument": {"uri": uri, "version": version},
+                    "contentChanges": [{"text": text}],
+                },
+            }
+        )
+    raw.send({"id": 20, "method": "shutdown"})
+    published = []
+    while True:
+        message = raw.messages.get(timeout=20)
+        if message.get("method") == "textDocument/publishDiagnostics":
+            published.append(message["params"])
+        if message.get("id") == 20:
+            break
+    time.sleep(0.6)  # longer than the debounce: a check still pending would publish now
+    while not raw.messages.empty():
+        message = raw.messages.get()
+        if message.get("method") == "textDocument/publishDiagnostics":
+            published.append(message["params"])
+    messages = [[d["message"] for d in p["diagnostics"]] for p in published]
+    assert messages[0] == []  # the open
+    assert len(messages) == 2, messages
+    assert "lenght6" in messages[1][0]
