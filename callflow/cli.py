@@ -113,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         result: Outcome | int = run(args)
-        code = result if isinstance(result, int) else _write(result)
+        code = result if isinstance(result, int) else write_outcome(result)
     except CallflowError as error:
         _report(args, error)
         # Bad options or input that cannot be read are usage errors; the rest are problems.
@@ -137,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
-def _write(outcome: Outcome) -> int:
+def write_outcome(outcome: Outcome) -> int:
     """Print what a command produced; its exit code."""
     if outcome.stderr_first and outcome.stderr:
         sys.stderr.write(outcome.stderr)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,23 +55,6 @@ def add_format_option(
         default="text",
         help="output format (default: text)",
     )
-
-
-def print_diagnostics(
-    diagnostics: Sequence[Diagnostic], fmt: str, sources: Sequence[LoadedSource] = ()
-) -> None:
-    """Write diagnostics to stdout in ``fmt`` (json and sarif always print, even when empty).
-
-    Lines are quoted from ``sources`` that did not come from disk (standard input, buffers),
-    else from the files named."""
-    from callflow.cli import version
-    from callflow.reporters import FileLines, render
-
-    texts = {str(s.path): s.text for s in sources if s.text is not None}
-    lines = FileLines(texts) if texts else None
-    out = render(diagnostics, fmt, lines=lines, version=version() if fmt == "sarif" else "0")
-    if out:
-        sys.stdout.write(out)
 
 
 def summary(diagnostics: Sequence[Diagnostic], files: int) -> str:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from callflow.commands._common import Outcome
 
 NAME = "execute"
 HELP = "validate a call flow and execute it on a SIP Control App (the sandbox by default)"
@@ -38,59 +41,59 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_api_options(parser)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> Outcome:
+    import json
+
     from callflow.check import check_document
-    from callflow.commands._api import (
-        DEMO_APP_NAME,
-        demo_app,
-        open_client,
-        print_json,
-    )
-    from callflow.commands._common import flow_from_args, print_diagnostics
+    from callflow.commands._api import DEMO_APP_NAME, demo_app, open_client
+    from callflow.commands._common import Outcome, flow_from_args, format_diagnostics
     from callflow.diagnostics import has_errors, in_order
-    from callflow.errors import ApiError
+    from callflow.errors import ApiError, InputError
 
     document = flow_from_args(args)
     found = [] if args.no_validate else in_order(check_document(document))
     if has_errors(found):
-        print_diagnostics(found, args.format)
-        print(f"{args.source}: not sent: fix the errors above first", file=sys.stderr)
-        return 1
-    if found and args.format == "text":
-        print_diagnostics(found, args.format)  # warnings: shown, not blocking
-
+        return Outcome(
+            stdout=format_diagnostics(found, args.format),
+            stderr=f"{args.source}: not sent: fix the errors above first\n",
+            problems=True,
+        )
+    # Warnings are shown, not blocking.
+    shown = format_diagnostics(found, args.format) if found and args.format == "text" else ""
+    notes = ""
     with open_client(args) as client:
         app_uuid = args.app
         if app_uuid is None:
             if not client.is_sandbox:
-                print(
-                    "callflow execute: --app UUID is required when the target is the API "
-                    "(list apps with `callflow apps list`)",
-                    file=sys.stderr,
+                raise InputError(
+                    "--app UUID is required when the target is the API "
+                    "(list apps with `callflow apps list`)"
                 )
-                return 2
             app, created = demo_app(client)
             app_uuid = app.uuid
             made = "created now" if created else "use --app to choose another"
-            print(f"app: {DEMO_APP_NAME} {app_uuid} ({made})", file=sys.stderr)
+            notes = f"app: {DEMO_APP_NAME} {app_uuid} ({made})\n"
         try:
             execution = client.execute(app_uuid, document, validate=False, upload=args.upload)
         except ApiError as error:
             if not error.diagnostics:
                 raise
-            print_diagnostics(in_order(error.diagnostics), args.format)
-            print(
-                f"{args.source}: rejected by {client.target} (HTTP {error.status})", file=sys.stderr
+            return Outcome(
+                stdout=shown + format_diagnostics(in_order(error.diagnostics), args.format),
+                stderr=notes
+                + f"{args.source}: rejected by {client.target} (HTTP {error.status})\n",
+                problems=True,
             )
-            return 1
         if args.format == "json":
-            print_json({"source": str(args.source), "target": client.target, **execution.to_dict()})
+            result = {"source": str(args.source), "target": client.target, **execution.to_dict()}
+            out = json.dumps(result, indent=2, ensure_ascii=False, default=str) + "\n"
         elif args.format == "text":
-            print(
+            out = (
                 f"{args.source}: executed on app {app_uuid} at {client.target}: "
                 f"{execution.status or 'ok'}"
                 + (f" (execution {execution.uuid})" if execution.uuid else "")
+                + "\n"
             )
         else:
-            print_diagnostics([], args.format)
-    return 0
+            out = format_diagnostics([], args.format)
+    return Outcome(stdout=shown + out, stderr=notes, stderr_first=True)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from callflow.commands._common import Outcome
     from callflow.graph import FindExecutable
 
 NAME = "graph"
@@ -45,8 +46,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace, *, find_executable: FindExecutable = shutil.which) -> int:
-    from callflow.commands._common import flow_from_args
+def run(args: argparse.Namespace, *, find_executable: FindExecutable = shutil.which) -> Outcome:
+    from callflow.commands._common import Outcome, flow_from_args
+    from callflow.errors import InputError
     from callflow.graph import build_graph, find_dot, render_image, to_dot, to_mermaid
 
     document = flow_from_args(args)
@@ -58,43 +60,29 @@ def run(args: argparse.Namespace, *, find_executable: FindExecutable = shutil.wh
         return _emit(args, dot_source.encode("utf-8"))
     dot_path = find_dot(find_executable, args.dot)
     if dot_path is None:
-        print(
+        message = (
             f"callflow graph: Graphviz `{args.dot}` was not found, so no {args.format} was "
             "made. Install Graphviz (e.g. `apt-get install graphviz` or `brew install "
-            "graphviz`), or use --format mermaid or dot. The dot text follows on stdout.",
-            file=sys.stderr,
+            "graphviz`), or use --format mermaid or dot. The dot text follows on stdout.\n"
         )
-        sys.stdout.write(dot_source)
-        return 1
+        return Outcome(stdout=dot_source, stderr=message, problems=True, stderr_first=True)
     image = render_image(dot_source, args.format, dot_path)
     if args.format == "png" and args.output is None and sys.stdout.isatty():
-        print("callflow graph: a PNG is binary; write it with -o FILE", file=sys.stderr)
-        return 2
+        raise InputError("a PNG is binary; write it with -o FILE")
     return _emit(args, image)
 
 
-def _emit(args: argparse.Namespace, data: bytes) -> int:
-    """Write to -o FILE (atomically, never over a file callflow did not write) or stdout."""
+def _emit(args: argparse.Namespace, data: bytes) -> Outcome:
+    """To -o FILE (atomically, never over a file callflow did not write), else for stdout."""
+    from callflow.commands._common import Outcome
     from callflow.files import check_output, write_atomically
     from callflow.graph import is_previous_output
 
     output: Path | None = args.output
     if output is None:
-        sys.stdout.flush()
-        if _has_buffer():
-            sys.stdout.buffer.write(data)
-            sys.stdout.buffer.flush()
-        else:
-            sys.stdout.write(data.decode("utf-8"))
-        return 0
+        return Outcome(stdout=data)
     check_output(
         output, force=args.force, written_by_us=is_previous_output, writer="callflow graph"
     )
     write_atomically(output, data)
-    print(f"wrote {output}", file=sys.stderr)
-    return 0
-
-
-def _has_buffer() -> bool:
-    # Under pytest's capture (and other text-only streams) there is no byte buffer.
-    return hasattr(sys.stdout, "buffer")
+    return Outcome(stderr=f"wrote {output}\n")

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    pass
+    from callflow.commands._common import Outcome
 
 NAME = "render"
 HELP = "render a *.xml.j2 template with variables, validate it and print the XML"
@@ -58,21 +57,16 @@ def _pretty(text: str) -> str:
     return etree.tostring(root, pretty_print=True, encoding="unicode")
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> Outcome:
     from callflow.check import iter_document_diagnostics
-    from callflow.commands._common import print_diagnostics
+    from callflow.commands._common import Outcome, format_diagnostics
     from callflow.commands._context import read_context
     from callflow.diagnostics import collapse_repeats, has_errors, in_order
     from callflow.errors import InputError, TemplateError
+    from callflow.sources import template_source
     from callflow.templating import TemplateRenderer, search_path_for
 
-    try:
-        context = dict(read_context(args) or {})
-    except InputError as error:
-        print(f"callflow render: {error}", file=sys.stderr)
-        return 2
-    from callflow.sources import template_source
-
+    context = dict(read_context(args) or {})
     template, shown = template_source(args.template)
     folders = (
         tuple(p.resolve() for p in args.search_path)
@@ -89,21 +83,15 @@ def run(args: argparse.Namespace) -> int:
             template, context, sample=args.sample, shown=shown
         )
     except TemplateError as error:  # an unknown --sample
-        print(f"callflow render: {error}", file=sys.stderr)
-        return 2
+        raise InputError(str(error)) from None
     if document is not None:
         found.extend(iter_document_diagnostics(document, lint=not args.no_lint))
     ordered = collapse_repeats(in_order(found))
     if has_errors(ordered) or document is None:
-        print_diagnostics(ordered, args.format)
-        return 1
-    if ordered:
-        # Warnings go to stderr so that stdout stays the XML.
-        stdout, sys.stdout = sys.stdout, sys.stderr
-        try:
-            print_diagnostics(ordered, args.format)
-        finally:
-            sys.stdout = stdout
+        return Outcome(stdout=format_diagnostics(ordered, args.format), problems=True)
+    # Warnings go to stderr so that stdout stays the XML.
+    warnings = format_diagnostics(ordered, args.format) if ordered else ""
     text = _pretty(document.text) if args.pretty else document.text
-    sys.stdout.write(text if text.endswith("\n") else text + "\n")
-    return 0
+    return Outcome(
+        stdout=text if text.endswith("\n") else text + "\n", stderr=warnings, stderr_first=True
+    )

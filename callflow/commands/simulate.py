@@ -5,14 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from callflow.commands._common import Outcome
 
 NAME = "simulate"
 HELP = "simulate a call through a flow (*.xml, *.xml.j2, *.py) with scripted key presses"
 #: Diagnostics go to stderr: stdout carries the output.
 DIAGNOSTICS_STREAM = "stderr"
-
-EXIT_USAGE = 2
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -74,11 +75,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _usage_error(message: str) -> int:
-    print(f"callflow simulate: {message}", file=sys.stderr)
-    return EXIT_USAGE
-
-
 def load_app(spec: str) -> Any:
     """The object named by ``module:attr`` or ``path/to/file.py:attr``.
 
@@ -120,8 +116,8 @@ def load_app(spec: str) -> Any:
     return target
 
 
-def run(args: argparse.Namespace) -> int:
-    from callflow.commands._common import flow_from_args
+def run(args: argparse.Namespace) -> Outcome:
+    from callflow.commands._common import Outcome, flow_from_args
     from callflow.diagnostics import has_errors
     from callflow.errors import InputError, SimulationError
     from callflow.reporters import render
@@ -131,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
     for item in args.dial:
         target, equals, outcome = item.rpartition("=")
         if not equals or not target.strip():
-            return _usage_error(f"--dial {item!r}: expected TARGET=OUTCOME")
+            raise InputError(f"--dial {item!r}: expected TARGET=OUTCOME")
         dial[target.strip()] = outcome
     try:
         caller = Caller(
@@ -141,8 +137,8 @@ def run(args: argparse.Namespace) -> int:
             failing_media=args.fail_media,
             hang_up_at_step=args.hang_up_at_step,
         )
-    except SimulationError as error:
-        return _usage_error(str(error))
+    except SimulationError as error:  # a bad option value
+        raise InputError(str(error)) from None
     defaults = CallInfo()
     call = CallInfo(
         from_number=args.from_number or defaults.from_number,
@@ -153,22 +149,22 @@ def run(args: argparse.Namespace) -> int:
             backend = Backend.of(load_app(args.app))
         else:
             backend = Backend.offline() if args.offline else Backend.network()
-    except (InputError, SimulationError) as error:
-        return _usage_error(str(error))
+    except SimulationError as error:
+        raise InputError(str(error)) from None
     document = flow_from_args(args)
     transcript = simulate(document, caller, call=call, app=backend)
+    stderr = ""
     if args.format == "json":
-        sys.stdout.write(transcript.to_json() + "\n")
+        stdout = transcript.to_json() + "\n"
     else:
-        sys.stdout.write(transcript.render())
-        print(
+        stdout = transcript.render()
+        stderr = (
             f"call ended by {transcript.ended_by} after {transcript.duration_ms / 1000:.2f} "
-            f"simulated seconds, {transcript.steps} steps",
-            file=sys.stderr,
+            f"simulated seconds, {transcript.steps} steps\n"
         )
     if transcript.diagnostics:
         from callflow.reporters import FileLines
 
         lines = FileLines({d.name: d.text for d in transcript.documents})
-        sys.stderr.write(render(transcript.diagnostics, "text", lines=lines))
-    return 1 if has_errors(transcript.diagnostics) else 0
+        stderr += render(transcript.diagnostics, "text", lines=lines)
+    return Outcome(stdout=stdout, stderr=stderr, problems=has_errors(transcript.diagnostics))

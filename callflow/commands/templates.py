@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import textwrap
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from callflow.commands._common import Outcome
 
 NAME = "templates"
 HELP = "list the bundled template library with each template's variables"
@@ -18,7 +21,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the library as JSON")
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> Outcome:
+    from callflow.commands._common import Outcome
+    from callflow.errors import InputError
     from callflow.templating import library_templates
 
     templates = library_templates()
@@ -26,11 +31,11 @@ def run(args: argparse.Namespace) -> int:
         wanted = args.name.removeprefix("callflow/").removesuffix(".xml.j2")
         templates = [t for t in templates if t.path.name.removesuffix(".xml.j2") == wanted]
         if not templates:
-            print(f"callflow templates: no library template named {args.name!r}", file=sys.stderr)
-            return 2
+            raise InputError(f"no library template named {args.name!r}")
     if args.json:
-        print(json.dumps([t.to_dict() for t in templates], indent=2, ensure_ascii=False))
-        return 0
+        return Outcome(
+            stdout=json.dumps([t.to_dict() for t in templates], indent=2, ensure_ascii=False) + "\n"
+        )
     out: list[str] = []
     for template in templates:
         header = template.header
@@ -59,5 +64,4 @@ def run(args: argparse.Namespace) -> int:
         if header.samples:
             out.append("  samples: " + ", ".join(header.samples))
         out.append("")
-    sys.stdout.write("\n".join(out))
-    return 0
+    return Outcome(stdout="\n".join(out))

@@ -145,8 +145,10 @@ def test_dot_escapes_quotes_and_backslashes() -> None:
 
 
 def run_graph(argv: list[str], find_executable: Callable[[str], str | None]) -> int:
+    from callflow.cli import write_outcome
+
     args = build_parser().parse_args(["graph", *argv])
-    return graph_command.run(args, find_executable=find_executable)
+    return write_outcome(graph_command.run(args, find_executable=find_executable))
 
 
 def fake_dot(tmp_path: Path, output: bytes) -> str:
