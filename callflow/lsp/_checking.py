@@ -22,8 +22,9 @@ from callflow.sources import ReadPolicy, source_kind
 register_code("CF011", "the [tool.callflow] settings cannot be read")
 register_code("CF799", "builder script could not be checked (time limit, or the check failed)")
 
-#: Seconds the child process checking a builder script gets beyond the script's own limit.
-SCRIPT_MARGIN = 2.0
+#: Seconds the child process checking a builder script gets beyond the script's own limit
+#: (its start, importing callflow, takes seconds on a loaded machine).
+SCRIPT_MARGIN = 10.0
 
 #: A step of a location's chain that names a line of a template: "included from a.xml.j2:4".
 _CHAIN_STEP = re.compile(

@@ -63,6 +63,12 @@ def _renderer(
     return TemplateRenderer(search_path, sandboxed=sandboxed, control_characters=control_characters)
 
 
+@functools.lru_cache(maxsize=8)
+def _text_renderer(search_path: tuple[Path, ...]) -> TemplateRenderer:
+    # Kept between checks of a buffer, so that what it includes is compiled once.
+    return TemplateRenderer(search_path, texts={})
+
+
 def render_template(
     template: str | os.PathLike[str],
     context: Mapping[str, object] | None = None,
@@ -155,11 +161,11 @@ def _check_template(
     texts: Mapping[str, str] | None = None,
 ) -> list[LoadedSource]:
     shown = str(path)
-    renderer = (
-        TemplateRenderer(search_path_for(path), texts=texts)
-        if texts
-        else _renderer(search_path_for(path), False, "reject")
-    )
+    if texts:
+        renderer = _text_renderer(search_path_for(path))
+        renderer.use_texts(texts)
+    else:
+        renderer = _renderer(search_path_for(path), False, "reject")
     header = parse_header(source)
     problems = [
         _error("CF609", message, SourceLocation(shown, line, None))

@@ -137,8 +137,10 @@ class TemplateRenderer:
         self.control_characters = control_characters
         folders = [str(p) for p in self.search_path]
         loaders: list[jinja2.BaseLoader] = [jinja2.FileSystemLoader(folders)]
-        if texts:  # unsaved text (an editor's buffer) wins over the file of that name
-            loaders.insert(0, _TextLoader(folders, texts))
+        self._texts: _TextLoader | None = None
+        if texts is not None:  # unsaved text (an editor's buffer) wins over the file
+            self._texts = _TextLoader(folders, texts)
+            loaders.insert(0, self._texts)
         if library:
             loaders.append(_LibraryLoader(str(library_path())))
         environment_class = SandboxedEnvironment if sandboxed else jinja2.Environment
@@ -162,6 +164,13 @@ class TemplateRenderer:
         self._headers: weakref.WeakKeyDictionary[jinja2.Template, TemplateHeader] = (
             weakref.WeakKeyDictionary()
         )
+
+    def use_texts(self, texts: Mapping[str, str]) -> None:
+        """Render ``texts`` (absolute filename → text) in place of those files from now on,
+        and the files on disk for every other name (a renderer made with ``texts``)."""
+        if self._texts is None:
+            raise TemplateError("this renderer was made without texts")
+        self._texts.texts = dict(texts)
 
     def __repr__(self) -> str:
         mode = ", sandboxed" if self.sandboxed else ""
@@ -428,7 +437,11 @@ class TemplateRenderer:
 
 
 class _TextLoader(jinja2.BaseLoader):
-    """Templates whose text is given (absolute filename → text), found like files in ``folders``."""
+    """Templates whose text is given (absolute filename → text), found like files in ``folders``.
+
+    A template compiled from a text stays cached while that text is the one given: a new
+    text (or none) recompiles it, and the templates it includes stay compiled.
+    """
 
     def __init__(self, folders: list[str], texts: Mapping[str, str]) -> None:
         self.folders = folders
@@ -440,8 +453,11 @@ class _TextLoader(jinja2.BaseLoader):
             filename = os.path.normpath(os.path.join(folder, *pieces))
             text = self.texts.get(filename)
             if text is not None:
-                return text, filename, lambda: True
+                return text, filename, self._still(filename, text)
         raise jinja2.TemplateNotFound(template)
+
+    def _still(self, filename: str, text: str) -> Callable[[], bool]:
+        return lambda: self.texts.get(filename) == text
 
 
 class _LibraryLoader(jinja2.FileSystemLoader):

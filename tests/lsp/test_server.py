@@ -273,7 +273,7 @@ async def test_a_builder_script_that_never_ends_is_stopped_and_the_server_answer
     uri = open_buffer(client, script, script.read_text())
     probe = open_buffer(client, tmp_path / "probe.xml", BAD_ATTRIBUTE)
     assert codes(await diagnostics_for(client, probe, lambda f: bool(f), timeout=2)) == ["CF203"]
-    found = await diagnostics_for(client, uri, lambda f: bool(f), timeout=20)
+    found = await diagnostics_for(client, uri, lambda f: bool(f), timeout=40)
     assert [d.code for d in found if d.severity == types.DiagnosticSeverity.Error]
 
 
