@@ -103,6 +103,8 @@ def allowed_values(info: AttributeInfo) -> tuple[str, ...]:
     if info.enumeration:
         return info.enumeration
     values: list[str] = []
+    if len(info.patterns) == 1 and re.fullmatch(r"\[[^\]\\^]+\]", info.patterns[0]):
+        return _character_class(info.patterns[0][1:-1])  # one key: [0-9*#+]
     for pattern in info.patterns:
         for alternative in pattern.split("|"):
             pairs = re.findall(r"\[([A-Za-z])([A-Za-z])\]", alternative)
@@ -110,6 +112,19 @@ def allowed_values(info: AttributeInfo) -> tuple[str, ...]:
                 return ()
             values.append("".join(a.upper() for a, _ in pairs))
     return tuple(values)
+
+
+def _character_class(body: str) -> tuple[str, ...]:
+    found: list[str] = []
+    index = 0
+    while index < len(body):
+        if index + 2 < len(body) and body[index + 1] == "-":
+            found.extend(chr(c) for c in range(ord(body[index]), ord(body[index + 2]) + 1))
+            index += 3
+        else:
+            found.append(body[index])
+            index += 1
+    return tuple(found)
 
 
 def _tag_item(element: ElementInfo, lead: str) -> types.CompletionItem:

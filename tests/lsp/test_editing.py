@@ -42,6 +42,19 @@ def test_the_tags_offered_are_those_the_schema_allows_inside_the_open_element(
     assert offered == list(words.elements[parent].children)
 
 
+def test_the_keys_a_one_key_attribute_takes_are_offered() -> None:
+    text = '<Response><Gather finishOnKey="'
+    labels = [item.label for item in completions(text, len(text), "xml")]
+    assert labels == [*"0123456789", "*", "#", "+"]
+    method = '<Response><Callback method="'
+    assert [i.label for i in completions(method, len(method), "xml")] == [
+        "GET",
+        "POST",
+        "PATCH",
+        "DELETE",
+    ]
+
+
 def test_inside_jinja_nothing_is_offered() -> None:
     for text in ("<Response>{{ x <", "<Response>{% if <", "<Response>{# <"):
         assert _cursor.cursor_at(text, len(text), template=True).kind == _cursor.JINJA
