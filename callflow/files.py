@@ -460,3 +460,17 @@ def fix_hold_seam() -> Callable[[], None] | None:
             time.sleep(0.01)
 
     return wait
+
+
+def create_new(path: Path, data: bytes) -> bool:
+    """Write ``data`` to a new file ``path`` (its folders made as needed); False, writing
+    nothing, when ``path`` exists (a file, a folder, or a link, which is not followed)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        # O_EXCL: never replaces, and never follows a link of that name.
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except FileExistsError:
+        return False
+    with os.fdopen(descriptor, "wb") as stream:
+        stream.write(data)
+    return True

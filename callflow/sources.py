@@ -743,6 +743,30 @@ def read_input(name: str, *, what: str, policy: ReadPolicy = DEFAULT_POLICY) -> 
     return data
 
 
+def template_reference(
+    name: str, template: str | os.PathLike[str], *, policy: ReadPolicy = DEFAULT_POLICY
+) -> str | None:
+    """The file an ``{% include %}``, ``{% import %}`` or ``{% extends %}`` of ``name`` in the
+    template ``template`` stands for (its folder, the template search path, then the bundled
+    library for ``callflow/…``), or None. A link out of the folder it is found in is not
+    followed, as when reading a folder."""
+    from callflow.templating import search_path_for
+
+    library = library_file(name)
+    if library is not None:
+        return library if os.path.isfile(library) else None
+    pieces = name.replace("\\", "/").split("/")
+    if any(piece in ("", ".", "..") for piece in pieces):
+        return None
+    for folder in search_path_for(Path(template)):
+        candidate = os.path.join(folder, *pieces)
+        if os.path.isfile(candidate):
+            if not policy.follow_links and not _inside(os.path.realpath(candidate), str(folder)):
+                return None
+            return candidate
+    return None
+
+
 def template_source(
     name: str, *, policy: ReadPolicy = DEFAULT_POLICY
 ) -> tuple[str | Path, str | None]:

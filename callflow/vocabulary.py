@@ -19,9 +19,18 @@ _XS = "{http://www.w3.org/2001/XMLSchema}"
 
 
 class AttributeInfo:
-    """One attribute: wire name, required or not, its type name, allowed values or patterns."""
+    """One attribute: wire name, required or not, its type name, allowed values or patterns,
+    and what it does (the XSD's ``xs:documentation``)."""
 
-    __slots__ = ("base", "enumeration", "name", "patterns", "required", "type_name")
+    __slots__ = (
+        "base",
+        "documentation",
+        "enumeration",
+        "name",
+        "patterns",
+        "required",
+        "type_name",
+    )
 
     def __init__(
         self,
@@ -31,8 +40,10 @@ class AttributeInfo:
         base: str,
         enumeration: tuple[str, ...] = (),
         patterns: tuple[str, ...] = (),
+        documentation: str = "",
     ) -> None:
         self.name = name
+        self.documentation = documentation
         self.required = required
         self.type_name = type_name
         self.base = base
@@ -44,9 +55,10 @@ class AttributeInfo:
 
 
 class ElementInfo:
-    """One tag: its attributes, the tags allowed inside it, and whether it holds text."""
+    """One tag: its attributes, the tags allowed inside it, whether it holds text, and what
+    it does (the XSD's ``xs:documentation`` of its type)."""
 
-    __slots__ = ("attributes", "children", "name", "text", "type_name")
+    __slots__ = ("attributes", "children", "documentation", "name", "text", "type_name")
 
     def __init__(
         self,
@@ -55,8 +67,10 @@ class ElementInfo:
         attributes: dict[str, AttributeInfo],
         children: tuple[str, ...],
         text: AttributeInfo | None,
+        documentation: str = "",
     ) -> None:
         self.name = name
+        self.documentation = documentation
         self.type_name = type_name
         self.attributes = attributes
         self.children = children
@@ -99,7 +113,18 @@ def _local(name: str | None) -> str:
     return name.split("}", 1)[1] if name.startswith("{") else name
 
 
-def _simple_info(name: str, xsd_type: Any, required: bool) -> AttributeInfo:
+def documentation_of(component: Any) -> str:
+    """The text of a schema component's ``xs:annotation/xs:documentation``, whitespace folded."""
+    annotation = getattr(component, "annotation", None)
+    if annotation is None:
+        return ""
+    texts = ["".join(entry.itertext()) for entry in getattr(annotation, "documentation", ())]
+    return " ".join(" ".join(texts).split())
+
+
+def _simple_info(
+    name: str, xsd_type: Any, required: bool, documentation: str = ""
+) -> AttributeInfo:
     enumeration = tuple(str(v) for v in (getattr(xsd_type, "enumeration", None) or ()))
     patterns: tuple[str, ...] = ()
     facets = getattr(xsd_type, "patterns", None)
@@ -119,6 +144,7 @@ def _simple_info(name: str, xsd_type: Any, required: bool) -> AttributeInfo:
         base=base_name or "string",
         enumeration=enumeration,
         patterns=patterns,
+        documentation=documentation,
     )
 
 
@@ -138,7 +164,10 @@ def load_vocabulary(schema_path: Path | None = None) -> Vocabulary:
         xsd_type: Any = element.type
         attributes = {
             _local(attr_name): _simple_info(
-                _local(attr_name), attribute.type, attribute.use == "required"
+                _local(attr_name),
+                attribute.type,
+                attribute.use == "required",
+                documentation_of(attribute),
             )
             for attr_name, attribute in xsd_type.attributes.items()
             if attr_name
@@ -155,6 +184,13 @@ def load_vocabulary(schema_path: Path | None = None) -> Vocabulary:
             text = _simple_info("#text", xsd_type.content, required=False)
         elif getattr(xsd_type, "is_simple", lambda: False)():
             text = _simple_info("#text", xsd_type, required=False)
-        elements[name] = ElementInfo(name, _local(xsd_type.name), attributes, tuple(children), text)
+        elements[name] = ElementInfo(
+            name,
+            _local(xsd_type.name),
+            attributes,
+            tuple(children),
+            text,
+            documentation_of(xsd_type),
+        )
     roots = tuple(_local(n) for n in schema.elements)
     return Vocabulary(roots, elements)

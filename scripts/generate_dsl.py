@@ -375,7 +375,8 @@ def _element_code(
             annotation = f"{annotation} | None"
         lines.append(f"    {py}: {annotation}")
         required = " Required." if attribute.required else ""
-        lines.extend(docstring(f"``{attribute.name}``: {describe(attribute)}.{required}", 4))
+        text = f"``{attribute.name}``: {_attribute_doc(attribute)}{required}"
+        lines.extend(docstring(_paragraph(text, 4), 4))
         specs.append(_attribute_spec(py, attribute))
     lines.append("    unchecked_attributes: Mapping[str, str]")
     lines.extend(
@@ -457,8 +458,16 @@ def _attribute_spec(py: str, attribute: AttributeInfo) -> str:
     return "AttributeSpec(" + ", ".join(args) + ")"
 
 
+def _attribute_doc(attribute: AttributeInfo) -> str:
+    """What an attribute does (the XSD's documentation) and the values it takes."""
+    if attribute.documentation:
+        return f"{attribute.documentation} Takes {describe(attribute)}."
+    return f"{describe(attribute)}."
+
+
 def _class_doc(info: ElementInfo, name: str, comments: dict[str, str]) -> str:
-    parts = [f"``<{info.name}>``."]
+    parts = [f"``<{info.name}>``." + (f" {info.documentation}" if info.documentation else "")]
+    parts[0] = _paragraph(parts[0], 4)
     comment = comments.get(info.type_name)
     if comment:
         parts.append(_paragraph(f"Schema: {comment}", 4))
@@ -471,11 +480,15 @@ def _class_doc(info: ElementInfo, name: str, comments: dict[str, str]) -> str:
         parts.append(_paragraph(f"Children, in schema order: {listing}.", 4))
     if info.attributes:
         rows = [
-            f"- ``{python_name(a.name)}`` → ``{a.name}``: {describe(a)}"
-            + (" (required)" if a.required else "")
+            f"- ``{python_name(a.name)}`` → ``{a.name}``: {_attribute_doc(a)}"
+            + (" Required." if a.required else "")
             for a in info.attributes.values()
         ]
-        parts.append("Keyword arguments:\n\n" + "\n".join(rows))
+        wrapped = [
+            textwrap.fill(row, WIDTH - 8, subsequent_indent="  ", break_on_hyphens=False)
+            for row in rows
+        ]
+        parts.append("Keyword arguments:\n\n" + "\n".join(wrapped))
     return "\n\n".join(parts)
 
 

@@ -33,7 +33,8 @@ class ResponseAttributes(TypedDict, total=False):
 
 
 class Response(FlowElement):
-    """``<Response>``.
+    """``<Response>``. The root of every call flow: its action tags run top to bottom. No
+    attributes; at most one Error block, which handles failures of the document.
 
     Schema: Response "No attributes. Children: action tags and at most one <Error>"; decisions:
     <Error> may stand anywhere among the actions (seen after <Play>).
@@ -131,22 +132,26 @@ class AnswerAttributes(TypedDict, total=False):
     """Keyword arguments of `Answer` (each one XML attribute)."""
 
     delay: int | timedelta | None
-    """``delay``: a whole number of milliseconds (int ≥ 0) or a timedelta."""
+    """``delay``: Milliseconds to wait before the next command. Takes a whole number of
+    milliseconds (int ≥ 0) or a timedelta.
+    """
     tag: str | None
-    """``tag``: text."""
+    """``tag``: Copied into the Call_Answered event. Takes text."""
     unchecked_attributes: Mapping[str, str]
     """Escape hatch: XML attributes the schema does not know yet, written as given."""
 
 
 class Answer(Element):
-    """``<Answer>``.
+    """``<Answer>``. Answers the call (SIP 200 OK). Usually unneeded when the app answers by
+    itself; use it to control when answering happens.
 
     Schema: Answer: delay (integer ≥ 0 ms), tag (string)
 
     Keyword arguments:
 
-    - ``delay`` → ``delay``: a whole number of milliseconds (int ≥ 0) or a timedelta
-    - ``tag`` → ``tag``: text
+    - ``delay`` → ``delay``: Milliseconds to wait before the next command. Takes a whole number
+      of milliseconds (int ≥ 0) or a timedelta.
+    - ``tag`` → ``tag``: Copied into the Call_Answered event. Takes text.
     """
 
     __slots__ = ()
@@ -173,23 +178,26 @@ class SayAttributes(TypedDict, total=False):
     """Keyword arguments of `Say` (each one XML attribute)."""
 
     type: Literal["Standard", "WaveNet"] | None
-    """``type``: Standard or WaveNet."""
+    """``type``: Voice engine. Default: Standard. Takes Standard or WaveNet."""
     gender: Literal["MALE", "FEMALE"] | None
-    """``gender``: MALE or FEMALE."""
+    """``gender``: Voice gender. Default: FEMALE. Takes MALE or FEMALE."""
     lang: str | None
-    """``lang``: a language code such as en-US, en-GB or es."""
+    """``lang``: Language code, e.g. en-GB or es. Default: en-US. Takes a language code such as
+    en-US, en-GB or es.
+    """
     code: str | None
-    """``code``: text."""
+    """``code``: Voice code; the valid list comes from the API's TTS dictionary. Takes text."""
     loop: int | None
-    """``loop``: a whole number, 1 or more."""
+    """``loop``: How many times to speak the text. Default: 1. Takes a whole number, 1 or more."""
     text: str | None
-    """``text``: text."""
+    """``text``: The words to speak, instead of the element text (not both). Takes text."""
     unchecked_attributes: Mapping[str, str]
     """Escape hatch: XML attributes the schema does not know yet, written as given."""
 
 
 class Say(Element):
-    """``<Say>``.
+    """``<Say>``. Speaks its text to the caller (text to speech). The element text is the words to
+    speak.
 
     Schema: Say: type, gender, lang, code, loop, text; element text is the canonical form
 
@@ -197,12 +205,16 @@ class Say(Element):
 
     Keyword arguments:
 
-    - ``type`` → ``type``: Standard or WaveNet
-    - ``gender`` → ``gender``: MALE or FEMALE
-    - ``lang`` → ``lang``: a language code such as en-US, en-GB or es
-    - ``code`` → ``code``: text
-    - ``loop`` → ``loop``: a whole number, 1 or more
-    - ``text`` → ``text``: text
+    - ``type`` → ``type``: Voice engine. Default: Standard. Takes Standard or WaveNet.
+    - ``gender`` → ``gender``: Voice gender. Default: FEMALE. Takes MALE or FEMALE.
+    - ``lang`` → ``lang``: Language code, e.g. en-GB or es. Default: en-US. Takes a language
+      code such as en-US, en-GB or es.
+    - ``code`` → ``code``: Voice code; the valid list comes from the API's TTS dictionary. Takes
+      text.
+    - ``loop`` → ``loop``: How many times to speak the text. Default: 1. Takes a whole number, 1
+      or more.
+    - ``text`` → ``text``: The words to speak, instead of the element text (not both). Takes
+      text.
     """
 
     __slots__ = ()
@@ -255,19 +267,22 @@ class PlayAttributes(TypedDict, total=False):
     """Keyword arguments of `Play` (each one XML attribute)."""
 
     url: str | None
-    """``url``: an http:// or https:// URL."""
+    """``url``: The audio URL, instead of the element text. Takes an http:// or https:// URL."""
     loop: int | None
-    """``loop``: a whole number, 1 or more."""
+    """``loop``: How many times to play the file. Default: 1. Takes a whole number, 1 or more."""
     leg: Literal["aleg", "bleg", "both"] | None
-    """``leg``: aleg, bleg or both."""
+    """``leg``: Who hears it: aleg (the caller), bleg (the dialled side) or both. Takes aleg, bleg
+    or both.
+    """
     record: str | None
-    """``record``: text."""
+    """``record``: The tag of an earlier Record, to play that recording back. Takes text."""
     unchecked_attributes: Mapping[str, str]
     """Escape hatch: XML attributes the schema does not know yet, written as given."""
 
 
 class Play(Element):
-    """``<Play>``.
+    """``<Play>``. Plays an audio file (mp3 or wav): its URL as the element text, the url
+    attribute, or a recording named by record.
 
     Schema: Play: URL as text (canonical) or url=, loop, leg, record
 
@@ -275,10 +290,14 @@ class Play(Element):
 
     Keyword arguments:
 
-    - ``url`` → ``url``: an http:// or https:// URL
-    - ``loop`` → ``loop``: a whole number, 1 or more
-    - ``leg`` → ``leg``: aleg, bleg or both
-    - ``record`` → ``record``: text
+    - ``url`` → ``url``: The audio URL, instead of the element text. Takes an http:// or
+      https:// URL.
+    - ``loop`` → ``loop``: How many times to play the file. Default: 1. Takes a whole number, 1
+      or more.
+    - ``leg`` → ``leg``: Who hears it: aleg (the caller), bleg (the dialled side) or both. Takes
+      aleg, bleg or both.
+    - ``record`` → ``record``: The tag of an earlier Record, to play that recording back. Takes
+      text.
     """
 
     __slots__ = ()
@@ -329,19 +348,22 @@ class PauseAttributes(TypedDict, total=False):
     """Keyword arguments of `Pause` (each one XML attribute)."""
 
     length: int | timedelta | None
-    """``length``: a whole number of milliseconds (int ≥ 0) or a timedelta."""
+    """``length``: How long to pause, in milliseconds. Takes a whole number of milliseconds (int ≥
+    0) or a timedelta.
+    """
     unchecked_attributes: Mapping[str, str]
     """Escape hatch: XML attributes the schema does not know yet, written as given."""
 
 
 class Pause(Element):
-    """``<Pause>``.
+    """``<Pause>``. Waits in silence for length milliseconds.
 
     Schema: Pause: length (integer ≥ 0 ms)
 
     Keyword arguments:
 
-    - ``length`` → ``length``: a whole number of milliseconds (int ≥ 0) or a timedelta
+    - ``length`` → ``length``: How long to pause, in milliseconds. Takes a whole number of
+      milliseconds (int ≥ 0) or a timedelta.
     """
 
     __slots__ = ()
@@ -367,19 +389,19 @@ class HangupAttributes(TypedDict, total=False):
     """Keyword arguments of `Hangup` (each one XML attribute)."""
 
     tag: str | None
-    """``tag``: text."""
+    """``tag``: Put into events, to explain the hangup. Takes text."""
     unchecked_attributes: Mapping[str, str]
     """Escape hatch: XML attributes the schema does not know yet, written as given."""
 
 
 class Hangup(Element):
-    """``<Hangup>``.
+    """``<Hangup>``. Ends the call now; anything after it in the same block never runs.
 
     Schema: Hangup: tag (string)
 
     Keyword arguments:
 
-    - ``tag`` → ``tag``: text
+    - ``tag`` → ``tag``: Put into events, to explain the hangup. Takes text.
     """
 
     __slots__ = ()
@@ -397,17 +419,20 @@ class RecordAttributes(TypedDict, total=False):
     """Keyword arguments of `Record` (each one XML attribute)."""
 
     tag: str | None
-    """``tag``: text."""
+    """``tag``: The recording's name; <Play record="name"/> plays it back. Takes text."""
     asr: bool | None
-    """``asr``: True or False (written true/false)."""
+    """``asr``: Transcribe the recording to text. Takes True or False (written true/false)."""
     timeout: int | timedelta | None
-    """``timeout``: a whole number of milliseconds (int ≥ 0) or a timedelta."""
+    """``timeout``: Longest recording, in milliseconds (45000 = 45 s). Takes a whole number of
+    milliseconds (int ≥ 0) or a timedelta.
+    """
     unchecked_attributes: Mapping[str, str]
     """Escape hatch: XML attributes the schema does not know yet, written as given."""
 
 
 class Record(Element):
-    """``<Record>``.
+    """``<Record>``. Records the call; it may be empty or wrap action tags (recorded while they
+    run).
 
     Schema: Record "may be empty or wrap action tags"; tag, asr (boolean), timeout (ms)
 
@@ -417,9 +442,11 @@ class Record(Element):
 
     Keyword arguments:
 
-    - ``tag`` → ``tag``: text
-    - ``asr`` → ``asr``: True or False (written true/false)
-    - ``timeout`` → ``timeout``: a whole number of milliseconds (int ≥ 0) or a timedelta
+    - ``tag`` → ``tag``: The recording's name; <Play record="name"/> plays it back. Takes text.
+    - ``asr`` → ``asr``: Transcribe the recording to text. Takes True or False (written
+      true/false).
+    - ``timeout`` → ``timeout``: Longest recording, in milliseconds (45000 = 45 s). Takes a
+      whole number of milliseconds (int ≥ 0) or a timedelta.
     """
 
     __slots__ = ()
@@ -502,7 +529,7 @@ class RecordStartAttributes(TypedDict, total=False):
 
 
 class RecordStart(Element):
-    """``<RecordStart>``.
+    """``<RecordStart>``. Starts recording the call. No attributes.
 
     Schema: "RecordStart/RecordStop/RecordWait take no documented attributes"
     """
@@ -523,7 +550,7 @@ class RecordStopAttributes(TypedDict, total=False):
 
 
 class RecordStop(Element):
-    """``<RecordStop>``."""
+    """``<RecordStop>``. Stops the recording RecordStart began. No attributes."""
 
     __slots__ = ()
 
@@ -541,7 +568,7 @@ class RecordWaitAttributes(TypedDict, total=False):
 
 
 class RecordWait(Element):
-    """``<RecordWait>``."""
+    """``<RecordWait>``. Waits for the recording to finish. No attributes."""
 
     __slots__ = ()
 
@@ -555,31 +582,49 @@ class GatherAttributes(TypedDict, total=False):
     """Keyword arguments of `Gather` (each one XML attribute)."""
 
     num_digits: int | None
-    """``numDigits``: a whole number, 1 or more."""
+    """``numDigits``: How many digits to collect. Default: 1. Takes a whole number, 1 or more."""
     attempts: int | None
-    """``attempts``: a whole number, 1 or more."""
+    """``attempts``: How many times the block runs when nothing valid is entered. Default: 1. Takes
+    a whole number, 1 or more.
+    """
     timeout: int | timedelta | None
-    """``timeout``: a whole number of milliseconds (int ≥ 0) or a timedelta."""
+    """``timeout``: How long to wait for digits, in milliseconds (8000 to 30000 is usual; a value
+    under 100 is almost surely seconds by mistake). Takes a whole number of milliseconds (int ≥
+    0) or a timedelta.
+    """
     finish_on_key: Literal["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "#", "+"] | None
-    """``finishOnKey``: one key: 0-9, *, # or +."""
+    """``finishOnKey``: The key that ends input early: 0-9, *, # or +. Default: *. Takes one key:
+    0-9, *, # or +.
+    """
     dtmf_length: int | None
-    """``dtmf_length``: a whole number, 1 or more."""
+    """``dtmf_length``: Legacy set A: how many digits to collect (use numDigits). Takes a whole
+    number, 1 or more.
+    """
     dtmf_stop: Literal["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "#", "+"] | None
-    """``dtmf_stop``: one key: 0-9, *, # or +."""
+    """``dtmf_stop``: Legacy set A: the key that ends input (use finishOnKey). Takes one key: 0-9,
+    *, # or +.
+    """
     length: int | None
-    """``length``: a whole number, 1 or more."""
+    """``length``: Legacy set A: how many digits to collect (use numDigits). Takes a whole number,
+    1 or more.
+    """
     url: str | None
-    """``url``: an http:// or https:// URL."""
+    """``url``: Legacy set A: the URL that receives the digits. Takes an http:// or https:// URL."""
     callback: str | None
-    """``callback``: an http:// or https:// URL."""
+    """``callback``: Legacy set B: the URL called after each attempt. Takes an http:// or https://
+    URL.
+    """
     method: Literal["GET", "POST"] | None
-    """``method``: GET or POST."""
+    """``method``: Legacy set B: the HTTP method of callback, GET or POST. Default: GET. Takes GET
+    or POST.
+    """
     unchecked_attributes: Mapping[str, str]
     """Escape hatch: XML attributes the schema does not know yet, written as given."""
 
 
 class Gather(Element):
-    """``<Gather>``.
+    """``<Gather>``. Collects DTMF digits (IVR menus): prompts (Say, Play, Pause) played while the
+    caller types, then a Switch of Case branches (or legacy DTMF branches), Default and Error.
 
     Schema: Gather. Canonical: numDigits, attempts, timeout, finishOnKey. Legacy set A:
     dtmf_length, dtmf_stop, length, url with <DTMF> branches and a nested <Gather>. Legacy set
@@ -592,16 +637,27 @@ class Gather(Element):
 
     Keyword arguments:
 
-    - ``num_digits`` → ``numDigits``: a whole number, 1 or more
-    - ``attempts`` → ``attempts``: a whole number, 1 or more
-    - ``timeout`` → ``timeout``: a whole number of milliseconds (int ≥ 0) or a timedelta
-    - ``finish_on_key`` → ``finishOnKey``: one key: 0-9, *, # or +
-    - ``dtmf_length`` → ``dtmf_length``: a whole number, 1 or more
-    - ``dtmf_stop`` → ``dtmf_stop``: one key: 0-9, *, # or +
-    - ``length`` → ``length``: a whole number, 1 or more
-    - ``url`` → ``url``: an http:// or https:// URL
-    - ``callback`` → ``callback``: an http:// or https:// URL
-    - ``method`` → ``method``: GET or POST
+    - ``num_digits`` → ``numDigits``: How many digits to collect. Default: 1. Takes a whole
+      number, 1 or more.
+    - ``attempts`` → ``attempts``: How many times the block runs when nothing valid is entered.
+      Default: 1. Takes a whole number, 1 or more.
+    - ``timeout`` → ``timeout``: How long to wait for digits, in milliseconds (8000 to 30000 is
+      usual; a value under 100 is almost surely seconds by mistake). Takes a whole number of
+      milliseconds (int ≥ 0) or a timedelta.
+    - ``finish_on_key`` → ``finishOnKey``: The key that ends input early: 0-9, *, # or +.
+      Default: *. Takes one key: 0-9, *, # or +.
+    - ``dtmf_length`` → ``dtmf_length``: Legacy set A: how many digits to collect (use
+      numDigits). Takes a whole number, 1 or more.
+    - ``dtmf_stop`` → ``dtmf_stop``: Legacy set A: the key that ends input (use finishOnKey).
+      Takes one key: 0-9, *, # or +.
+    - ``length`` → ``length``: Legacy set A: how many digits to collect (use numDigits). Takes a
+      whole number, 1 or more.
+    - ``url`` → ``url``: Legacy set A: the URL that receives the digits. Takes an http:// or
+      https:// URL.
+    - ``callback`` → ``callback``: Legacy set B: the URL called after each attempt. Takes an
+      http:// or https:// URL.
+    - ``method`` → ``method``: Legacy set B: the HTTP method of callback, GET or POST. Default:
+      GET. Takes GET or POST.
     """
 
     __slots__ = ()
@@ -725,7 +781,8 @@ class DialAttributes(TypedDict, total=False):
 
 
 class Dial(Element):
-    """``<Dial>``.
+    """``<Dial>``. Connects the caller to the first target that answers (To or Sip); the others are
+    cancelled. An Error block runs when no target connected.
 
     Schema: Dial "Children: one or more <To> or <Sip>, then optional <Error>. No attributes."
 
@@ -756,21 +813,30 @@ class CallbackAttributes(TypedDict, total=False):
     """Keyword arguments of `Callback` (each one XML attribute)."""
 
     url: Required[str]
-    """``url``: an http:// or https:// URL. Required."""
+    """``url``: The http(s) URL to fetch the next document from. Takes an http:// or https:// URL.
+    Required.
+    """
     method: Literal["GET", "POST", "PATCH", "DELETE"] | None
-    """``method``: GET, POST, PATCH or DELETE."""
+    """``method``: The HTTP method: GET, POST, PATCH or DELETE (any case). The platform's default
+    is undocumented: always write it. Takes GET, POST, PATCH or DELETE.
+    """
     body: bool | None
-    """``body``: True or False (written true/false)."""
+    """``body``: Send the app's call data in the request body. Default: false. Takes True or False
+    (written true/false).
+    """
     timeout: int | timedelta | None
-    """``timeout``: a whole number of milliseconds (int ≥ 0) or a timedelta."""
+    """``timeout``: How long to wait for the answer, in milliseconds. Takes a whole number of
+    milliseconds (int ≥ 0) or a timedelta.
+    """
     tag: str | None
-    """``tag``: text."""
+    """``tag``: Sent to the URL in a field named tag. Takes text."""
     unchecked_attributes: Mapping[str, str]
     """Escape hatch: XML attributes the schema does not know yet, written as given."""
 
 
 class Callback(Element):
-    """``<Callback>``.
+    """``<Callback>``. Fetches the next call XML document from url and runs it; an Error block runs
+    when the fetch fails, times out or returns XML that does not parse.
 
     Schema: Callback: url (required), method, body (boolean), timeout (ms), tag; "the element's
     only child is an optional <Error>"
@@ -779,11 +845,15 @@ class Callback(Element):
 
     Keyword arguments:
 
-    - ``url`` → ``url``: an http:// or https:// URL (required)
-    - ``method`` → ``method``: GET, POST, PATCH or DELETE
-    - ``body`` → ``body``: True or False (written true/false)
-    - ``timeout`` → ``timeout``: a whole number of milliseconds (int ≥ 0) or a timedelta
-    - ``tag`` → ``tag``: text
+    - ``url`` → ``url``: The http(s) URL to fetch the next document from. Takes an http:// or
+      https:// URL. Required.
+    - ``method`` → ``method``: The HTTP method: GET, POST, PATCH or DELETE (any case). The
+      platform's default is undocumented: always write it. Takes GET, POST, PATCH or DELETE.
+    - ``body`` → ``body``: Send the app's call data in the request body. Default: false. Takes
+      True or False (written true/false).
+    - ``timeout`` → ``timeout``: How long to wait for the answer, in milliseconds. Takes a whole
+      number of milliseconds (int ≥ 0) or a timedelta.
+    - ``tag`` → ``tag``: Sent to the URL in a field named tag. Takes text.
     """
 
     __slots__ = ()
@@ -850,7 +920,8 @@ class LegacyCallbackAttributes(TypedDict, total=False):
 
 
 class LegacyCallback(Element):
-    """``<callback>``.
+    """``<callback>``. Legacy lower-case form of Callback with the URL as text; write <Callback
+    url="…" method="…"/> instead.
 
     Schema: decisions "Callback": legacy lower-case <callback>URL</callback>, no attributes
 
@@ -879,15 +950,17 @@ class CallAttributes(TypedDict, total=False):
     """Keyword arguments of `Call` (each one XML attribute)."""
 
     field: Required[Literal["to", "from"]]
-    """``field``: to or from. Required."""
+    """``field``: The property of the call to compare: to (the called number) or from (the caller).
+    Takes to or from. Required.
+    """
     value: Required[str]
-    """``value``: text. Required."""
+    """``value``: The value to compare the field with. Takes text. Required."""
     unchecked_attributes: Mapping[str, str]
     """Escape hatch: XML attributes the schema does not know yet, written as given."""
 
 
 class Call(Element):
-    """``<Call>``.
+    """``<Call>``. Runs its children only when a property of the current call (field) equals value.
 
     Schema: Call "Runs its children only when a property of the current call equals value";
     field: to or from
@@ -898,8 +971,9 @@ class Call(Element):
 
     Keyword arguments:
 
-    - ``field`` → ``field``: to or from (required)
-    - ``value`` → ``value``: text (required)
+    - ``field`` → ``field``: The property of the call to compare: to (the called number) or from
+      (the caller). Takes to or from. Required.
+    - ``value`` → ``value``: The value to compare the field with. Takes text. Required.
     """
 
     __slots__ = ()
@@ -976,7 +1050,8 @@ class ErrorAttributes(TypedDict, total=False):
 
 
 class Error(Element):
-    """``<Error>``.
+    """``<Error>``. Runs when the step that holds it fails (a Dial that connects no one, a Callback
+    fetch that fails, a Gather without valid digits, or the document itself).
 
     Schema: "Several tags may hold an <Error> block that runs when that step fails"
 
@@ -1047,7 +1122,8 @@ class SwitchAttributes(TypedDict, total=False):
 
 
 class Switch(Element):
-    """``<Switch>``.
+    """``<Switch>``. Chooses a branch by the gathered digits: one or more Case, then an optional
+    Default and an optional Error.
 
     Schema: Switch "one or more <Case>, then optional <Default>, optional <Error>"
 
@@ -1082,13 +1158,16 @@ class DTMFAttributes(TypedDict, total=False):
     """Keyword arguments of `DTMF` (each one XML attribute)."""
 
     value: Required[str]
-    """``value``: keys: digits 0-9, * or #. Required."""
+    """``value``: The digits (0-9, * and #) this branch answers. Takes keys: digits 0-9, * or #.
+    Required.
+    """
     unchecked_attributes: Mapping[str, str]
     """Escape hatch: XML attributes the schema does not know yet, written as given."""
 
 
 class DTMF(Element):
-    """``<DTMF>``.
+    """``<DTMF>``. Legacy form of Case (directly under Gather): runs when the gathered digits equal
+    value.
 
     Schema: DTMF value="1" "the same role in legacy set A, directly under <Gather>"
 
@@ -1098,7 +1177,8 @@ class DTMF(Element):
 
     Keyword arguments:
 
-    - ``value`` → ``value``: keys: digits 0-9, * or # (required)
+    - ``value`` → ``value``: The digits (0-9, * and #) this branch answers. Takes keys: digits
+      0-9, * or #. Required.
     """
 
     __slots__ = ()
@@ -1174,7 +1254,7 @@ class DefaultAttributes(TypedDict, total=False):
 
 
 class Default(Element):
-    """``<Default>``.
+    """``<Default>``. Runs when no Case matched or nothing was entered.
 
     Schema: Default "runs when nothing matched or nothing was entered"
 
@@ -1245,7 +1325,8 @@ class ToAttributes(TypedDict, total=False):
 
 
 class To(Element):
-    """``<To>``.
+    """``<To>``. A target to dial: a SIP URI (sip:user@host), user@domain, or a phone number
+    (digits, optional +).
 
     Schema: <To> target; no attributes documented
 
@@ -1279,7 +1360,7 @@ class SipAttributes(TypedDict, total=False):
 
 
 class Sip(Element):
-    """``<Sip>``.
+    """``<Sip>``. A SIP address to dial: user@host[:port].
 
     Schema: <Sip> "user@host[:port]"; no attributes documented
 
@@ -1308,13 +1389,15 @@ class CaseAttributes(TypedDict, total=False):
     """Keyword arguments of `Case` (each one XML attribute)."""
 
     dtmf: Required[str]
-    """``dtmf``: keys: digits 0-9, * or #. Required."""
+    """``dtmf``: The digits (0-9, * and #) this branch answers. Takes keys: digits 0-9, * or #.
+    Required.
+    """
     unchecked_attributes: Mapping[str, str]
     """Escape hatch: XML attributes the schema does not know yet, written as given."""
 
 
 class Case(Element):
-    """``<Case>``.
+    """``<Case>``. Runs when the gathered digits equal dtmf.
 
     Schema: Case dtmf="1" "runs when the gathered digits equal dtmf (digits, *, #)"
 
@@ -1324,7 +1407,8 @@ class Case(Element):
 
     Keyword arguments:
 
-    - ``dtmf`` → ``dtmf``: keys: digits 0-9, * or # (required)
+    - ``dtmf`` → ``dtmf``: The digits (0-9, * and #) this branch answers. Takes keys: digits
+      0-9, * or #. Required.
     """
 
     __slots__ = ()
