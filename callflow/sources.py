@@ -28,12 +28,10 @@ run in worker processes.
 from __future__ import annotations
 
 import errno
-import functools
-import inspect
 import os
 import stat
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
@@ -461,9 +459,9 @@ def load_data(
         if isinstance(text, Diagnostic):
             return [LoadedSource(Path(name), name, None, [text])]
         if kind == "template":
-            sources = _load_template(name, text, context, sample, policy, on_disk)
+            sources = _load_template(name, text, context, sample, policy)
         else:
-            sources = _load_script(name, text, policy, on_disk)
+            sources = _load_script(name, text, policy)
         if not on_disk:
             for source in sources:
                 _quote_from(source, name, text)
@@ -534,69 +532,25 @@ def _utf8(data: bytes, name: str, policy: ReadPolicy) -> str | Diagnostic:
         )
 
 
-@functools.cache
-def _accepts(function: Callable[..., object], keyword: str) -> bool:
-    return keyword in inspect.signature(function).parameters
-
-
 def _load_template(
     name: str,
     text: str,
     context: Mapping[str, object] | None,
     sample: str | None,
     policy: ReadPolicy,
-    on_disk: bool,
 ) -> list[LoadedSource]:
-    from callflow.templating import load_template_sources as loaded
+    from callflow.templating import load_template_sources
 
-    # Called by keyword names checked at run time: the loader gains them as it grows.
-    load_template_sources: Callable[..., list[LoadedSource]] = loaded
-    options: dict[str, object] = {"context": context, "sample": sample}
-    if _accepts(load_template_sources, "policy"):
-        options["policy"] = policy
-    if _accepts(load_template_sources, "text"):
-        return load_template_sources(Path(name), text=text, **options)
-    if on_disk:  # the file has been vetted; this loader reads it again
-        return load_template_sources(Path(name), **options)
-    return _via_file(name, text, lambda path: load_template_sources(path, **options))
+    # The text already read (and vetted) is what renders; includes are found beside ``name``.
+    return load_template_sources(
+        Path(name), context=context, sample=sample, policy=policy, text=text
+    )
 
 
-def _load_script(name: str, text: str, policy: ReadPolicy, on_disk: bool) -> list[LoadedSource]:
-    from callflow.dsl.script import load_script_sources as loaded
+def _load_script(name: str, text: str, policy: ReadPolicy) -> list[LoadedSource]:
+    from callflow.dsl.script import load_script_sources
 
-    load_script_sources: Callable[..., list[LoadedSource]] = loaded
-    options: dict[str, object] = {}
-    if _accepts(load_script_sources, "policy"):
-        options["policy"] = policy
-    if _accepts(load_script_sources, "text"):
-        return load_script_sources(Path(name), text=text, **options)
-    if on_disk:
-        return load_script_sources(Path(name), **options)
-    return _via_file(name, text, lambda path: load_script_sources(path, **options))
-
-
-def _via_file(
-    name: str, text: str, load: Callable[[Path], list[LoadedSource]]
-) -> list[LoadedSource]:
-    """Text for a loader that reads only files: written to a private folder, the locations
-    renamed back to ``name``."""
-    import tempfile
-
-    with tempfile.TemporaryDirectory(prefix="callflow-") as folder:
-        path = Path(folder) / (os.path.basename(name) or "flow")
-        path.write_text(text, encoding="utf-8")
-        sources = load(path)
-        shown = str(path)
-        for source in sources:
-            source.path = Path(name)
-            source.label = source.label.replace(shown, name)
-            source.diagnostics = [
-                _renamed(d, name) if d.location.file == shown else d for d in source.diagnostics
-            ]
-        return sources
-
-
-# ---------------------------------------------------------------- the front door
+    return load_script_sources(Path(name), policy=policy, text=text.encode("utf-8"))
 
 
 def _is_text(flow: str, filename: str | None) -> bool:
