@@ -150,6 +150,11 @@ def _child(
         os.dup2(output, 2)
         os.close(null)
         os.close(output)
+        # Python-level streams too: the parent's may be objects of its own (a test's capture,
+        # an editor's channel) that would swallow what the script prints.
+        sys.stdin = open(0, closefd=False)  # noqa: SIM115 - lives as long as the child
+        sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
+        sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         _arm_faulthandler(stack, timeout)
         data = work()

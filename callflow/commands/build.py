@@ -35,12 +35,21 @@ def run(args: argparse.Namespace) -> Outcome:
     from lxml import etree
 
     from callflow.check import iter_document_diagnostics
-    from callflow.commands._common import Outcome, flow_from_args
+    from callflow.commands._common import Outcome, flows_from_args
     from callflow.diagnostics import has_errors, in_order
     from callflow.reporters import render
+    from callflow.sources import single_flow_error
 
-    document = flow_from_args(args, dest="script")
-    ordered = in_order(iter_document_diagnostics(document, lint=not args.no_lint))
+    sources = flows_from_args(args, dest="script")
+    error = single_flow_error(sources, str(args.script))
+    if error is not None:
+        raise error
+    [source] = sources
+    document = source.document
+    assert document is not None
+    # What loading found (a script that printed, say) comes with what checking finds.
+    found = [*source.diagnostics, *iter_document_diagnostics(document, lint=not args.no_lint)]
+    ordered = in_order(found)
     report = render(ordered, args.format) if ordered or args.format in ("json", "sarif") else ""
     if has_errors(ordered):
         message = f"callflow build: {args.script}: no XML written\n"
