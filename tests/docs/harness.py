@@ -17,7 +17,8 @@ The conventions, one per kind of fenced block:
   bundled sandbox as the target (no ``OPENTACT_*`` variables), ``NO_COLOR`` set;
 * any other block is **data** and must parse in its language: ``xml`` (well-formed, no
   entities, no network), ``toml``, ``yaml``, ``json``, ``jinja``, ``sh``/``bash``/``shell``
-  (``bash -n``); ``text``, ``mermaid`` or no language at all are plain text. A language the
+  (``bash -n``), ``lua`` (brackets and strings balanced: no Lua is installed here);
+  ``text``, ``mermaid`` or no language at all are plain text. A language the
   harness cannot check is an error, so a typo in a fence cannot silently skip a block.
 
 Each page gets a fresh, empty temporary folder, which is removed after its last block.
@@ -259,7 +260,36 @@ def _check_shell(text: str) -> None:
         raise ValueError(result.stderr.strip())
 
 
+def _check_lua(text: str) -> None:
+    """Brackets balanced outside strings and comments (Lua itself is not on the machine)."""
+    pairs = {")": "(", "]": "[", "}": "{"}
+    stack: list[str] = []
+    index = 0
+    while index < len(text):
+        char = text[index]
+        if text.startswith("--", index):
+            end = text.find("\n", index)
+            index = len(text) if end < 0 else end
+            continue
+        if char in "\"'":
+            end = index + 1
+            while end < len(text) and text[end] != char:
+                end += 2 if text[end] == "\\" else 1
+            if end >= len(text):
+                raise ValueError(f"unterminated string at offset {index}")
+            index = end + 1
+            continue
+        if char in "([{":
+            stack.append(char)
+        elif char in pairs and (not stack or stack.pop() != pairs[char]):
+            raise ValueError(f"unbalanced {char!r} at offset {index}")
+        index += 1
+    if stack:
+        raise ValueError(f"unclosed {stack[-1]!r}")
+
+
 CHECKERS: Mapping[str, Callable[[str], object]] = {
+    "lua": _check_lua,
     "xml": _check_xml,
     "toml": tomllib.loads,
     "yaml": lambda text: list(yaml.safe_load_all(text)),

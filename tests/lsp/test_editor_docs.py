@@ -1,4 +1,4 @@
-"""docs/editor.md: the editor configurations it shows parse and start `callflow lsp`."""
+"""docs/guides/editor.md: the editor configurations it shows parse and start `callflow lsp`."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from callflow.cli import main
 from callflow.commands.init import vscode_settings
 
-PAGE = Path(__file__).resolve().parents[2] / "docs" / "editor.md"
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "guides" / "editor.md"
 _BLOCK = re.compile(r"^```(?P<info>[^\n]*)\n(?P<body>.*?)^```$", re.MULTILINE | re.DOTALL)
 
 
