@@ -150,6 +150,8 @@ anything at all < & >
         ("'''yaml\nrepos: [\n'''", "does not parse"),
         ("'''jinja\n{% if x %}\n'''", "does not parse"),
         ("'''sh\nif then fi (\n'''", "does not parse"),
+        ("'''lua\nrequire('x').setup({ cmd = { 'a' }\n'''", "does not parse"),
+        ("'''lua\nlocal s = 'open\n'''", "does not parse"),
         ("'''pyhton\nprint(1)\n'''", "neither a file"),
         ("'''xml title=\"../outside.xml\"\n<Response/>\n'''", "relative path inside"),
     ],
