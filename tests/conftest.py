@@ -50,3 +50,32 @@ def write(tmp_path: Path) -> Callable[[str, str | bytes], Path]:
         return path
 
     return _write
+
+
+@pytest.fixture
+def in_fresh_process(request: pytest.FixtureRequest) -> Callable[[], bool]:
+    """``if in_fresh_process(): return`` at a test's top runs the test again in a new pytest
+    process and holds this run to its result (True here, False in that process).
+
+    For the cost tests that count calls with a profiler hook: in a long-lived worker, state
+    left by earlier tests (threads, caches) can change or stall what the hook sees."""
+    import os
+    import subprocess
+    import sys
+
+    def run() -> bool:
+        if os.environ.get("CALLFLOW_FRESH_PROCESS"):
+            return False
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-n", "0", request.node.nodeid],
+            cwd=request.config.rootpath,
+            env={**os.environ, "CALLFLOW_FRESH_PROCESS": "1"},
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        return True
+
+    return run
