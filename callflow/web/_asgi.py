@@ -60,9 +60,10 @@ async def _exchange(
     request: Request,
     handler: Callable[..., Any] | None,
     event: str | None,
+    body_timeout: float = BODY_TIMEOUT,
 ) -> Response:
     try:
-        body = await read_body(request, service.max_request_bytes)
+        body = await read_body(request, service.max_request_bytes, body_timeout)
     except RequestError as error:
         service.log.warning("request %s refused %d: %s", request.url.path, error.status, error)
         return _response(refusal(error))
@@ -87,14 +88,17 @@ def _in_loop(handler: Callable[..., Any]) -> Callable[..., Any]:
     return call
 
 
-def create_app(folder: object = None, **options: Any) -> Starlette:
+def create_app(
+    folder: object = None, *, body_timeout: float = BODY_TIMEOUT, **options: Any
+) -> Starlette:
     """The ASGI application serving the flows in ``folder``: every path is a flow
     (``/menu`` → ``menu.xml``, ``menu.xml.j2`` or ``menu.py``), every reply validated.
-    ``options`` go to `FlowService` (``fallback``, ``policy``, size limits, ``lint``)."""
+    ``body_timeout``: seconds a client may take to send its body. ``options`` go to
+    `FlowService` (``fallback``, ``policy``, size limits, ``lint``)."""
     service = FlowService(folder, **options)  # type: ignore[arg-type]
 
     async def serve(request: Request) -> Response:
-        return await _exchange(service, request, None, None)
+        return await _exchange(service, request, None, None, body_timeout)
 
     app = Starlette(routes=[Route("/{path:path}", serve, methods=sorted(METHODS))])
     app.state.flow_service = service

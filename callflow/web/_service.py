@@ -57,10 +57,14 @@ def loggable(text: str, limit: int = 200) -> str:
                         else f"\\u{ord(m.group()):04x}", shown)  # fmt: skip
 
 
+def _quoted(value: str) -> str:
+    return '"' + loggable(value.replace("\\", "\\\\").replace('"', '\\"'), 80) + '"'
+
+
 def describe_request(path: str, request: PlatformRequest) -> str:
     """The request's log line: method, path, event and fields (secrets left out)."""
     shown = " ".join(
-        f"{loggable(name, 40)}={'***' if _SECRET.search(name) else repr(loggable(value, 80))}"
+        f"{loggable(name, 40)}={'***' if _SECRET.search(name) else _quoted(value)}"
         for name, value in list(request.fields.items())[:20]
     )
     return f"request {request.method} {loggable(path)} event={request.event} {shown}".rstrip()
