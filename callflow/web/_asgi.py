@@ -140,3 +140,53 @@ def flow_endpoint(
         return endpoint
 
     return decorate(function) if function is not None else decorate
+
+
+def app_from_options(options: dict[str, Any]) -> Starlette:
+    """The app `callflow serve` runs, from its options (JSON-able, for each worker)."""
+    from callflow.sources import DEFAULT_POLICY, ReadPolicy
+    from callflow.web._service import DEFAULT_FALLBACK
+
+    policy = ReadPolicy(
+        follow_links=bool(options.get("follow_links")),
+        max_bytes=DEFAULT_POLICY.max_bytes,
+        script_timeout=DEFAULT_POLICY.script_timeout,
+    )
+    fallback = options.get("fallback")
+    return create_app(
+        options["folder"],
+        fallback=_fallback(fallback, policy) if fallback else DEFAULT_FALLBACK,
+        policy=policy,
+        lint=bool(options.get("lint", True)),
+    )
+
+
+def _fallback(name: str, policy: Any) -> Any:
+    from pathlib import Path
+
+    from callflow.sources import load_flow
+
+    return load_flow(Path(name), policy=policy)
+
+
+def app_from_environment() -> Starlette:
+    """The app factory uvicorn's workers and reloader import (options in the environment)."""
+    import json
+    import os
+
+    return app_from_options(json.loads(os.environ["CALLFLOW_SERVE_OPTIONS"]))
+
+
+def log_config(level: str) -> dict[str, Any]:
+    """uvicorn's logging, with callflow's request and reply lines beside its own."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["callflow.web"] = {
+        "handlers": ["default"],
+        "level": level.upper(),
+        "propagate": False,
+    }
+    return config
