@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> Outcome:
 
     try:
         import starlette  # noqa: F401
-        import uvicorn
+        import uvicorn  # noqa: F401
     except ImportError:
         raise InputError(
             "callflow serve needs the serve extra: pip install 'opentact-callflow[serve]'"
@@ -88,10 +88,10 @@ def run(args: argparse.Namespace) -> Outcome:
 
     app = app_from_options(options)
     os.environ[ENVIRONMENT] = json.dumps(options)
-    from callflow.web._asgi import log_config
+    from callflow.web._asgi import log_config, run_uvicorn
 
     many = args.reload or args.workers > 1
-    uvicorn.run(
+    run_uvicorn(
         "callflow.web._asgi:app_from_environment" if many else app,
         factory=many,
         host=args.host,

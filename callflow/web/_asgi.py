@@ -16,7 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from callflow.errors import RequestError
-from callflow.web._handlers import HttpAnswer, answer, refusal
+from callflow.web._handlers import HttpAnswer, prepare, refusal
 from callflow.web._requests import METHODS
 from callflow.web._service import FlowService
 
@@ -72,11 +72,17 @@ async def _exchange(
     path = request.scope.get("path", "/")
     if handler is not None and inspect.iscoroutinefunction(handler):
         handler = _in_loop(handler)
-    result = await run_in_threadpool(
-        answer, service, request.method, path, query, content_type, body,
-        handler=handler, event=event,
-    )  # fmt: skip
-    return _response(result)
+    pending = prepare(
+        service, request.method, path, query, content_type, body, handler=handler, event=event
+    )
+    if isinstance(pending, HttpAnswer):
+        return _response(pending)
+    # Templates and XML files are rendered and checked here, in the event loop (a thread
+    # hop costs more than they do, and the GIL would serialise them anyway); handlers and
+    # builder modules, the app's own code that may wait on I/O, run in a worker thread.
+    if pending.blocking:
+        return _response(await run_in_threadpool(pending.run))
+    return _response(pending.run())
 
 
 def _in_loop(handler: Callable[..., Any]) -> Callable[..., Any]:
@@ -190,3 +196,34 @@ def log_config(level: str) -> dict[str, Any]:
         "propagate": False,
     }
     return config
+
+
+def run_uvicorn(app: Any, **options: Any) -> None:
+    """Run ``app`` on uvicorn as ``uvicorn.run`` does (``options`` are `uvicorn.Config`'s),
+    with Nagle's algorithm off on every connection, whatever the number of workers."""
+    import socket
+
+    import uvicorn
+    from uvicorn.supervisors import ChangeReload, Multiprocess
+
+    config = uvicorn.Config(app, **options)
+    server = uvicorn.Server(config)
+    if not (config.should_reload or config.workers > 1):
+        server.run()  # asyncio sets TCP_NODELAY on the sockets it opens itself
+        return
+    # The socket uvicorn binds for its workers is made without IPPROTO_TCP, so asyncio
+    # leaves TCP_NODELAY off: a reply written in two parts then waits for the client's
+    # delayed ACK, 40 ms a request on Linux. Set on the listening socket, every
+    # connection inherits it.
+    sock = config.bind_socket()
+    if sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if config.should_reload:
+        ChangeReload(config, target=server.run, sockets=[sock]).run()
+    else:
+        # uvicorn 0.30 took the worker's target; later ones make their own.
+        import inspect as inspection
+
+        takes_target = "target" in inspection.signature(Multiprocess).parameters
+        extra: dict[str, Any] = {"target": server.run} if takes_target else {}
+        Multiprocess(config, sockets=[sock], **extra).run()

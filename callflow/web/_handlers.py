@@ -40,6 +40,63 @@ def from_reply(reply: Reply) -> HttpAnswer:
     return HttpAnswer(reply.status, [("content-type", reply.content_type)], reply.body)
 
 
+@dataclass
+class Pending:
+    """An exchange whose request was read: ``run`` makes the answer; ``blocking`` says it
+    may wait on the app's own code (an async server runs it in a worker thread)."""
+
+    run: Callable[[], HttpAnswer]
+    blocking: bool
+
+
+def prepare(
+    service: FlowService,
+    method: str,
+    path: str,
+    query: bytes | str,
+    content_type: str,
+    body: bytes,
+    *,
+    handler: Handler | None = None,
+    event: str | None = None,
+) -> HttpAnswer | Pending:
+    """Parse the request and find its flow: the answer when that already decides it (a 4xx),
+    else what is left to do. Never raises."""
+    try:
+        request = parse_request(
+            method,
+            query,
+            content_type=content_type,
+            body=body,
+            event=event,
+            max_bytes=service.max_request_bytes,
+        )
+    except RequestError as error:
+        service.log.warning(
+            "request %s %s refused %d: %s", loggable(method, 10), loggable(path), error.status,
+            loggable(str(error)),
+        )  # fmt: skip
+        return refusal(error)
+    if handler is not None:
+        return Pending(
+            lambda: _guarded(service, path, lambda: call_handler(service, handler, request, path)),
+            True,
+        )
+    located = service.locate(path)
+    blocking = not isinstance(located, Reply) and located.is_module
+    return Pending(
+        lambda: _guarded(service, path, lambda: service.respond(path, request, located)), blocking
+    )
+
+
+def _guarded(service: FlowService, path: str, respond: Callable[[], Reply]) -> HttpAnswer:
+    try:
+        return from_reply(respond())
+    except Exception:  # a bug of ours or a framework's: logged, and the caller still hears a flow
+        service.log.exception("reply %s failed; the fallback flow was sent", loggable(path))
+        return HttpAnswer(200, [("content-type", "text/xml; charset=utf-8")], service.fallback_body)
+
+
 def answer(
     service: FlowService,
     method: str,
@@ -56,28 +113,8 @@ def answer(
     With ``handler``, the handler makes the flow; else ``path`` names it in the service's
     folder. A request the platform would not send gets a 4xx naming what is wrong; any
     failure after that gets the fallback flow (logged with its diagnostics)."""
-    try:
-        request = parse_request(
-            method,
-            query,
-            content_type=content_type,
-            body=body,
-            event=event,
-            max_bytes=service.max_request_bytes,
-        )
-    except RequestError as error:
-        service.log.warning(
-            "request %s %s refused %d: %s", loggable(method, 10), loggable(path), error.status,
-            loggable(str(error)),
-        )  # fmt: skip
-        return refusal(error)
-    try:
-        if handler is None:
-            return from_reply(service.respond(path, request))
-        return from_reply(call_handler(service, handler, request, path))
-    except Exception:  # a bug of ours or a framework's: logged, and the caller still hears a flow
-        service.log.exception("reply %s failed; the fallback flow was sent", loggable(path))
-        return HttpAnswer(200, [("content-type", "text/xml; charset=utf-8")], service.fallback_body)
+    result = prepare(service, method, path, query, content_type, body, handler=handler, event=event)
+    return result if isinstance(result, HttpAnswer) else result.run()
 
 
 def call_handler(

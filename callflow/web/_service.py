@@ -102,6 +102,20 @@ def _problem(code: str, message: str, file: str, line: int = 1) -> Diagnostic:
     return Diagnostic(code, Severity.ERROR, message, SourceLocation(file, line, None), snippet="")
 
 
+@dataclass(frozen=True)
+class Located:
+    """A served flow: its file, the real path of the folder it is in, its name in logs."""
+
+    file: str
+    root: str
+    shown: str
+
+    @property
+    def is_module(self) -> bool:
+        """A builder module: the app's own code, which may block (run it in a thread)."""
+        return self.file.endswith(".py")
+
+
 class FlowService:
     """Answers the platform's requests from a folder of flows, every reply validated.
 
@@ -145,11 +159,15 @@ class FlowService:
 
     # -- replies ------------------------------------------------------------------
 
-    def respond(self, path: str, request: PlatformRequest) -> Reply:
-        """The reply to ``request`` made at URL ``path``, logged with the request."""
+    def respond(
+        self, path: str, request: PlatformRequest, located: Located | Reply | None = None
+    ) -> Reply:
+        """The reply to ``request`` made at URL ``path``, logged with the request
+        (``located``: what `locate` gave for ``path``, when the caller already asked)."""
         started = time.perf_counter()
         self.log.info("%s", describe_request(path, request))
-        reply = self._reply(path, request)
+        where = self.locate(path) if located is None else located
+        reply = where if isinstance(where, Reply) else self._reply(where, request)
         self.log_reply(path, reply, started)
         return reply
 
@@ -179,12 +197,13 @@ class FlowService:
         status = 404 if diagnostic.code == "CF001" else 403
         return Reply(status, b"", loggable(path), diagnostics=[diagnostic], content_type="")
 
-    def _reply(self, path: str, request: PlatformRequest) -> Reply:
+    def locate(self, path: str) -> Located | Reply:
+        """The flow URL ``path`` names in the folder, or the 404/403 reply saying why none."""
         from callflow.sources import find_in_folder
 
         if self.folder is None:
             return self.not_found(path, _problem("CF001", "no folder is served", path))
-        parts = [p for p in path.split("/")]
+        parts = path.split("/")
         if parts and parts[0] == "":
             parts = parts[1:]
         if not parts or parts == [""]:
@@ -193,11 +212,13 @@ class FlowService:
         if isinstance(found, Diagnostic):
             return self.not_found(path, found)
         file, root = found
-        shown = "/".join(parts)
-        shown += next(s for s in FLOW_SUFFIXES if file.endswith(s))
-        if file.endswith(".py"):
-            return self._from_module(file, shown, request)
-        return self._from_file(file, root, shown, request)
+        suffix = next(s for s in FLOW_SUFFIXES if file.endswith(s))
+        return Located(file, root, "/".join(parts) + suffix)
+
+    def _reply(self, located: Located, request: PlatformRequest) -> Reply:
+        if located.is_module:
+            return self._from_module(located.file, located.shown, request)
+        return self._from_file(located.file, located.root, located.shown, request)
 
     def _from_file(self, found: str, root: str, shown: str, request: PlatformRequest) -> Reply:
         from callflow.sources import load_flow_name
