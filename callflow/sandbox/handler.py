@@ -419,7 +419,12 @@ class SandboxHandler:
             return error_response(404, f"SIP Control App {uuid} not found")
         if not app.get("is_active", True):
             return error_response(400, f"SIP Control App {uuid} is not active")
-        data = _posted_xml(request)
+        if not request.body and app.get("call_flow_url"):  # as the platform does on a call
+            from callflow.web._platform import fetch_call_flow
+
+            data = fetch_call_flow(app)
+        else:
+            data = _posted_xml(request)
         complaint, elements = check_call_xml(data)
         if complaint is not None:
             return error_response(400, complaint)
