@@ -28,7 +28,6 @@ from callflow.templating._markers import (
     TemplateSourceMap,
     strip_markers,
 )
-from callflow.templating._urls import UrlContextExtension
 
 CODES = {
     "CF601": "Jinja syntax error in a template",
@@ -149,7 +148,7 @@ class TemplateRenderer:
             lstrip_blocks=True,
             auto_reload=auto_reload,
             finalize=_finalizer(control_characters),
-            extensions=[LineMarkerExtension, UrlContextExtension],
+            extensions=[LineMarkerExtension, "callflow.templating._urls.UrlContextExtension"],
         )
         self.environment.globals["is_main"] = _is_main
         self.environment.globals["fail"] = _fail
