@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     )
     from callflow.sourcemap import SourceLocation, SourceMap
     from callflow.templating import TemplateRenderer, render_template
+    from callflow.twiml import TwimlConversion, convert_twiml, convert_twiml_template
 
 _EXPORTS: dict[str, str] = {
     "ApiError": "callflow.errors",
@@ -70,9 +71,12 @@ _EXPORTS: dict[str, str] = {
     "TemplateRenderer": "callflow.templating",
     "Transcript": "callflow.simulate",
     "TransportError": "callflow.errors",
+    "TwimlConversion": "callflow.twiml",
     "ValidationError": "callflow.errors",
     "build_graph": "callflow.graph",
     "check_document": "callflow.check",
+    "convert_twiml": "callflow.twiml",
+    "convert_twiml_template": "callflow.twiml",
     "fix_document": "callflow.fix",
     "load_schema": "callflow.schema",
     "parse": "callflow.dsl.parsing",
@@ -107,9 +111,12 @@ __all__ = [
     "TemplateRenderer",
     "Transcript",
     "TransportError",
+    "TwimlConversion",
     "ValidationError",
     "build_graph",
     "check_document",
+    "convert_twiml",
+    "convert_twiml_template",
     "fix_document",
     "load_schema",
     "parse",

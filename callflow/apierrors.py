@@ -9,12 +9,14 @@ attribute name to the whole document, and always keeping the platform's own word
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 from dataclasses import dataclass
 
 from lxml import etree
 
+from callflow._text import offset_line_column
 from callflow.diagnostics import Diagnostic, Severity, register_code
 from callflow.document import Document
 from callflow.sourcemap import SourceLocation
@@ -247,16 +249,45 @@ def map_error_message(message: str, document: Document | None) -> list[Diagnosti
     mapped through the document's source map. The platform's text is kept in every message.
     """
     clues = parse_error_message(message) or [ErrorClue(message.strip() or "(empty message)")]
-    return [_diagnostic(clue, document) for clue in clues]
+    index = _Index(document) if document is not None else None
+    return [_diagnostic(clue, document, index) for clue in clues]
+
+
+class _Index:
+    """What the clues ask of a document, computed once per message (not once per clue)."""
+
+    def __init__(self, document: Document) -> None:
+        self.document = document
+        # Lines as callflow counts them (CR, LF and CRLF alike), not as libxml2 does.
+        self.lines = len(document.spans().line_starts)
+        self.written: list[tuple[int, etree._Element]] = [
+            (document.position(el)[0] or el.sourceline or 0, el) for el in document.iter_elements()
+        ]
+        self.written.sort(key=lambda pair: pair[0])  # stable: document order within a line
+        self._line_keys = [line for line, _ in self.written]
+        self.by_tag: dict[str, list[etree._Element]] = {}
+        self.attributes: set[str] = set()
+        for element in document.iter_elements():
+            self.by_tag.setdefault(str(element.tag), []).append(element)
+            self.attributes.update(str(name) for name in element.attrib)
+
+    def on_line(self, line: int) -> list[etree._Element]:
+        low = bisect.bisect_left(self._line_keys, line)
+        high = bisect.bisect_right(self._line_keys, line)
+        return [element for _, element in self.written[low:high]]
+
+    def last_before(self, line: int) -> etree._Element | None:
+        low = bisect.bisect_left(self._line_keys, line)
+        return self.written[low - 1][1] if low > 0 else None
 
 
 def _words(text: str) -> str:
     return " ".join(text.split())
 
 
-def _diagnostic(clue: ErrorClue, document: Document | None) -> Diagnostic:
+def _diagnostic(clue: ErrorClue, document: Document | None, index: _Index | None) -> Diagnostic:
     said = f"rejected by the platform: {_words(clue.text)}"
-    if document is None:
+    if document is None or index is None:
         return Diagnostic(
             CODE_UNLOCATED,
             Severity.ERROR,
@@ -266,9 +297,9 @@ def _diagnostic(clue: ErrorClue, document: Document | None) -> Diagnostic:
         )
     line, column = clue.line, clue.column
     if line is None and clue.offset is not None:
-        line, column = _line_column_of_offset(document.text, clue.offset)
-    if line is not None and 0 < line <= max(1, document.text.count("\n") + 1):
-        return _at_line(document, clue, said, line, column)
+        line, column = offset_line_column(document.text, clue.offset)
+    if line is not None and 0 < line <= index.lines:
+        return _at_line(document, index, clue, said, line, column)
     if clue.xpath is not None:
         element = _element_at_path(document, clue.xpath)
         if element is not None:
@@ -283,8 +314,8 @@ def _diagnostic(clue: ErrorClue, document: Document | None) -> Diagnostic:
             )
     names = clue
     if clue.element is None and clue.attribute is None:
-        names = _bare_names(document, clue)
-    named = _elements_named(document, names)
+        names = _bare_names(index, clue)
+    named = _elements_named(index, names)
     if named:
         element = named[0]
         attribute = _attribute_on(element, names.attribute)
@@ -308,9 +339,9 @@ def _diagnostic(clue: ErrorClue, document: Document | None) -> Diagnostic:
 
 
 def _at_line(
-    document: Document, clue: ErrorClue, said: str, line: int, column: int | None
+    document: Document, index: _Index, clue: ErrorClue, said: str, line: int, column: int | None
 ) -> Diagnostic:
-    element = _element_on_line(document, line, clue.element)
+    element = _element_on_line(index, line, clue.element)
     hint = f"the platform reported line {line}" + (
         f", column {column}" if column is not None else ""
     )
@@ -321,24 +352,23 @@ def _at_line(
         )
     xpath = document.xpath_of(element)
     attribute = _attribute_on(element, clue.attribute)
-    if element.sourceline == line and (attribute is not None or column is None):
+    if document.position(element)[0] == line and (attribute is not None or column is None):
         location = document.locate(element, attribute)
     else:
         location = document.source_map.resolve(line, column, xpath)
     return Diagnostic(CODE_BY_LINE, Severity.ERROR, said, location, xpath=xpath, hint=hint)
 
 
-def _element_on_line(document: Document, line: int, tag: str | None) -> etree._Element | None:
+def _element_on_line(index: _Index, line: int, tag: str | None) -> etree._Element | None:
     """The element written on ``line`` (the named tag if there is one), else the one open there."""
-    starting = [el for el in document.iter_elements() if el.sourceline == line]
+    starting = index.on_line(line)
     if tag is not None:
         tagged = [el for el in starting if el.tag == tag]
         if tagged:
             return tagged[0]
     if starting:
         return starting[-1] if tag is None else starting[0]
-    before = [el for el in document.iter_elements() if (el.sourceline or 0) < line]
-    return before[-1] if before else None
+    return index.last_before(line)
 
 
 def _element_at_path(document: Document, path: str) -> etree._Element | None:
@@ -355,11 +385,15 @@ def _element_at_path(document: Document, path: str) -> etree._Element | None:
     return None
 
 
-def _elements_named(document: Document, clue: ErrorClue) -> list[etree._Element]:
+def _elements_named(index: _Index, clue: ErrorClue) -> list[etree._Element]:
     if clue.element is None and clue.attribute is None:
         return []
+    if clue.element is not None:
+        candidates = index.by_tag.get(clue.element, [])
+    else:
+        candidates = [element for _, element in index.written]
     found = []
-    for element in document.iter_elements():
+    for element in candidates:
         if clue.element is not None and element.tag != clue.element:
             continue
         if clue.attribute is not None and clue.attribute not in element.attrib:
@@ -372,10 +406,10 @@ def _elements_named(document: Document, clue: ErrorClue) -> list[etree._Element]
     return [element for rank, element in found if rank == best]
 
 
-def _bare_names(document: Document, clue: ErrorClue) -> ErrorClue:
+def _bare_names(index: _Index, clue: ErrorClue) -> ErrorClue:
     """A clue from words of the message that are tags or attribute names of this document."""
-    tags = {str(el.tag) for el in document.iter_elements()}
-    attributes = {name for el in document.iter_elements() for name in el.attrib}
+    tags = index.by_tag
+    attributes = index.attributes
     element = attribute = None
     for word in _WORD.findall(clue.text):
         if element is None and word in tags:
@@ -394,9 +428,3 @@ def _describe_name(element: etree._Element, attribute: str | None) -> str:
     if attribute is not None:
         return f"the attribute '{attribute}' of <{element.tag!s}>"
     return f"<{element.tag!s}>"
-
-
-def _line_column_of_offset(text: str, offset: int) -> tuple[int, int]:
-    before = text[: max(0, offset)]
-    line = before.count("\n") + 1
-    return line, offset - (before.rfind("\n") + 1) + 1

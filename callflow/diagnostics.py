@@ -11,6 +11,7 @@ CF6xx      templates (syntax, undefined variables, samples)
 CF7xx      the Python builder and builder scripts
 CF8xx      the OpenTact API and sandbox (errors mapped back to source)
 CF9xx      the simulator
+CF10xx     converting TwiML to call XML (the migration report)
 =========  =========================================================
 """
 
@@ -111,7 +112,10 @@ class Diagnostic:
         return f"Diagnostic({self.code} {self.severity.value} at {self.location}: {self.message!r})"
 
     def __str__(self) -> str:
-        return f"{self.location}: {self.code} {self.message}"
+        # Also the text of exceptions that carry diagnostics: shown as a reporter shows it.
+        from callflow._text import visible
+
+        return visible(f"{self.location}: {self.code} {self.message}")
 
     @property
     def is_error(self) -> bool:
@@ -185,3 +189,38 @@ def collapse_repeats(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
             )
         )
     return collapsed
+
+
+def cap_repeats(diagnostics: Iterable[Diagnostic], limit: int) -> list[Diagnostic]:
+    """At most ``limit`` reports of one code in one file; a count stands for the rest.
+
+    Applied after `collapse_repeats` (a collapsed report counts once). The count is a
+    report of the same code and severity placed after the last one kept, located at the
+    first one left out, e.g. "… and 31,990 more CF305 in this file"; it quotes nothing.
+    """
+    listed = list(diagnostics)
+    totals: dict[tuple[str, str], int] = {}
+    for diagnostic in listed:
+        key = (diagnostic.location.file, diagnostic.code)
+        totals[key] = totals.get(key, 0) + 1
+    if all(total <= limit for total in totals.values()):
+        return listed
+    kept: list[Diagnostic] = []
+    seen: dict[tuple[str, str], int] = {}
+    for diagnostic in listed:
+        key = (diagnostic.location.file, diagnostic.code)
+        count = seen[key] = seen.get(key, 0) + 1
+        if count <= limit:
+            kept.append(diagnostic)
+        elif count == limit + 1:
+            left = totals[key] - limit
+            kept.append(
+                Diagnostic(
+                    diagnostic.code,
+                    diagnostic.severity,
+                    f"… and {left:,} more {diagnostic.code} in this file",
+                    diagnostic.location,
+                    snippet="",
+                )
+            )
+    return kept

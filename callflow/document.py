@@ -6,8 +6,6 @@ limit, and any DOCTYPE is refused with a diagnostic before lxml sees the text.
 
 from __future__ import annotations
 
-import bisect
-import functools
 import re
 import threading
 from collections.abc import Iterator
@@ -15,6 +13,15 @@ from pathlib import Path
 
 from lxml import etree
 
+from callflow._text import (
+    WIDE_ENCODINGS,
+    decode_xml,
+    line_column,
+    line_starts,
+    sniff_encoding,
+    split_lines,
+    strip_encoding_declaration,
+)
 from callflow.diagnostics import Diagnostic, Severity
 from callflow.errors import ValidationError
 from callflow.sourcemap import SourceLocation, SourceMap
@@ -45,43 +52,93 @@ def safe_parser() -> etree.XMLParser:
 # ---------------------------------------------------------------- positions in the text
 
 
-@functools.cache
-def _token_pattern() -> re.Pattern[str]:
-    return re.compile(
-        r"<!--.*?-->"
-        r"|<!\[CDATA\[.*?\]\]>"
-        r"|<\?.*?\?>"
-        r"|<!DOCTYPE(?:[^\[>]|\[.*?\])*>"
-        r"|</[^>]*>"
-        r"""|<(?P<name>[^\s/>!?]+)(?P<attrs>(?:[^>"']|"[^"]*"|'[^']*')*)>""",
-        re.DOTALL,
-    )
+#: The one tokenizer of XML text in callflow: comments, CDATA, processing instructions and
+#: the DOCTYPE are skipped whole; start tags give their name and attributes, end tags their name.
+_TOKEN = re.compile(
+    r"<!--.*?-->"
+    r"|<!\[CDATA\[.*?\]\]>"
+    r"|<\?.*?\?>"
+    r"|<!DOCTYPE(?:[^\[>]|\[.*?\])*>"
+    r"|</\s*(?P<end>[^\s>]+)\s*>"
+    r"""|<(?P<name>[^\s/>!?]+)(?P<attrs>(?:[^>"'/]|/(?!>)|"[^"]*"|'[^']*')*)(?P<slash>/?)>""",
+    re.DOTALL,
+)
+_ATTRIBUTE = re.compile(r"""\s+(?P<name>[^\s=/>]+)\s*=\s*(?P<value>"[^"]*"|'[^']*')""")
 
 
-def _line_starts(text: str) -> list[int]:
-    return [0] + [m.end() for m in re.finditer(r"\n", text)]
+class TagSpan:
+    """Where one element is written: its start tag, attributes and end tag, as offsets."""
+
+    __slots__ = ("attributes", "end", "end_name", "name", "name_end", "start", "start_end")
+
+    def __init__(
+        self,
+        name: str,
+        start: int,
+        name_end: int,
+        start_end: int,
+        attributes: dict[str, tuple[int, int, str]],
+    ) -> None:
+        self.name = name
+        self.start = start  # the '<'
+        self.name_end = name_end
+        self.start_end = start_end  # just after the start tag's '>'
+        self.attributes = attributes  # name -> (name offset, end of value, quote char)
+        self.end = start_end  # just after the end tag (self-closing: the start tag)
+        self.end_name: tuple[int, int] | None = None  # the name in the end tag
+
+    def __repr__(self) -> str:
+        return f"TagSpan(<{self.name}> {self.start}:{self.end})"
+
+    @property
+    def attributes_end(self) -> int:
+        """Where a new attribute goes: after the last one (or after the tag name)."""
+        return max((end for _, end, _ in self.attributes.values()), default=self.name_end)
 
 
-def _line_column(line_starts: list[int], offset: int) -> tuple[int, int]:
-    """1-based (line, column) of a character offset."""
-    index = bisect.bisect_right(line_starts, offset) - 1
-    return index + 1, offset - line_starts[index] + 1
+class TextSpans:
+    """One scan of a Document's text: a `TagSpan` per start tag, in order, and line starts.
 
+    ``balanced`` says whether every end tag closed the start tag open before it (the text
+    is then exactly the tree, tag for tag).
+    """
 
-class _Positions:
-    """Character offsets of every start tag, computed once, on the first diagnostic."""
+    __slots__ = ("balanced", "line_starts", "tags")
 
     def __init__(self, text: str) -> None:
-        self.text = text
-        self.line_starts = _line_starts(text)
-        self.tags: list[tuple[str, int, int, int]] = []  # (name, start, attrs_start, end)
-        for match in _token_pattern().finditer(text):
+        self.line_starts = line_starts(text)
+        self.tags: list[TagSpan] = []
+        self.balanced = True
+        open_tags: list[TagSpan] = []
+        attribute = _ATTRIBUTE.finditer
+        for match in _TOKEN.finditer(text):
             name = match.group("name")
             if name is not None:
-                self.tags.append((name, match.start(), match.start("attrs"), match.end()))
+                attrs_start = match.start("attrs")
+                attributes = {
+                    found.group("name"): (
+                        attrs_start + found.start("name"),
+                        attrs_start + found.end("value"),
+                        found.group("value")[0],
+                    )
+                    for found in attribute(match.group("attrs"))
+                }
+                span = TagSpan(name, match.start(), attrs_start, match.end(), attributes)
+                self.tags.append(span)
+                if not match.group("slash"):
+                    open_tags.append(span)
+            elif match.group("end") is not None:
+                if not open_tags or open_tags[-1].name != match.group("end"):
+                    self.balanced = False
+                    continue
+                span = open_tags.pop()
+                span.end = match.end()
+                span.end_name = (match.start("end"), match.end("end"))
+        if open_tags:
+            self.balanced = False
 
     def line_column(self, offset: int) -> tuple[int, int]:
-        return _line_column(self.line_starts, offset)
+        return line_column(self.line_starts, offset)
 
 
 # ---------------------------------------------------------------- the Document
@@ -90,7 +147,18 @@ class _Positions:
 class Document:
     """A parsed call flow: ``root`` (lxml element), ``text`` (the XML), ``source_map``."""
 
-    __slots__ = ("_data", "_index", "_positions", "_text", "name", "root", "source_map")
+    __slots__ = (
+        "_by_path",
+        "_data",
+        "_index",
+        "_lines",
+        "_paths",
+        "_spans",
+        "_text",
+        "name",
+        "root",
+        "source_map",
+    )
 
     def __init__(
         self,
@@ -107,8 +175,11 @@ class Document:
         self.name = source_map.file
         self._text = text
         self._data = data
-        self._positions: _Positions | None = None
+        self._spans: TextSpans | None = None
         self._index: dict[etree._Element, int] | None = None
+        self._paths: dict[etree._Element, str] | None = None
+        self._by_path: dict[str, etree._Element] | None = None
+        self._lines: list[str] | None = None
 
     @property
     def text(self) -> str:
@@ -116,7 +187,7 @@ class Document:
         nobody asks a location of never pays for it."""
         if self._text is None:
             assert self._data is not None
-            self._text = _decode_parsed(self._data)
+            self._text = decode_xml(self._data).removeprefix("\ufeff")
         return self._text
 
     def __repr__(self) -> str:
@@ -139,7 +210,7 @@ class Document:
         cls, text: str, name: str = "<string>", *, source_map: SourceMap | None = None
     ) -> Document:
         """Parse XML text; an encoding declaration in it is ignored (the text is decoded)."""
-        data = _strip_encoding_declaration(text).encode("utf-8")
+        data = strip_encoding_declaration(text).encode("utf-8")
         return cls.from_bytes(data, name, source_map=source_map)
 
     @classmethod
@@ -161,35 +232,95 @@ class Document:
 
     # -- locations ----------------------------------------------------------------
 
+    def spans(self) -> TextSpans:
+        """The spans of every tag and attribute in ``text``, from one scan, made on first use."""
+        if self._spans is None:
+            self._spans = TextSpans(self.text)
+        return self._spans
+
+    def _element_index(self) -> dict[etree._Element, int]:
+        if self._index is None:
+            self._index = {el: i for i, el in enumerate(self.root.iter(etree.Element))}
+        return self._index
+
+    def tag_span(self, element: etree._Element) -> TagSpan | None:
+        """Where ``element`` is written in ``text`` (None if the text does not show it)."""
+        index = self._element_index().get(element)
+        tags = self.spans().tags
+        if index is None or index >= len(tags):
+            return None
+        span = tags[index]
+        if span.name != element.tag and span.name.rpartition(":")[2] != _local_name(element):
+            return None
+        return span
+
+    def _path_index(self) -> dict[etree._Element, str]:
+        # Every element's XPath from one walk: a child's step counts its same-named siblings
+        # once per parent (lxml's getpath counts them again for every element asked about).
+        if self._paths is None:
+            paths: dict[etree._Element, str] = {}
+            root = self.root
+            tree = root.getroottree()
+            stack = [(root, tree.getpath(root))]
+            while stack:
+                parent, path = stack.pop()
+                paths[parent] = path
+                children = [child for child in parent if isinstance(child.tag, str)]
+                if not children:
+                    continue
+                totals: dict[str, int] = {}
+                for child in children:
+                    name = str(child.tag)
+                    totals[name] = totals.get(name, 0) + 1
+                seen: dict[str, int] = {}
+                for child in children:
+                    tag = str(child.tag)
+                    if tag[0] == "{":  # a namespaced step: lxml spells those its own way
+                        stack.append((child, tree.getpath(child)))
+                        continue
+                    if totals[tag] == 1:
+                        stack.append((child, f"{path}/{tag}"))
+                    else:
+                        seen[tag] = number = seen.get(tag, 0) + 1
+                        stack.append((child, f"{path}/{tag}[{number}]"))
+            self._paths = paths
+        return self._paths
+
     def xpath_of(self, element: etree._Element) -> str:
-        return str(element.getroottree().getpath(element))
+        """The element's XPath (``/Response/Say[2]``), as lxml's ``getpath`` spells it."""
+        path = self._path_index().get(element)
+        return path if path is not None else str(element.getroottree().getpath(element))
+
+    def element_at_path(self, path: str) -> etree._Element | None:
+        """The element an XPath from `xpath_of` (or libxml2's error log) names, if any."""
+        if self._by_path is None:
+            self._by_path = {value: key for key, value in self._path_index().items()}
+        found = self._by_path.get(path)
+        if found is not None:
+            return found
+        try:
+            matches = self.root.getroottree().xpath(path)
+        except etree.XPathError:
+            return None
+        if isinstance(matches, list) and matches and isinstance(matches[0], etree._Element):
+            return matches[0]
+        return None
 
     def position(
         self, element: etree._Element, attribute: str | None = None, *, text: bool = False
     ) -> tuple[int | None, int | None]:
         """1-based (line, column) in ``self.text`` of an element's tag, attribute or text."""
-        positions = self._positions
-        if positions is None:
-            positions = self._positions = _Positions(self.text)
-        if self._index is None:
-            self._index = {el: i for i, el in enumerate(self.root.iter(etree.Element))}
-        index = self._index.get(element)
-        fallback_line = element.sourceline
-        if index is None or index >= len(positions.tags):
-            return fallback_line, None
-        name, start, attrs_start, end = positions.tags[index]
-        if name != element.tag and name.rpartition(":")[2] != etree.QName(element).localname:
-            return fallback_line, None
-        offset = start + 1  # the tag name, after '<'
+        span = self.tag_span(element)
+        if span is None:
+            return element.sourceline, None
+        offset = span.start + 1  # the tag name, after '<'
         if attribute is not None:
-            found = re.search(
-                r"(?:^|\s)(" + re.escape(attribute) + r")\s*=", self.text[attrs_start:end]
-            )
+            found = span.attributes.get(attribute)
             if found is not None:
-                offset = attrs_start + found.start(1)
+                offset = found[0]
         elif text:
-            offset = end
-        return positions.line_column(offset)
+            offset = span.start_end
+        return self.spans().line_column(offset)
 
     def locate(
         self, element: etree._Element, attribute: str | None = None, *, text: bool = False
@@ -205,11 +336,18 @@ class Document:
 
     def line_text(self, line: int) -> str | None:
         """Line ``line`` (1-based) of the XML text, without its newline."""
-        lines = self.text.splitlines()
+        if self._lines is None:
+            self._lines = split_lines(self.text)
+        lines = self._lines
         return lines[line - 1] if 0 < line <= len(lines) else None
 
     def iter_elements(self) -> Iterator[etree._Element]:
         return self.root.iter(etree.Element)
+
+
+def _local_name(element: etree._Element) -> str:
+    tag = str(element.tag)
+    return tag.rpartition("}")[2]
 
 
 # ---------------------------------------------------------------- loading with diagnostics
@@ -265,10 +403,16 @@ def load_bytes(
                 hint="a call flow starts with <Response>",
             )
         ]
+    encoding = sniff_encoding(data)
+    wide = encoding in WIDE_ENCODINGS
+    if not wide:
+        nul = data.find(b"\x00")
+        if nul >= 0:
+            return None, [_binary(smap, nul)]
     text: str | None = None
-    if data.startswith(_UTF16_BOMS) or b"<!DOCTYPE" in data or b"<!ENTITY" in data:
-        # UTF-16 hides the markup from a byte search; a DTD must be refused before parsing.
-        text, problem = _decode(data, smap)
+    if wide or b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+        # UTF-16 and UTF-32 hide the markup from a byte search: decode, then look.
+        text, problem = _decode(data, encoding, smap)
         if problem is not None:
             return None, [problem]
         assert text is not None
@@ -276,56 +420,53 @@ def load_bytes(
             refused = _doctype_diagnostics(text, smap)
             if refused:
                 return None, refused
-    elif b"\x00" in data[:8192]:
-        return None, [_binary(smap)]
     parser = safe_parser()
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as error:
         # Decoding errors get their own code and the bad byte's place; lxml's says less.
-        _, problem = _decode(data, smap) if text is None else (text, None)
-        return None, [problem] if problem is not None else _syntax_diagnostics(error, parser, smap)
+        if text is None:
+            text, problem = _decode(data, encoding, smap)
+            if problem is not None:
+                return None, [problem]
+            assert text is not None
+            if "<!DOCTYPE" in text or "<!ENTITY" in text:
+                return None, _doctype_diagnostics(text, smap) or [_doctype_refused(smap)]
+        return None, _syntax_diagnostics(error, parser, smap)
     if root is None:  # pragma: no cover - lxml raises instead for empty input
         return None, [_diag("CF101", "no root element", smap.whole_document())]
+    docinfo = root.getroottree().docinfo
+    if docinfo.internalDTD is not None or docinfo.doctype:
+        # Any encoding lxml reads and the text check above could not (say, one declared in
+        # the prolog that Python decodes differently): the DTD is refused all the same.
+        text = text if text is not None else decode_xml(data).removeprefix("\ufeff")
+        return None, _doctype_diagnostics(text, smap) or [_doctype_refused(smap)]
     return Document(root, text, smap, data=data), []
 
 
-_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
-
-
-def _binary(smap: SourceMap) -> Diagnostic:
-    return _diag(
-        "CF004", "file is binary (it contains NUL bytes), not XML text", smap.whole_document()
+def _binary(smap: SourceMap, offset: int) -> Diagnostic:
+    # Never quoted (snippet ""): a binary file's "line" may be anything, secrets included.
+    return Diagnostic(
+        "CF004",
+        Severity.ERROR,
+        f"file is binary (a NUL byte at byte offset {offset}), not XML text",
+        smap.whole_document(),
+        snippet="",
     )
 
 
-def _encoding_of(data: bytes) -> str:
-    if data.startswith(_UTF16_BOMS):
-        return "utf-16"
-    declared = re.match(_DECLARED_ENCODING, data[:512]) if data.lstrip()[:5] == b"<?xml" else None
-    encoding = declared.group(1).decode("ascii") if declared else "utf-8"
-    if encoding.lower().replace("_", "-") in ("utf-8", "utf8") and data.startswith(b"\xef\xbb\xbf"):
-        encoding = "utf-8-sig"
-    return encoding
+def _doctype_refused(smap: SourceMap) -> Diagnostic:
+    return _diag(
+        "CF102",
+        "DOCTYPE declarations are not allowed in call XML",
+        smap.whole_document(),
+        hint="remove the DOCTYPE line",
+    )
 
 
-def _decode_parsed(data: bytes) -> str:
-    """The text of bytes lxml has already parsed (so they are valid in their encoding)."""
+def _decode(data: bytes, encoding: str, smap: SourceMap) -> tuple[str | None, Diagnostic | None]:
     try:
-        return data.decode(_encoding_of(data), errors="replace")
-    except LookupError:  # an encoding libxml2 knows and Python does not
-        return data.decode("utf-8", errors="replace")
-
-
-_DECLARED_ENCODING = rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']"""
-
-
-def _decode(data: bytes, smap: SourceMap) -> tuple[str | None, Diagnostic | None]:
-    if not data.startswith(_UTF16_BOMS) and b"\x00" in data[:8192]:
-        return None, _binary(smap)
-    encoding = _encoding_of(data)
-    try:
-        return data.decode(encoding), None
+        return data.decode(encoding).removeprefix("\ufeff"), None
     except LookupError:
         return None, _diag(
             "CF005",
@@ -334,19 +475,18 @@ def _decode(data: bytes, smap: SourceMap) -> tuple[str | None, Diagnostic | None
             hint="write call XML in UTF-8",
         )
     except UnicodeDecodeError as error:
-        before = data[: error.start]
-        line = before.count(b"\n") + 1
-        column = len(before) - (before.rfind(b"\n") + 1) + 1
-        return None, _diag(
+        before = data[: error.start].decode(encoding, errors="replace").removeprefix("\ufeff")
+        starts = line_starts(before)
+        line, column = line_column(starts, len(before))
+        return None, Diagnostic(
             "CF005",
-            f"byte 0x{data[error.start]:02x} is not valid {encoding.upper()}",
+            Severity.ERROR,
+            f"byte 0x{data[error.start]:02x} at byte offset {error.start} is not valid "
+            f"{encoding.upper()}",
             smap.resolve(line, column),
             hint="save the file as UTF-8 (or declare its real encoding)",
+            snippet="",  # an undecodable line is not quoted
         )
-
-
-def _strip_encoding_declaration(text: str) -> str:
-    return re.sub(r"""^(\s*<\?xml[^>]*?)\sencoding\s*=\s*["'][^"']*["']""", r"\1", text, count=1)
 
 
 _COMMENT = r"(?s)<!--.*?-->"
@@ -359,10 +499,10 @@ def _doctype_diagnostics(text: str, smap: SourceMap) -> list[Diagnostic]:
     """Refuse DTDs: call XML needs none, and they carry XXE and expansion-bomb attacks."""
     # Blank out comments (keeping offsets) so that a commented-out DOCTYPE is not refused.
     scan = re.sub(_COMMENT, lambda m: " " * len(m.group(0)), text)
-    line_starts = _line_starts(text)
+    starts = line_starts(text)
 
     def where(offset: int) -> SourceLocation:
-        return smap.resolve(*_line_column(line_starts, offset))
+        return smap.resolve(*line_column(starts, offset))
 
     found: list[Diagnostic] = []
     for entity in re.finditer(_ENTITY, scan):

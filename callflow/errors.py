@@ -5,6 +5,8 @@
     CallflowError                      base of everything callflow raises on purpose
     ├── InputError                     a file or value that cannot be read as a call flow
     │                                  (carries .diagnostics when a file was refused)
+    │   └── ScenarioError              a scenario file (*.calls.toml) that cannot be used
+    │                                  (carries .diagnostics, each at its line)
     ├── ValidationError                a flow with error diagnostics (carries .diagnostics)
     ├── BuildError                     a builder node rejected when it was built (also TypeError)
     ├── TemplateError                  a template that fails to load or render
@@ -44,6 +46,10 @@ class InputError(CallflowError):
     def __init__(self, message: str, diagnostics: Iterable[Diagnostic] = ()) -> None:
         super().__init__(message)
         self.diagnostics: tuple[Diagnostic, ...] = tuple(diagnostics)
+
+
+class ScenarioError(InputError):
+    """A scenario file (``*.calls.toml``) that cannot be used; ``diagnostics`` says where."""
 
 
 class ValidationError(CallflowError):

@@ -13,13 +13,13 @@ import collections
 import difflib
 import itertools
 import os
-import re
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from lxml import etree
 
-from callflow.document import MAX_DOCUMENT_BYTES, Document, load_bytes
+from callflow._text import LINE_BREAK
+from callflow.document import MAX_DOCUMENT_BYTES, Document, TagSpan, load_bytes
 from callflow.errors import InputError
 from callflow.files import LOCK_TIMEOUT, LeftoverCleaner, read_regular_file, rewriting
 from callflow.lint import iter_active_findings
@@ -42,78 +42,18 @@ Element = etree._Element
 
 # ---------------------------------------------------------------- the text, tag by tag
 
-_TOKEN = re.compile(
-    r"<!--.*?-->"
-    r"|<!\[CDATA\[.*?\]\]>"
-    r"|<\?.*?\?>"
-    r"|<!DOCTYPE(?:[^\[>]|\[.*?\])*>"
-    r"|</\s*(?P<end>[^\s>]+)\s*>"
-    r"""|<(?P<name>[^\s/>!?]+)(?P<attrs>(?:[^>"']|"[^"]*"|'[^']*')*?)(?P<slash>/?)>""",
-    re.DOTALL,
-)
-_ATTRIBUTE = re.compile(r"""\s+(?P<name>[^\s=/>]+)\s*=\s*(?P<value>"[^"]*"|'[^']*')""")
-
-
-class TagSpan:
-    """Where one element is written: its start tag, attributes and end tag, as offsets."""
-
-    __slots__ = ("attributes", "end", "end_name", "name", "name_end", "start", "start_end")
-
-    def __init__(
-        self,
-        name: str,
-        start: int,
-        name_end: int,
-        start_end: int,
-        attributes: dict[str, tuple[int, int, str]],
-    ) -> None:
-        self.name = name
-        self.start = start  # the '<'
-        self.name_end = name_end
-        self.start_end = start_end  # just after the start tag's '>'
-        self.attributes = attributes  # name -> (name offset, end of value, quote char)
-        self.end = start_end  # just after the end tag (self-closing: the start tag)
-        self.end_name: tuple[int, int] | None = None  # the name in the end tag
-
-    @property
-    def attributes_end(self) -> int:
-        """Where a new attribute goes: after the last one (or after the tag name)."""
-        return max((end for _, end, _ in self.attributes.values()), default=self.name_end)
-
 
 def tag_spans(document: Document) -> list[TagSpan] | None:
     """One TagSpan per element, in document order; None if the text and tree disagree."""
-    text = document.text
-    spans: list[TagSpan] = []
-    open_spans: list[TagSpan] = []
-    for match in _TOKEN.finditer(text):
-        name = match.group("name")
-        if name is not None:
-            attrs_start = match.start("attrs")
-            attributes = {
-                found.group("name"): (
-                    attrs_start + found.start("name"),
-                    attrs_start + found.end("value"),
-                    found.group("value")[0],
-                )
-                for found in _ATTRIBUTE.finditer(match.group("attrs"))
-            }
-            span = TagSpan(name, match.start(), match.start("attrs"), match.end(), attributes)
-            spans.append(span)
-            if not match.group("slash"):
-                open_spans.append(span)
-        elif match.group("end") is not None:
-            if not open_spans or open_spans[-1].name != match.group("end"):
-                return None
-            span = open_spans.pop()
-            span.end = match.end()
-            span.end_name = (match.start("end"), match.end("end"))
+    spans = document.spans()
+    if not spans.balanced:
+        return None
     elements = list(document.iter_elements())
-    if open_spans or len(elements) != len(spans):
+    if len(elements) != len(spans.tags):
         return None
-    if any(element.tag != span.name for element, span in zip(elements, spans, strict=True)):
+    if any(element.tag != span.name for element, span in zip(elements, spans.tags, strict=True)):
         return None
-    return spans
+    return spans.tags
 
 
 # ---------------------------------------------------------------- fixes → text edits
@@ -168,8 +108,9 @@ def _branches_to_switch(
             edits.append(Edit(span.end_name[0], span.end_name[1], "Case"))
     first = spans[fix.branches[0]]
     last = spans[fix.default if fix.default is not None else fix.branches[-1]]
-    newline = "\r\n" if "\r\n" in text else "\n"
-    line_start = text.rfind("\n", 0, first.start) + 1
+    found = LINE_BREAK.search(text)  # the file's own line ending: CRLF, CR or LF
+    newline = found.group(0) if found is not None else "\n"
+    line_start = max(text.rfind("\n", 0, first.start), text.rfind("\r", 0, first.start)) + 1
     indent = text[line_start : first.start]
     if indent.strip():  # the branches share a line with something else: stay on it
         edits.append(Edit(first.start, first.start, "<Switch>"))

@@ -9,77 +9,137 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from callflow.diagnostics import CODES, Diagnostic, Severity
+from callflow._text import WIDE_ENCODINGS, json_safe, sniff_encoding, split_lines, visible
+from callflow.diagnostics import CODES, Diagnostic, Severity, cap_repeats
 
 FORMATS = ("text", "json", "github", "sarif")
 
 LineSource = Callable[[str, int], str | None]
 
 
+#: Characters of a quoted line shown on each side of the column (the rest is cut with "…").
+WINDOW = 60
+#: Reports of one code in one file shown in text and github output before a count of the rest.
+MAX_PER_CODE = 20
+#: Files larger than this are not read for quoting.
+MAX_QUOTED_FILE = 4_194_304
+
+
 class FileLines:
-    """Reads source lines for quoting, once per file; unknown or unreadable files give None."""
+    """Reads source lines for quoting, once per file; unknown or unreadable files give None.
+
+    A file is decoded by its BOM or XML declaration (UTF-8 otherwise); a file with NUL bytes
+    (binary) or bytes invalid in its encoding is never quoted.
+    """
 
     def __init__(self, overrides: dict[str, str] | None = None) -> None:
         self._cache: dict[str, list[str] | None] = {
-            name: text.splitlines() for name, text in (overrides or {}).items()
+            name: split_lines(text) for name, text in (overrides or {}).items()
         }
 
     def add(self, name: str, text: str) -> None:
-        self._cache[name] = text.splitlines()
+        self._cache[name] = split_lines(text)
 
     def __call__(self, file: str, line: int) -> str | None:
         if file not in self._cache:
-            path = Path(file)
-            try:
-                if path.is_file() and path.stat().st_size <= 4_194_304:
-                    self._cache[file] = path.read_text("utf-8", errors="replace").splitlines()
-                else:
-                    self._cache[file] = None
-            except OSError:
-                self._cache[file] = None
+            self._cache[file] = read_quotable_lines(file)
         lines = self._cache[file]
         if lines is None or not 0 < line <= len(lines):
             return None
         return lines[line - 1]
 
 
-def format_text(diagnostics: Sequence[Diagnostic], lines: LineSource | None = None) -> str:
-    """``path:line:col: CODE message``, the quoted line with a caret, the hint, the chain."""
+def read_quotable_lines(file: str) -> list[str] | None:
+    """The lines of ``file`` if it may be quoted: a regular, small, decodable text file."""
+    path = Path(file)
+    try:
+        if not path.is_file() or path.stat().st_size > MAX_QUOTED_FILE:
+            return None
+        data = path.read_bytes()
+    except (OSError, ValueError):
+        return None
+    encoding = sniff_encoding(data)
+    if encoding not in WIDE_ENCODINGS and b"\x00" in data:
+        return None
+    try:
+        text = data.decode(encoding)
+    except (LookupError, UnicodeDecodeError):
+        return None
+    return split_lines(text.removeprefix("\ufeff"))
+
+
+def quote_window(line: str, column: int | None) -> tuple[str, int | None]:
+    """The part of ``line`` shown for ``column`` (escaped) and the caret's 1-based place in it.
+
+    A long line is cut to `WINDOW` characters either side of the column, with "…" where it
+    was cut, so a diagnostic's size never grows with the line's.
+    """
+    line = line.replace("\t", " ")
+    index = None if column is None or column > len(line) + 1 else column - 1
+    centre = index if index is not None else 0
+    start = max(0, centre - WINDOW)
+    end = min(len(line), centre + WINDOW + (WINDOW if index is None else 0))
+    head = "…" if start > 0 else ""
+    tail = "…" if end < len(line) else ""
+    shown = head + visible(line[start:end]) + tail
+    if index is None:
+        return shown, None
+    return shown, len(head) + len(visible(line[start:index])) + 1
+
+
+def format_text(
+    diagnostics: Sequence[Diagnostic],
+    lines: LineSource | None = None,
+    *,
+    max_per_code: int | None = MAX_PER_CODE,
+) -> str:
+    """``path:line:col: CODE message``, the quoted line with a caret, the hint, the chain.
+
+    Everything printed passes through `visible` (no raw control character reaches the
+    terminal); quoted lines are cut to a window around the column; past ``max_per_code``
+    reports of one code in one file, a count stands for the rest.
+    """
     source = lines or FileLines()
     out: list[str] = []
-    for d in diagnostics:
+    shown = cap_repeats(diagnostics, max_per_code) if max_per_code is not None else diagnostics
+    for d in shown:
         severity = "" if d.severity is Severity.ERROR else f"{d.severity.value}: "
-        out.append(f"{d.location}: {d.code} {severity}{d.message}")
+        out.append(visible(f"{d.location}: {d.code} {severity}{d.message}"))
         quoted = d.snippet if d.snippet is not None else source(d.location.file, d.location.line)
         if quoted is not None and quoted.strip():
-            expanded = quoted.replace("\t", " ")
-            out.append(f"    {expanded}")
-            if d.location.column is not None and d.location.column <= len(expanded) + 1:
-                out.append("    " + " " * (d.location.column - 1) + "^")
+            window, caret = quote_window(quoted, d.location.column)
+            out.append(f"    {window}")
+            if caret is not None:
+                out.append("    " + " " * (caret - 1) + "^")
         for step in d.location.chain:
-            out.append(f"    {step}")
+            out.append(f"    {visible(step)}")
         if d.hint:
-            out.append(f"    hint: {d.hint}")
+            out.append(f"    hint: {visible(d.hint)}")
     return "\n".join(out) + ("\n" if out else "")
 
 
 def format_json(diagnostics: Sequence[Diagnostic]) -> str:
     import json
 
-    return json.dumps([d.to_dict() for d in diagnostics], indent=2, ensure_ascii=False) + "\n"
+    serialised = json.dumps([d.to_dict() for d in diagnostics], indent=2, ensure_ascii=False)
+    return json_safe(serialised) + "\n"
 
 
 def _github_escape(value: str, *, property_value: bool = False) -> str:
-    value = value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    # Visible escapes first (ESC would reach the log's terminal emulation), then GitHub's own.
+    value = visible(value).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
     if property_value:
         value = value.replace(":", "%3A").replace(",", "%2C")
     return value
 
 
-def format_github(diagnostics: Sequence[Diagnostic]) -> str:
+def format_github(
+    diagnostics: Sequence[Diagnostic], *, max_per_code: int | None = MAX_PER_CODE
+) -> str:
     """GitHub Actions workflow commands: ``::error file=…,line=…,col=…,title=…::message``."""
     out = []
-    for d in diagnostics:
+    shown = cap_repeats(diagnostics, max_per_code) if max_per_code is not None else diagnostics
+    for d in shown:
         command = {"error": "error", "warning": "warning", "info": "notice"}[d.severity.value]
         props = [
             f"file={_github_escape(d.location.file, property_value=True)}",
@@ -154,7 +214,7 @@ def format_sarif(diagnostics: Sequence[Diagnostic], *, version: str = "0") -> st
             }
         ],
     }
-    return json.dumps(sarif, indent=2, ensure_ascii=False) + "\n"
+    return json_safe(json.dumps(sarif, indent=2, ensure_ascii=False)) + "\n"
 
 
 def render(

@@ -415,15 +415,7 @@ def _clean(message: str) -> str:
 
 
 def _element_at(document: Document, path: str | None) -> etree._Element | None:
-    if not path:
-        return None
-    try:
-        found = document.root.getroottree().xpath(path)
-    except etree.XPathError:
-        return None
-    if isinstance(found, list) and found and isinstance(found[0], etree._Element):
-        return found[0]
-    return None
+    return document.element_at_path(path) if path else None
 
 
 @functools.lru_cache(maxsize=8)

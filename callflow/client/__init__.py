@@ -20,7 +20,7 @@ from callflow.client._core import (
     prepare_flow,
     wire_bytes,
 )
-from callflow.client._models import App, Execution, TnLease
+from callflow.client._models import App, CallRecord, CallStep, Execution, TnLease
 from callflow.client._sync import Client
 from callflow.sources import SupportsToDocument
 
@@ -33,6 +33,8 @@ __all__ = [
     "NO_RETRY",
     "App",
     "AsyncClient",
+    "CallRecord",
+    "CallStep",
     "Client",
     "Execution",
     "RetryPolicy",

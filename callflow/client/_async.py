@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random as _random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -10,7 +11,9 @@ from typing import Any, TypeVar
 import httpx
 
 from callflow.client._core import (
+    DEFAULT_DEADLINE,
     DEFAULT_TIMEOUT,
+    MAX_REPLY_BYTES,
     Call,
     Calls,
     Flow,
@@ -18,15 +21,15 @@ from callflow.client._core import (
     Settings,
     Upload,
     build_request,
-    delay_after_error,
-    delay_after_response,
+    env_proxy,
     finish,
     logger,
     prepare_flow,
     resolve_settings,
     transport_failure,
 )
-from callflow.client._models import TRUNK_SETTINGS_FIELDS, App, Execution, TnLease
+from callflow.client._models import TRUNK_SETTINGS_FIELDS, App, CallRecord, Execution, TnLease
+from callflow.client._transport import ATTEMPTS, AsyncGuardedTransport
 from callflow.errors import AuthenticationError
 
 T = TypeVar("T")
@@ -41,8 +44,13 @@ class AsyncClient:
     in-process. ``target`` says which. The token is sent as ``X-Auth-Token``, only over
     https or to a loopback address, and never appears in reprs, logs or error texts.
 
-    ``transport``, ``sleep`` and ``clock`` are seams for tests (an httpx transport, the
-    function that waits between retries, and the wall clock for ``Retry-After`` dates).
+    ``deadline`` bounds each try as a whole, from connecting to the last byte of the answer
+    (however slowly it drips); ``max_bytes`` bounds the answer, counted on the wire and again
+    as it is decoded (a compressed bomb is refused early). Both end in a `TransportError`.
+
+    ``transport``, ``sleep``, ``clock`` and ``random`` are seams for tests (an httpx
+    transport, the function that waits between retries, the wall clock for ``Retry-After``
+    dates, and the source of the retries' jitter, returning a float in [0, 1)).
     ``trunk_settings_field`` is the spelling sent for the trunk settings (default: the
     responses' spelling, which the sandbox accepts; the published request docs say
     ``class4_egress_trunk_stings``). ``upload`` is how `execute` sends XML by default:
@@ -61,6 +69,9 @@ class AsyncClient:
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.time,
+        random: Callable[[], float] = _random.random,
+        deadline: float = DEFAULT_DEADLINE,
+        max_bytes: int = MAX_REPLY_BYTES,
         env: Mapping[str, str] | None = None,
         trunk_settings_field: str = TRUNK_SETTINGS_FIELDS[0],
         upload: Upload = "multipart",
@@ -82,10 +93,26 @@ class AsyncClient:
         self._clock = clock
         self.upload: Upload = upload
         self._login_lock = asyncio.Lock()
+        inner = (
+            chosen
+            if chosen is not None
+            else httpx.AsyncHTTPTransport(trust_env=True, proxy=env_proxy(settings))
+        )
+        # Every request goes through the guard: retries, the deadline and the size limit
+        # live there, so nothing the client reads can bypass them (hence no env mounts).
         self._http = httpx.AsyncClient(
             timeout=timeout,
-            transport=chosen,  # type: ignore[arg-type]
+            transport=AsyncGuardedTransport(
+                inner,  # type: ignore[arg-type]
+                self._retry,
+                deadline=deadline,
+                max_bytes=max_bytes,
+                sleep=sleep,
+                clock=clock,
+                random=random,
+            ),
             follow_redirects=False,
+            trust_env=False,
         )
 
     def __repr__(self) -> str:
@@ -160,16 +187,30 @@ class AsyncClient:
         validate: bool = True,
         upload: Upload | None = None,
         context: Mapping[str, object] | None = None,
+        caller: object = None,
     ) -> Execution:
         """Post a call flow to ``POST /sip/app/call/{uuid}``.
 
         ``flow`` is a Document, a builder flow, XML bytes or a path (``.xml``, ``.xml.j2``
         rendered with ``context``, ``.py``). It is validated first (``validate=False``
         skips that, to test the platform itself). A rejection raises `ApiError` whose
-        ``diagnostics`` point at the author's source.
+        ``diagnostics`` point at the author's source. ``caller`` (a `callflow.simulate.Caller`
+        or a mapping of its fields) scripts the caller the sandbox plays the flow to for its
+        call log; other servers ignore it.
         """
         document = prepare_flow(flow, validate=validate, context=context)
-        return await self._run(self._calls.execute(app_uuid, document, upload or self.upload))
+        call = self._calls.execute(
+            app_uuid, document, upload or self.upload, caller, sandbox=self._settings.local
+        )
+        return await self._run(call)
+
+    async def list_calls(self) -> list[CallRecord]:
+        """The sandbox call log, newest first (summaries: no steps, no flow)."""
+        return await self._run(self._calls.list_calls())
+
+    async def get_call(self, uuid: str) -> CallRecord:
+        """One entry of the sandbox call log, with its steps and the posted flow."""
+        return await self._run(self._calls.get_call(uuid))
 
     # -- sending ---------------------------------------------------------------------
 
@@ -193,35 +234,11 @@ class AsyncClient:
             return await self._send(call)
 
     async def _send(self, call: Call[T]) -> T:
-        attempt = 0
-        while True:
-            attempt += 1
-            request = build_request(self._http, self._settings, call)
-            try:
-                response = await self._http.send(request)
-                await response.aread()
-            except httpx.TransportError as error:
-                delay = delay_after_error(self._retry, call, attempt, error)
-                if delay is None:
-                    raise transport_failure(error, call, self._settings, attempt) from None
-                logger.info(
-                    "retrying %s %s in %.2fs: %s",
-                    call.method,
-                    call.path,
-                    delay,
-                    type(error).__name__,
-                )
-                await self._sleep(delay)
-                continue
-            logger.debug("%s %s -> %s", call.method, call.path, response.status_code)
-            delay = delay_after_response(self._retry, call, attempt, response, self._clock)
-            if delay is None:
-                return finish(call, response, self._settings, attempt)
-            logger.info(
-                "retrying %s %s in %.2fs: HTTP %s",
-                call.method,
-                call.path,
-                delay,
-                response.status_code,
-            )
-            await self._sleep(delay)
+        request = build_request(self._http, self._settings, call)
+        try:
+            response = await self._http.send(request)
+        except httpx.RequestError as error:
+            attempts = int(request.extensions.get(ATTEMPTS, 1))
+            raise transport_failure(error, call, self._settings, attempts) from None
+        logger.debug("%s %s -> %s", call.method, call.path, response.status_code)
+        return finish(call, response, self._settings, int(request.extensions.get(ATTEMPTS, 1)))

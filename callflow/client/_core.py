@@ -7,7 +7,6 @@ whether a retry is safe); `Client` and `AsyncClient` only differ in how they wai
 from __future__ import annotations
 
 import base64
-import email.utils
 import ipaddress
 import json
 import logging
@@ -21,7 +20,17 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from callflow.client._models import TRUNK_SETTINGS_FIELDS, App, Execution, TnLease, items_of
+from callflow._text import declare_utf8
+from callflow.client._models import (
+    TRUNK_SETTINGS_FIELDS,
+    App,
+    CallRecord,
+    Execution,
+    TnLease,
+    items_of,
+)
+from callflow.client._transport import IDEMPOTENT
+from callflow.client._wire import ACCEPT_ENCODING, ReplyTooLarge, ReplyTooSlow
 from callflow.document import Document
 from callflow.errors import (
     ApiError,
@@ -66,8 +75,10 @@ Flow = Document | SupportsToDocument | LoadedSource | str | Path | bytes
 class RetryPolicy:
     """When and how long to wait before trying a request again.
 
-    ``attempts`` counts every try (1 = never retry). Delays double from ``backoff`` up to
-    ``max_backoff``; a ``Retry-After`` header replaces the computed delay, and one longer than
+    ``attempts`` counts every try (1 = never retry). The longest wait doubles from
+    ``backoff`` up to ``max_backoff``, and each wait is drawn at random between zero and that
+    ("full jitter": a fleet of clients that failed together does not retry in lockstep); a
+    ``Retry-After`` header replaces the computed delay, and one longer than
     ``max_retry_after`` is not waited for (the error is raised, saying when to retry).
 
     What is retried: any request that never reached the server (connect errors); any
@@ -82,58 +93,22 @@ class RetryPolicy:
     max_retry_after: float = 60.0
     statuses: frozenset[int] = frozenset({429, 500, 502, 503, 504})
 
-    def delay(self, attempt: int) -> float:
-        return float(min(self.max_backoff, self.backoff * (2 ** (attempt - 1))))
+    def ceiling(self, attempt: int) -> float:
+        """The longest wait after try number ``attempt`` (1-based)."""
+        return float(min(self.max_backoff, self.backoff * (2 ** min(attempt - 1, 64))))
+
+    def delay(self, attempt: int, random: Callable[[], float]) -> float:
+        """The wait after try number ``attempt``: ``random()`` (in [0, 1)) times the ceiling."""
+        return self.ceiling(attempt) * min(1.0, max(0.0, random()))
 
 
 NO_RETRY = RetryPolicy(attempts=1)
 
+#: How long one try may take in all, connecting to reading the last byte, in seconds.
+DEFAULT_DEADLINE = 60.0
 
-def _retry_after(response: httpx.Response, now: Callable[[], float]) -> float | None:
-    value = response.headers.get("retry-after")
-    if value is None:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, moment.timestamp() - now())
-
-
-def delay_after_error(
-    policy: RetryPolicy, call: Call[Any], attempt: int, error: httpx.TransportError
-) -> float | None:
-    """Seconds to wait before retrying after ``error``, or None to give up."""
-    if attempt >= policy.attempts:
-        return None
-    never_sent = isinstance(error, httpx.ConnectError | httpx.ConnectTimeout)
-    if never_sent or call.idempotent:
-        return policy.delay(attempt)
-    return None
-
-
-def delay_after_response(
-    policy: RetryPolicy,
-    call: Call[Any],
-    attempt: int,
-    response: httpx.Response,
-    now: Callable[[], float],
-) -> float | None:
-    """Seconds to wait before retrying after ``response``, or None to use it as it is."""
-    status = response.status_code
-    if attempt >= policy.attempts or status not in policy.statuses:
-        return None
-    if status != 429 and not call.idempotent:
-        return None
-    waited = _retry_after(response, now)
-    if waited is None:
-        return policy.delay(attempt)
-    if waited > policy.max_retry_after:
-        return None
-    return waited
+#: Largest answer accepted, counted on the wire and again once decoded, in bytes.
+MAX_REPLY_BYTES = 16 * 1024 * 1024
 
 
 # ---------------------------------------------------------------- calls
@@ -156,6 +131,29 @@ class Call(Generic[T]):
     gone_is_done: bool = False  # DELETE: a 404 after an uncertain first try means done
 
 
+def check_text(value: object, where: str) -> None:
+    """Refuse, before sending, any string inside ``value`` that is not Unicode text (a lone
+    surrogate such as ``"\\ud800"`` cannot be encoded as UTF-8, so no server could read it)."""
+    pending: list[tuple[object, str]] = [(value, where)]
+    while pending:
+        item, place = pending.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError as error:
+                code = ord(item[error.start])
+                raise InputError(
+                    f"{place}: character {error.start} is a lone surrogate (\\u{code:04x}), "
+                    "not Unicode text; nothing was sent"
+                ) from None
+        elif isinstance(item, Mapping):
+            for key, inner in item.items():
+                pending.append((key, f"{place} (a key)"))
+                pending.append((inner, f"{place}.{key}"))
+        elif isinstance(item, list | tuple):
+            pending.extend((inner, f"{place}[{n}]") for n, inner in enumerate(item))
+
+
 def _app_fields(
     fields: Mapping[str, object], trunk_field: str, *, creating: bool
 ) -> dict[str, object]:
@@ -163,6 +161,7 @@ def _app_fields(
     for name, value in fields.items():
         if value is None:
             continue
+        check_text(value, f"the app's {name}")
         if name in ("trunk_settings", *TRUNK_SETTINGS_FIELDS):
             body[trunk_field] = dict(value) if isinstance(value, Mapping) else value
         else:
@@ -202,6 +201,38 @@ def _token(payload: object) -> str:
 
 def _nothing(payload: object) -> None:
     return None
+
+
+def _call_records(payload: object) -> list[CallRecord]:
+    return [CallRecord.from_payload(item) for item in items_of(payload)]
+
+
+#: The header that carries a scripted caller with an execute (read by the sandbox only).
+CALLER_HEADER = "X-Callflow-Caller"
+
+
+def caller_header(caller: object) -> str:
+    """A `callflow.simulate.Caller` (or a mapping of its fields) as the caller header's JSON."""
+    from callflow.simulate import Caller
+
+    if isinstance(caller, Caller):
+        fields: dict[str, object] = {
+            "presses": list(caller.presses),
+            "dial": {
+                target: getattr(outcome, "value", outcome)
+                for target, outcome in caller.dial.items()
+            },
+            "dial_default": getattr(caller.dial_default, "value", caller.dial_default),
+            "failing_media": sorted(caller.failing_media),
+        }
+        for name in ("hang_up_at_step", "hang_up_at_ms"):
+            if getattr(caller, name) is not None:
+                fields[name] = getattr(caller, name)
+    elif isinstance(caller, Mapping):
+        fields = dict(caller)
+    else:
+        raise TypeError(f"caller must be a Caller or a mapping, not {type(caller).__name__}")
+    return json.dumps(fields, ensure_ascii=True)
 
 
 class Calls:
@@ -248,7 +279,22 @@ class Calls:
         path = f"/sip/app/{_check_uuid(uuid, 'app')}/tnlease"
         return Call("POST", path, _leases, idempotent=True, json_body=body)
 
-    def execute(self, uuid: str, document: Document, upload: Upload) -> Call[Execution]:
+    def list_calls(self) -> Call[list[CallRecord]]:
+        return Call("GET", "/sandbox/calls", _call_records, idempotent=True)
+
+    def get_call(self, uuid: str) -> Call[CallRecord]:
+        path = f"/sandbox/calls/{_check_uuid(uuid, 'call')}"
+        return Call("GET", path, CallRecord.from_payload, idempotent=True)
+
+    def execute(
+        self,
+        uuid: str,
+        document: Document,
+        upload: Upload,
+        caller: object = None,
+        *,
+        sandbox: bool = False,
+    ) -> Call[Execution]:
         app_uuid = _check_uuid(uuid, "app")
         data = wire_bytes(document)
 
@@ -258,22 +304,40 @@ class Calls:
         call = Call(
             "POST", f"/sip/app/call/{app_uuid}", decode, idempotent=False, document=document
         )
+        if caller is not None:
+            call.headers[CALLER_HEADER] = caller_header(caller)
         if upload == "raw":
             call.content = data
             call.headers["Content-Type"] = "application/xml; charset=utf-8"
         elif upload == "multipart":
             call.files = {"file": (_upload_name(document), data, "application/xml")}
+            authored = author_lines(document) if sandbox else None
+            if authored is not None:  # the call log names the author's lines; OpenTact never
+                call.files["source"] = ("source.json", authored, "application/json")
         else:
             raise ValueError(f"upload must be 'multipart' or 'raw', not {upload!r}")
         return call
 
 
+def author_lines(document: Document) -> bytes | None:
+    """JSON mapping each line of the posted XML that starts an element to where the author
+    wrote that element (``{"12": ["flows/menu.py", 7]}``), for the sandbox call log; None
+    for XML that is the author's own file (its lines are the author's: nothing to send)."""
+    source_map = document.source_map
+    if source_map.identity and not source_map.lines and not source_map.elements:
+        return None
+    lines: dict[str, list[object]] = {}
+    for element in document.root.iter("*"):
+        line = element.sourceline
+        if isinstance(line, int) and str(line) not in lines:
+            where = document.locate(element)
+            lines[str(line)] = [where.file, where.line]
+    return json.dumps(lines).encode("utf-8")
+
+
 def _upload_name(document: Document) -> str:
     name = Path(document.name).name or "flow.xml"
     return name if name.endswith(".xml") else "flow.xml"
-
-
-_ENCODING_DECLARATION = re.compile(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*)(["'])[^"']*\2""")
 
 
 def wire_bytes(document: Document) -> bytes:
@@ -282,7 +346,7 @@ def wire_bytes(document: Document) -> bytes:
     Keeping the author's text (rather than reserialising) is what lets a line number in the
     platform's complaint be mapped back through the source map.
     """
-    text = _ENCODING_DECLARATION.sub(r"\1\2UTF-8\2", document.text, count=1)
+    text = declare_utf8(document.text)
     return text.encode("utf-8")
 
 
@@ -346,6 +410,11 @@ class Settings:
             resource.close()
         self.owned.clear()
 
+    @property
+    def local(self) -> bool:
+        """True when requests stay on this machine (in-process or loopback)."""
+        return self.in_process or is_loopback(urlsplit(self.base_url).hostname or "")
+
     def check_secure(self) -> None:
         """Refuse to send credentials in clear text to anything but this machine."""
         if self.in_process:
@@ -361,11 +430,31 @@ class Settings:
         )
 
     def redact(self, text: str) -> str:
-        """``text`` with the token and password masked wherever they stand as a whole word."""
+        """``text`` with the token and password masked wherever they stand as a whole word,
+        and any ``jwt=`` query value masked.
+
+        The sandbox's documented password is public (it is printed by ``callflow sandbox
+        info``), so it is no secret: masking it would turn every "sandbox" into "***".
+        """
+        from callflow.sandbox.store import SANDBOX_PASSWORD
+
         for secret in (self.token, self.password):
-            if secret:
+            if secret and secret != SANDBOX_PASSWORD:
                 text = re.sub(rf"(?<!\w){re.escape(secret)}(?!\w)", "***", text)
-        return text
+        return _JWT_QUERY.sub(r"\1***", text)
+
+
+_JWT_QUERY = re.compile(r"([?&](?:jwt|token|access_token)=)[^&#\s]+", re.IGNORECASE)
+
+
+def env_proxy(settings: Settings) -> str | None:
+    """The proxy the environment names for the API's URL (``HTTPS_PROXY`` …), if any."""
+    import urllib.request
+
+    parts = urlsplit(settings.base_url)
+    if settings.in_process or urllib.request.proxy_bypass(parts.hostname or ""):
+        return None
+    return urllib.request.getproxies().get(parts.scheme) or None
 
 
 def resolve_settings(
@@ -421,7 +510,7 @@ def resolve_settings(
 def build_request(
     http: httpx.Client | httpx.AsyncClient, settings: Settings, call: Call[Any]
 ) -> httpx.Request:
-    headers = {"Accept": "application/json", **call.headers}
+    headers = {"Accept": "application/json", "Accept-Encoding": ACCEPT_ENCODING, **call.headers}
     if call.basic is not None:
         settings.check_secure()
         pair = f"{call.basic[0]}:{call.basic[1]}".encode()
@@ -436,13 +525,16 @@ def build_request(
         json=call.json_body,
         content=call.content,
         files=call.files,
+        extensions={IDEMPOTENT: call.idempotent},
     )
 
 
 def transport_failure(
-    error: httpx.TransportError, call: Call[Any], settings: Settings, attempts: int
+    error: httpx.RequestError, call: Call[Any], settings: Settings, attempts: int
 ) -> TransportError:
-    kind = {
+    kind: dict[type[Exception], str] = {
+        ReplyTooLarge: "refused an oversize answer from",
+        ReplyTooSlow: "got no complete answer in time from",
         httpx.ConnectTimeout: "timed out connecting to",
         httpx.ReadTimeout: "timed out waiting for an answer from",
         httpx.WriteTimeout: "timed out sending to",
@@ -450,6 +542,7 @@ def transport_failure(
         httpx.ConnectError: "could not connect to",
         httpx.RemoteProtocolError: "lost the connection to (or got a broken answer from)",
         httpx.ReadError: "lost the connection to",
+        httpx.DecodingError: "could not decode the answer of",
     }
     said = next((text for cls, text in kind.items() if isinstance(error, cls)), "could not reach")
     tries = f" (after {attempts} attempts)" if attempts > 1 else ""
@@ -462,6 +555,25 @@ def transport_failure(
 _TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 
 
+def _json_or_none(body: bytes) -> object:
+    """The body as JSON, or None when it is not JSON, is malformed or nests too deeply."""
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+
+
+def _shown_location(response: httpx.Response) -> str:
+    # A redirect target is shown without its query or fragment (where tokens travel).
+    location = response.headers.get("location", "")
+    if not location:
+        return "nowhere (no Location header)"
+    parts = urlsplit(location)
+    shown = f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.scheme else parts.path
+    shown = "".join(ch if ch.isprintable() else "?" for ch in shown)[:200]
+    return shown + (" (query not shown)" if parts.query or parts.fragment else "")
+
+
 def _describe_body(response: httpx.Response) -> str:
     body = response.content
     if not body.strip():
@@ -472,11 +584,10 @@ def _describe_body(response: httpx.Response) -> str:
         shown = " ".join(title.group(1).decode("utf-8", "replace").split()) if title else ""
         return f"an HTML page ({shown!r})" if shown else "an HTML page"
     snippet = " ".join(body[:120].decode("utf-8", "replace").split())
-    try:
-        json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    if _json_or_none(body) is None:
         if kind == "application/json" or body.lstrip()[:1] in (b"{", b"["):
-            return f"JSON that cannot be read (truncated or malformed): {snippet!r}"
+            unreadable = "truncated or malformed, or nested too deeply"
+            return f"JSON that cannot be read ({unreadable}): {snippet!r}"
     else:
         return f"JSON that is not the API's envelope: {snippet!r}"
     return f"{kind} that is not the API's JSON: {snippet!r}"
@@ -490,16 +601,14 @@ def finish(call: Call[T], response: httpx.Response, settings: Settings, attempts
     if call.gone_is_done and status == 404 and attempts > 1:
         return call.decode(None)  # an earlier, uncertain try deleted it
     if 300 <= status < 400:
-        location = response.headers.get("location", "?")
         raise TransportError(
-            f"{where}: the API redirected to {location}; not followed "
-            "(configure the final https URL)",
+            settings.redact(
+                f"{where}: the API redirected to {_shown_location(response)}; not followed "
+                "(configure the final https URL)"
+            ),
             status=status,
         )
-    try:
-        envelope = json.loads(response.content)
-    except (ValueError, UnicodeDecodeError):
-        envelope = None
+    envelope = _json_or_none(response.content)
     if not isinstance(envelope, dict) or (
         "success" not in envelope and "payload" not in envelope and "message" not in envelope
     ):

@@ -211,3 +211,116 @@ class Execution:
             "status": self.status,
             "payload": dict(self.payload),
         }
+
+
+@dataclass(frozen=True)
+class CallStep:
+    """One event of a logged call: what happened, when, and the flow line it came from
+    (``file``/``line``/``source`` in the posted XML; ``author_*`` where its author wrote it,
+    when the flow came from a builder script or a template)."""
+
+    event: str
+    at_ms: int
+    summary: str
+    file: str | None
+    line: int | None
+    source: str | None
+    author_file: str | None = None
+    author_line: int | None = None
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_payload(cls, payload: object) -> CallStep:
+        data: Mapping[str, Any] = payload if isinstance(payload, Mapping) else {}
+        author = data.get("author")
+        author = author if isinstance(author, Mapping) else {}
+        return cls(
+            author_file=_text(author.get("file")),
+            author_line=_int(author.get("line")),
+            event=str(data.get("event") or "?"),
+            at_ms=_int(data.get("at_ms")) or 0,
+            summary=str(data.get("summary") or ""),
+            file=_text(data.get("file")),
+            line=_int(data.get("line")),
+            source=_text(data.get("source")),
+            data=dict(data),
+        )
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """An entry of the sandbox call log: an executed flow, as the simulator played it.
+
+    ``heard`` is every text the caller heard, in order; ``steps`` the events with their
+    source lines (empty in a listing, filled by `Client.get_call`); ``flow`` the posted XML.
+    """
+
+    uuid: str
+    app_uuid: str | None
+    name: str
+    created_on: datetime | None
+    ended_by: str | None
+    duration_ms: int | None
+    heard: tuple[str, ...] = ()
+    dialled: tuple[str, ...] = ()
+    steps: tuple[CallStep, ...] = ()
+    diagnostics: tuple[Mapping[str, Any], ...] = ()
+    caller: Mapping[str, Any] = field(default_factory=dict)
+    flow: str | None = None
+
+    @classmethod
+    def from_payload(cls, payload: object) -> CallRecord:
+        data = _object(payload, "a call log entry")
+        events = data.get("events")
+        heard = data.get("heard")
+        dialled = data.get("dialled")
+        diagnostics = data.get("diagnostics")
+        caller = data.get("caller")
+        return cls(
+            uuid=data["uuid"],
+            app_uuid=_text(data.get("app_uuid")),
+            name=str(data.get("name") or "flow.xml"),
+            created_on=_when(data.get("created_on")),
+            ended_by=_text(data.get("ended_by")),
+            duration_ms=_int(data.get("duration_ms")),
+            heard=tuple(str(x) for x in heard) if isinstance(heard, list) else (),
+            dialled=tuple(str(x) for x in dialled) if isinstance(dialled, list) else (),
+            steps=tuple(CallStep.from_payload(e) for e in events)
+            if isinstance(events, list)
+            else (),
+            diagnostics=tuple(d for d in diagnostics if isinstance(d, Mapping))
+            if isinstance(diagnostics, list)
+            else (),
+            caller=dict(caller) if isinstance(caller, Mapping) else {},
+            flow=_text(data.get("flow")),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready view (what ``callflow calls show --format json`` prints)."""
+        return {
+            "uuid": self.uuid,
+            "app_uuid": self.app_uuid,
+            "name": self.name,
+            "created_on": self.created_on.isoformat() if self.created_on else None,
+            "ended_by": self.ended_by,
+            "duration_ms": self.duration_ms,
+            "heard": list(self.heard),
+            "dialled": list(self.dialled),
+            "caller": dict(self.caller),
+            "steps": [
+                {
+                    "event": s.event,
+                    "at_ms": s.at_ms,
+                    "summary": s.summary,
+                    "file": s.file,
+                    "line": s.line,
+                    "source": s.source,
+                    "author": {"file": s.author_file, "line": s.author_line}
+                    if s.author_file
+                    else None,
+                }
+                for s in self.steps
+            ],
+            "diagnostics": [dict(d) for d in self.diagnostics],
+            "flow": self.flow,
+        }

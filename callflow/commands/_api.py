@@ -49,11 +49,27 @@ def open_client(args: argparse.Namespace) -> Client:
 
 
 def demo_app(client: Client) -> tuple[App, bool]:
-    """The sandbox's demo app, created on first use; True when it was created now."""
-    for app in client.list_apps():
-        if app.name == DEMO_APP_NAME:
-            return app, False
-    return client.create_app(DEMO_APP_NAME, subdomain=DEMO_APP_NAME), True
+    """The sandbox's demo app, created on first use; True when it was created now.
+
+    Its subdomain is unique, so when several runs create it at once one wins and the others
+    (refused with 409) use the winner's.
+    """
+    from callflow.errors import ApiError
+
+    def existing() -> App | None:
+        found = [app for app in client.list_apps() if app.subdomain == DEMO_APP_NAME]
+        return found[0] if found else None
+
+    app = existing()
+    if app is not None:
+        return app, False
+    try:
+        return client.create_app(DEMO_APP_NAME, subdomain=DEMO_APP_NAME), True
+    except ApiError as error:
+        app = existing() if error.status == 409 else None
+        if app is None:
+            raise
+        return app, False
 
 
 def print_json(value: object) -> None:

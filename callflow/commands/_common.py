@@ -96,7 +96,7 @@ def add_flow_arguments(
         help="follow symbolic links that lead out of the folder named (not followed by default)",
     )
     group.add_argument(
-        "--trusted",
+        "--trusted-templates",
         action="store_true",
         help="render templates outside Jinja's sandbox (only for templates you wrote)",
     )
@@ -134,7 +134,7 @@ def policy_from_args(args: argparse.Namespace) -> ReadPolicy:
         raise InputError("--script-timeout takes a positive number of seconds")
     return ReadPolicy(
         follow_links=getattr(args, "follow_links", False),
-        trusted=getattr(args, "trusted", False),
+        trusted=getattr(args, "trusted_templates", False),
         max_bytes=max_bytes if max_bytes is not None else DEFAULT_POLICY.max_bytes,
         script_timeout=timeout if timeout is not None else DEFAULT_POLICY.script_timeout,
     )

@@ -7,7 +7,7 @@ import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from callflow.client import App, TnLease
+    from callflow.client import App, CallRecord, TnLease
 
 NAME = "apps"
 HELP = "manage SIP Control Apps and their TN leases (on the API or the sandbox)"
@@ -107,6 +107,8 @@ def run(args: argparse.Namespace) -> int:
             return 0
         if args.action == "show":
             _print_app(client.get_app(args.uuid), args.format, None)
+            if client.is_sandbox and args.format == "text":
+                _print_app_calls([c for c in client.list_calls() if c.app_uuid == args.uuid])
             return 0
         if args.action == "update":
             changes = _fields(args)
@@ -160,6 +162,18 @@ def _print_app(app: App, fmt: str, verb: str | None) -> None:
         print("  tn_leases:")
         for lease in app.tn_leases:
             print(f"    {lease.uuid}  {lease.number or '?'}")
+
+
+def _print_app_calls(calls: list[CallRecord]) -> None:
+    # The sandbox's call log for this app (newest first): what each executed flow did.
+    if not calls:
+        print("  calls: none executed yet")
+        return
+    print(f"  calls: {len(calls)} executed (see `callflow calls show ID`)")
+    for call in calls[:5]:
+        heard = call.heard[0] if call.heard else "(nothing)"
+        shown = "".join(ch if ch.isprintable() else "?" for ch in heard)[:50]
+        print(f"    {call.uuid}  ended by {call.ended_by or '?'}  first heard: {shown}")
 
 
 def _print_leases(leases: list[TnLease]) -> None:

@@ -46,12 +46,12 @@ def run(args: argparse.Namespace) -> Outcome:
         message = f"callflow build: {args.script}: no XML written\n"
         return Outcome(stderr=report + message, problems=True)
     if args.pretty:
-        return Outcome(stdout=document.text, stderr=report)
+        return Outcome(stdout=document.text, stderr=report, stderr_first=True)
     # The Document holds the pretty-printed text; the compact form drops its indentation.
     parser = etree.XMLParser(remove_blank_text=True, resolve_entities=False, no_network=True)
     root = etree.fromstring(document.text.encode("utf-8"), parser)
     tree = etree.tostring(root.getroottree(), encoding="unicode")
-    return Outcome(stdout=_DECLARATION + tree + "\n", stderr=report)
+    return Outcome(stdout=_DECLARATION + tree + "\n", stderr=report, stderr_first=True)
 
 
 _DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'

@@ -1,4 +1,8 @@
-"""`callflow convert FLOW.xml --to python`: a builder script that reproduces an XML flow."""
+"""`callflow convert FLOW.xml --to python`: a builder script that reproduces an XML flow.
+
+`callflow convert FILE --from twiml`: a TwiML document (or a template producing one)
+converted to OpenTact call XML, with the migration report on standard error.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,10 @@ if TYPE_CHECKING:
     from callflow.commands._common import Outcome
 
 NAME = "convert"
-HELP = "convert a call XML file into a Python builder script that reproduces it"
+HELP = (
+    "convert a call XML file into a Python builder script that reproduces it, or TwiML "
+    "into OpenTact call XML"
+)
 #: Diagnostics go to stderr: stdout carries the output.
 DIAGNOSTICS_STREAM = "stderr"
 
@@ -26,9 +33,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--to",
-        choices=["python"],
-        default="python",
-        help="what to convert to (default: python, a builder script)",
+        choices=["python", "xml"],
+        default=None,
+        help="what to convert to (default: python, a builder script; xml with --from twiml)",
     )
     parser.add_argument(
         "-o",
@@ -45,10 +52,42 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="keep tags and attributes the schema does not know (through the builder's "
         "escape hatches) instead of refusing the document",
     )
+    add_twiml_options(parser)
+
+
+def add_twiml_options(parser: argparse.ArgumentParser) -> None:
+    from callflow.reporters import FORMATS
+
+    parser.add_argument(
+        "--from",
+        dest="source_format",
+        choices=["xml", "twiml"],
+        default="xml",
+        help="what FLOW is: OpenTact call XML (default) or TwiML (a document or a *.xml.j2 "
+        "template producing one)",
+    )
+    parser.add_argument(
+        "--base-url",
+        metavar="URL",
+        help="with --from twiml: the URL the TwiML is served from; relative URLs in it are "
+        "resolved against it",
+    )
+    parser.add_argument(
+        "--format",
+        choices=list(FORMATS),
+        default="text",
+        help="with --from twiml: the migration report's format, on standard error (default: text)",
+    )
 
 
 def run(args: argparse.Namespace) -> Outcome:
     from callflow.commands._common import Outcome, flow_from_args
+    from callflow.errors import InputError
+
+    if args.source_format == "twiml":
+        return run_twiml(args)
+    if args.to == "xml" or args.base_url is not None:
+        raise InputError("--to xml and --base-url go with --from twiml")
     from callflow.diagnostics import Diagnostic, Severity
     from callflow.dsl.parsing import parse
     from callflow.dsl.pysource import flow_script
@@ -81,3 +120,55 @@ def run(args: argparse.Namespace) -> Outcome:
 
     write_atomically(output, script.encode("utf-8"))
     return Outcome(stderr=f"callflow convert: wrote {output}\n")
+
+
+def run_twiml(args: argparse.Namespace) -> Outcome:
+    """`--from twiml`: convert, report on standard error, write only what carries no error."""
+    from callflow.commands._common import Outcome
+    from callflow.errors import InputError, ValidationError
+    from callflow.files import check_output
+    from callflow.reporters import FileLines, LineSource, render
+    from callflow.sources import read_stdin
+    from callflow.twiml import convert_twiml
+
+    source = Path(args.source)
+    output: Path | None = args.output
+    template = source.name.lower().endswith(".j2")
+    if template and args.to == "python":
+        raise InputError(
+            "a TwiML template converts to an OpenTact template; --to python needs a TwiML document"
+        )
+    if output is not None:
+        check_output(output, force=args.force, source=args.source)
+    lines: LineSource | None = None
+    if str(source) == "-":
+        data = read_stdin()
+        if not isinstance(data, bytes):
+            raise InputError(data.message, [data])
+        name = args.stdin_filename or "<stdin>"
+        conversion = convert_twiml(data, base_url=args.base_url, filename=name)
+        lines = FileLines({name: data.decode("utf-8", errors="replace")})
+    else:
+        conversion = convert_twiml(str(source), base_url=args.base_url)
+    report = render(conversion.diagnostics, args.format, lines=lines)
+    if not conversion.ok or conversion.text is None or conversion.document is None:
+        return Outcome(
+            stderr=f"{report}callflow convert: {source}: not converted "
+            "(the report above says why)\n",
+            problems=True,
+        )
+    text = conversion.text
+    if args.to == "python":
+        from callflow.dsl.parsing import parse
+        from callflow.dsl.pysource import flow_script
+
+        try:
+            text = flow_script(parse(conversion.document), source=source.name)
+        except ValidationError as error:  # pragma: no cover - the conversion validated it
+            return Outcome(stderr=report + render(list(error.diagnostics), "text"), problems=True)
+    if output is None:
+        return Outcome(stdout=text, stderr=report, stderr_first=True)
+    from callflow.files import write_atomically
+
+    write_atomically(output, text.encode("utf-8"))
+    return Outcome(stderr=report + f"callflow convert: wrote {output}\n")

@@ -33,8 +33,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="another folder for includes and imports (after the template's own folder)",
     )
     parser.add_argument(
-        "--sandbox", action="store_true", help="render in Jinja's sandbox (untrusted templates)"
+        "--trusted-templates",
+        action="store_true",
+        help="render outside Jinja's sandbox (only for templates you wrote; sandboxed by default)",
     )
+    # The sandbox is the default now; the old flag stays accepted for one release.
+    parser.add_argument("--sandbox", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument(
         "--strip-control-characters",
         action="store_true",
@@ -75,7 +79,7 @@ def run(args: argparse.Namespace) -> Outcome:
     )
     renderer = TemplateRenderer(
         folders,
-        sandboxed=args.sandbox,
+        trusted=getattr(args, "trusted_templates", False) and not args.sandbox,
         control_characters="strip" if args.strip_control_characters else "reject",
     )
     try:

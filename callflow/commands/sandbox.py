@@ -55,6 +55,8 @@ def run(args: argparse.Namespace) -> int:
         for lease in sandbox.store.all_leases({"uuid": _account_uuid()}):
             app = lease["sip_app"]["uuid"] if lease["sip_app"] else "unassigned"
             print(f"  {lease['uuid']}  {lease['tn']['number']}  {app}")
+        calls = sandbox.store.count("calls")
+        print(f"call log: {calls} executed call(s); see `callflow calls list`")
         return 0
     try:
         server = sandbox.serve(args.host, args.port)

@@ -42,6 +42,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="without --app, fail every URL request instead of using the network",
     )
     parser.add_argument(
+        "--network",
+        action="store_true",
+        help="let real requests reach hosts beyond this machine (default: loopback only)",
+    )
+    parser.add_argument(
         "--dial",
         action="append",
         default=[],
@@ -148,7 +153,9 @@ def run(args: argparse.Namespace) -> Outcome:
         if args.app:
             backend = Backend.of(load_app(args.app))
         else:
-            backend = Backend.offline() if args.offline else Backend.network()
+            backend = (
+                Backend.offline() if args.offline else Backend.network(everywhere=args.network)
+            )
     except SimulationError as error:
         raise InputError(str(error)) from None
     document = flow_from_args(args)

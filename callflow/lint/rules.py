@@ -349,6 +349,7 @@ def _branch_too_long(context: LintContext) -> Iterator[Finding]:
     "CF304", "branch-uses-finish-key", "a branch contains the key that ends input", Severity.WARNING
 )
 def _branch_finish_key(context: LintContext) -> Iterator[Finding]:
+    free_keys: dict[Element, str] = {}  # one walk of a menu's branches, not one per finding
     for branch in context.named("Case", "DTMF"):
         gather = gather_of(branch)
         if gather is None:
@@ -358,13 +359,15 @@ def _branch_finish_key(context: LintContext) -> Iterator[Finding]:
         if key not in value:
             continue
         said = f'{source}="{key}"' if source else f"finishOnKey defaults to {key}"
+        free = free_keys.get(gather)
+        if free is None:
+            free = free_keys[gather] = _free_key(gather)
         yield Finding(
             "CF304",
             branch,
             f'<{name_of(branch)} {attribute}="{value}"> can never match: "{key}" ends the input '
             f"instead of being collected ({said})",
-            hint="set finishOnKey to a key no branch uses "
-            f'(e.g. finishOnKey="{_free_key(gather)}")',
+            hint=f'set finishOnKey to a key no branch uses (e.g. finishOnKey="{free}")',
             attribute=attribute,
         )
 

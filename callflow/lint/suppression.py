@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from pathlib import Path
 
 from lxml import etree
 
@@ -104,15 +103,12 @@ def comment_before(element: etree._Element) -> str | None:
 def file_line_reader(overrides: dict[str, str]) -> LineReader:
     """Lines of a file: from ``overrides`` (name → text) first, else read from disk."""
 
+    from callflow._text import split_lines
+    from callflow.reporters import read_quotable_lines
+
     def read(file: str) -> list[str] | None:
         if file in overrides:
-            return overrides[file].splitlines()
-        path = Path(file)
-        try:
-            if path.is_file() and path.stat().st_size <= 4_194_304:
-                return path.read_text("utf-8", errors="replace").splitlines()
-        except OSError:
-            return None
-        return None
+            return split_lines(overrides[file])
+        return read_quotable_lines(file)
 
     return read

@@ -1,9 +1,11 @@
 """The bundled OpenTact sandbox: an emulator of the API endpoints callflow drives.
 
-One `SandboxHandler` answers requests from a SQLite `Store`; it runs in-process as an httpx
-transport (`Sandbox.transport`) or on a loopback HTTP server (`Sandbox.serve`, and
-``callflow sandbox serve``). Log in with the documented sandbox account
-(`SANDBOX_EMAIL` / `SANDBOX_PASSWORD`) through ``GET /rest/auth``.
+One WSGI application (`SandboxHandler`) answers requests from a SQLite `Store`; it runs
+in-process through httpx's WSGI transport (`Sandbox.transport`) or on loopback through
+waitress (`Sandbox.serve`, and ``callflow sandbox serve``). Log in with the documented
+sandbox account (`SANDBOX_EMAIL` / `SANDBOX_PASSWORD`) through ``GET /rest/auth``. Each
+executed flow is played through the simulator and kept in the call log (`Sandbox.calls`,
+``GET /rest/sandbox/calls``: sandbox only, not part of OpenTact's API).
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from callflow.sandbox.handler import SandboxHandler, SandboxRequest, SandboxResponse
+from callflow.client._models import CallRecord
+from callflow.sandbox.handler import CALL_LOG_PATH, SandboxHandler, SandboxRequest, SandboxResponse
 from callflow.sandbox.server import SandboxServer
 from callflow.sandbox.store import (
+    SANDBOX_ACCOUNT_UUID,
     SANDBOX_EMAIL,
     SANDBOX_PASSWORD,
     SEEDED_LEASES,
@@ -26,6 +30,7 @@ if TYPE_CHECKING:
     from callflow.client import AsyncClient, Client
 
 __all__ = [
+    "CALL_LOG_PATH",
     "IN_PROCESS_URL",
     "SANDBOX_EMAIL",
     "SANDBOX_PASSWORD",
@@ -48,9 +53,9 @@ class Sandbox:
     ...     app = client.create_app("demo")
     """
 
-    def __init__(self, database: str | Path | None = None) -> None:
+    def __init__(self, database: str | Path | None = None, *, network: bool = False) -> None:
         self.store = Store(database)
-        self.handler = SandboxHandler(self.store)
+        self.handler = SandboxHandler(self.store, network=network)
         self.transport = SandboxTransport(self.handler)
 
     @classmethod
@@ -86,9 +91,27 @@ class Sandbox:
         }
         return {**defaults, **options}
 
-    def serve(self, host: str = "127.0.0.1", port: int = 0) -> SandboxServer:
-        """A loopback HTTP server for this sandbox (not yet started: use ``with`` or `start`)."""
-        return SandboxServer(self.handler, host, port)
+    def serve(self, host: str = "127.0.0.1", port: int = 0, **options: Any) -> SandboxServer:
+        """A loopback HTTP server for this sandbox (not yet started: use ``with`` or `start`).
+
+        ``options`` go to `SandboxServer` (``threads``, ``connection_limit``,
+        ``channel_timeout``)."""
+        return SandboxServer(self.handler, host, port, **options)
+
+    def calls(self) -> list[CallRecord]:
+        """The call log, newest first: every flow executed on this sandbox, as simulated."""
+        account = {"uuid": SANDBOX_ACCOUNT_UUID}
+        found = [
+            self.store.get_call(account, row["uuid"]) for row in self.store.list_calls(account)
+        ]
+        return [CallRecord.from_payload(row) for row in found if row is not None]
+
+    def last_call(self) -> CallRecord:
+        """The most recent entry of the call log; `LookupError` when nothing was executed."""
+        calls = self.calls()
+        if not calls:
+            raise LookupError("no call flow has been executed on this sandbox")
+        return calls[0]
 
     def close(self) -> None:
         self.store.close()

@@ -1,8 +1,10 @@
-"""The sandbox's request handler: the OpenTact REST endpoints callflow drives, emulated.
+"""The sandbox as one WSGI application: the OpenTact REST endpoints callflow drives, emulated.
 
-`SandboxHandler.handle` takes one request as plain values and returns one response, so the
-same code serves the in-process httpx transport and the loopback HTTP server. Every answer
-is the API's JSON envelope; bad input of any kind gets a 4xx envelope, never a 500.
+`SandboxHandler` is a WSGI callable (served in-process by `httpx.WSGITransport` and on
+loopback by waitress); `SandboxHandler.handle` takes one request as plain values, so tests
+and tools can call it without HTTP. Endpoints are found in one route table. Every answer is
+the API's JSON envelope; bad input of any kind gets a 4xx envelope, never a 500, and is
+refused before anything is written: each request's reads and writes are one transaction.
 """
 
 from __future__ import annotations
@@ -14,11 +16,15 @@ import email.policy
 import functools
 import json
 import logging
+import math
 import re
 import threading
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from urllib.parse import parse_qs, unquote, urlsplit
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote, unquote, urlsplit
 
 from lxml import etree
 
@@ -30,6 +36,15 @@ logger = logging.getLogger("callflow.sandbox")
 
 #: Largest request body accepted, in bytes (the 413 limit).
 MAX_BODY_BYTES = MAX_DOCUMENT_BYTES
+
+#: Deepest nesting of arrays and objects accepted in a JSON body.
+MAX_JSON_DEPTH = 32
+
+#: Most digits accepted in a JSON integer (anything longer is no id, count or duration).
+MAX_INTEGER_DIGITS = 18
+
+#: Longest JSON number literal with a fraction or exponent accepted.
+MAX_NUMBER_CHARS = 40
 
 UUID_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
@@ -58,7 +73,13 @@ def _envelope(status: int, payload: object = None, message: str | None = None) -
         document: dict[str, object] = {"success": True, "payload": payload}
     else:
         document = {"success": False, "message": message, "status": status}
-    return SandboxResponse(status, json.dumps(document, ensure_ascii=False).encode("utf-8"))
+    try:
+        body = json.dumps(document, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        # Text that is not Unicode never gets in (see `_checked`); a row from an older
+        # sandbox might still hold some, and is sent escaped rather than failing the list.
+        body = json.dumps(document).encode("ascii")
+    return SandboxResponse(status, body)
 
 
 def _refused(status: int, message: str) -> ApiError:
@@ -233,7 +254,9 @@ def check_call_xml(data: bytes) -> tuple[str | None, int]:
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as error:
-        entries = [e for e in error.error_log if e.level >= etree.ErrorLevels.ERROR][:5]
+        # The parser's own log: the exception's is the thread's global one, which can still
+        # hold what earlier parses in this thread (a rendered template, say) complained of.
+        entries = [e for e in parser.error_log if e.level >= etree.ErrorLevels.ERROR][:5]
         lines = [f"line {e.line}, column {e.column}: {e.message}" for e in entries] or [str(error)]
         return "Invalid call XML: " + "\n".join(lines), 0
     with _schema_lock:  # one compiled schema; its error log is per instance
@@ -244,128 +267,312 @@ def check_call_xml(data: bytes) -> tuple[str | None, int]:
     return None, sum(1 for _ in root.iter(etree.Element))
 
 
-def _posted_xml(request: SandboxRequest) -> bytes:
-    content_type = request.headers.get("content-type", "")
-    kind = content_type.split(";")[0].strip().lower()
-    if kind == "multipart/form-data":
-        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-            b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + request.body
+# ---------------------------------------------------------------- JSON bodies
+
+
+class _BadNumber(ValueError):
+    pass
+
+
+def _parse_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INTEGER_DIGITS:
+        raise _BadNumber(f"an integer of {len(text.lstrip('-'))} digits")
+    return int(text)
+
+
+def _parse_float(text: str) -> float:
+    value = float(text) if len(text) <= MAX_NUMBER_CHARS else math.inf
+    if not math.isfinite(value):
+        raise _BadNumber(f"the number {text[:20]}{'…' if len(text) > 20 else ''}")
+    return value
+
+
+def _parse_constant(name: str) -> object:
+    raise _BadNumber(name)
+
+
+def _checked(value: object) -> None:
+    """Refuse nesting deeper than `MAX_JSON_DEPTH` and text that is not Unicode.
+
+    Iterative, so no depth of input can exhaust the stack; a lone surrogate (``"\\ud800"``,
+    legal in JSON's escapes) could be neither stored as UTF-8 nor sent back.
+    """
+    pending: list[tuple[object, str, int]] = [(value, "$", 1)]
+    while pending:
+        item, where, depth = pending.pop()
+        if isinstance(item, str):
+            _encodable(item, where)
+            continue
+        if not isinstance(item, dict | list):
+            continue
+        if depth > MAX_JSON_DEPTH:
+            raise _refused(400, f"request body is nested deeper than {MAX_JSON_DEPTH} levels")
+        if isinstance(item, dict):
+            for key, inner in item.items():
+                _encodable(key, f"{where} (a key)")
+                pending.append((inner, f"{where}.{key}", depth + 1))
+        else:
+            pending.extend((inner, f"{where}[{n}]", depth + 1) for n, inner in enumerate(item))
+
+
+def _encodable(text: str, where: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise _refused(
+            400,
+            f"{where.encode('ascii', 'backslashreplace').decode()} holds a lone surrogate "
+            f"(\\u{ord(text[error.start]):04x}) at character {error.start}: not Unicode text",
+        ) from None
+
+
+def read_json_object(body: bytes) -> dict[str, object]:
+    """A request body as a checked JSON object, or `ApiError` (400) saying what is wrong."""
+    if not body.strip():
+        raise _refused(400, "request body is empty; expected a JSON object")
+    try:
+        value = json.loads(
+            body.decode("utf-8"),
+            parse_int=_parse_int,
+            parse_float=_parse_float,
+            parse_constant=_parse_constant,
         )
-        if not message.is_multipart():
-            raise _refused(400, "malformed multipart body")
-        for part in message.iter_parts():
-            if part.get_param("name", header="content-disposition") == "file":
-                payload = part.get_payload(decode=True)
-                if isinstance(payload, bytes):
-                    return payload
-        raise ApiError(
-            status=400, message="multipart body has no field 'file' holding the call XML"
-        )
-    if kind in ("application/xml", "text/xml"):
-        return request.body
-    raise _refused(
-        415,
-        "send the call XML as multipart/form-data field 'file' or as an application/xml body",
-    )
+    except UnicodeDecodeError:
+        raise _refused(400, "request body is not UTF-8 text") from None
+    except _BadNumber as error:
+        raise _refused(
+            400,
+            f"request body holds {error}; numbers are limited to {MAX_INTEGER_DIGITS} digits "
+            "and finite values",
+        ) from None
+    except json.JSONDecodeError as error:
+        raise _refused(
+            400,
+            f"request body is not valid JSON: {error.msg} (line {error.lineno}, "
+            f"column {error.colno})",
+        ) from None
+    except RecursionError:
+        raise _refused(400, f"request body is nested deeper than {MAX_JSON_DEPTH} levels") from None
+    if not isinstance(value, dict):
+        raise _refused(400, f"request body must be a JSON object, got {_json_type(value)}")
+    _checked(value)
+    return value
 
 
-# ---------------------------------------------------------------- the handler
+# ---------------------------------------------------------------- the route table
+
+Endpoint = Callable[["SandboxHandler", "_Context"], SandboxResponse]
 
 
-_ROUTES: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"^/rest/auth$"), "auth"),
-    (re.compile(r"^/rest/sip/app$"), "apps"),
-    (re.compile(r"^/rest/sip/app/call/(?P<uuid>[^/]*)$"), "call"),
-    (re.compile(r"^/rest/sip/app/(?P<uuid>[^/]+)/tnlease$"), "leases"),
-    (re.compile(r"^/rest/sip/app/(?P<uuid>[^/]+)$"), "app"),
+@dataclass(frozen=True)
+class Route:
+    """A path pattern and, for each method it allows, the endpoint that answers it.
+
+    ``authenticated`` routes need a token; ``transaction`` is how the endpoint's store work
+    runs: ``"read"`` or ``"write"`` (the whole endpoint in one transaction) or ``"own"`` (the
+    endpoint opens its one transaction itself, after work that must not hold the lock).
+    """
+
+    pattern: re.Pattern[str]
+    methods: Mapping[str, tuple[str, str]]
+    authenticated: bool = True
+
+
+@dataclass
+class _Context:
+    request: SandboxRequest
+    query: str
+    uuid: str | None
+    account: Row | None = None
+
+    @property
+    def owner(self) -> Row:
+        assert self.account is not None
+        return self.account
+
+
+_ROUTES: tuple[Route, ...] = (
+    Route(re.compile(r"^/rest/auth$"), {"GET": ("_auth", "write")}, authenticated=False),
+    Route(
+        re.compile(r"^/rest/sip/app$"),
+        {"GET": ("_list_apps", "read"), "POST": ("_create_app", "write")},
+    ),
+    Route(re.compile(r"^/rest/sip/app/call/(?P<uuid>[^/]*)$"), {"POST": ("_execute", "own")}),
+    Route(
+        re.compile(r"^/rest/sip/app/(?P<uuid>[^/]+)/tnlease$"),
+        {"GET": ("_list_leases", "read"), "POST": ("_change_leases", "write")},
+    ),
+    Route(
+        re.compile(r"^/rest/sip/app/(?P<uuid>[^/]+)$"),
+        {
+            "GET": ("_get_app", "read"),
+            "PATCH": ("_update_app", "write"),
+            "DELETE": ("_delete_app", "write"),
+        },
+    ),
+    # Sandbox only, not part of OpenTact's API: the call log of executed flows.
+    Route(re.compile(r"^/rest/sandbox/calls$"), {"GET": ("_list_calls", "read")}),
+    Route(re.compile(r"^/rest/sandbox/calls/(?P<uuid>[^/]+)$"), {"GET": ("_get_call", "read")}),
 )
 
-_METHODS = {
-    "auth": ("GET",),
-    "apps": ("GET", "POST"),
-    "call": ("POST",),
-    "leases": ("GET", "POST"),
-    "app": ("GET", "PATCH", "DELETE"),
-}
+#: The sandbox-only path of the call log (see docs/sandbox.md).
+CALL_LOG_PATH = "/rest/sandbox/calls"
+
+#: The request header that carries a scripted caller (JSON) with an execute, sandbox only.
+CALLER_HEADER = "x-callflow-caller"
+
+
+def query_token(query: str) -> str | None:
+    """The token of a ``jwt=`` query parameter, spelt exactly so (an encoded name is no name)."""
+    for part in query.split("&"):
+        name, equals, value = part.partition("=")
+        if equals and name == "jwt":
+            return unquote(value)
+    return None
+
+
+# ---------------------------------------------------------------- logging
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\\\\]")
+
+
+def escape_for_log(text: str) -> str:
+    """``text`` with control characters (and backslashes) written as escapes: one log line."""
+    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+
+
+def masked_target(target: str) -> str:
+    """The request target for a log line: every query value whose name, decoded, speaks of a
+    token or jwt is masked, and control characters are escaped."""
+    path, question, query = target.partition("?")
+    if not question:
+        return escape_for_log(path)
+    parts = []
+    for part in query.split("&"):
+        name, equals, value = part.partition("=")
+        spoken = unquote(name).lower()
+        if equals and value and ("jwt" in spoken or "token" in spoken or "auth" in spoken):
+            value = "***"
+        parts.append(f"{name}{equals}{value}")
+    return escape_for_log(f"{path}?{'&'.join(parts)}")
+
+
+# ---------------------------------------------------------------- the application
 
 
 class SandboxHandler:
-    """Answers OpenTact API requests from a `Store`."""
+    """Answers OpenTact API requests from a `Store`: a WSGI application.
 
-    def __init__(self, store: Store) -> None:
+    ``simulate_calls`` runs each executed flow through the simulator for the call log
+    (on by default); ``network`` lets those simulations reach hosts beyond loopback.
+    """
+
+    def __init__(self, store: Store, *, simulate_calls: bool = True, network: bool = False) -> None:
         self.store = store
+        self.simulate_calls = simulate_calls
+        self.network = network
 
     def __repr__(self) -> str:
         return f"SandboxHandler({self.store!r})"
 
+    # -- WSGI ------------------------------------------------------------------------
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        started = time.perf_counter()
+        request = _request_of(environ)
+        response = self.handle(request) if isinstance(request, SandboxRequest) else request
+        reason = _reason(response.status)
+        headers = [*response.headers, ("Content-Length", str(len(response.body)))]
+        start_response(f"{response.status} {reason}", headers)
+        method = str(environ.get("REQUEST_METHOD", "?"))
+        target = str(environ.get("REQUEST_URI") or _target_of(environ))
+        logger.info(
+            '%s "%s %s %s" %d %.1fms',
+            escape_for_log(str(environ.get("REMOTE_ADDR", "-"))),
+            escape_for_log(method),
+            masked_target(target),
+            escape_for_log(str(environ.get("SERVER_PROTOCOL", "HTTP/1.1"))),
+            response.status,
+            (time.perf_counter() - started) * 1000,
+        )
+        return [b"" if method == "HEAD" else response.body]
+
+    # -- one request as plain values --------------------------------------------------
+
     def handle(self, request: SandboxRequest) -> SandboxResponse:
         try:
-            return self._route(request)
+            return self._dispatch(request)
         except ApiError as refused:  # raised below for any refused input
             return error_response(refused.status or 400, refused.message)
         except Exception:  # a sandbox bug: answer like a server would, and keep serving
             logger.exception(
-                "sandbox failed on %s %s", request.method, request.target.split("?")[0]
+                "sandbox failed on %s %s",
+                escape_for_log(request.method),
+                masked_target(request.target.split("?")[0]),
             )
             return error_response(500, "internal sandbox error")
 
-    def _route(self, request: SandboxRequest) -> SandboxResponse:
+    def _dispatch(self, request: SandboxRequest) -> SandboxResponse:
         parts = urlsplit(request.target)
         path = unquote(parts.path).rstrip("/") or "/"
-        for pattern, name in _ROUTES:  # noqa: B007 - the loop finds `name`
-            match = pattern.match(path)
+        for route in _ROUTES:
+            match = route.pattern.match(path)
             if match is not None:
                 break
         else:
-            return error_response(404, f"no such endpoint: {path}")
+            return error_response(404, f"no such endpoint: {escape_for_log(path)}")
         method = request.method.upper()
-        if method not in _METHODS[name]:
+        if method not in route.methods:
+            allowed = ", ".join(route.methods)
             return error_response(
-                405, f"{method} is not allowed on {path}; use {', '.join(_METHODS[name])}"
+                405, f"{escape_for_log(method)} is not allowed on {path}; use {allowed}"
             )
         if len(request.body) > MAX_BODY_BYTES:
             return error_response(413, f"request body is larger than {MAX_BODY_BYTES} bytes")
-        if name == "auth":
-            return self._auth(request)
-        account = self._account(request, parts.query)
-        uuid = match.groupdict().get("uuid")
-        if uuid is not None and not UUID_PATTERN.match(uuid):
-            return error_response(400, f"'{uuid}' is not a uuid (expected {UUID_PATTERN.pattern})")
-        if name == "apps":
-            if method == "GET":
-                return _envelope(200, self.store.list_apps(account))
-            fields = _app_fields(self._json(request), creating=True)
-            return _envelope(201, self.store.create_app(account, fields))
-        assert uuid is not None
-        if name == "call":
-            return self._call(request, account, uuid)
-        app = self.store.get_app(account, uuid)
-        if app is None:
-            return error_response(404, f"SIP Control App {uuid} not found")
-        if name == "leases":
-            if method == "POST":
-                body = self._json(request)
-                unknown = sorted(set(body) - {"add", "remove"})
-                if unknown:
-                    return error_response(
-                        400, f"unknown field(s): {', '.join(unknown)}; use add, remove"
-                    )
-                reason = self.store.change_leases(
-                    account, uuid, _lease_list(body, "add"), _lease_list(body, "remove")
-                )
-                if reason is not None:
-                    return error_response(404 if reason.endswith("not found") else 400, reason)
-            return _envelope(200, self.store.list_leases(account, uuid))
-        if method == "GET":
-            return _envelope(200, {**app, "tn_leases": self.store.list_leases(account, uuid)})
-        if method == "PATCH":
-            changes = _app_fields(self._json(request), creating=False)
-            return _envelope(200, self.store.update_app(account, uuid, changes))
-        self.store.delete_app(account, uuid)
-        return _envelope(200, {"uuid": uuid, "deleted": True})
+        name, transaction = route.methods[method]
+        context = _Context(request, parts.query, match.groupdict().get("uuid"))
+        if context.uuid is not None and not UUID_PATTERN.match(context.uuid):
+            return error_response(
+                400,
+                f"'{escape_for_log(context.uuid)}' is not a uuid (expected {UUID_PATTERN.pattern})",
+            )
+        endpoint: Endpoint = getattr(type(self), name)
+        if transaction == "own":
+            if route.authenticated:
+                with self.store.transaction(write=False):
+                    context.account = self._account(context)
+            return endpoint(self, context)
+        with self.store.transaction(write=transaction == "write"):
+            if route.authenticated:
+                context.account = self._account(context)
+            return endpoint(self, context)
 
-    def _auth(self, request: SandboxRequest) -> SandboxResponse:
-        header = request.headers.get("authorization", "")
+    def _account(self, context: _Context) -> Row:
+        token = context.request.headers.get("x-auth-token", "").strip()
+        if not token:
+            token = (query_token(context.query) or "").strip()
+        if not token:
+            raise ApiError(
+                status=401, message="authentication required: send the X-Auth-Token header"
+            )
+        account = self.store.account_for_token(token) if len(token) <= 4096 else None
+        if account is None:
+            raise _refused(401, "invalid or expired token")
+        return account
+
+    def _app_of(self, context: _Context) -> Row:
+        assert context.uuid is not None
+        app = self.store.get_app(context.owner, context.uuid)
+        if app is None:
+            raise _refused(404, f"SIP Control App {context.uuid} not found")
+        return app
+
+    # -- the endpoints ------------------------------------------------------------------
+
+    def _auth(self, context: _Context) -> SandboxResponse:
+        header = context.request.headers.get("authorization", "")
         scheme, _, encoded = header.partition(" ")
         if scheme.lower() != "basic" or not encoded.strip():
             return error_response(401, "send HTTP Basic credentials (email:password)")
@@ -379,54 +586,203 @@ class SandboxHandler:
             return error_response(401, "wrong email or password")
         return _envelope(200, {"token": self.store.issue_token(account)})
 
-    def _account(self, request: SandboxRequest, query: str) -> Row:
-        token = request.headers.get("x-auth-token", "").strip()
-        if not token:
-            token = (parse_qs(query).get("jwt") or [""])[0].strip()
-        if not token:
-            raise ApiError(
-                status=401, message="authentication required: send the X-Auth-Token header"
-            )
-        account = self.store.account_for_token(token) if len(token) <= 4096 else None
-        if account is None:
-            raise _refused(401, "invalid or expired token")
-        return account
+    def _list_apps(self, context: _Context) -> SandboxResponse:
+        return _envelope(200, self.store.list_apps(context.owner))
 
-    def _json(self, request: SandboxRequest) -> dict[str, object]:
-        if not request.body.strip():
-            raise _refused(400, "request body is empty; expected a JSON object")
-        try:
-            body = json.loads(request.body.decode("utf-8"))
-        except UnicodeDecodeError:
-            raise _refused(400, "request body is not UTF-8 text") from None
-        except json.JSONDecodeError as error:
+    def _create_app(self, context: _Context) -> SandboxResponse:
+        fields = _app_fields(read_json_object(context.request.body), creating=True)
+        self._check_subdomain(fields, None)
+        return _envelope(201, self.store.create_app(context.owner, fields))
+
+    def _get_app(self, context: _Context) -> SandboxResponse:
+        app = self._app_of(context)
+        return _envelope(
+            200, {**app, "tn_leases": self.store.list_leases(context.owner, app["uuid"])}
+        )
+
+    def _update_app(self, context: _Context) -> SandboxResponse:
+        app = self._app_of(context)
+        changes = _app_fields(read_json_object(context.request.body), creating=False)
+        self._check_subdomain(changes, app["uuid"])
+        return _envelope(200, self.store.update_app(context.owner, app["uuid"], changes))
+
+    def _delete_app(self, context: _Context) -> SandboxResponse:
+        app = self._app_of(context)
+        self.store.delete_app(context.owner, app["uuid"])
+        return _envelope(200, {"uuid": app["uuid"], "deleted": True})
+
+    def _check_subdomain(self, fields: Mapping[str, object], app_uuid: str | None) -> None:
+        subdomain = fields.get("subdomain")
+        if isinstance(subdomain, str) and self.store.subdomain_taken(subdomain, app_uuid):
             raise _refused(
-                400,
-                f"request body is not valid JSON: {error.msg} (line {error.lineno}, "
-                f"column {error.colno})",
-            ) from None
-        except RecursionError:
-            raise _refused(400, "request body is nested too deeply") from None
-        if not isinstance(body, dict):
-            raise ApiError(
-                status=400, message=f"request body must be a JSON object, got {_json_type(body)}"
+                409,
+                f"subdomain '{escape_for_log(subdomain)}' is already used by another app; "
+                "choose another (subdomains are unique across the platform)",
             )
-        return body
 
-    def _call(self, request: SandboxRequest, account: Row, uuid: str) -> SandboxResponse:
-        app = self.store.get_app(account, uuid)
-        if app is None:
-            return error_response(404, f"SIP Control App {uuid} not found")
+    def _list_leases(self, context: _Context) -> SandboxResponse:
+        app = self._app_of(context)
+        return _envelope(200, self.store.list_leases(context.owner, app["uuid"]))
+
+    def _change_leases(self, context: _Context) -> SandboxResponse:
+        app = self._app_of(context)
+        body = read_json_object(context.request.body)
+        unknown = sorted(set(body) - {"add", "remove"})
+        if unknown:
+            return error_response(400, f"unknown field(s): {', '.join(unknown)}; use add, remove")
+        reason = self.store.change_leases(
+            context.owner, app["uuid"], _lease_list(body, "add"), _lease_list(body, "remove")
+        )
+        if reason is not None:
+            return error_response(404 if reason.endswith("not found") else 400, reason)
+        return _envelope(200, self.store.list_leases(context.owner, app["uuid"]))
+
+    def _execute(self, context: _Context) -> SandboxResponse:
+        # Checked and simulated outside the store's lock (a flow's callbacks take real
+        # time); the app is read again inside the one transaction that records the call.
+        with self.store.transaction(write=False):
+            app = self._app_of(context)
         if not app.get("is_active", True):
-            return error_response(400, f"SIP Control App {uuid} is not active")
-        if not request.body and app.get("call_flow_url"):  # as the platform does on a call
+            return error_response(400, f"SIP Control App {app['uuid']} is not active")
+        if not context.request.body and app.get("call_flow_url"):  # as the platform does
             from callflow.web._platform import fetch_call_flow
 
-            data = fetch_call_flow(app)
+            name, data = str(app["call_flow_url"]), fetch_call_flow(app, any_host=self.network)
+            authored: dict[str, object] = {}
         else:
-            data = _posted_xml(request)
+            name, data, authored = _posted_xml(context.request)
         complaint, elements = check_call_xml(data)
         if complaint is not None:
             return error_response(400, complaint)
+        caller = _caller_of(context.request)
         text = data.decode("utf-8", errors="replace")
-        return _envelope(200, self.store.record_execution(account, uuid, text, elements))
+        record = self._simulated(name, data, caller, authored) if self.simulate_calls else None
+        with self.store.transaction(write=True):
+            self._app_of(context)
+            execution = self.store.record_execution(
+                context.owner, app["uuid"], text, elements, name=name, call=record
+            )
+        return _envelope(200, execution)
+
+    def _simulated(
+        self,
+        name: str,
+        data: bytes,
+        caller: Mapping[str, object],
+        authored: Mapping[str, object],
+    ) -> dict[str, object]:
+        from callflow.sandbox.calllog import simulate_for_log
+
+        return simulate_for_log(name, data, caller, authored, network=self.network)
+
+    def _list_calls(self, context: _Context) -> SandboxResponse:
+        return _envelope(200, self.store.list_calls(context.owner))
+
+    def _get_call(self, context: _Context) -> SandboxResponse:
+        assert context.uuid is not None
+        found = self.store.get_call(context.owner, context.uuid)
+        if found is None:
+            return error_response(404, f"call {context.uuid} not found in the sandbox call log")
+        return _envelope(200, found)
+
+
+def _caller_of(request: SandboxRequest) -> dict[str, object]:
+    header = request.headers.get(CALLER_HEADER)
+    if header is None:
+        return {}
+    try:
+        return read_json_object(header.encode("utf-8", "surrogateescape"))
+    except ApiError as error:
+        raise _refused(400, f"the {CALLER_HEADER} header: {error.message}") from None
+
+
+def _posted_xml(request: SandboxRequest) -> tuple[str, bytes, dict[str, object]]:
+    """The posted flow's file name, its bytes, and (sandbox only) where its author wrote each
+    line: the multipart field ``source`` the client adds when the target is local."""
+    content_type = request.headers.get("content-type", "")
+    kind = content_type.split(";")[0].strip().lower()
+    if kind == "multipart/form-data":
+        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+            b"Content-Type: "
+            + content_type.encode("latin-1", "replace")
+            + b"\r\n\r\n"
+            + request.body
+        )
+        if not message.is_multipart():
+            raise _refused(400, "malformed multipart body")
+        found: dict[str, tuple[str, bytes]] = {}
+        for part in message.iter_parts():
+            field_name = part.get_param("name", header="content-disposition")
+            payload = part.get_payload(decode=True)
+            if field_name in ("file", "source") and isinstance(payload, bytes):
+                found.setdefault(str(field_name), (_upload_name(part.get_filename()), payload))
+        if "file" not in found:
+            raise ApiError(
+                status=400, message="multipart body has no field 'file' holding the call XML"
+            )
+        authored = read_json_object(found["source"][1]) if "source" in found else {}
+        return found["file"][0], found["file"][1], authored
+    if kind in ("application/xml", "text/xml"):
+        return "flow.xml", request.body, {}
+    raise _refused(
+        415,
+        "send the call XML as multipart/form-data field 'file' or as an application/xml body",
+    )
+
+
+_UPLOAD_NAME = re.compile(r"^[\w.-]{1,100}$")
+
+
+def _upload_name(name: object) -> str:
+    # Only a plain file name is kept (it names the flow in the call log); anything else is
+    # replaced, so no path or control character reaches the log or a terminal.
+    text = str(name).rsplit("/", 1)[-1] if isinstance(name, str) else ""
+    return text if _UPLOAD_NAME.match(text) else "flow.xml"
+
+
+# ---------------------------------------------------------------- WSGI plumbing
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"
+
+
+def _target_of(environ: Mapping[str, Any]) -> str:
+    path = str(environ.get("PATH_INFO", "/"))
+    # WSGI hands the path over as latin-1 text of the raw bytes; quote it back.
+    raw = quote(path.encode("latin-1", "replace"), safe="/:@!$&'()*+,;=-._~")
+    query = str(environ.get("QUERY_STRING", ""))
+    return raw + (f"?{query}" if query else "")
+
+
+def _request_of(environ: Mapping[str, Any]) -> SandboxRequest | SandboxResponse:
+    """The request as plain values, or the refusal of a body that is too long to read."""
+    length_text = str(environ.get("CONTENT_LENGTH") or "0").strip()
+    if not length_text.isdigit():
+        return error_response(400, "bad Content-Length")
+    length = int(length_text)
+    if length > MAX_BODY_BYTES:
+        return error_response(413, f"request body is larger than {MAX_BODY_BYTES} bytes")
+    body = environ["wsgi.input"].read(length) if length else b""
+    if len(body) != length:
+        return error_response(400, "request body is shorter than its Content-Length")
+    headers = {
+        key[5:].replace("_", "-").lower(): str(value)
+        for key, value in environ.items()
+        if key.startswith("HTTP_")
+    }
+    for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        if environ.get(key):
+            headers[key.replace("_", "-").lower()] = str(environ[key])
+    method = str(environ.get("REQUEST_METHOD", "GET"))
+    target = str(environ.get("REQUEST_URI") or _target_of(environ))
+    return SandboxRequest(method, target, headers, body)
+
+
+def iter_routes() -> Iterator[tuple[str, tuple[str, ...]]]:
+    """Each route's pattern and methods (for docs and tests)."""
+    for route in _ROUTES:
+        yield route.pattern.pattern, tuple(route.methods)

@@ -1,112 +1,116 @@
-"""The sandbox on a loopback HTTP server (stdlib ThreadingHTTPServer), for any HTTP client."""
+"""The sandbox on loopback: its WSGI application served by waitress, for any HTTP client.
+
+waitress parses HTTP strictly (a body is read to its full Content-Length before the request
+is handled, conflicting Content-Length headers are a 400), serves every connection from one
+event loop with a fixed pool of worker threads (idle connections cost no thread), and sends
+each response with TCP_NODELAY, so keep-alive requests do not wait on Nagle's algorithm.
+Requests waitress itself refuses get the API's JSON envelope too.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
-import re
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from callflow.sandbox.handler import (
-    MAX_BODY_BYTES,
-    SandboxHandler,
-    SandboxRequest,
-    SandboxResponse,
-    error_response,
-)
+from waitress.channel import HTTPChannel  # type: ignore[import-untyped]
+from waitress.server import TcpWSGIServer  # type: ignore[import-untyped]
+from waitress.task import ErrorTask  # type: ignore[import-untyped]
+from waitress.wasyncore import close_all, loop  # type: ignore[import-untyped]
+
+from callflow.sandbox.handler import MAX_BODY_BYTES, SandboxHandler, escape_for_log
 
 logger = logging.getLogger("callflow.sandbox")
 
-_TOKEN_IN_QUERY = re.compile(r"(jwt=)[^&\s]*")
+#: Worker threads answering requests; connections beyond them wait, costing no thread.
+DEFAULT_THREADS = 8
+
+#: Open connections served at once (idle keep-alive ones included); more wait to be accepted.
+DEFAULT_CONNECTION_LIMIT = 4096
+
+#: Seconds an idle or stalled connection is kept open.
+CHANNEL_TIMEOUT = 30
 
 
-class _HttpHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive: clients reuse connections
-    timeout = 30  # a client that stops sending does not hold a thread forever
-    server: SandboxHttpServer
-    server_version = "callflow-sandbox"
+class _EnvelopeErrorTask(ErrorTask):  # type: ignore[misc]
+    """waitress's own refusals (bad framing, oversize headers…) as the API's envelope."""
 
-    def _dispatch(self) -> None:
-        length_header = self.headers.get("Content-Length")
-        body = b""
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            self.close_connection = True
-            self._reply(
-                error_response(411, "send a Content-Length header (chunked bodies are not read)")
-            )
-            return
-        if length_header is not None:
-            try:
-                length = int(length_header)
-                if length < 0:
-                    raise ValueError(length)
-            except ValueError:
-                self.close_connection = True
-                self._reply(error_response(400, f"bad Content-Length: {length_header!r}"))
-                return
-            if length > MAX_BODY_BYTES:
-                self.close_connection = True  # the body is left unread
-                self._reply(
-                    error_response(413, f"request body is larger than {MAX_BODY_BYTES} bytes")
-                )
-                return
-            try:
-                body = self.rfile.read(length)
-            except OSError:  # the client stalled or went away mid-body: nothing to answer
-                self.close_connection = True
-                return
-        headers = {name.lower(): value for name, value in self.headers.items()}
-        response = self.server.handler.handle(
-            SandboxRequest(self.command, self.path, headers, body)
+    def execute(self) -> None:
+        error = self.request.error
+        message = f"{error.reason}: {error.body}".strip().rstrip(":")
+        body = json.dumps({"success": False, "message": message, "status": error.code}).encode(
+            "utf-8"
         )
-        self._reply(response)
-
-    def _reply(self, response: SandboxResponse) -> None:
-        self.send_response(response.status)
-        for name, value in response.headers:
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(response.body)))
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(response.body)
-
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        # http.server's own errors (bad request line, oversize headers…) get the envelope too.
-        self.close_connection = True
-        reason = message or self.responses.get(code, ("request refused",))[0]
-        self._reply(error_response(code, reason))
-
-    do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = do_HEAD = do_OPTIONS = _dispatch
-
-    def log_message(self, format: str, *args: Any) -> None:
-        # Never log a token: the only place one can appear in a request line is ?jwt=.
-        logger.info("%s %s", self.address_string(), _TOKEN_IN_QUERY.sub(r"\1***", format % args))
+        self.status = f"{error.code} {error.reason}"
+        self.response_headers.append(("Content-Type", "application/json"))
+        self.set_close_on_finish()
+        self.content_length = len(body)
+        self.write(body)
+        logger.info(
+            "%s refused %d %s", escape_for_log(str(self.channel.addr[0])), error.code, message
+        )
 
 
-class SandboxHttpServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
+class _Channel(HTTPChannel):  # type: ignore[misc]
+    error_task_class = _EnvelopeErrorTask
 
-    def __init__(self, address: tuple[str, int], handler: SandboxHandler) -> None:
-        super().__init__(address, _HttpHandler)
-        self.handler = handler
+
+#: Connections accepted per wake-up of the event loop (waitress takes one, so a burst of
+#: thousands would queue a new client behind all of them, one loop turn each).
+_ACCEPTS_PER_TURN = 128
+
+
+class _Server(TcpWSGIServer):  # type: ignore[misc]
+    channel_class = _Channel
+
+    def handle_accept(self) -> None:
+        for _ in range(_ACCEPTS_PER_TURN):
+            before = len(self._map)
+            super().handle_accept()
+            if len(self._map) == before or not self.accepting:
+                return
 
 
 class SandboxServer:
-    """A running loopback sandbox: ``url`` is its API base; `close` stops it.
+    """A loopback sandbox: ``url`` is its API base; `close` stops it.
 
-    ``port=0`` picks a free port. Use as a context manager, or call `start` and `close`.
+    ``port=0`` picks a free port. Use as a context manager, or call `start` (serve in a
+    background thread) or `serve_forever`, and `close`.
     """
 
-    def __init__(self, handler: SandboxHandler, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._http = SandboxHttpServer((host, port), handler)
+    def __init__(
+        self,
+        handler: SandboxHandler,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        threads: int = DEFAULT_THREADS,
+        connection_limit: int = DEFAULT_CONNECTION_LIMIT,
+        channel_timeout: int = CHANNEL_TIMEOUT,
+    ) -> None:
+        self._map: dict[int, Any] = {}
+        self._server: TcpWSGIServer = _Server(
+            handler,
+            map=self._map,
+            host=host,
+            port=port,
+            threads=threads,
+            connection_limit=connection_limit,
+            channel_timeout=channel_timeout,
+            cleanup_interval=min(30, channel_timeout),
+            max_request_body_size=MAX_BODY_BYTES,
+            max_request_header_size=65_536,
+            asyncore_use_poll=True,  # select() cannot watch more than 1,024 sockets
+            ident="callflow-sandbox",
+            expose_tracebacks=False,
+            clear_untrusted_proxy_headers=True,
+        )
+        self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self.host = host
-        self.port = int(self._http.server_address[1])
+        self.port = int(self._server.getsockname()[1])
+        self.threads = threads
 
     def __repr__(self) -> str:
         return f"SandboxServer({self.url!r})"
@@ -118,23 +122,29 @@ class SandboxServer:
 
     def start(self) -> SandboxServer:
         self._thread = threading.Thread(
-            target=self._http.serve_forever,
-            kwargs={"poll_interval": 0.05},  # so that close() returns promptly
-            name="callflow-sandbox",
-            daemon=True,
+            target=self.serve_forever, name="callflow-sandbox", daemon=True
         )
         self._thread.start()
         return self
 
     def serve_forever(self) -> None:
-        self._http.serve_forever()
+        """Serve until `close` (from another thread) or KeyboardInterrupt."""
+        try:
+            while not self._stopping.is_set() and self._map:
+                # Short polls, so that close() returns promptly.
+                loop(timeout=0.05, map=self._map, use_poll=True, count=1)
+        finally:
+            self._server.task_dispatcher.shutdown()
+            close_all(self._map)
 
     def close(self) -> None:
+        self._stopping.set()
         if self._thread is not None:
-            self._http.shutdown()
             self._thread.join(timeout=5)
             self._thread = None
-        self._http.server_close()
+        else:
+            self._server.task_dispatcher.shutdown()
+            close_all(self._map)
 
     def __enter__(self) -> SandboxServer:
         return self.start()

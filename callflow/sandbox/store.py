@@ -1,8 +1,12 @@
-"""The sandbox's state in SQLite: accounts, tokens, SIP Control Apps, TN leases, executions.
+"""The sandbox's state in SQLite: accounts, tokens, SIP Control Apps, TN leases, executions
+and the call log.
 
 One connection guarded by a lock serves every thread, so a ``:memory:`` database is shared by
 the whole process and a file database never sees interleaved writes from this process (other
-processes are serialised by SQLite itself, with a busy timeout).
+processes are serialised by SQLite itself, with a busy timeout). `Store.transaction` makes a
+request's reads and writes one transaction; a write transaction takes SQLite's write lock at
+its start (``BEGIN IMMEDIATE``), so a check and the write it guards (a free subdomain, the
+seeded account) cannot interleave with another process's.
 """
 
 from __future__ import annotations
@@ -14,8 +18,10 @@ import os
 import secrets
 import sqlite3
 import threading
+import time
 import uuid as uuid_module
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -56,9 +62,23 @@ CREATE TABLE IF NOT EXISTS executions (
     size INTEGER NOT NULL, elements INTEGER NOT NULL, xml TEXT NOT NULL,
     created_on TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS calls (
+    uuid TEXT PRIMARY KEY, app_uuid TEXT NOT NULL, account_uuid TEXT NOT NULL,
+    name TEXT NOT NULL, record TEXT NOT NULL, created_on TEXT NOT NULL
+);
 """
 
-_TABLES = ("accounts", "tokens", "apps", "tn_leases", "executions")
+# Subdomains are unique across the platform (they name a DNS host); an older database that
+# already holds duplicates keeps them, and the check in `subdomain_taken` still holds.
+_SUBDOMAIN_INDEX = (
+    "CREATE UNIQUE INDEX IF NOT EXISTS apps_subdomain "
+    "ON apps (lower(json_extract(fields, '$.subdomain')))"
+)
+
+_TABLES = ("accounts", "tokens", "apps", "tn_leases", "executions", "calls")
+
+#: How long a process waits for another's lock while opening the database, in seconds.
+_OPEN_PATIENCE = 30.0
 
 
 def default_database_path() -> Path:
@@ -105,11 +125,7 @@ class Store:
         )
         self._db.row_factory = sqlite3.Row
         with self._lock:
-            if location != ":memory:":
-                self._db.execute("PRAGMA journal_mode=WAL")
-                self._db.execute("PRAGMA synchronous=NORMAL")  # WAL keeps this crash-safe
-            self._db.executescript(_SCHEMA)
-            self._seed()
+            self._open(location)
 
     @classmethod
     def in_memory(cls, *, clock: Clock = _utc_now) -> Store:
@@ -124,25 +140,64 @@ class Store:
 
     # -- plumbing -------------------------------------------------------------------
 
+    def _open(self, location: str) -> None:
+        # Several processes may open a fresh file at once (parallel `callflow execute`):
+        # switching to WAL can report "locked" without waiting, so it is retried, bounded.
+        deadline = time.monotonic() + _OPEN_PATIENCE
+        while True:
+            try:
+                if location != ":memory:":
+                    self._db.execute("PRAGMA journal_mode=WAL")
+                    self._db.execute("PRAGMA synchronous=NORMAL")  # WAL keeps this crash-safe
+                with self.transaction(write=True):
+                    for statement in _SCHEMA.split(";"):
+                        if statement.strip():
+                            self._db.execute(statement)
+                    self._seed()
+                break
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        try:
+            with self.transaction(write=True):
+                self._db.execute(_SUBDOMAIN_INDEX)
+        except sqlite3.IntegrityError:
+            pass
+
     def _now(self) -> str:
         return _iso(self._clock())
 
-    def _write(self, statements: Iterable[tuple[str, Sequence[object]]]) -> None:
+    @contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[None]:
+        """One transaction for everything inside (nested calls join the outer one).
+
+        A write transaction takes the database's write lock when it begins; an exception
+        rolls everything back, so a refused request leaves no trace.
+        """
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+            if self._db.in_transaction:
+                yield
+                return
+            self._db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
-                for sql, parameters in statements:
-                    self._db.execute(sql, parameters)
+                yield
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+
+    def _write(self, statements: Iterable[tuple[str, Sequence[object]]]) -> None:
+        with self.transaction(write=True):
+            for sql, parameters in statements:
+                self._db.execute(sql, parameters)
 
     def _rows(self, sql: str, parameters: Sequence[object] = ()) -> list[sqlite3.Row]:
         with self._lock:
             return list(self._db.execute(sql, parameters))
 
     def _seed(self) -> None:
+        # Inside the opening write transaction: exactly one process seeds a new file.
         if self._rows("SELECT 1 FROM accounts WHERE uuid = ?", (SANDBOX_ACCOUNT_UUID,)):
             return
         now = self._now()
@@ -207,17 +262,27 @@ class Store:
     def create_app(self, account: Row, fields: dict[str, object]) -> Row:
         app_uuid = str(uuid_module.uuid4())
         now = self._now()
-        self._write(
-            [
-                (
-                    "INSERT INTO apps VALUES (?, ?, ?, ?, ?)",
-                    (app_uuid, account["uuid"], json.dumps(fields), now, now),
-                )
-            ]
-        )
-        found = self.get_app(account, app_uuid)
+        with self.transaction(write=True):
+            self._write(
+                [
+                    (
+                        "INSERT INTO apps VALUES (?, ?, ?, ?, ?)",
+                        (app_uuid, account["uuid"], json.dumps(fields), now, now),
+                    )
+                ]
+            )
+            found = self.get_app(account, app_uuid)
         assert found is not None
         return found
+
+    def subdomain_taken(self, subdomain: str, except_app: str | None = None) -> bool:
+        """True when another app (of any account) has ``subdomain``, compared case-blind."""
+        rows = self._rows(
+            "SELECT uuid FROM apps WHERE lower(json_extract(fields, '$.subdomain')) = lower(?) "
+            "AND uuid IS NOT ?",
+            (subdomain, except_app),
+        )
+        return bool(rows)
 
     def list_apps(self, account: Row) -> list[Row]:
         rows = self._rows(
@@ -233,7 +298,7 @@ class Store:
         return self._app(account, rows[0]) if rows else None
 
     def update_app(self, account: Row, app_uuid: str, changes: dict[str, object]) -> Row | None:
-        with self._lock:
+        with self.transaction(write=True):
             rows = self._rows(
                 "SELECT fields FROM apps WHERE uuid = ? AND account_uuid = ?",
                 (app_uuid, account["uuid"]),
@@ -250,10 +315,10 @@ class Store:
                     )
                 ]
             )
-        return self.get_app(account, app_uuid)
+            return self.get_app(account, app_uuid)
 
     def delete_app(self, account: Row, app_uuid: str) -> bool:
-        with self._lock:
+        with self.transaction(write=True):
             if self.get_app(account, app_uuid) is None:
                 return False
             self._write(
@@ -299,7 +364,7 @@ class Store:
         self, account: Row, app_uuid: str, add: Sequence[str], remove: Sequence[str]
     ) -> str | None:
         """Assign ``add`` to the app and release ``remove``; a reason if that is refused."""
-        with self._lock:
+        with self.transaction(write=True):
             owned = {
                 row["uuid"]: row["app_uuid"]
                 for row in self._rows(
@@ -342,10 +407,20 @@ class Store:
             "modified_on": row["modified_on"],
         }
 
-    # -- executions ---------------------------------------------------------------------
+    # -- executions and the call log ------------------------------------------------------
 
-    def record_execution(self, account: Row, app_uuid: str, xml: str, elements: int) -> Row:
-        execution = {
+    def record_execution(
+        self,
+        account: Row,
+        app_uuid: str,
+        xml: str,
+        elements: int,
+        *,
+        name: str = "flow.xml",
+        call: Row | None = None,
+    ) -> Row:
+        """Store an accepted execution and, when given, its simulated ``call`` (the call log)."""
+        execution: Row = {
             "uuid": str(uuid_module.uuid4()),
             "app_uuid": app_uuid,
             "status": "accepted",
@@ -353,23 +428,66 @@ class Store:
             "elements": elements,
             "created_on": self._now(),
         }
-        self._write(
-            [
+        statements: list[tuple[str, Sequence[object]]] = [
+            (
+                "INSERT INTO executions VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
-                    "INSERT INTO executions VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    execution["uuid"],
+                    app_uuid,
+                    account["uuid"],
+                    execution["size"],
+                    elements,
+                    xml,
+                    execution["created_on"],
+                ),
+            )
+        ]
+        if call is not None:
+            statements.append(
+                (
+                    "INSERT INTO calls VALUES (?, ?, ?, ?, ?, ?)",
                     (
                         execution["uuid"],
                         app_uuid,
                         account["uuid"],
-                        execution["size"],
-                        elements,
-                        xml,
+                        name,
+                        json.dumps(call),
                         execution["created_on"],
                     ),
                 )
-            ]
-        )
+            )
+            execution["call_log"] = f"/rest/sandbox/calls/{execution['uuid']}"
+        self._write(statements)
         return execution
+
+    def list_calls(self, account: Row) -> list[Row]:
+        """The account's logged calls, newest first, as summaries (no flow, no events)."""
+        rows = self._rows(
+            "SELECT * FROM calls WHERE account_uuid = ? ORDER BY created_on DESC, rowid DESC",
+            (account["uuid"],),
+        )
+        return [self._call(row, full=False) for row in rows]
+
+    def get_call(self, account: Row, call_uuid: str) -> Row | None:
+        rows = self._rows(
+            "SELECT calls.*, executions.xml FROM calls JOIN executions "
+            "ON executions.uuid = calls.uuid WHERE calls.uuid = ? AND calls.account_uuid = ?",
+            (call_uuid, account["uuid"]),
+        )
+        return self._call(rows[0], full=True) if rows else None
+
+    def _call(self, row: sqlite3.Row, *, full: bool) -> Row:
+        record = json.loads(row["record"])
+        summary = {
+            "uuid": row["uuid"],
+            "app_uuid": row["app_uuid"],
+            "name": row["name"],
+            "created_on": row["created_on"],
+            **{key: record.get(key) for key in ("ended_by", "duration_ms", "steps", "heard")},
+        }
+        if not full:
+            return summary
+        return {**summary, **record, "flow": row["xml"]}
 
     # -- inspection (tests, `callflow sandbox`) ----------------------------------------------
 

@@ -1,7 +1,10 @@
 """Where the simulator's HTTP requests go: a real server, a WSGI/ASGI app, a function, a map.
 
 Every kind is an httpx transport behind an httpx client, so requests are built and
-redirects followed exactly as they would be against a real server.
+redirects followed exactly as they would be against a real server. Real requests carry call
+data, so by default they go only to this machine (loopback); `Backend.network` with
+``everywhere=True`` (``network=True`` in `simulate`, ``--network`` on the command line) lets
+them reach other hosts. The rule is checked on every hop, redirects included.
 """
 
 from __future__ import annotations
@@ -14,6 +17,58 @@ import httpx
 
 from callflow.document import Document
 from callflow.errors import SimulationError
+
+
+class NetworkRefused(httpx.ConnectError):
+    """A request to a host beyond loopback, not sent because the network was not allowed."""
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` (and ``*.localhost``) and loopback addresses, v4 or v6."""
+    import ipaddress
+
+    host = host.strip("[]").lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _refusal(request: httpx.Request) -> NetworkRefused:
+    return NetworkRefused(
+        f"not sent: {request.url.host} is not on this machine, and requests carrying call "
+        "data go only to loopback unless the network is allowed (--network, network=True)",
+        request=request,
+    )
+
+
+class _LoopbackOnly(httpx.BaseTransport):
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if not is_loopback(request.url.host):
+            raise _refusal(request)
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class _AsyncLoopbackOnly(httpx.AsyncBaseTransport):
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if not is_loopback(request.url.host):
+            raise _refusal(request)
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
 
 #: What a plain Python function handling a request may return.
 Reply = str | bytes | Document | httpx.Response | None
@@ -43,7 +98,7 @@ class Backend:
     or let `Backend.of` guess from the object. A Backend may be reused across simulations.
     """
 
-    __slots__ = ("_async_transport", "_transport", "description")
+    __slots__ = ("_async_transport", "_everywhere", "_transport", "description")
 
     def __init__(
         self,
@@ -51,10 +106,12 @@ class Backend:
         *,
         transport: httpx.BaseTransport | None = None,
         async_transport: httpx.AsyncBaseTransport | None = None,
+        everywhere: bool = False,
     ) -> None:
         self.description = description
         self._transport = transport
         self._async_transport = async_transport
+        self._everywhere = everywhere
 
     def __repr__(self) -> str:
         return f"Backend({self.description})"
@@ -67,9 +124,9 @@ class Backend:
     # -- construction -------------------------------------------------------------
 
     @classmethod
-    def network(cls) -> Backend:
-        """Real HTTP requests (httpx's default transport)."""
-        return cls("network")
+    def network(cls, *, everywhere: bool = False) -> Backend:
+        """Real HTTP requests: to loopback only, or to any host with ``everywhere=True``."""
+        return cls("network" if everywhere else "network (loopback only)", everywhere=everywhere)
 
     @classmethod
     def offline(cls) -> Backend:
@@ -134,12 +191,13 @@ class Backend:
         return cls(f"transport {type(transport).__name__}", transport=transport)
 
     @classmethod
-    def of(cls, app: object) -> Backend:
-        """Guess the kind of ``app``: None means the network; a Mapping is a URL map; an
+    def of(cls, app: object, *, network: bool = False) -> Backend:
+        """Guess the kind of ``app``: None means the network (loopback only unless
+        ``network``); a Mapping is a URL map; an
         httpx transport is used as is; a callable is told apart by its signature (two
         parameters: WSGI; ``async`` with three: ASGI; one: a function)."""
         if app is None:
-            return cls.network()
+            return cls.network(everywhere=network)
         if isinstance(app, Backend):
             return app
         if isinstance(app, Mapping):
@@ -168,7 +226,13 @@ class Backend:
         if self._transport is None and self._async_transport is not None:
             raise SimulationError(f"{self.description} needs an async client")
         if self._transport is None:
-            return httpx.Client(follow_redirects=True, max_redirects=max_redirects)
+            real: httpx.BaseTransport = httpx.HTTPTransport()
+            return httpx.Client(
+                transport=real if self._everywhere else _LoopbackOnly(real),
+                follow_redirects=True,
+                max_redirects=max_redirects,
+                trust_env=self._everywhere,  # no proxy stands between loopback and us
+            )
         return httpx.Client(
             transport=self._transport,
             follow_redirects=True,
@@ -182,7 +246,13 @@ class Backend:
 
     def async_client(self, max_redirects: int) -> httpx.AsyncClient:
         if self.is_network:
-            return httpx.AsyncClient(follow_redirects=True, max_redirects=max_redirects)
+            real: httpx.AsyncBaseTransport = httpx.AsyncHTTPTransport()
+            return httpx.AsyncClient(
+                transport=real if self._everywhere else _AsyncLoopbackOnly(real),
+                follow_redirects=True,
+                max_redirects=max_redirects,
+                trust_env=self._everywhere,
+            )
         if self._async_transport is None:
             raise SimulationError(f"{self.description} needs a sync client")
         return httpx.AsyncClient(

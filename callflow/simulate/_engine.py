@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import httpx
 from lxml import etree
 
+from callflow.client._wire import ACCEPT_ENCODING, aread_limited, read_limited
+from callflow.client._wire import Limits as ReplyLimits
 from callflow.diagnostics import Diagnostic, Severity
-from callflow.document import Document
-from callflow.simulate._backends import Backend
+from callflow.document import MAX_DOCUMENT_BYTES, Document
+from callflow.simulate._backends import Backend, NetworkRefused
 from callflow.simulate._model import (
     HANG_UP,
     Caller,
@@ -181,6 +183,9 @@ def _cache_of(document: Document) -> _DocumentCache:
 
 # ------------------------------------------------------------------ the interpreter
 
+#: Called with every finished transcript (`callflow.coverage` listens here).
+TRANSCRIPT_OBSERVERS: list[Callable[[Transcript], None]] = []
+
 
 class _Interpreter:
     def __init__(self, caller: Caller, call: CallInfo, limits: Limits) -> None:
@@ -235,7 +240,7 @@ class _Interpreter:
             ended_by = over.reason
             self._emit(over.document, over.element, "end", reason=over.reason)
         self._report_unused_presses(current)
-        return Transcript(
+        transcript = Transcript(
             self.events,
             self.diagnostics,
             self.call,
@@ -244,6 +249,9 @@ class _Interpreter:
             self.steps,
             self.documents,
         )
+        for observer in TRANSCRIPT_OBSERVERS:
+            observer(transcript)
+        return transcript
 
     def _document(self, document: Document) -> Program[Document | None]:
         self.documents.append(document)
@@ -847,7 +855,11 @@ class _Interpreter:
             if params:
                 target = target.copy_merge_params(params)
             request = httpx.Request(
-                method, target, json=json_body, data=dict(form) if form else None
+                method,
+                target,
+                json=json_body,
+                data=dict(form) if form else None,
+                headers={"Accept-Encoding": ACCEPT_ENCODING},
             )
         except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError) as error:
             result = _FetchResult(code="CF901", problem=f"cannot request {url!r}: {error}")
@@ -876,6 +888,8 @@ class _Interpreter:
 
     def _classify(self, fetched: _Fetched, url: str, timeout_ms: int) -> _FetchResult:
         error = fetched.error
+        if isinstance(error, NetworkRefused):
+            return _FetchResult(code="CF901", problem=f"request to {url} refused: {error}")
         if isinstance(error, httpx.TimeoutException):
             return _FetchResult(code="CF902", problem=f"{url} timed out after {timeout_ms} ms")
         if isinstance(error, httpx.TooManyRedirects):
@@ -967,11 +981,17 @@ def load_flow(
     )
 
 
+#: Largest reply the simulator reads, decoded (a call XML document's own limit).
+MAX_REPLY_BYTES = MAX_DOCUMENT_BYTES
+
+
 def _send(client: httpx.Client, fetch: _Fetch, raise_app_errors: bool) -> _Fetched:
+    # The simulated timeout also bounds real time: per read (the transport's timeout) and
+    # for the whole reply, however slowly it drips (`read_limited`).
     started = time.perf_counter()
+    limits = ReplyLimits(fetch.timeout_ms / 1000, MAX_REPLY_BYTES)
     try:
-        response = client.send(fetch.request)
-        response.read()
+        response = read_limited(client.send(fetch.request, stream=True), limits, fetch.request)
     except Exception as error:
         if raise_app_errors and not isinstance(error, httpx.HTTPError):
             raise
@@ -986,8 +1006,9 @@ async def _send_async(client: httpx.AsyncClient, fetch: _Fetch, raise_app_errors
     try:
         # In-process apps ignore the transport's timeout; the deadline holds them to it.
         with anyio.fail_after(fetch.timeout_ms / 1000):
-            response = await client.send(fetch.request)
-            await response.aread()
+            limits = ReplyLimits(fetch.timeout_ms / 1000, MAX_REPLY_BYTES)
+            streamed = await client.send(fetch.request, stream=True)
+            response = await aread_limited(streamed, limits, fetch.request)
     except TimeoutError:
         error = httpx.ReadTimeout("timed out", request=fetch.request)
         return _Fetched(None, error, (time.perf_counter() - started) * 1000)
@@ -1027,9 +1048,10 @@ def _prepare(
     app: object,
     limits: Limits | None,
     context: Mapping[str, object] | None,
+    network: bool = False,
 ) -> tuple[Program[Transcript], Backend, Limits]:
     document = load_flow(source, context=context)
-    backend = Backend.of(app)
+    backend = Backend.of(app, network=network)
     limits = limits if limits is not None else Limits()
     interpreter = _Interpreter(caller or Caller(), call or CallInfo(), limits)
     return interpreter.run(document), backend, limits
@@ -1044,16 +1066,19 @@ def simulate(
     limits: Limits | None = None,
     context: Mapping[str, object] | None = None,
     raise_app_errors: bool = False,
+    network: bool = False,
 ) -> Transcript:
     """Run a call flow offline against a scripted ``caller``; return the `Transcript`.
 
     ``source``: a Document, XML text, or a path (``.xml``, ``.xml.j2``, ``.py``).
-    ``app`` answers the URLs the flow requests: None (the network), a WSGI or ASGI app, a
-    function, a ``{url: xml}`` mapping, an httpx transport, or a `Backend`.
+    ``app`` answers the URLs the flow requests: None (real requests, to loopback only
+    unless ``network=True``), a WSGI or ASGI app, a function, a ``{url: xml}`` mapping, an
+    httpx transport, or a `Backend`. A request refused by that rule fails as CF901, and its
+    callback event says why.
     ``raise_app_errors`` lets an exception raised inside an in-process app propagate
     instead of becoming a failed fetch (a CF901 diagnostic).
     """
-    program, backend, limits = _prepare(source, caller, call, app, limits, context)
+    program, backend, limits = _prepare(source, caller, call, app, limits, context, network)
     if backend.is_async:
         from anyio.from_thread import start_blocking_portal
 
@@ -1093,9 +1118,10 @@ async def simulate_async(
     limits: Limits | None = None,
     context: Mapping[str, object] | None = None,
     raise_app_errors: bool = False,
+    network: bool = False,
 ) -> Transcript:
     """`simulate` for async code: ASGI apps and the network are awaited on the caller's loop."""
-    program, backend, limits = _prepare(source, caller, call, app, limits, context)
+    program, backend, limits = _prepare(source, caller, call, app, limits, context, network)
     if backend.is_async or backend.is_network:
         async with backend.async_client(limits.max_redirects) as client:
             return await _drive_async(program, client, raise_app_errors)

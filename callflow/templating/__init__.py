@@ -17,7 +17,7 @@ from pathlib import Path
 from callflow.diagnostics import Diagnostic, Severity
 from callflow.document import Document
 from callflow.sourcemap import SourceLocation
-from callflow.sources import LoadedSource
+from callflow.sources import DEFAULT_POLICY, LoadedSource, ReadPolicy
 from callflow.templating._header import TemplateHeader, TemplateVariable, parse_header
 from callflow.templating._render import (
     LIBRARY_PREFIX,
@@ -58,9 +58,17 @@ def search_path_for(template: Path, extra: Sequence[Path] = ()) -> tuple[Path, .
 
 @functools.lru_cache(maxsize=32)
 def _renderer(
-    search_path: tuple[Path, ...], sandboxed: bool, control_characters: ControlCharacters
+    search_path: tuple[Path, ...],
+    trusted: bool,
+    control_characters: ControlCharacters,
+    follow_links: bool = False,
 ) -> TemplateRenderer:
-    return TemplateRenderer(search_path, sandboxed=sandboxed, control_characters=control_characters)
+    return TemplateRenderer(
+        search_path,
+        trusted=trusted,
+        follow_links=follow_links,
+        control_characters=control_characters,
+    )
 
 
 def render_template(
@@ -68,7 +76,9 @@ def render_template(
     context: Mapping[str, object] | None = None,
     *,
     search_path: Sequence[str | os.PathLike[str]] = (),
-    sandboxed: bool = False,
+    trusted: bool = False,
+    sandboxed: bool | None = None,
+    follow_links: bool = False,
     control_characters: ControlCharacters = "reject",
     sample: str | None = None,
     validate: bool = True,
@@ -77,8 +87,13 @@ def render_template(
 
     Returns the Document (source map at template lines); raises `TemplateError` when the
     template cannot render and `ValidationError` when the XML breaks the schema. The
-    renderer behind it is cached, so repeated calls reuse compiled templates.
+    renderer behind it is cached, so repeated calls reuse compiled templates. Rendering is
+    sandboxed, with bounded memory and time, unless ``trusted=True`` (``sandboxed=False``
+    is the older spelling of it); ``follow_links`` lets includes follow symbolic links
+    out of the search folders.
     """
+    if sandboxed is not None:
+        trusted = not sandboxed
     folders = tuple(Path(p).resolve() for p in search_path)
     path = Path(template)
     is_file = not isinstance(template, str) or (
@@ -86,28 +101,36 @@ def render_template(
     )
     if is_file:
         folders = search_path_for(path, folders)
-        renderer = _renderer(folders, sandboxed, control_characters)
+        renderer = _renderer(folders, trusted, control_characters, follow_links)
         name: str | Path = path.resolve()
     else:
-        renderer = _renderer(folders, sandboxed, control_characters)
+        renderer = _renderer(folders, trusted, control_characters, follow_links)
         name = str(template)
     return renderer.render(name, context, sample=sample, validate=validate)
 
 
 def load_template_sources(
-    path: Path, context: Mapping[str, object] | None = None, sample: str | None = None
+    path: Path,
+    *,
+    context: Mapping[str, object] | None = None,
+    sample: str | None = None,
+    policy: ReadPolicy = DEFAULT_POLICY,
+    text: str | None = None,
 ) -> list[LoadedSource]:
     """Render a template file for checking: once per sample it declares, or once with
     ``context`` and/or the sample named ``sample`` (its values, ``context`` on top).
 
     Never raises for a bad template: syntax errors, undefined variables, missing includes,
-    forbidden characters and malformed output come back as CF6xx diagnostics at the
-    template line. A template without samples is only syntax-checked, with a warning.
+    forbidden characters, sandbox refusals, runaway renders and malformed output come back
+    as CF6xx diagnostics at the template line. A template without samples is only
+    syntax-checked, with a warning. ``policy`` decides sandboxing (``trusted``), links
+    (``follow_links``) and the size limit; ``text`` (an unsaved editor buffer) is checked
+    instead of the file, with includes still read from disk next to ``path``.
     """
     shown = str(path)
     where = SourceLocation(shown, 1, None)
     try:
-        source = path.read_text(encoding="utf-8")
+        source = path.read_text(encoding="utf-8") if text is None else text
     except FileNotFoundError:
         return [LoadedSource(path, shown, None, [_error("CF001", "no such file", where)])]
     except UnicodeDecodeError as error:
@@ -134,7 +157,16 @@ def load_template_sources(
                 [_error("CF007", f"cannot read the template: {error.strerror}", where)],
             )
         ]
-    renderer = _renderer(search_path_for(path), False, "reject")
+    if text is None:
+        renderer = _renderer(search_path_for(path), policy.trusted, "reject", policy.follow_links)
+    else:
+        renderer = TemplateRenderer(
+            search_path_for(path),
+            trusted=policy.trusted,
+            follow_links=policy.follow_links,
+            unsaved={path.resolve(): text},
+        )
+    max_bytes = policy.max_bytes
     header = parse_header(source)
     problems = [
         _error("CF609", message, SourceLocation(shown, line, None))
@@ -159,7 +191,7 @@ def load_template_sources(
         ]
     if context is not None or sample is not None:
         document, found = renderer.render_document(
-            resolved, context or {}, sample=sample, shown=shown
+            resolved, context or {}, sample=sample, shown=shown, max_bytes=max_bytes
         )
         label = shown if sample is None else f"{shown} [sample: {sample}]"
         return [LoadedSource(path, label, document, found)]
@@ -184,7 +216,7 @@ def load_template_sources(
     sources = []
     for number, sample in enumerate(header.samples):
         document, found = renderer.render_document(
-            resolved, sample=sample, shown=shown, check_header=number == 0
+            resolved, sample=sample, shown=shown, check_header=number == 0, max_bytes=max_bytes
         )
         sources.append(LoadedSource(path, f"{shown} [sample: {sample}]", document, found))
     return sources
@@ -223,7 +255,7 @@ class LibraryTemplate:
 
 def library_templates() -> list[LibraryTemplate]:
     """The bundled templates, by name (``callflow/…``), with variables, samples and macros."""
-    renderer = _renderer((), False, "reject")
+    renderer = _renderer((), False, "reject")  # the library renders in the sandbox too
     found = []
     for path in sorted(library_path().glob("*.xml.j2")):
         name = f"{LIBRARY_PREFIX}/{path.name}"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import posixpath
 import re
+import stat
 import traceback
 import weakref
 from collections.abc import Callable, Iterable, Mapping
@@ -14,8 +16,9 @@ from typing import Any, Literal
 import jinja2
 import markupsafe
 from jinja2.exceptions import SecurityError
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.loaders import split_template_path
 
+from callflow._text import declare_utf8
 from callflow.diagnostics import Diagnostic, Severity, register_code
 from callflow.document import MAX_DOCUMENT_BYTES, Document, load_bytes
 from callflow.errors import TemplateError, ValidationError
@@ -27,6 +30,13 @@ from callflow.templating._markers import (
     LineMarkerExtension,
     TemplateSourceMap,
     strip_markers,
+)
+from callflow.templating._sandbox import (
+    MAX_OUTPUT_FACTOR,
+    BoundedSandbox,
+    RenderLimitExceeded,
+    ValueTooLarge,
+    render_bounded,
 )
 
 CODES = {
@@ -40,6 +50,8 @@ CODES = {
     "CF608": "template declares no sample context",
     "CF609": "template header is invalid",
     "CF610": "no sample context of that name",
+    "CF611": "template include, import or extends refused (a link out, or not a regular file)",
+    "CF612": "sandboxed template passed its time, memory or output limit",
 }
 for _code, _title in CODES.items():
     register_code(_code, _title)
@@ -54,7 +66,6 @@ ControlCharacters = Literal["reject", "strip"]
 # XML 1.0 allows tab, LF, CR and everything from U+0020 except surrogates, U+FFFE, U+FFFF.
 _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _WHITESPACE_REFERENCES = {9: "&#9;", 10: "&#10;", 13: "&#13;"}
-_ENCODING_DECLARATION = re.compile(r"""^(\s*<\?xml[^>]*?\sencoding\s*=\s*["'])([^"']*)(["'])""")
 
 
 def library_path() -> Path:
@@ -116,30 +127,46 @@ class TemplateRenderer:
 
     Autoescaping is always on, undefined variables are errors, and every value is checked
     for characters XML cannot hold (``control_characters``: ``"reject"`` makes them an
-    error, ``"strip"`` drops them). ``sandboxed=True`` renders untrusted templates in
-    Jinja's sandbox: no access to Python internals.
+    error, ``"strip"`` drops them).
+
+    Templates render in Jinja's sandbox with bounded memory and time (see
+    `callflow.templating._sandbox`) unless ``trusted=True``: no access to Python
+    internals, no oversized values, no render running away. (``sandboxed=`` is the older
+    spelling: ``sandboxed=False`` is ``trusted=True``.) Includes, imports and extends read
+    only regular files, and never through a symbolic link that leaves the search folders
+    unless ``follow_links=True``. ``unsaved`` maps template paths to text (an editor's
+    buffer) rendered instead of the file on disk; everything else is still read from disk.
     """
 
     def __init__(
         self,
         search_path: Iterable[str | os.PathLike[str]] = (),
         *,
-        sandboxed: bool = False,
+        trusted: bool = False,
+        sandboxed: bool | None = None,
+        follow_links: bool = False,
         library: bool = True,
         control_characters: ControlCharacters = "reject",
         auto_reload: bool = True,
+        unsaved: Mapping[str | os.PathLike[str], str] | None = None,
     ) -> None:
         if control_characters not in ("reject", "strip"):
             raise ValueError("control_characters must be 'reject' or 'strip'")
+        if sandboxed is not None:
+            trusted = not sandboxed
         self.search_path = [Path(p).resolve() for p in search_path]
-        self.sandboxed = sandboxed
+        self.trusted = trusted
+        self.sandboxed = not trusted
+        self.follow_links = follow_links
         self.control_characters = control_characters
         loaders: list[jinja2.BaseLoader] = [
-            jinja2.FileSystemLoader([str(p) for p in self.search_path])
+            _PolicyLoader([str(p) for p in self.search_path], follow_links=follow_links)
         ]
+        if unsaved:
+            loaders.insert(0, _UnsavedLoader(self.search_path, unsaved))
         if library:
             loaders.append(_LibraryLoader(str(library_path())))
-        environment_class = SandboxedEnvironment if sandboxed else jinja2.Environment
+        environment_class = jinja2.Environment if trusted else BoundedSandbox
         self.environment: jinja2.Environment = environment_class(
             loader=jinja2.ChoiceLoader(loaders),
             autoescape=True,
@@ -162,7 +189,7 @@ class TemplateRenderer:
         )
 
     def __repr__(self) -> str:
-        mode = ", sandboxed" if self.sandboxed else ""
+        mode = ", trusted" if self.trusted else ""
         return f"TemplateRenderer({[str(p) for p in self.search_path]!r}{mode})"
 
     # -- names ------------------------------------------------------------------
@@ -247,6 +274,8 @@ class TemplateRenderer:
             compiled = self._load(name)
         except jinja2.TemplateSyntaxError as error:
             return None, [self._syntax_diagnostic(error)]
+        except TemplateRefused as error:
+            return None, [_refused_diagnostic(error, where)]
         except jinja2.TemplateNotFound:
             return None, [
                 Diagnostic(
@@ -276,13 +305,16 @@ class TemplateRenderer:
         values.update(context or {})
         values[MAIN_TEMPLATE_KEY] = compiled.name
         try:
-            marked = compiled.render(values)
+            if self.trusted:
+                marked = compiled.render(values)
+            else:
+                marked = render_bounded(compiled, values, max_output=max_bytes * MAX_OUTPUT_FACTOR)
         except Exception as error:  # every failure inside a template becomes a diagnostic
             return None, [*header_problems, self._render_diagnostic(error, compiled, extra_chain)]
         source_map = TemplateSourceMap(display, marked, self.files, extra_chain)
         text = strip_markers(marked) if MARK_START in marked else marked
         if text.lstrip().startswith("<?xml"):
-            text = _ENCODING_DECLARATION.sub(r"\g<1>UTF-8\g<3>", text, count=1)
+            text = declare_utf8(text)
         document, diagnostics = load_bytes(
             text.encode("utf-8", "surrogateescape"),
             display,
@@ -297,6 +329,8 @@ class TemplateRenderer:
             self._load(self.template_name(template))
         except jinja2.TemplateSyntaxError as error:
             return [self._syntax_diagnostic(error)]
+        except TemplateRefused as error:
+            return [_refused_diagnostic(error, SourceLocation(str(template), 1, None))]
         except jinja2.TemplateNotFound:
             return []
         return []
@@ -366,6 +400,24 @@ class TemplateRenderer:
             location = SourceLocation(
                 self._show(compiled.filename, compiled.name or ""), 1, None, extra_chain
             )
+        if isinstance(error, RenderLimitExceeded | ValueTooLarge):
+            return Diagnostic(
+                "CF612",
+                Severity.ERROR,
+                str(error),
+                location,
+                hint="sandboxed templates have bounded time, memory and output; render "
+                "trusted templates with --trusted-templates",
+            )
+        if isinstance(error, TemplateRefused):
+            return _refused_diagnostic(error, location)
+        if isinstance(error, RecursionError):
+            return Diagnostic(
+                "CF604",
+                Severity.ERROR,
+                "the template recursed too deeply (a macro calling itself without end?)",
+                location,
+            )
         if isinstance(error, SecurityError):
             return Diagnostic(
                 "CF605",
@@ -423,6 +475,84 @@ class TemplateRenderer:
             f"error while rendering: {type(error).__name__}: {error}",
             location,
         )
+
+
+class TemplateRefused(jinja2.TemplateError):
+    """A template file the reading policy does not read: a link out, or not a regular file."""
+
+
+class _PolicyLoader(jinja2.FileSystemLoader):
+    """Jinja's file loader under the reading policy: regular files only, and (unless
+    ``follow_links``) no symbolic link resolving outside the search folders."""
+
+    def __init__(self, searchpath: list[str], *, follow_links: bool) -> None:
+        super().__init__(searchpath)
+        self.follow_links = follow_links
+        self._roots = [os.path.realpath(folder) for folder in self.searchpath]
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str, Callable[[], bool]]:
+        pieces = split_template_path(template)
+        for folder, root in zip(self.searchpath, self._roots, strict=True):
+            filename = posixpath.join(folder, *pieces)
+            try:
+                status = os.stat(filename)
+            except (OSError, ValueError):
+                continue
+            if not self.follow_links:
+                real = os.path.realpath(filename)
+                if os.path.commonpath([root, real]) != root:
+                    raise TemplateRefused(
+                        f"template `{template}` is a symbolic link out of the template "
+                        "folders; not read"
+                    )
+            if not stat.S_ISREG(status.st_mode):
+                raise TemplateRefused(f"template `{template}` is not a regular file; not read")
+            with open(filename, encoding=self.encoding) as handle:
+                contents = handle.read()
+            mtime = status.st_mtime
+
+            def uptodate(filename: str = filename, mtime: float = mtime) -> bool:
+                try:
+                    return os.path.getmtime(filename) == mtime
+                except OSError:
+                    return False
+
+            return contents, os.path.normpath(filename), uptodate
+        raise jinja2.TemplateNotFound(template)
+
+
+class _UnsavedLoader(jinja2.BaseLoader):
+    """Text not yet saved, by path, found under its name in the search folders."""
+
+    def __init__(
+        self, search_path: list[Path], unsaved: Mapping[str | os.PathLike[str], str]
+    ) -> None:
+        self._texts = {os.path.abspath(os.fspath(path)): text for path, text in unsaved.items()}
+        self._folders = [str(folder) for folder in search_path]
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str, Callable[[], bool]]:
+        pieces = split_template_path(template)
+        for folder in self._folders:
+            filename = os.path.normpath(posixpath.join(folder, *pieces))
+            text = self._texts.get(filename)
+            if text is not None:
+                return text, filename, lambda: True
+        raise jinja2.TemplateNotFound(template)
+
+
+def _refused_diagnostic(error: TemplateRefused, location: SourceLocation) -> Diagnostic:
+    return Diagnostic(
+        "CF611",
+        Severity.ERROR,
+        str(error),
+        location,
+        hint="templates read only regular files inside their folders; pass --follow-links "
+        "to follow links out",
+    )
 
 
 class _LibraryLoader(jinja2.FileSystemLoader):

@@ -68,6 +68,7 @@ def scripted() -> Iterator[Scripted]:
 
     def make(*answers: httpx.Response | Exception, **options: Any) -> tuple[Client, Recorder]:
         recorder = Recorder(list(answers))
+        options.setdefault("random", lambda: 1.0)  # the jitter at its top: each wait its ceiling
         bound = Client(
             "https://api.test/rest",
             token="secret-token-123",

@@ -296,7 +296,12 @@ async def test_the_async_client_retries_with_its_own_sleep() -> None:
 
     transport = httpx.MockTransport(lambda request: answers.pop(0))
     async with AsyncClient(
-        "https://api.test/rest", token="t", transport=transport, sleep=sleep, env={}
+        "https://api.test/rest",
+        token="t",
+        transport=transport,
+        sleep=sleep,
+        random=lambda: 1.0,
+        env={},
     ) as bound:
         assert await bound.list_apps() == []
     assert slept == [0.25]

@@ -26,6 +26,14 @@ def test_each_test_starts_empty(callflow_client):
     assert callflow_client.list_apps() == []
 
 
+def test_the_call_log_shows_what_the_caller_heard(callflow_client, callflow_call_log):
+    app = callflow_client.create_app("heard")
+    callflow_client.execute(app.uuid, b"<Response><Say>Hello there</Say><Hangup/></Response>")
+    (call,) = callflow_call_log()
+    assert call.heard == ("Hello there",) and call.ended_by == "hangup"
+    assert [step.line for step in call.steps][:1] == [1]
+
+
 def test_the_sandbox_is_also_served_on_loopback(callflow_sandbox_url):
     answer = httpx.get(callflow_sandbox_url + "/auth", auth=(SANDBOX_EMAIL, SANDBOX_PASSWORD))
     assert answer.json()["success"] is True
@@ -53,7 +61,7 @@ def test_the_plugin_fixtures_work_in_a_users_test_run(tmp_path: Path) -> None:
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "3 passed" in result.stdout
+    assert "4 passed" in result.stdout
 
 
 def test_the_plugin_is_registered_as_a_pytest11_entry_point() -> None:

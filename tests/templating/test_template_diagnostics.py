@@ -70,7 +70,7 @@ def test_undefined_variable_names_the_variable_and_the_line(write: Write) -> Non
 
 def test_given_context_renders_once_with_it(write: Write) -> None:
     path = write("ctx.xml.j2", SAMPLE + "<Response><Say>{{ name }}</Say></Response>\n")
-    (source,) = load_template_sources(path, {"name": "Grace"})
+    (source,) = load_template_sources(path, context={"name": "Grace"})
     assert source.document is not None and source.document.root[0].text == "Grace"
 
 
@@ -197,7 +197,7 @@ def test_is_main_separates_a_flow_from_its_importable_macros(write: Write) -> No
     (source,) = load_template_sources(path)  # importing greet.xml.j2 needs no `name`
     assert source.document is not None, source.diagnostics
     assert source.document.root[0].text == "Hello you"
-    (alone,) = load_template_sources(path.parent / "greet.xml.j2", {"name": "Ada"})
+    (alone,) = load_template_sources(path.parent / "greet.xml.j2", context={"name": "Ada"})
     assert alone.document is not None and alone.document.root[0].text == "Hello Ada"
 
 

@@ -4,6 +4,7 @@ the flow from it, as the platform does when a call arrives."""
 from __future__ import annotations
 
 import base64
+import json
 import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -104,3 +105,16 @@ def test_a_posted_document_still_wins_over_the_call_flow_url(api: httpx.Client) 
         headers={"content-type": "application/xml"},
     )
     assert reply.status_code == 200 and reply.json()["payload"]["elements"] == 2
+
+
+def test_the_call_log_plays_the_fetched_flow_and_follows_its_callbacks_into_the_app(
+    api: httpx.Client, run_server: Callable[..., Running], tmp_path: Path
+) -> None:
+    (tmp_path / "index.xml.j2").write_text(WELCOME)
+    served = run_server(create_app(tmp_path))
+    uuid = _app(api, call_flow_url=served.url + "/")
+    execution = _execute_without_a_document(api, uuid).json()["payload"]
+    call = api.get(f"/sandbox/calls/{execution['uuid']}")
+    assert call.status_code == 200, call.text
+    logged = json.dumps(call.json()["payload"])
+    assert "Welcome, +15550001234" in logged
