@@ -147,8 +147,20 @@ class _Markup:
         self.tag_closed = False
 
     def feed(self, text: str) -> None:
-        for char in text:
-            self._char(char)
+        # Text and quoted values are most of a template: skipped to their end in one step.
+        index, end = 0, len(text)
+        while index < end:
+            if self.state == "text" or self.state == "value":
+                stop = "<" if self.state == "text" else self.quote
+                found = text.find(stop, index)
+                upto = end if found < 0 else found
+                if self.state == "value" or self.open_tag:
+                    self.value.append(text[index:upto])
+                index = upto
+                if found < 0:
+                    break
+            self._char(text[index])
+            index += 1
 
     def _char(self, char: str) -> None:
         state = self.state
