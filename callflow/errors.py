@@ -14,7 +14,9 @@
     │   └── AuthenticationError        HTTP 401: missing, expired or wrong credentials
     ├── TransportError                 the API could not be reached, or answered nonsense
     │                                  (both carry .status, .message, .diagnostics)
-    └── SimulationError                the simulator could not run a flow
+    ├── SimulationError                the simulator could not run a flow
+    └── RequestError                   a request to the flow server that cannot be read
+                                       (carries .status, the HTTP status to answer with)
 
 Library code raises these and never prints or exits; ``callflow.cli`` turns them into
 messages and exit codes.
@@ -130,3 +132,13 @@ class TransportError(CallflowError):
 
 class SimulationError(CallflowError):
     """The simulator could not run a flow."""
+
+
+class RequestError(CallflowError):
+    """A request to the flow server that is not one the platform sends: malformed JSON or
+    form data, a field of the wrong type, too large. ``status`` is the HTTP status to answer
+    with (400, 405, 413, 415); the message says what is wrong and where, for the caller."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status

@@ -740,3 +740,48 @@ def template_source(
     if isinstance(vetted, Diagnostic):
         raise InputError(f"{name}: {vetted.message}", [vetted])
     return Path(name).resolve(), name
+
+
+# ---------------------------------------------------------------- files a server names
+
+
+def find_in_folder(
+    folder: str | os.PathLike[str],
+    parts: Sequence[str],
+    *,
+    suffixes: Sequence[str] = ("",),
+    policy: ReadPolicy = DEFAULT_POLICY,
+) -> tuple[str, str] | Diagnostic:
+    """``(file, root)``: the file the relative path ``parts`` names inside ``folder``
+    (with the first of ``suffixes`` that exists), and the folder's real path; or the
+    diagnostic saying why there is none, under the reading policy: CF001 (nothing of that
+    name), CF009 (a part that is empty, hidden, ``..``, or holds a separator or NUL; a link
+    whose target leaves the folder), CF010 (not a regular file). For servers that map a URL
+    path to a flow; the file is then read with `load_flow_name` (or `read_input`).
+    """
+    shown = "/".join(parts)
+    for part in parts:
+        if (
+            not part
+            or part.startswith(".")
+            or "/" in part
+            or "\\" in part
+            or "\x00" in part
+            or part != part.strip()
+        ):
+            return _error("CF009", "path part refused (empty, hidden, '..' or a separator)", shown)
+    root = os.path.realpath(folder)
+    for suffix in suffixes:
+        candidate = os.path.join(root, *parts) + suffix
+        try:
+            status = os.stat(candidate)
+        except OSError:
+            continue
+        if not policy.follow_links and not _inside(os.path.realpath(candidate), root):
+            return _link_out(shown + suffix)
+        if not stat.S_ISREG(status.st_mode):
+            if stat.S_ISDIR(status.st_mode):
+                continue
+            return _error("CF010", "not a regular file; not read", shown + suffix)
+        return candidate, root
+    return _error("CF001", "no such flow", shown)

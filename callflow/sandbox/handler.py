@@ -644,7 +644,13 @@ class SandboxHandler:
             app = self._app_of(context)
         if not app.get("is_active", True):
             return error_response(400, f"SIP Control App {app['uuid']} is not active")
-        name, data, authored = _posted_xml(context.request)
+        if not context.request.body and app.get("call_flow_url"):  # as the platform does
+            from callflow.web._platform import fetch_call_flow
+
+            name, data = str(app["call_flow_url"]), fetch_call_flow(app, any_host=self.network)
+            authored: dict[str, object] = {}
+        else:
+            name, data, authored = _posted_xml(context.request)
         complaint, elements = check_call_xml(data)
         if complaint is not None:
             return error_response(400, complaint)

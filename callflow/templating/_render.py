@@ -175,7 +175,7 @@ class TemplateRenderer:
             lstrip_blocks=True,
             auto_reload=auto_reload,
             finalize=_finalizer(control_characters),
-            extensions=[LineMarkerExtension],
+            extensions=[LineMarkerExtension, "callflow.templating._urls.UrlContextExtension"],
         )
         self.environment.globals["is_main"] = _is_main
         self.environment.globals["fail"] = _fail

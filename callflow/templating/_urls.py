@@ -1,0 +1,298 @@
+"""Context-aware escaping of template values that land in URLs.
+
+Autoescaping makes a value safe as XML text, not as part of a URL: ``{{ request.from }}``
+holding ``&x=1`` inside ``url="https://x/next?from=…"`` silently adds a query parameter, and
+one holding a space makes the URL invalid. `UrlContextExtension` does what Go's
+``html/template`` does: at compile time it follows the template's text through the XML
+markup (tags, attribute names, quoted values, comments), and for each ``{{ … }}`` that lands
+inside an attribute (or element text) whose XSD type is a URL, it wraps the expression in a
+filter that percent-encodes the value for the part of the URL it lands in:
+
+=============  ======================================  ============================
+part           where                                   kept as they are
+=============  ======================================  ============================
+``url``        the value starts the URL                 every URL character
+``path``       before any ``?`` or ``#``                path characters and ``/``
+``query``      a query name or value (after ``?``)      all but ``& = + ; # %``
+``fragment``   after ``#``                              fragment characters
+=============  ======================================  ============================
+
+A value made only of characters allowed there and well-formed ``%XX`` escapes is taken as
+already encoded and left alone; ``|urlencode`` output is trusted as encoded; ``|safe`` (any
+`Markup`, macro output) opts out. Lone surrogates, which no URL can carry, follow the
+renderer's control-character policy (an error, or dropped with ``strip``).
+
+Trade-offs: the analysis is of the template's text in source order, so a value whose
+context depends on which branch of an ``{% if %}`` ran gets the context of the text just
+before it in the source; text made by expressions (``url="{{ base }}{{ path }}"``) counts as
+"somewhere before the query". Which tags and attributes are URLs is read from the XSD
+(`callflow.vocabulary`) the first time a template puts a value inside an attribute.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import re
+from collections.abc import Iterator
+from urllib.parse import quote
+
+import jinja2
+import markupsafe
+from jinja2.ext import Extension
+from jinja2.filters import do_urlencode
+from jinja2.lexer import Token, TokenStream
+
+from callflow.templating._markers import MARKER
+
+#: The filter the extension wraps values in (a name no template would choose).
+URL_FILTER = "_callflow_url"
+
+_UNRESERVED = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~"
+#: What each part of a URL keeps unencoded.
+SAFE = {
+    "url": _UNRESERVED + ":/?#[]@!$&'()*+,;=",
+    "path": _UNRESERVED + "!$&'()*+,;=:@/",
+    "query": _UNRESERVED + "!$'()*,:@/?",
+    "fragment": _UNRESERVED + "!$&'()*+,;=:@/?",
+}
+_ENCODED = {
+    part: re.compile(f"(?:[{re.escape(safe)}]|%[0-9A-Fa-f]{{2}})*") for part, safe in SAFE.items()
+}
+_SURROGATES = re.compile("[\ud800-\udfff]+")
+_EXPRESSION = "\x00"  # stands for an expression's output in the text seen so far
+
+
+class PercentEncoded(str):
+    """A string ``|urlencode`` made: already encoded for any part of a URL."""
+
+    __slots__ = ()
+
+
+def encode_for_url(value: str, part: str) -> str:
+    """``value`` percent-encoded for ``part`` (``url``, ``path``, ``query``, ``fragment``),
+    or as it is when it is already encoded for it."""
+    if _ENCODED[part].fullmatch(value):
+        return value
+    return quote(value, safe=SAFE[part], encoding="utf-8", errors="strict")
+
+
+@jinja2.pass_environment
+def url_filter(environment: jinja2.Environment, value: object, part: str) -> object:
+    """The filter the extension wraps each URL value in: an escaped `Markup`."""
+    if isinstance(value, markupsafe.Markup):
+        return value  # |safe, macro output: the author's choice
+    if isinstance(value, PercentEncoded):
+        return markupsafe.escape(str(value))
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    else:
+        text = value if isinstance(value, str) else str(value)
+    if _SURROGATES.search(text):
+        # No URL can carry them: the renderer's policy for characters XML forbids decides
+        # (its finalizer raises, or gives "" when stripping).
+        finalize = environment.finalize
+        assert finalize is not None
+        text = _SURROGATES.sub(lambda m: str(finalize(m.group())), text)
+    return markupsafe.Markup(markupsafe.escape(encode_for_url(text, part)))
+
+
+def urlencode_filter(value: object) -> PercentEncoded:
+    """Jinja's ``|urlencode``, marked as already encoded."""
+    return PercentEncoded(do_urlencode(value))  # type: ignore[arg-type]
+
+
+@functools.cache
+def url_typed() -> tuple[frozenset[tuple[str, str]], frozenset[str]]:
+    """(element, attribute) pairs and elements whose text are URLs, read from the XSD:
+    a type whose name ends in ``Url``/``Uri`` or that derives from ``anyURI``."""
+    from callflow.vocabulary import load_vocabulary
+
+    def is_url(type_name: str, base: str) -> bool:
+        return type_name.lower().endswith(("url", "uri")) or base == "anyURI"
+
+    attributes: set[tuple[str, str]] = set()
+    texts: set[str] = set()
+    for name, element in load_vocabulary().elements.items():
+        for attribute in element.attributes.values():
+            if is_url(attribute.type_name, attribute.base):
+                attributes.add((name, attribute.name))
+        if element.text is not None and is_url(element.text.type_name, element.text.base):
+            texts.add(name)
+    return frozenset(attributes), frozenset(texts)
+
+
+def url_part(before: str) -> str:
+    """The part of a URL a value lands in, from the URL text before it."""
+    text = html.unescape(before.replace(_EXPRESSION, "x")) if "&" in before else before
+    if not text.strip():
+        return "url"
+    if "#" in text:
+        return "fragment"
+    if "?" in text:
+        return "query"
+    return "path"
+
+
+class _Markup:
+    """Where the text so far has left us in the XML: inside which tag, attribute, value."""
+
+    def __init__(self) -> None:
+        self.state = "text"
+        self.tag = ""
+        self.attribute = ""
+        self.quote = ""
+        self.value: list[str] = []
+        self.open_tag = ""  # the element whose text we are in (after its start tag)
+        self.tag_closed = False
+
+    def feed(self, text: str) -> None:
+        # Text and quoted values are most of a template: skipped to their end in one step.
+        index, end = 0, len(text)
+        while index < end:
+            if self.state == "text" or self.state == "value":
+                stop = "<" if self.state == "text" else self.quote
+                found = text.find(stop, index)
+                upto = end if found < 0 else found
+                if self.state == "value" or self.open_tag:
+                    self.value.append(text[index:upto])
+                index = upto
+                if found < 0:
+                    break
+            self._char(text[index])
+            index += 1
+
+    def _char(self, char: str) -> None:
+        state = self.state
+        if state == "text":
+            if char == "<":
+                self.state, self.tag = "tagname", ""
+            elif self.open_tag:
+                self.value.append(char)
+        elif state == "tagname":
+            if char in "!?/" and not self.tag:
+                self.state = "skip"
+                self.tag = char
+                self.open_tag = ""
+            elif char.isspace():
+                self.state = "tag"
+            elif char == ">":
+                self._opened()
+            elif char == "/":
+                self.state = "tag"
+            else:
+                self.tag += char
+        elif state == "skip":
+            self.tag += char
+            if self.tag.startswith("!--"):
+                if self.tag.endswith("-->"):
+                    self.state = "text"
+            elif self.tag.startswith("![CDATA["):
+                if self.tag.endswith("]]>"):
+                    self.state = "text"
+            elif char == ">":
+                self.state = "text"
+        elif state == "tag":
+            if char == ">":
+                self._opened()
+            elif char == "/":
+                self.open_tag = ""
+                self.tag_closed = True
+            elif not char.isspace():
+                self.state, self.attribute = "attribute", char
+        elif state == "attribute":
+            if char == "=" or char.isspace():
+                self.state = "equals"
+            elif char in "/>":
+                self.state = "tag"
+                self._char(char)
+            else:
+                self.attribute += char
+        elif state == "equals":
+            if char in "\"'":
+                self.state, self.quote, self.value = "value", char, []
+        elif state == "value":
+            if char == self.quote:
+                self.state = "tag"
+            else:
+                self.value.append(char)
+
+    def _opened(self) -> None:
+        self.state = "text"
+        closed, self.tag_closed = self.tag_closed, False
+        self.open_tag = "" if closed else self.tag
+        self.value = []
+
+    def expression(self) -> str | None:
+        """The URL part of an expression output here, or None when not in a URL."""
+        attributes, texts = url_typed()
+        part: str | None = None
+        in_attribute = self.state == "value" and (self.tag, self.attribute) in attributes
+        if in_attribute or (self.state == "text" and self.open_tag in texts):
+            part = url_part("".join(self.value))
+        if self.state in ("value", "text"):
+            self.value.append(_EXPRESSION)
+        return part
+
+
+class UrlContextExtension(Extension):
+    """Percent-encodes template values for the part of a URL they land in (see module)."""
+
+    priority = 20_000  # after the line markers: their offsets are of the untouched stream
+
+    def __init__(self, environment: jinja2.Environment) -> None:
+        super().__init__(environment)
+        environment.filters[URL_FILTER] = url_filter
+        environment.filters["urlencode"] = urlencode_filter
+
+    def filter_stream(self, stream: TokenStream) -> Iterator[Token]:
+        markup = _Markup()
+        skip_depth = 0
+        tokens = list(stream)
+        index = 0
+        while index < len(tokens):
+            token = tokens[index]
+            if token.type == "data":
+                if skip_depth == 0:
+                    markup.feed(
+                        MARKER.sub("", token.value) if "\x01" in token.value else token.value
+                    )
+                yield token
+            elif token.type == "block_begin" and index + 1 < len(tokens):
+                name = tokens[index + 1].value
+                statement_end = index
+                while statement_end < len(tokens) and tokens[statement_end].type != "block_end":
+                    statement_end += 1
+                statement = tokens[index : statement_end + 1]
+                assigns = any(t.type == "assign" for t in statement)
+                if (name == "set" and not assigns) or name == "filter":
+                    skip_depth += 1
+                elif name in ("endset", "endfilter"):
+                    skip_depth = max(0, skip_depth - 1)
+                yield from statement
+                index = statement_end
+            elif token.type == "variable_begin" and skip_depth == 0:
+                end = index
+                while end < len(tokens) and tokens[end].type != "variable_end":
+                    end += 1
+                part = markup.expression()
+                inner = tokens[index + 1 : end]
+                if part is None or not inner:
+                    yield from tokens[index : end + 1]
+                else:
+                    line = token.lineno
+                    yield token
+                    yield Token(line, "lparen", "(")
+                    yield from inner
+                    yield Token(line, "rparen", ")")
+                    yield Token(line, "pipe", "|")
+                    yield Token(line, "name", URL_FILTER)
+                    yield Token(line, "lparen", "(")
+                    yield Token(line, "string", part)
+                    yield Token(line, "rparen", ")")
+                    if end < len(tokens):
+                        yield tokens[end]
+                index = end
+            else:
+                yield token
+            index += 1

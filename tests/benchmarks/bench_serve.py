@@ -1,0 +1,221 @@
+"""Flow server cost: a served template reply (render + validate) next to a plain Starlette route
+returning the same XML string, both on uvicorn on loopback.
+
+Run: ``python tests/benchmarks/bench_serve.py [REQUESTS_PER_ROUND]``.
+
+Each server runs in its own process (``uvicorn``, one worker, then two); the client is a
+small asyncio HTTP/1.1 keep-alive client in this process, so that the client's own cost is
+the same for both. The two servers are measured in alternating rounds so that a burst of load
+on a shared machine hits both alike; the figure is the median round. Printed: p50 latency at
+concurrency 1 and 20, the ratio served/plain, requests per second at concurrency 20, and CPU
+time (user+sys) of the server processes and of the client beside wall time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+ROUNDS = 5
+TEMPLATE = """\
+<Response>
+  <Gather numDigits="1" attempts="2" timeout="8000">
+    <Say>Thanks for calling, {{ request.from }}. You pressed {{ request.dtmf }}.</Say>
+    <Switch>
+      <Case dtmf="1">
+        <Say>Sales</Say>
+        <Callback url="https://example.com/sales?from={{ request.from }}" method="POST">
+          <Error><Hangup/></Error>
+        </Callback>
+      </Case>
+      <Case dtmf="2"><Say>Support</Say><Dial><To>+15550001111</To></Dial></Case>
+      <Default><Say>Goodbye</Say><Hangup/></Default>
+    </Switch>
+  </Gather>
+</Response>
+"""
+QUERY = "dtmf=1&from=%2B15550001234&tn=%2B15550100000&state=live&sca=s-1&call=c-1"
+
+
+# ---------------------------------------------------------------- the two servers
+
+
+def served_app() -> object:
+    import logging
+
+    from callflow.web import create_app
+
+    logging.getLogger("callflow.web").setLevel(logging.INFO)
+    return create_app(os.environ["BENCH_SERVE_FOLDER"])
+
+
+def plain_app() -> object:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    body = Path(os.environ["BENCH_SERVE_FOLDER"], "reply.xml").read_bytes()
+
+    async def menu(request: Request) -> Response:
+        return Response(body, media_type="text/xml; charset=utf-8")
+
+    return Starlette(routes=[Route("/menu", menu)])
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Server:
+    def __init__(self, factory: str, folder: Path, workers: int) -> None:
+        self.port = _free_port()
+        environment = dict(os.environ, BENCH_SERVE_FOLDER=str(folder))
+        environment["PYTHONPATH"] = str(ROOT)
+        # Both servers run the same way: uvicorn as `callflow serve` runs it.
+        code = (
+            "from callflow.web._asgi import run_uvicorn; "
+            f"run_uvicorn('tests.benchmarks.bench_serve:{factory}', factory=True, "
+            f"host='127.0.0.1', port={self.port}, workers={workers}, log_level='warning', "
+            "access_log=False, lifespan='off')"
+        )
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", code], env=environment, cwd=ROOT, start_new_session=True
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError("server did not start")
+
+    def cpu(self) -> float:
+        """User+sys seconds of every process of the server's group (workers too)."""
+        total = 0.0
+        ticks = os.sysconf("SC_CLK_TCK")
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                fields = Path("/proc", entry, "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == self.process.pid:  # pgid
+                total += (int(fields[11]) + int(fields[12])) / ticks
+        return total
+
+    def stop(self) -> None:
+        os.killpg(self.process.pid, signal.SIGTERM)
+        self.process.wait(30)
+
+
+# ---------------------------------------------------------------- the client
+
+
+async def _connection(port: int, count: int, latencies: list[float]) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    request = f"GET /menu?{QUERY} HTTP/1.1\r\nHost: bench\r\n\r\n".encode()
+    for _ in range(count):
+        started = time.perf_counter()
+        writer.write(request)
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next(
+            int(line.split(b":", 1)[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length:")
+        )
+        body = await reader.readexactly(length)
+        latencies.append(time.perf_counter() - started)
+        assert head.startswith(b"HTTP/1.1 200") and b"<Response>" in body
+    writer.close()
+
+
+def measure(server: Server, requests: int, concurrency: int) -> dict[str, float]:
+    latencies: list[float] = []
+
+    async def run() -> None:
+        per = requests // concurrency
+        await asyncio.gather(
+            *(_connection(server.port, per, latencies) for _ in range(concurrency))
+        )
+
+    cpu_before, client_before, started = server.cpu(), time.process_time(), time.perf_counter()
+    asyncio.run(run())
+    wall = time.perf_counter() - started
+    return {
+        "p50_ms": statistics.median(latencies) * 1000,
+        "rps": len(latencies) / wall,
+        "wall": wall,
+        "server_cpu": server.cpu() - cpu_before,
+        "client_cpu": time.process_time() - client_before,
+    }
+
+
+def main() -> None:
+    requests = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+    with tempfile.TemporaryDirectory() as folder_name:
+        folder = Path(folder_name)
+        (folder / "menu.xml.j2").write_text(TEMPLATE)
+        from callflow.web import FlowService, parse_request
+
+        reply = FlowService(folder).respond("/menu", parse_request("GET", QUERY.encode()))
+        assert not reply.fallback, reply.diagnostics
+        (folder / "reply.xml").write_bytes(reply.body)
+        print(f"load: {os.getloadavg()[0]:.2f} (1-minute average), {os.cpu_count()} cores")
+        print(f"reply: {len(reply.body)} bytes; {requests} requests per round, {ROUNDS} rounds")
+        for workers in (1, 2):
+            servers = {
+                "served template": Server("served_app", folder, workers),
+                "plain Starlette": Server("plain_app", folder, workers),
+            }
+            try:
+                for server in servers.values():
+                    measure(server, 200, 4)  # warm up: compile, caches, connections
+                for concurrency in (1, 20):
+                    rounds: dict[str, list[dict[str, float]]] = {name: [] for name in servers}
+                    for _ in range(ROUNDS):
+                        for name, server in servers.items():
+                            rounds[name].append(measure(server, requests, concurrency))
+                    figures = {}
+                    for name, results in rounds.items():
+                        figures[name] = {
+                            key: statistics.median(r[key] for r in results) for key in results[0]
+                        }
+                        f = figures[name]
+                        print(
+                            f"workers {workers}  concurrency {concurrency:>2}  {name:<16} "
+                            f"p50 {f['p50_ms']:6.3f} ms  {f['rps']:7.0f} req/s  wall "
+                            f"{f['wall']:5.2f} s  server CPU {f['server_cpu']:5.2f} s  "
+                            f"client CPU {f['client_cpu']:5.2f} s"
+                        )
+                    ratio = (
+                        figures["served template"]["p50_ms"] / figures["plain Starlette"]["p50_ms"]
+                    )
+                    print(
+                        f"workers {workers}  concurrency {concurrency:>2}  "
+                        f"p50 ratio served/plain {ratio:.2f}x"
+                    )
+            finally:
+                for server in servers.values():
+                    server.stop()
+        print(f"load: {os.getloadavg()[0]:.2f} (1-minute average) at the end")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,146 @@
+"""Context-aware escaping: template values in URL-typed attributes are percent-encoded for the
+part of the URL they land in."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from lxml import etree
+
+from callflow.errors import ValidationError
+from callflow.sources import load_flow
+from callflow.templating import TemplateRenderer
+from callflow.templating._urls import url_typed
+
+
+def _render(template: str, **values: object) -> etree._Element:
+    document = load_flow(template, filename="t.xml.j2", context=values)
+    return etree.fromstring(document.text.encode())
+
+
+def _callback_url(template: str, **values: object) -> str:
+    found = _render(template, **values).find(".//Callback")
+    assert found is not None
+    return found.get("url") or ""
+
+
+QUERY = (
+    '<Response><Callback url="https://x.test/next?from={{ v }}&amp;k=1" method="GET"/></Response>'
+)
+
+
+def test_the_url_attributes_are_read_from_the_schema() -> None:
+    attributes, texts = url_typed()
+    assert {
+        ("Callback", "url"),
+        ("Gather", "url"),
+        ("Gather", "callback"),
+        ("Play", "url"),
+    } <= attributes
+    assert ("Callback", "tag") not in attributes and ("Say", "text") not in attributes
+    assert "Play" in texts and "Say" not in texts
+
+
+def test_a_value_holding_an_ampersand_stays_one_query_value() -> None:
+    url = _callback_url(QUERY, v="&x=1")
+    assert parse_qsl(urlsplit(url).query) == [("from", "&x=1"), ("k", "1")]
+
+
+def test_a_value_with_spaces_and_quotes_no_longer_breaks_the_url() -> None:
+    url = _callback_url(QUERY, v='a "b" <c>')
+    assert url == "https://x.test/next?from=a%20%22b%22%20%3Cc%3E&k=1"
+
+
+def test_each_part_of_the_url_gets_its_own_encoding() -> None:
+    template = (
+        '<Response><Callback url="{{ base }}/a/{{ v }}?{{ v }}={{ v }}#{{ v }}" method="GET"/>'
+        "</Response>"
+    )
+    url = _callback_url(template, base="https://x.test", v="a/b?c#d e")
+    assert url == "https://x.test/a/a/b%3Fc%23d%20e?a/b?c%23d%20e=a/b?c%23d%20e#a/b?c%23d%20e"
+
+
+def test_a_value_starting_the_url_keeps_its_structure() -> None:
+    url = _callback_url(
+        '<Response><Callback url="{{ v }}" method="GET"/></Response>',
+        v="https://x.test/a b?c=d&e=f",
+    )
+    assert url == "https://x.test/a%20b?c=d&e=f"
+
+
+def test_an_already_encoded_value_is_left_alone() -> None:
+    assert _callback_url(QUERY, v="a%20b%26c").startswith("https://x.test/next?from=a%20b%26c&")
+
+
+def test_a_percent_that_is_not_an_escape_is_encoded() -> None:
+    url = _callback_url(QUERY, v="100% a%20b")
+    assert parse_qsl(urlsplit(url).query)[0] == ("from", "100% a%20b")
+
+
+def test_urlencode_still_works_and_is_not_encoded_twice() -> None:
+    template = (
+        '<Response><Callback url="https://x.test/n?{{ q|urlencode }}" method="GET"/></Response>'
+    )
+    url = _callback_url(template, q={"a": "1 2", "b": "&"})
+    assert parse_qsl(urlsplit(url).query) == [("a", "1 2"), ("b", "&")]
+
+
+def test_safe_opts_out() -> None:
+    template = '<Response><Callback url="https://x.test/n?a={{ v|safe }}" method="GET"/></Response>'
+    assert _callback_url(template, v="x=1&amp;y=2") == "https://x.test/n?a=x=1&y=2"
+
+
+def test_values_outside_urls_are_escaped_as_xml_only() -> None:
+    template = '<Response><Say>{{ v }}</Say><Hangup tag="{{ v }}"/></Response>'
+    root = _render(template, v="a b&c=1")
+    assert root.findtext("Say") == "a b&c=1"
+    hangup = root.find("Hangup")
+    assert hangup is not None and hangup.get("tag") == "a b&c=1"
+
+
+def test_a_play_url_in_element_text_is_encoded_too() -> None:
+    root = _render("<Response><Play>https://x.test/{{ v }}.mp3</Play></Response>", v="a b")
+    assert root.findtext("Play") == "https://x.test/a%20b.mp3"
+
+
+def test_a_lone_surrogate_follows_the_control_character_policy(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="CF606"):
+        load_flow(QUERY, filename="t.xml.j2", context={"v": "a\ud800b"})
+    (tmp_path / "t.xml.j2").write_text(QUERY)
+    renderer = TemplateRenderer([tmp_path], control_characters="strip")
+    document, problems = renderer.render_document(tmp_path / "t.xml.j2", {"v": "a\ud800b"})
+    assert document is not None and not problems
+    assert "from=ab&amp;k=1" in document.text
+
+
+def test_control_characters_in_a_url_are_percent_encoded() -> None:
+    url = _callback_url(QUERY, v="a\x01\x7fb")
+    assert url.startswith("https://x.test/next?from=a%01%7Fb&")
+
+
+def test_callflow_render_encodes_url_values(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from callflow.cli import main
+
+    (tmp_path / "t.xml.j2").write_text(QUERY)
+    code = main(["render", str(tmp_path / "t.xml.j2"), "--var", "v=&x=1 2"])
+    assert code == 0
+    assert "from=%26x%3D1%202&amp;k=1" in capsys.readouterr().out
+
+
+_ENCODED_LOOKING = re.compile(r"%[0-9A-Fa-f]{2}")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=30))
+def test_every_value_comes_back_whole_from_the_query(value: str) -> None:
+    # A value holding %XX escapes is taken as already encoded (test_an_already_encoded_...).
+    assume(not _ENCODED_LOOKING.search(value))
+    url = _callback_url(QUERY, v=value)
+    assert parse_qsl(urlsplit(url).query, keep_blank_values=True) == [("from", value), ("k", "1")]

@@ -1,0 +1,144 @@
+"""Typed platform requests: what the platform sends, parsed from query, form or JSON; what it
+never sends, refused with a reason."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from callflow.errors import RequestError
+from callflow.web import (
+    CallbackRequest,
+    GatherRequest,
+    LegacyGatherRequest,
+    WebhookRequest,
+    parse_request,
+)
+
+CALL = {
+    "uuid": "0f0e6a5c-1111-4222-8333-444455556666",
+    "direction": "in",
+    "from": "+15550001111",
+    "to": "+15552223333",
+    "state": "live",
+    "duration": 12,
+    "created_on": "2026-01-01T00:00:00Z",
+    "tn": "+15552223333",
+    "sip_control_app": "9a9a9a9a-1111-4222-8333-444455556666",
+    "carrier": "kept",
+}
+
+
+def test_the_webhook_carries_from_and_to_in_the_query() -> None:
+    request = parse_request("GET", b"from=%2B15550001111&to=%2B15552223333")
+    assert isinstance(request, WebhookRequest)
+    assert (request.from_number, request.to_number, request.call) == (
+        "+15550001111",
+        "+15552223333",
+        None,
+    )
+
+
+def test_a_posted_webhook_carries_the_call_object_with_its_unknown_fields() -> None:
+    body = json.dumps(CALL).encode()
+    request = parse_request(
+        "POST", b"from=1&to=2", content_type="application/json", body=body, event="webhook"
+    )
+    assert isinstance(request, WebhookRequest)
+    assert request.call is not None and request.call.uuid == CALL["uuid"]
+    assert request.call.duration == 12 and request.call.data["carrier"] == "kept"
+    assert request.to_context()["call"]["from"] == "+15550001111"  # type: ignore[index]
+
+
+def test_a_gather_request_has_the_digits_the_call_and_the_urls_own_query() -> None:
+    query = b"step=2&dtmf=1%23&from=100&tn=200&state=live&sca=s&call=c&extra=x"
+    request = parse_request("GET", query)
+    assert isinstance(request, GatherRequest)
+    assert (request.dtmf, request.from_number, request.tn, request.state) == (
+        "1#",
+        "100",
+        "200",
+        "live",
+    )
+    assert (request.sca, request.call) == ("s", "c")
+    assert request.get("step") == "2" and request.get("extra") == "x"
+    context = request.to_context()
+    assert context["dtmf"] == "1#" and context["from"] == "100" and context["step"] == "2"
+
+
+def test_a_legacy_gather_request_posted_as_a_form_is_typed() -> None:
+    request = parse_request(
+        "POST",
+        content_type="application/x-www-form-urlencoded",
+        body=b"code=42&success=true&attempts=2",
+    )
+    assert isinstance(request, LegacyGatherRequest)
+    assert (request.code, request.success, request.attempts) == ("42", True, 2)
+
+
+def test_a_callback_request_carries_its_tag_and_the_call_data() -> None:
+    request = parse_request(
+        "PATCH", b"tag=after-menu", content_type="application/json", body=json.dumps(CALL).encode()
+    )
+    assert isinstance(request, CallbackRequest)
+    assert request.tag == "after-menu" and request.call is not None
+    assert request.call.sip_control_app == CALL["sip_control_app"]
+
+
+@pytest.mark.parametrize(
+    ("method", "query", "content_type", "body", "status", "reason"),
+    [
+        (
+            "POST",
+            b"",
+            "application/json",
+            b'{"from": ',
+            400,
+            "malformed: Expecting value at line 1",
+        ),
+        ("POST", b"", "application/json", b"[1, 2]", 400, "must be an object, not list"),
+        ("POST", b"", "application/json", b'{"x": "\\ud800"}', 400, "lone surrogate"),
+        ("POST", b"", "application/json", b"[" * 60_000, 400, "JSON body"),
+        ("POST", b"", "application/json", b'{"duration": "long"}', 400, "duration"),
+        ("POST", b"", "text/plain", b"hello", 415, "text/plain is not one the platform sends"),
+        ("GET", b"dtmf=12a", "", b"", 400, "field `dtmf` must hold keys"),
+        ("GET", b"code=1&success=maybe", "", b"", 400, "field `success` must be true or false"),
+        ("GET", b"code=1&attempts=-1", "", b"", 400, "field `attempts` must be a whole number"),
+        ("GET", b"from=%ff", "", b"", 400, "not UTF-8"),
+        ("GET", b"from=\xff", "", b"", 400, "not ASCII"),
+        ("PUT", b"", "", b"", 405, "method PUT"),
+        ("POST", b"", "application/x-www-form-urlencoded", b"a=" + b"x" * 70_000, 413, "limit"),
+        ("GET", b"a=" + b"x" * 9000, "", b"", 414, "limit"),
+    ],
+)
+def test_a_request_the_platform_never_sends_is_refused_with_a_reason(
+    method: str, query: bytes, content_type: str, body: bytes, status: int, reason: str
+) -> None:
+    with pytest.raises(RequestError) as caught:
+        parse_request(method, query, content_type=content_type, body=body)
+    assert caught.value.status == status
+    assert reason in str(caught.value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    method=st.sampled_from(["GET", "POST", "PATCH", "DELETE", "PUT", "get"]),
+    query=st.binary(max_size=200),
+    content_type=st.sampled_from(
+        ["", "application/json", "application/x-www-form-urlencoded", "text/xml", "a/b+json"]
+    ),
+    body=st.one_of(st.binary(max_size=300), st.text(max_size=100).map(str.encode)),
+)
+def test_any_bytes_give_a_typed_request_or_a_request_error(
+    method: str, query: bytes, content_type: str, body: bytes
+) -> None:
+    try:
+        request = parse_request(method, query, content_type=content_type, body=body)
+    except RequestError as error:
+        assert 400 <= error.status < 500 and str(error)
+    else:
+        context = request.to_context()
+        assert context["event"] == request.event
