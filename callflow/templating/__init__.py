@@ -9,9 +9,12 @@ renders each sample context a template declares in its header.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+import threading
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from callflow.diagnostics import Diagnostic, Severity
@@ -69,6 +72,14 @@ def _renderer(
         follow_links=follow_links,
         control_characters=control_characters,
     )
+
+
+@functools.lru_cache(maxsize=32)
+def _unsaved_renderer(
+    search_path: tuple[Path, ...], trusted: bool, follow_links: bool
+) -> tuple[TemplateRenderer, threading.Lock]:
+    renderer = TemplateRenderer(search_path, trusted=trusted, follow_links=follow_links, unsaved={})
+    return renderer, threading.Lock()
 
 
 def render_template(
@@ -157,69 +168,72 @@ def load_template_sources(
                 [_error("CF007", f"cannot read the template: {error.strerror}", where)],
             )
         ]
+    guard: AbstractContextManager[object] = contextlib.nullcontext()
     if text is None:
         renderer = _renderer(search_path_for(path), policy.trusted, "reject", policy.follow_links)
     else:
-        renderer = TemplateRenderer(
-            search_path_for(path),
-            trusted=policy.trusted,
-            follow_links=policy.follow_links,
-            unsaved={path.resolve(): text},
+        # One renderer per folder set, kept: a text seen before is not compiled again (the
+        # flow server renders the same template on every request, an editor each keystroke).
+        renderer, guard = _unsaved_renderer(
+            search_path_for(path), policy.trusted, policy.follow_links
         )
-    max_bytes = policy.max_bytes
-    header = parse_header(source)
-    problems = [
-        _error("CF609", message, SourceLocation(shown, line, None))
-        for line, message in header.problems
-    ]
-    resolved = path.resolve()
-    if sample is not None and sample not in header.samples:
-        declared = ", ".join(f"`{name}`" for name in header.samples) or "none"
-        return [
-            LoadedSource(
-                path,
-                shown,
-                None,
-                [
-                    _error(
-                        "CF610",
-                        f"the template declares no sample `{sample}` (samples: {declared})",
-                        SourceLocation(shown, header.line or 1, None),
-                    )
-                ],
-            )
+    with guard:
+        if text is not None:
+            renderer.set_unsaved(path.resolve(), text)
+        max_bytes = policy.max_bytes
+        header = parse_header(source)
+        problems = [
+            _error("CF609", message, SourceLocation(shown, line, None))
+            for line, message in header.problems
         ]
-    if context is not None or sample is not None:
-        document, found = renderer.render_document(
-            resolved, context or {}, sample=sample, shown=shown, max_bytes=max_bytes
-        )
-        label = shown if sample is None else f"{shown} [sample: {sample}]"
-        return [LoadedSource(path, label, document, found)]
-    if header.partial or not header.samples:
-        found = renderer.check_syntax(resolved)
-        if not header.partial:
-            found.append(
-                Diagnostic(
-                    "CF608",
-                    Severity.WARNING,
-                    "template declares no sample context, so its output was not checked",
-                    SourceLocation(shown, header.line or 1, None),
-                    hint="add a header with a sample, e.g. {# callflow [samples.basic] "
-                    'greeting = "Hello" #} (each key a variable); or mark an included or '
-                    "imported file with `partial = true`",
+        resolved = path.resolve()
+        if sample is not None and sample not in header.samples:
+            declared = ", ".join(f"`{name}`" for name in header.samples) or "none"
+            return [
+                LoadedSource(
+                    path,
+                    shown,
+                    None,
+                    [
+                        _error(
+                            "CF610",
+                            f"the template declares no sample `{sample}` (samples: {declared})",
+                            SourceLocation(shown, header.line or 1, None),
+                        )
+                    ],
                 )
+            ]
+        if context is not None or sample is not None:
+            document, found = renderer.render_document(
+                resolved, context or {}, sample=sample, shown=shown, max_bytes=max_bytes
             )
-        return [LoadedSource(path, shown, None, problems + found)]
-    syntax = renderer.check_syntax(resolved)
-    if syntax:  # the same for every sample: report it once
-        return [LoadedSource(path, shown, None, problems + syntax)]
-    sources = []
-    for number, sample in enumerate(header.samples):
-        document, found = renderer.render_document(
-            resolved, sample=sample, shown=shown, check_header=number == 0, max_bytes=max_bytes
-        )
-        sources.append(LoadedSource(path, f"{shown} [sample: {sample}]", document, found))
-    return sources
+            label = shown if sample is None else f"{shown} [sample: {sample}]"
+            return [LoadedSource(path, label, document, found)]
+        if header.partial or not header.samples:
+            found = renderer.check_syntax(resolved)
+            if not header.partial:
+                found.append(
+                    Diagnostic(
+                        "CF608",
+                        Severity.WARNING,
+                        "template declares no sample context, so its output was not checked",
+                        SourceLocation(shown, header.line or 1, None),
+                        hint="add a header with a sample, e.g. {# callflow [samples.basic] "
+                        'greeting = "Hello" #} (each key a variable); or mark an included or '
+                        "imported file with `partial = true`",
+                    )
+                )
+            return [LoadedSource(path, shown, None, problems + found)]
+        syntax = renderer.check_syntax(resolved)
+        if syntax:  # the same for every sample: report it once
+            return [LoadedSource(path, shown, None, problems + syntax)]
+        sources = []
+        for number, sample in enumerate(header.samples):
+            document, found = renderer.render_document(
+                resolved, sample=sample, shown=shown, check_header=number == 0, max_bytes=max_bytes
+            )
+            sources.append(LoadedSource(path, f"{shown} [sample: {sample}]", document, found))
+        return sources
 
 
 def _error(code: str, message: str, location: SourceLocation) -> Diagnostic:

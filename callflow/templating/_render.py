@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import posixpath
 import re
@@ -162,8 +163,10 @@ class TemplateRenderer:
         loaders: list[jinja2.BaseLoader] = [
             _PolicyLoader([str(p) for p in self.search_path], follow_links=follow_links)
         ]
-        if unsaved:
-            loaders.insert(0, _UnsavedLoader(self.search_path, unsaved))
+        self._unsaved: _UnsavedLoader | None = None
+        if unsaved is not None:
+            self._unsaved = _UnsavedLoader(self.search_path, unsaved)
+            loaders.insert(0, self._unsaved)
         if library:
             loaders.append(_LibraryLoader(str(library_path())))
         environment_class = jinja2.Environment if trusted else BoundedSandbox
@@ -187,6 +190,13 @@ class TemplateRenderer:
         self._headers: weakref.WeakKeyDictionary[jinja2.Template, TemplateHeader] = (
             weakref.WeakKeyDictionary()
         )
+
+    def set_unsaved(self, path: str | os.PathLike[str], text: str) -> None:
+        """Render ``text`` for the template file ``path`` from now on (a renderer made with
+        ``unsaved``); compiled templates stay cached while their text is unchanged."""
+        if self._unsaved is None:
+            raise ValueError("this renderer was made without unsaved texts")
+        self._unsaved.set(path, text)
 
     def __repr__(self) -> str:
         mode = ", trusted" if self.trusted else ""
@@ -532,6 +542,12 @@ class _UnsavedLoader(jinja2.BaseLoader):
         self._texts = {os.path.abspath(os.fspath(path)): text for path, text in unsaved.items()}
         self._folders = [str(folder) for folder in search_path]
 
+    def set(self, path: str | os.PathLike[str], text: str) -> None:
+        self._texts[os.path.abspath(os.fspath(path))] = text
+
+    def _is_current(self, filename: str, text: str) -> bool:
+        return self._texts.get(filename) == text
+
     def get_source(
         self, environment: jinja2.Environment, template: str
     ) -> tuple[str, str, Callable[[], bool]]:
@@ -540,7 +556,9 @@ class _UnsavedLoader(jinja2.BaseLoader):
             filename = os.path.normpath(posixpath.join(folder, *pieces))
             text = self._texts.get(filename)
             if text is not None:
-                return text, filename, lambda: True
+                # Up to date while the text given for that file is still this one.
+                given = text
+                return given, filename, functools.partial(self._is_current, filename, given)
         raise jinja2.TemplateNotFound(template)
 
 
