@@ -28,7 +28,7 @@ import pkgutil
 import sys
 from collections.abc import Sequence
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
     from callflow.commands._common import Outcome
@@ -40,7 +40,78 @@ EXIT_INTERNAL = 3
 
 
 class _Parser(argparse.ArgumentParser):
-    """Usage errors exit with 2 and one clear line, as argparse does, never a traceback."""
+    """Usage errors exit with 2 and one clear line, as argparse does, never a traceback.
+
+    An error names the subcommand it belongs to (its own usage, never the top level's) and
+    any option that subcommand does not know, even when another error comes first."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.register("action", "parsers", _SubcommandsAction)
+        self._arguments: list[str] = []
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        self._arguments = list(args) if args is not None else sys.argv[1:]
+        return super().parse_known_args(args, namespace)
+
+    def unknown_options(self, arguments: Sequence[str]) -> list[str]:
+        """The option-like words of ``arguments`` this parser has no option for."""
+        unknown: list[str] = []
+        for word in arguments:
+            if word == "--":
+                break
+            if not word.startswith("-") or word == "-" or _is_number(word):
+                continue
+            name = word.split("=", 1)[0]
+            if not any(option.startswith(name) for option in self._option_string_actions):
+                unknown.append(name)
+        return unknown
+
+    def error(self, message: str) -> NoReturn:
+        unknown = (
+            [] if "unrecognized arguments" in message else self.unknown_options(self._arguments)
+        )
+        if unknown:
+            message = f"unrecognized arguments: {' '.join(unknown)} (and {message})"
+        super().error(message)
+
+
+def _is_number(word: str) -> bool:
+    try:
+        float(word)
+    except ValueError:
+        return False
+    return True
+
+
+class _SubcommandsAction(argparse._SubParsersAction):  # type: ignore[type-arg]
+    """Subcommands whose description defaults to their help line, and whose unknown options
+    are reported by the subcommand's own parser (naming it), not left to the top level."""
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        if kwargs.get("description") is None and kwargs.get("help"):
+            help_line = str(kwargs["help"])
+            kwargs["description"] = (
+                help_line[:1].upper() + help_line[1:] + ("" if help_line.endswith(".") else ".")
+            )
+        parser: argparse.ArgumentParser = super().add_parser(name, **kwargs)
+        return parser
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        super().__call__(parser, namespace, values, option_string)
+        extras = getattr(namespace, argparse._UNRECOGNIZED_ARGS_ATTR, None)
+        if extras:
+            chosen = self._name_parser_map[values[0]]
+            delattr(namespace, argparse._UNRECOGNIZED_ARGS_ATTR)
+            chosen.error(f"unrecognized arguments: {' '.join(extras)}")
 
 
 def version() -> str:
