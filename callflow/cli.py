@@ -26,9 +26,9 @@ import argparse
 import importlib
 import pkgutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 if TYPE_CHECKING:
     from callflow.commands._common import Outcome
@@ -97,6 +97,7 @@ class _SubcommandsAction(argparse._SubParsersAction):  # type: ignore[type-arg]
                 help_line[:1].upper() + help_line[1:] + ("" if help_line.endswith(".") else ".")
             )
         parser: argparse.ArgumentParser = super().add_parser(name, **kwargs)
+        add_color_option(parser)
         return parser
 
     def __call__(
@@ -112,6 +113,43 @@ class _SubcommandsAction(argparse._SubParsersAction):  # type: ignore[type-arg]
             chosen = self._name_parser_map[values[0]]
             delattr(namespace, argparse._UNRECOGNIZED_ARGS_ATTR)
             chosen.error(f"unrecognized arguments: {' '.join(extras)}")
+
+
+COLOR_CHOICES = ("auto", "always", "never")
+
+
+def add_color_option(parser: argparse.ArgumentParser) -> None:
+    """``--color``, taken by every command and subcommand (unset unless given, so a
+    subcommand's parser never hides the value given before it)."""
+    parser.add_argument(
+        "--color",
+        choices=COLOR_CHOICES,
+        default=argparse.SUPPRESS,
+        help="colour text output: auto (on a terminal, unless $NO_COLOR is set; "
+        "$FORCE_COLOR forces it), always or never (default: auto)",
+    )
+
+
+def use_color(
+    stream: object, choice: str = "auto", environ: Mapping[str, str] | None = None
+) -> bool:
+    """Whether text written to ``stream`` is coloured: ``--color always|never`` first, then
+    ``NO_COLOR`` (any value turns colour off), then ``FORCE_COLOR`` (on, even when not a
+    terminal), else only on a terminal."""
+    import os
+
+    env = os.environ if environ is None else environ
+    if choice != "auto":
+        return choice == "always"
+    if "NO_COLOR" in env:
+        return False
+    if "FORCE_COLOR" in env:
+        return True
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty()) if isatty is not None else False
+    except (OSError, ValueError):
+        return False
 
 
 def version() -> str:
@@ -154,6 +192,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         description="Author, validate, execute and simulate OpenTact call XML flows.",
     )
     parser.add_argument("--version", action=_VersionAction)
+    add_color_option(parser)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in command_modules(only):
         sub = subparsers.add_parser(module.NAME, help=module.HELP, description=module.HELP)
@@ -180,6 +219,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     if run is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    from callflow.reporters import COLOR
+
+    choice = getattr(args, "color", "auto")
+    _COLORED.update(stdout=use_color(sys.stdout, choice), stderr=use_color(sys.stderr, choice))
+    # Text is rendered with colour when either stream may show it; written, it loses its
+    # colour on a stream that may not (`_write`).
+    token = COLOR.set(_COLORED["stdout"] or _COLORED["stderr"])
+    try:
+        return _run(args, run)
+    finally:
+        COLOR.reset(token)
+        _COLORED.update(stdout=False, stderr=False)
+
+
+#: Whether each stream may show colour, for the command being run.
+_COLORED = {"stdout": False, "stderr": False}
+
+
+def _write(stream: TextIO, name: str, text: str) -> None:
+    from callflow.reporters import strip_color
+
+    stream.write(text if _COLORED[name] else strip_color(text))
+
+
+def _run(args: argparse.Namespace, run: Any) -> int:
     from callflow.errors import CallflowError, InputError
 
     try:
@@ -211,7 +275,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def write_outcome(outcome: Outcome) -> int:
     """Print what a command produced; its exit code."""
     if outcome.stderr_first and outcome.stderr:
-        sys.stderr.write(outcome.stderr)
+        _write(sys.stderr, "stderr", outcome.stderr)
         sys.stderr.flush()
     if isinstance(outcome.stdout, bytes):
         sys.stdout.flush()
@@ -222,10 +286,10 @@ def write_outcome(outcome: Outcome) -> int:
         else:  # a text-only stream (e.g. under a test's capture)
             sys.stdout.write(outcome.stdout.decode("utf-8", "replace"))
     elif outcome.stdout:
-        sys.stdout.write(outcome.stdout)
+        _write(sys.stdout, "stdout", outcome.stdout)
     sys.stdout.flush()
     if not outcome.stderr_first and outcome.stderr:
-        sys.stderr.write(outcome.stderr)
+        _write(sys.stderr, "stderr", outcome.stderr)
     return EXIT_PROBLEMS if outcome.problems else EXIT_OK
 
 
@@ -239,10 +303,10 @@ def _report(args: argparse.Namespace, error: Exception) -> None:
         fmt = getattr(args, "format", "text")
         if getattr(args, "_stream", "stdout") == "stdout":
             chosen = fmt if fmt in FORMATS else "text"
-            sys.stdout.write(render(diagnostics, chosen, version=version()))
+            _write(sys.stdout, "stdout", render(diagnostics, chosen, version=version()))
             sys.stdout.flush()
         else:
-            sys.stderr.write(render(diagnostics, "text"))
+            _write(sys.stderr, "stderr", render(diagnostics, "text"))
     print(f"callflow {args.command}: {error}", file=sys.stderr)
 
 
