@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> Outcome:
     from callflow.sources import template_source
     from callflow.templating import TemplateRenderer, search_path_for
 
-    context = dict(read_context(args) or {})
+    context = read_context(args) or {}
     template, shown = template_source(args.template)
     folders = (
         tuple(p.resolve() for p in args.search_path)
