@@ -184,7 +184,8 @@ def _print_app(app: App, fmt: str, verb: str | None) -> None:
     for key, value in app.to_dict().items():
         if key == "tn_leases" or value is None:
             continue
-        print(f"  {key}: {value}")
+        shown = ("yes" if value else "no") if isinstance(value, bool) else value
+        print(f"  {key}: {shown}")
     if app.tn_leases:
         print("  tn_leases:")
         for lease in app.tn_leases:

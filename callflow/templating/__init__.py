@@ -132,7 +132,9 @@ def load_template_sources(
     try:
         source = path.read_text(encoding="utf-8") if text is None else text
     except FileNotFoundError:
-        return [LoadedSource(path, shown, None, [_error("CF001", "no such file", where)])]
+        return [
+            LoadedSource(path, shown, None, [_error("CF001", "no such file or directory", where)])
+        ]
     except UnicodeDecodeError as error:
         return [
             LoadedSource(

@@ -299,8 +299,10 @@ class TemplateRenderer:
         extra_chain: tuple[str, ...] = ()
         if sample is not None:
             if sample not in header.samples:
-                declared = ", ".join(header.samples) or "none"
-                raise TemplateError(f"{name} declares no sample `{sample}` (declared: {declared})")
+                declared = ", ".join(f"`{n}`" for n in header.samples) or "none"
+                raise TemplateError(
+                    f"{display}: the template declares no sample `{sample}` (samples: {declared})"
+                )
             layers.append((f"sample `{sample}`", header.samples[sample]))
             extra_chain = (f"with sample `{sample}`",)
         layers.append(("the context", context or {}))
