@@ -26,9 +26,9 @@ import argparse
 import importlib
 import pkgutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 if TYPE_CHECKING:
     from callflow.commands._common import Outcome
@@ -40,7 +40,116 @@ EXIT_INTERNAL = 3
 
 
 class _Parser(argparse.ArgumentParser):
-    """Usage errors exit with 2 and one clear line, as argparse does, never a traceback."""
+    """Usage errors exit with 2 and one clear line, as argparse does, never a traceback.
+
+    An error names the subcommand it belongs to (its own usage, never the top level's) and
+    any option that subcommand does not know, even when another error comes first."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.register("action", "parsers", _SubcommandsAction)
+        self._arguments: list[str] = []
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        self._arguments = list(args) if args is not None else sys.argv[1:]
+        return super().parse_known_args(args, namespace)
+
+    def unknown_options(self, arguments: Sequence[str]) -> list[str]:
+        """The option-like words of ``arguments`` this parser has no option for."""
+        unknown: list[str] = []
+        for word in arguments:
+            if word == "--":
+                break
+            if not word.startswith("-") or word == "-" or _is_number(word):
+                continue
+            name = word.split("=", 1)[0]
+            if not any(option.startswith(name) for option in self._option_string_actions):
+                unknown.append(name)
+        return unknown
+
+    def error(self, message: str) -> NoReturn:
+        unknown = (
+            [] if "unrecognized arguments" in message else self.unknown_options(self._arguments)
+        )
+        if unknown:
+            message = f"unrecognized arguments: {' '.join(unknown)} (and {message})"
+        super().error(message)
+
+
+def _is_number(word: str) -> bool:
+    try:
+        float(word)
+    except ValueError:
+        return False
+    return True
+
+
+class _SubcommandsAction(argparse._SubParsersAction):  # type: ignore[type-arg]
+    """Subcommands whose description defaults to their help line, and whose unknown options
+    are reported by the subcommand's own parser (naming it), not left to the top level."""
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        if kwargs.get("description") is None and kwargs.get("help"):
+            help_line = str(kwargs["help"])
+            kwargs["description"] = (
+                help_line[:1].upper() + help_line[1:] + ("" if help_line.endswith(".") else ".")
+            )
+        parser: argparse.ArgumentParser = super().add_parser(name, **kwargs)
+        add_color_option(parser)
+        return parser
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        super().__call__(parser, namespace, values, option_string)
+        extras = getattr(namespace, argparse._UNRECOGNIZED_ARGS_ATTR, None)
+        if extras:
+            chosen = self._name_parser_map[values[0]]
+            delattr(namespace, argparse._UNRECOGNIZED_ARGS_ATTR)
+            chosen.error(f"unrecognized arguments: {' '.join(extras)}")
+
+
+COLOR_CHOICES = ("auto", "always", "never")
+
+
+def add_color_option(parser: argparse.ArgumentParser) -> None:
+    """``--color``, taken by every command and subcommand (unset unless given, so a
+    subcommand's parser never hides the value given before it)."""
+    parser.add_argument(
+        "--color",
+        choices=COLOR_CHOICES,
+        default=argparse.SUPPRESS,
+        help="colour text output: auto (on a terminal, unless $NO_COLOR is set; "
+        "$FORCE_COLOR forces it), always or never (default: auto)",
+    )
+
+
+def use_color(
+    stream: object, choice: str = "auto", environ: Mapping[str, str] | None = None
+) -> bool:
+    """Whether text written to ``stream`` is coloured: ``--color always|never`` first, then
+    ``NO_COLOR`` (any value turns colour off), then ``FORCE_COLOR`` (on, even when not a
+    terminal), else only on a terminal."""
+    import os
+
+    env = os.environ if environ is None else environ
+    if choice != "auto":
+        return choice == "always"
+    if "NO_COLOR" in env:
+        return False
+    if "FORCE_COLOR" in env:
+        return True
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty()) if isatty is not None else False
+    except (OSError, ValueError):
+        return False
 
 
 def version() -> str:
@@ -83,6 +192,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         description="Author, validate, execute and simulate OpenTact call XML flows.",
     )
     parser.add_argument("--version", action=_VersionAction)
+    add_color_option(parser)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in command_modules(only):
         sub = subparsers.add_parser(module.NAME, help=module.HELP, description=module.HELP)
@@ -109,6 +219,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     if run is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    from callflow.reporters import COLOR
+
+    choice = getattr(args, "color", "auto")
+    _COLORED.update(stdout=use_color(sys.stdout, choice), stderr=use_color(sys.stderr, choice))
+    # Text is rendered with colour when either stream may show it; written, it loses its
+    # colour on a stream that may not (`_write`).
+    token = COLOR.set(_COLORED["stdout"] or _COLORED["stderr"])
+    try:
+        return _run(args, run)
+    finally:
+        COLOR.reset(token)
+        _COLORED.update(stdout=False, stderr=False)
+
+
+#: Whether each stream may show colour, for the command being run.
+_COLORED = {"stdout": False, "stderr": False}
+
+
+def _write(stream: TextIO, name: str, text: str) -> None:
+    from callflow.reporters import strip_color
+
+    stream.write(text if _COLORED[name] else strip_color(text))
+
+
+def _run(args: argparse.Namespace, run: Any) -> int:
     from callflow.errors import CallflowError, InputError
 
     try:
@@ -140,7 +275,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def write_outcome(outcome: Outcome) -> int:
     """Print what a command produced; its exit code."""
     if outcome.stderr_first and outcome.stderr:
-        sys.stderr.write(outcome.stderr)
+        _write(sys.stderr, "stderr", outcome.stderr)
         sys.stderr.flush()
     if isinstance(outcome.stdout, bytes):
         sys.stdout.flush()
@@ -151,10 +286,10 @@ def write_outcome(outcome: Outcome) -> int:
         else:  # a text-only stream (e.g. under a test's capture)
             sys.stdout.write(outcome.stdout.decode("utf-8", "replace"))
     elif outcome.stdout:
-        sys.stdout.write(outcome.stdout)
+        _write(sys.stdout, "stdout", outcome.stdout)
     sys.stdout.flush()
     if not outcome.stderr_first and outcome.stderr:
-        sys.stderr.write(outcome.stderr)
+        _write(sys.stderr, "stderr", outcome.stderr)
     return EXIT_PROBLEMS if outcome.problems else EXIT_OK
 
 
@@ -168,10 +303,10 @@ def _report(args: argparse.Namespace, error: Exception) -> None:
         fmt = getattr(args, "format", "text")
         if getattr(args, "_stream", "stdout") == "stdout":
             chosen = fmt if fmt in FORMATS else "text"
-            sys.stdout.write(render(diagnostics, chosen, version=version()))
+            _write(sys.stdout, "stdout", render(diagnostics, chosen, version=version()))
             sys.stdout.flush()
         else:
-            sys.stderr.write(render(diagnostics, "text"))
+            _write(sys.stderr, "stderr", render(diagnostics, "text"))
     print(f"callflow {args.command}: {error}", file=sys.stderr)
 
 

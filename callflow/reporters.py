@@ -6,7 +6,9 @@ from `callflow.diagnostics` so that the data types import nothing they do not ne
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from pathlib import Path
 
 from callflow._text import WIDE_ENCODINGS, json_safe, sniff_encoding, split_lines, visible
@@ -23,6 +25,33 @@ WINDOW = 60
 MAX_PER_CODE = 20
 #: Files larger than this are not read for quoting.
 MAX_QUOTED_FILE = 4_194_304
+
+
+#: Whether text output is coloured when `format_text` is not told (the command line sets it
+#: for the streams that are terminals; library callers get plain text).
+COLOR: ContextVar[bool] = ContextVar("callflow_color", default=False)
+
+# Select Graphic Rendition codes: bold red, bold yellow, bold cyan, bold green, cyan, bold.
+_STYLES = {
+    "error": "1;31",
+    "warning": "1;33",
+    "info": "1;36",
+    "caret": "1;32",
+    "hint": "36",
+    "location": "1",
+}
+_SGR = re.compile("\x1b\\[[0-9;]*m")
+
+
+def paint(text: str, style: str, color: bool) -> str:
+    """``text`` (already escaped) in ``style`` when ``color``; colour codes are added after
+    escaping, so they are the only control characters in the output."""
+    return f"\x1b[{_STYLES[style]}m{text}\x1b[0m" if color else text
+
+
+def strip_color(text: str) -> str:
+    """``text`` without the colour codes `paint` adds (any other ESC was escaped already)."""
+    return _SGR.sub("", text) if "\x1b" in text else text
 
 
 class FileLines:
@@ -92,29 +121,39 @@ def format_text(
     lines: LineSource | None = None,
     *,
     max_per_code: int | None = MAX_PER_CODE,
+    color: bool | None = None,
 ) -> str:
     """``path:line:col: CODE message``, the quoted line with a caret, the hint, the chain.
 
     Everything printed passes through `visible` (no raw control character reaches the
     terminal); quoted lines are cut to a window around the column; past ``max_per_code``
-    reports of one code in one file, a count stands for the rest.
+    reports of one code in one file, a count stands for the rest. With ``color`` (default:
+    `COLOR`), the severity and code, the caret and the hint are coloured for a terminal.
     """
+    colored = COLOR.get() if color is None else color
     source = lines or FileLines()
     out: list[str] = []
     shown = cap_repeats(diagnostics, max_per_code) if max_per_code is not None else diagnostics
     for d in shown:
-        severity = "" if d.severity is Severity.ERROR else f"{d.severity.value}: "
-        out.append(visible(f"{d.location}: {d.code} {severity}{d.message}"))
+        style = d.severity.value if d.severity.value in _STYLES else "error"
+        severity = "" if d.severity is Severity.ERROR else f" {d.severity.value}:"
+        out.append(
+            paint(visible(f"{d.location}:"), "location", colored)
+            + " "
+            + paint(visible(f"{d.code}{severity}"), style, colored)
+            + " "
+            + visible(d.message)
+        )
         quoted = d.snippet if d.snippet is not None else source(d.location.file, d.location.line)
         if quoted is not None and quoted.strip():
             window, caret = quote_window(quoted, d.location.column)
             out.append(f"    {window}")
             if caret is not None:
-                out.append("    " + " " * (caret - 1) + "^")
+                out.append("    " + " " * (caret - 1) + paint("^", "caret", colored))
         for step in d.location.chain:
             out.append(f"    {visible(step)}")
         if d.hint:
-            out.append(f"    hint: {visible(d.hint)}")
+            out.append(f"    {paint('hint:', 'hint', colored)} {visible(d.hint)}")
     return "\n".join(out) + ("\n" if out else "")
 
 
@@ -223,9 +262,11 @@ def render(
     *,
     lines: LineSource | None = None,
     version: str = "0",
+    color: bool | None = None,
 ) -> str:
+    """Diagnostics in ``fmt``; only text is ever coloured (``color``, default: `COLOR`)."""
     if fmt == "text":
-        return format_text(diagnostics, lines)
+        return format_text(diagnostics, lines, color=color)
     if fmt == "json":
         return format_json(diagnostics)
     if fmt == "github":

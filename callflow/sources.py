@@ -363,7 +363,7 @@ def read_flow_file(
     except FileNotFoundError:
         if os.path.islink(name):
             return _error("CF001", "broken symbolic link: its target does not exist", name)
-        return _error("CF001", "no such file", name)
+        return _error("CF001", "no such file or directory", name)
     except OSError as error:
         return _unreadable(name, error)
     try:

@@ -29,12 +29,15 @@ def add_api_options(parser: argparse.ArgumentParser) -> None:
         help="use the bundled sandbox even when $OPENTACT_API_URL is set",
     )
     group.add_argument(
-        "--sandbox-db",
+        "--db",
+        dest="sandbox_db",
         type=Path,
         metavar="PATH",
         help="the sandbox's SQLite file (default: $CALLFLOW_SANDBOX_DB, else "
         "~/.local/share/callflow/sandbox.sqlite3)",
     )
+    # The spelling of 0.x, kept for one release: --db is the one every command takes.
+    group.add_argument("--sandbox-db", dest="sandbox_db", type=Path, help=argparse.SUPPRESS)
 
 
 def open_client(args: argparse.Namespace) -> Client:

@@ -23,8 +23,10 @@ def add_context_options(parser: argparse.ArgumentParser, *, sample: bool = True)
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="set a variable; VALUE is read as JSON when it is JSON (numbers, true, "
-        '[lists], {tables}, "text"), else as plain text; dotted keys set nested values',
+        help="set a variable; a variable the template's header declares is converted to "
+        "its declared type (a list or table written as JSON), an undeclared one is read as "
+        'JSON when it is JSON (numbers, true, [lists], {tables}, "text"), else as plain '
+        "text; dotted keys set nested values",
     )
     group.add_argument(
         "--context",
@@ -100,8 +102,17 @@ def read_context_file(path: Path) -> dict[str, Any]:
 def read_context(args: argparse.Namespace) -> Mapping[str, object] | None:
     """The variables the options give, or None when none were given (then a template renders
     once per sample); raises `InputError` for bad input."""
+    from callflow.templating._header import CommandLineContext
+
     context: dict[str, Any] = read_context_file(args.context) if args.context else {}
+    texts: dict[str, str] = {}
     for item in args.var:
         key, value = parse_var(item)
         _set(context, key, value)
-    return context if (context or args.context is not None) else None
+        if len(key) == 1:  # a declared variable is converted from this text to its type
+            texts[key[0]] = item.partition("=")[2]
+        else:
+            texts.pop(key[0], None)
+    if not (context or args.context is not None):
+        return None
+    return CommandLineContext(context, texts)

@@ -18,21 +18,47 @@ def _add_fields(parser: argparse.ArgumentParser, *, creating: bool) -> None:
         parser.add_argument("--name", help="new name (1..255 characters)")
     parser.add_argument("--subdomain", help="subdomain (3..255 characters)")
     active = parser.add_mutually_exclusive_group()
-    active.add_argument("--active", dest="is_active", action="store_true", default=None)
-    active.add_argument("--inactive", dest="is_active", action="store_false")
+    active.add_argument(
+        "--active",
+        dest="is_active",
+        action="store_true",
+        default=None,
+        help="the app takes calls",
+    )
+    active.add_argument(
+        "--inactive", dest="is_active", action="store_false", help="the app takes no calls"
+    )
     parser.add_argument(
         "--trunk-settings",
         type=_json_object,
         metavar="JSON",
         help='class4 egress trunk settings as a JSON object, e.g. \'{"trunk": "…"}\'',
     )
-    parser.add_argument("--outbound-voice-profile", metavar="UUID")
+    parser.add_argument(
+        "--outbound-voice-profile", metavar="UUID", help="the outbound voice profile's uuid"
+    )
     parser.add_argument("--call-flow-url", metavar="URL", help="where the platform fetches flows")
-    parser.add_argument("--call-flow-method", choices=("GET", "POST"))
-    parser.add_argument("--call-flow-timeout", type=int, metavar="MS", dest="call_flow_timeout")
-    parser.add_argument("--webhook-url", metavar="URL")
-    parser.add_argument("--webhook-method", choices=("GET", "POST"))
-    parser.add_argument("--webhook-timeout", type=int, metavar="MS", dest="webhook_timeout")
+    parser.add_argument(
+        "--call-flow-method", choices=("GET", "POST"), help="how the platform fetches flows"
+    )
+    parser.add_argument(
+        "--call-flow-timeout",
+        type=int,
+        metavar="MS",
+        dest="call_flow_timeout",
+        help="how long the platform waits for a flow, in milliseconds",
+    )
+    parser.add_argument("--webhook-url", metavar="URL", help="where the platform sends events")
+    parser.add_argument(
+        "--webhook-method", choices=("GET", "POST"), help="how the platform sends events"
+    )
+    parser.add_argument(
+        "--webhook-timeout",
+        type=int,
+        metavar="MS",
+        dest="webhook_timeout",
+        help="how long the platform waits for the webhook, in milliseconds",
+    )
 
 
 def _json_object(text: str) -> dict[str, object]:
@@ -49,6 +75,7 @@ def _json_object(text: str) -> dict[str, object]:
 
 def configure(parser: argparse.ArgumentParser) -> None:
     from callflow.commands._api import add_api_options
+    from callflow.commands._common import add_format_option
 
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     listing = actions.add_parser("list", help="list the account's apps")
@@ -56,20 +83,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
     create.add_argument("app_name", metavar="NAME", help="the app's name (1..255 characters)")
     _add_fields(create, creating=True)
     show = actions.add_parser("show", help="show one app with its TN leases")
-    show.add_argument("uuid", metavar="UUID")
+    show.add_argument("uuid", metavar="UUID", help="the app's uuid")
     update = actions.add_parser("update", help="change an app's fields")
-    update.add_argument("uuid", metavar="UUID")
+    update.add_argument("uuid", metavar="UUID", help="the app's uuid")
     _add_fields(update, creating=False)
     delete = actions.add_parser("delete", help="delete an app")
-    delete.add_argument("uuid", metavar="UUID")
+    delete.add_argument("uuid", metavar="UUID", help="the app's uuid")
     leases = actions.add_parser(
         "leases", help="list an app's TN leases, or assign (--add) and release (--remove) them"
     )
-    leases.add_argument("uuid", metavar="UUID")
+    leases.add_argument("uuid", metavar="UUID", help="the app's uuid")
     leases.add_argument("--add", nargs="+", default=[], metavar="LEASE", help="TN lease uuids")
     leases.add_argument("--remove", nargs="+", default=[], metavar="LEASE", help="TN lease uuids")
     for sub in (listing, create, show, update, delete, leases):
-        sub.add_argument("--format", choices=("text", "json"), default="text")
+        add_format_option(sub, choices=("text", "json"))
         add_api_options(sub)
 
 
@@ -157,7 +184,8 @@ def _print_app(app: App, fmt: str, verb: str | None) -> None:
     for key, value in app.to_dict().items():
         if key == "tn_leases" or value is None:
             continue
-        print(f"  {key}: {value}")
+        shown = ("yes" if value else "no") if isinstance(value, bool) else value
+        print(f"  {key}: {shown}")
     if app.tn_leases:
         print("  tn_leases:")
         for lease in app.tn_leases:

@@ -14,6 +14,7 @@ HELP = "show the sandbox call log: what the caller heard and where each executed
 
 def configure(parser: argparse.ArgumentParser) -> None:
     from callflow.commands._api import add_api_options
+    from callflow.commands._common import add_format_option
 
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     listing = actions.add_parser("list", help="list the executed calls, newest first")
@@ -22,7 +23,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     show.add_argument("uuid", metavar="ID", help="the execution id `callflow execute` printed")
     for sub in (listing, show):
-        sub.add_argument("--format", choices=("text", "json"), default="text")
+        add_format_option(sub, choices=("text", "json"))
         add_api_options(sub)
 
 

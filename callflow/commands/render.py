@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -61,6 +62,15 @@ def _pretty(text: str) -> str:
     return etree.tostring(root, pretty_print=True, encoding="unicode")
 
 
+# A run of whitespace-only lines between two tags (a macro's or a block's empty line).
+_BLANK_LINES = re.compile(r"(?<=>)[ \t]*\n(?:[ \t]*\n)+(?=[ \t]*<)")
+
+
+def _without_blank_lines(text: str) -> str:
+    """``text`` as rendered, less the whitespace-only lines left between tags."""
+    return _BLANK_LINES.sub("\n", text)
+
+
 def run(args: argparse.Namespace) -> Outcome:
     from callflow.check import iter_document_diagnostics
     from callflow.commands._common import Outcome, format_diagnostics
@@ -70,7 +80,7 @@ def run(args: argparse.Namespace) -> Outcome:
     from callflow.sources import template_source
     from callflow.templating import TemplateRenderer, search_path_for
 
-    context = dict(read_context(args) or {})
+    context = read_context(args) or {}
     template, shown = template_source(args.template)
     folders = (
         tuple(p.resolve() for p in args.search_path)
@@ -95,7 +105,7 @@ def run(args: argparse.Namespace) -> Outcome:
         return Outcome(stdout=format_diagnostics(ordered, args.format), problems=True)
     # Warnings go to stderr so that stdout stays the XML.
     warnings = format_diagnostics(ordered, args.format) if ordered else ""
-    text = _pretty(document.text) if args.pretty else document.text
+    text = _pretty(document.text) if args.pretty else _without_blank_lines(document.text)
     return Outcome(
         stdout=text if text.endswith("\n") else text + "\n", stderr=warnings, stderr_first=True
     )

@@ -18,7 +18,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "name", nargs="?", metavar="NAME", help="show one template (e.g. voicemail) in full"
     )
-    parser.add_argument("--json", action="store_true", help="print the library as JSON")
+    from callflow.commands._common import add_format_option
+
+    add_format_option(parser, choices=("text", "json"))
+    # The spelling of 0.x, kept for one release: --format json is the one every command takes.
+    parser.add_argument(
+        "--json", dest="format", action="store_const", const="json", help=argparse.SUPPRESS
+    )
 
 
 def run(args: argparse.Namespace) -> Outcome:
@@ -32,7 +38,7 @@ def run(args: argparse.Namespace) -> Outcome:
         templates = [t for t in templates if t.path.name.removesuffix(".xml.j2") == wanted]
         if not templates:
             raise InputError(f"no library template named {args.name!r}")
-    if args.json:
+    if args.format == "json":
         return Outcome(
             stdout=json.dumps([t.to_dict() for t in templates], indent=2, ensure_ascii=False) + "\n"
         )

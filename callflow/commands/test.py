@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
                 runner = ScenarioRunner(read_scenario_file(path), update_snapshots=args.update)
                 results = runner.run_all()
             except ScenarioError as error:
-                sys.stderr.write(render(list(error.diagnostics), "text"))
+                sys.stderr.write(render(list(error.diagnostics), "text", color=False))
                 bad_files += 1
                 continue
             for result in results:

@@ -188,7 +188,7 @@ def _read(path: Path) -> tuple[bytes | None, Diagnostic | None]:
     try:
         return path.read_bytes(), None
     except FileNotFoundError:
-        return None, _error("CF001", "no such file", where)
+        return None, _error("CF001", "no such file or directory", where)
     except OSError as error:
         return None, _error("CF007", f"cannot read the file: {error.strerror}", where)
 
@@ -433,12 +433,28 @@ def _flow_of(module: types.ModuleType, source: bytes, shown: str) -> FlowElement
     )
 
 
+# Python's own types in plain words ("is a whole number", not "is a int").
+_TYPE_WORDS = {
+    "int": "a whole number (int)",
+    "float": "a number (float)",
+    "str": "a string",
+    "bool": "true or false (bool)",
+    "list": "a list",
+    "tuple": "a tuple",
+    "dict": "a dict",
+    "bytes": "bytes",
+}
+
+
 def _describe(value: object) -> str:
+    name = type(value).__name__
     if isinstance(value, Node):
-        return f"a {type(value).__name__}"
+        return f"{'an' if name[:1] in 'AEIOU' else 'a'} {name}"
     if value is None:
         return "None"
-    return f"a {type(value).__name__}"
+    if name in _TYPE_WORDS:
+        return _TYPE_WORDS[name]
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
 
 
 def _definition_line(source: bytes, name: str) -> int:

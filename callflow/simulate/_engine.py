@@ -414,8 +414,13 @@ class _Interpreter:
                 Diagnostic(
                     "CF910",
                     Severity.INFO,
-                    f"the caller script has {len(unused)} entr{'y' if len(unused) == 1 else 'ies'}"
-                    f" no <Gather> asked for: {', '.join(repr(p) for p in unused)}",
+                    (
+                        "the caller script has 1 press that no <Gather> used"
+                        if len(unused) == 1
+                        else f"the caller script has {len(unused)} presses that no "
+                        "<Gather> used"
+                    )
+                    + f": {', '.join(repr(p) for p in unused)}",
                     self._where(document, document.root)[0],
                 )
             )

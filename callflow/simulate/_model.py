@@ -230,9 +230,10 @@ class Event:
             branch = d["branch"] + (f" {d['match']!r}" if d.get("match") else "")
             return f"attempt {d['attempt']}/{d['attempts']}: {digits}{timed} → {branch}"
         if kind == "dial":
-            rings = ", ".join(f"{t['target']}: {t['outcome']}" for t in d["targets"])
-            who = d["target"] if d["target"] is not None else "nobody"
-            return f"{rings} → {who} {d['outcome']}"
+            rings = ", ".join(f"{t['target']}: {_plain(t['outcome'])}" for t in d["targets"])
+            if d["target"] is None:
+                return f"{rings} → nobody answered"
+            return f"{rings} → {d['target']} {_plain(d['outcome'])}"
         if kind == "callback":
             state = f"HTTP {d['status']}" if d["status"] is not None else "no reply"
             # An HTTP error status speaks for itself; other problems are spelled out.
@@ -249,9 +250,29 @@ class Event:
         if kind == "end":
             return str(d["reason"])
         if kind in ("record", "record-start", "record-stop", "record-wait"):
-            parts = [f"{k}={v!r}" for k, v in d.items() if v is not None]
-            return " ".join(parts)
+            return _recording(d)
         return json.dumps(d, default=str)
+
+
+def _plain(outcome: object) -> str:
+    """A dial outcome in words: ``no-answer`` → ``no answer``."""
+    return str(outcome).replace("-", " ")
+
+
+def _recording(d: dict[str, Any]) -> str:
+    """A recording event in words: ``5000 ms, tag 'msg', transcribed, timeout 30000 ms``."""
+    parts = []
+    if d.get("ms") is not None:
+        parts.append(f"{d['ms']} ms")
+    if d.get("tag") is not None:
+        parts.append(f"tag {d['tag']!r}")
+    if d.get("wraps"):
+        parts.append("around its children")
+    if "asr" in d:
+        parts.append("transcribed" if d["asr"] else "not transcribed")
+    if d.get("timeout_ms") is not None:
+        parts.append(f"timeout {d['timeout_ms']} ms")
+    return ", ".join(parts)
 
 
 class Transcript:

@@ -143,7 +143,9 @@ def load_template_sources(
     try:
         source = path.read_text(encoding="utf-8") if text is None else text
     except FileNotFoundError:
-        return [LoadedSource(path, shown, None, [_error("CF001", "no such file", where)])]
+        return [
+            LoadedSource(path, shown, None, [_error("CF001", "no such file or directory", where)])
+        ]
     except UnicodeDecodeError as error:
         return [
             LoadedSource(
@@ -218,9 +220,10 @@ def load_template_sources(
                         Severity.WARNING,
                         "template declares no sample context, so its output was not checked",
                         SourceLocation(shown, header.line or 1, None),
-                        hint="add a header with a sample, e.g. {# callflow [samples.basic] "
-                        'greeting = "Hello" #} (each key a variable); or mark an included or '
-                        "imported file with `partial = true`",
+                        hint="add a header with a sample as the first line, e.g. "
+                        '{# callflow samples.basic = { greeting = "Hello" } #} (each key a '
+                        "variable the template uses); or mark a file that is only included or "
+                        "imported with {# callflow partial = true #}",
                     )
                 )
             return [LoadedSource(path, shown, None, problems + found)]

@@ -15,19 +15,28 @@ The header is a Jinja comment that starts with ``callflow`` and holds TOML::
     -#}
 
 A variable with a ``default`` is optional (the default fills it when the context lacks it);
-one without is required. Each ``[samples.NAME]`` table is a context `callflow validate`
+one without is required. A variable's ``type`` starts with the kind of value it takes:
+``string`` (or text), ``integer``, ``number``, ``boolean``, ``list`` (``list of numbers``),
+``table`` (or ``{ … }``); the rest of the words are for people. Values are checked against
+it, from the defaults, the samples and the context alike (`apply_types`); text from the
+command line (`CommandLineContext`) is converted to it. A type that starts with none of
+these words is documentation only. Each ``[samples.NAME]`` table is a context `callflow validate`
 renders the template with. ``partial = true`` marks a file that is only included or
 imported (it is syntax-checked, never rendered alone).
 """
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-_HEADER = re.compile(r"\{#[-+]?[ \t]*callflow[ \t]*\r?\n(?P<body>.*?)[-+]?#\}", re.DOTALL)
+# The header opens with `{# callflow` and a new line, or on one line: `{# callflow KEY = … #}`.
+_HEADER = re.compile(
+    r"\{#[-+]?[ \t]*callflow(?:[ \t]*\r?\n|[ \t]+(?=[\w\[\"']))(?P<body>.*?)[-+]?#\}", re.DOTALL
+)
 _TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
 _KNOWN_KEYS = {"title", "description", "variables", "samples", "partial"}
 _VARIABLE_KEYS = {"type", "default", "meaning"}
@@ -36,11 +45,18 @@ _VARIABLE_KEYS = {"type", "default", "meaning"}
 class TemplateVariable:
     """One documented variable: its name, type, default (if any) and meaning."""
 
-    __slots__ = ("default", "has_default", "meaning", "name", "type")
+    __slots__ = ("default", "has_default", "line", "meaning", "name", "type")
 
     def __init__(
-        self, name: str, type: str, meaning: str, default: object = None, has_default: bool = False
+        self,
+        name: str,
+        type: str,
+        meaning: str,
+        default: object = None,
+        has_default: bool = False,
+        line: int = 0,
     ) -> None:
+        self.line = line  # the template line that declares it (0: unknown)
         self.name = name
         self.type = type
         self.meaning = meaning
@@ -155,7 +171,12 @@ def _read(header: TemplateHeader, data: Mapping[str, Any], body_line: int, body:
             problem(name, f"variable `{name}` needs a `type` and a `meaning` (strings)")
             continue
         header.variables[name] = TemplateVariable(
-            name, kind, meaning, spec.get("default"), "default" in spec
+            name,
+            kind,
+            meaning,
+            spec.get("default"),
+            "default" in spec,
+            _line_of(name, body, body_line, header.line),
         )
     samples = data.get("samples", {})
     if not isinstance(samples, dict):
@@ -166,3 +187,154 @@ def _read(header: TemplateHeader, data: Mapping[str, Any], body_line: int, body:
             header.samples[name] = values
         else:
             problem(name, f"sample `{name}` must be a table: [samples.{name}]")
+
+
+# ------------------------------------------------------------------------ typed variables
+
+# The kinds a declared type can start with, and the words that name each.
+_KINDS = (
+    ("list", ("list", "array")),
+    ("table", ("table", "{", "object", "mapping")),
+    ("boolean", ("boolean", "bool")),
+    ("integer", ("integer", "int")),
+    ("number", ("number", "float")),
+    ("string", ("string", "text", "str")),
+)
+_EXAMPLES = {
+    "list": """a JSON list, e.g. --var '{name}=["+15550100", "+15550101"]'""",
+    "table": """a JSON object, e.g. --var '{name}={{"lang": "en-US"}}'""",
+    "boolean": "true or false, e.g. --var {name}=true",
+    "integer": "a whole number, e.g. --var {name}=3",
+    "number": "a number, e.g. --var {name}=1.5",
+}
+
+
+class CommandLineContext(dict[str, Any]):
+    """Variables given on the command line: each value as JSON when it is JSON, else text, as
+    for any context, plus ``texts``: the text each top-level ``--var`` was given as, so that a
+    declared variable is converted from the text to its own type instead."""
+
+    def __init__(self, values: Mapping[str, Any] = (), texts: Mapping[str, str] = ()) -> None:  # type: ignore[assignment]
+        super().__init__(values)
+        self.texts: dict[str, str] = dict(texts)
+
+
+def kind_of(declared: str) -> str | None:
+    """The kind of value a declared type takes (``list``, ``table``, ``boolean``,
+    ``integer``, ``number``, ``string``), or None when its first word names none."""
+    text = declared.strip().lower()
+    for kind, words in _KINDS:
+        for word in words:
+            rest = text[len(word) : len(word) + 1]
+            if text.startswith(word) and not (rest.isalnum() or rest == "_"):
+                return kind
+    return None
+
+
+def conforms(kind: str, value: object) -> bool:
+    """Whether ``value`` is of ``kind``."""
+    if kind == "string":
+        return isinstance(value, str)
+    if kind == "boolean":
+        return isinstance(value, bool)
+    if kind == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "number":
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if kind == "list":
+        return isinstance(value, list | tuple)
+    return isinstance(value, Mapping)
+
+
+def from_text(kind: str, text: str) -> tuple[bool, object]:
+    """``text`` from the command line as a value of ``kind``: (converted, the value)."""
+    try:
+        parsed: object = json.loads(text)
+    except ValueError:
+        return (True, text) if kind == "string" else (False, text)
+    if kind == "string":
+        return True, parsed if isinstance(parsed, str) else text
+    return (True, parsed) if conforms(kind, parsed) else (False, text)
+
+
+def _described(value: object) -> str:
+    if isinstance(value, bool):
+        what = "true/false"
+    elif isinstance(value, int | float):
+        what = "a number"
+    elif isinstance(value, str):
+        what = "text"
+    elif isinstance(value, list | tuple):
+        what = "a list"
+    elif isinstance(value, Mapping):
+        what = "a table"
+    else:
+        what = type(value).__name__
+    try:
+        shown = json.dumps(value, ensure_ascii=False, default=repr)
+    except ValueError:  # a value that refers to itself
+        shown = "…"
+    if len(shown) > 60:
+        shown = shown[:59] + "…"
+    return f"{shown} ({what})"
+
+
+def _article(text: str) -> str:
+    return ("an " if text[:1].lower() in "aeiou" else "a ") + text
+
+
+def apply_types(
+    header: TemplateHeader, layers: Sequence[tuple[str, Mapping[str, object]]]
+) -> tuple[dict[str, object], list[tuple[int, str, str]]]:
+    """The template's values, from ``layers`` (where they come from, in plain words, and the
+    values; later ones win), each declared variable converted or checked against its type.
+
+    Returns the values and the problems: (line of the declaration, message, hint)."""
+    values: dict[str, object] = {}
+    origin: dict[str, tuple[str, str | None]] = {}
+    for label, layer in layers:
+        texts: Mapping[str, str] = getattr(layer, "texts", {})
+        for key, value in layer.items():
+            values[key] = value
+            text = texts.get(key)
+            origin[key] = ("--var" if text is not None else label, text)
+    problems: list[tuple[int, str, str]] = []
+    for name, variable in header.variables.items():
+        kind = kind_of(variable.type)
+        if kind is None or name not in values:
+            continue
+        label, text = origin[name]
+        if text is not None:
+            ok, converted = from_text(kind, text)
+            given = (
+                f"{json.dumps(text, ensure_ascii=False)} (text that is not {kind_of_words(kind)})"
+            )
+        else:
+            converted = values[name]
+            ok = conforms(kind, converted)
+            given = _described(converted)
+        if ok:
+            values[name] = converted
+            continue
+        message = (
+            f"variable `{name}` is declared as {_article(variable.type)}, "
+            f"but {label} gives it {given}"
+        )
+        example = _EXAMPLES.get(kind, "text").format(name=name)
+        hint = (
+            f"on the command line, write {example}"
+            if text is not None
+            else f"give `{name}` {_article(variable.type)}"
+        )
+        problems.append((variable.line or header.line or 1, message, hint))
+    return values, problems
+
+
+def kind_of_words(kind: str) -> str:
+    return {
+        "list": "a JSON list",
+        "table": "a JSON object",
+        "boolean": "true or false",
+        "integer": "a whole number",
+        "number": "a number",
+    }.get(kind, kind)

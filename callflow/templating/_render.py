@@ -24,7 +24,7 @@ from callflow.diagnostics import Diagnostic, Severity, register_code
 from callflow.document import MAX_DOCUMENT_BYTES, Document, load_bytes
 from callflow.errors import TemplateError, ValidationError
 from callflow.sourcemap import SourceLocation
-from callflow.templating._header import TemplateHeader, parse_header
+from callflow.templating._header import TemplateHeader, apply_types, parse_header
 from callflow.templating._markers import (
     MARK_START,
     FileTable,
@@ -53,6 +53,7 @@ CODES = {
     "CF610": "no sample context of that name",
     "CF611": "template include, import or extends refused (a link out, or not a regular file)",
     "CF612": "sandboxed template passed its time, memory or output limit",
+    "CF613": "template variable is not of the type its header declares",
 }
 for _code, _title in CODES.items():
     register_code(_code, _title)
@@ -304,15 +305,32 @@ class TemplateRenderer:
             Diagnostic("CF609", Severity.ERROR, message, SourceLocation(display, line, None))
             for line, message in (header.problems if check_header else ())
         ]
-        values: dict[str, object] = dict(header.defaults)
+        layers: list[tuple[str, Mapping[str, object]]] = [("its default", header.defaults)]
         extra_chain: tuple[str, ...] = ()
         if sample is not None:
             if sample not in header.samples:
-                declared = ", ".join(header.samples) or "none"
-                raise TemplateError(f"{name} declares no sample `{sample}` (declared: {declared})")
-            values.update(header.samples[sample])
+                declared = ", ".join(f"`{n}`" for n in header.samples) or "none"
+                raise TemplateError(
+                    f"{display}: the template declares no sample `{sample}` (samples: {declared})"
+                )
+            layers.append((f"sample `{sample}`", header.samples[sample]))
             extra_chain = (f"with sample `{sample}`",)
-        values.update(context or {})
+        layers.append(("the context", context or {}))
+        values, mistyped = apply_types(header, layers)
+        if mistyped:
+            return None, [
+                *header_problems,
+                *(
+                    Diagnostic(
+                        "CF613",
+                        Severity.ERROR,
+                        message,
+                        SourceLocation(display, line, None, extra_chain),
+                        hint=hint,
+                    )
+                    for line, message, hint in mistyped
+                ),
+            ]
         values[MAIN_TEMPLATE_KEY] = compiled.name
         try:
             if self.trusted:

@@ -53,7 +53,7 @@ def test_var_overrides_the_context_file(write: Write, run_cli: Run) -> None:
 
 def test_schema_errors_are_reported_at_the_template_line(write: Write, run_cli: Run) -> None:
     path = write("hello.xml.j2", TEMPLATE)
-    result = run_cli("render", path, "--var", "greeting=x", "--var", "wait=2s")
+    result = run_cli("render", path, "--var", "greeting=x", "--var", "wait=-5")
     assert result.code == 1  # type: ignore[attr-defined]
     assert f"{path}:8:10: CF205" in result.out  # type: ignore[attr-defined]
     assert "<Response>" not in result.out  # type: ignore[attr-defined]

@@ -40,7 +40,7 @@ def test_template_without_samples_gets_a_warning_saying_how_to_add_one(write: Wr
     (source,) = load_template_sources(path)
     (warning,) = source.diagnostics
     assert (warning.code, warning.severity) == ("CF608", Severity.WARNING)
-    assert warning.hint is not None and "[samples." in warning.hint
+    assert warning.hint is not None and "samples." in warning.hint
 
 
 def test_partial_templates_are_syntax_checked_without_a_warning(write: Write) -> None:
