@@ -6,8 +6,10 @@ generated 2,000-line flow it sends 200 edits, one at a time, and times each from
 checked in this process the way ``callflow validate`` checks a buffer (front door, schema,
 lint). Then 200 completion requests. The server runs with ``debounceMs: 0`` so that the
 figure is the server's own work (an editor's default adds the 150 ms debounce on purpose;
-one round with it is printed too). Targets: p95 <= 50 ms for the IVR and <= 3x the bare
-check; completion p95 <= 20 ms.
+one round with it is printed too). A second peer is the issue's own: ``callflow validate``
+of the same text in-process (``callflow.cli.main`` reading the text from standard input, its
+output discarded). Targets: p95 <= 50 ms for the IVR and <= 3x ``callflow validate`` in-process
+(the ratio to the bare check is printed too); completion p95 <= 20 ms.
 
     python tests/benchmarks/bench_lsp.py [--edits 200]
 """
@@ -80,6 +82,25 @@ def cpu_of(pid: int) -> float:
 def own_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
+
+
+def validate_in_process(path: str, text: str) -> float:
+    """``callflow validate -q --stdin-filename PATH -`` in this process, output discarded."""
+    import contextlib
+    import io
+    import sys
+
+    from callflow.cli import main as cli_main
+
+    stdin = sys.stdin
+    sys.stdin = io.TextIOWrapper(io.BytesIO(text.encode("utf-8")), encoding="utf-8")
+    start = time.perf_counter()
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            cli_main(["validate", "-q", "--stdin-filename", path, "-"])
+    finally:
+        sys.stdin = stdin
+    return time.perf_counter() - start
 
 
 def bare_check(path: str, text: str) -> float:
@@ -181,10 +202,17 @@ async def main(count: int) -> None:
         wall = time.perf_counter() - wall
         cpu = cpu_of(bench.pid) - cpu_server + own_cpu() - cpu_client
         bare = [bare_check(str(path), t) for t in texts[1:]]
+        validate = [validate_in_process(str(path), t) for t in texts[1:]]
         lines = text.count("\n")
         print(f"\n{name} ({lines} lines, {count} edits)")
         print(line("  didChange -> publishDiagnostics (server)", latencies))
         print(line("  bare in-process check of the same text", bare))
+        print(line("  callflow validate of the same text, in-process", validate))
+        print(
+            "  ratio server / callflow validate: "
+            f"p95 {percentile(latencies, 0.95) / percentile(validate, 0.95):.2f}x, "
+            f"p50 {statistics.median(latencies) / statistics.median(validate):.2f}x"
+        )
         ratio = percentile(latencies, 0.95) / percentile(bare, 0.95)
         median = statistics.median(latencies) / statistics.median(bare)
         print(
