@@ -91,6 +91,11 @@ def registered_codes() -> dict[str, str]:
     return dict(sorted(CODES.items()))
 
 
+def _anchored(code: str) -> str:
+    """The code with an anchor of its own (``#cf203``): the editor links each diagnostic here."""
+    return f'<a id="{code.lower()}"></a>{code}'
+
+
 def diagnostics_page() -> str:
     from callflow.lint import RULES
 
@@ -112,12 +117,12 @@ def diagnostics_page() -> str:
         for code, text in group.items():
             rule = RULES.get(code)
             name = f" (`{rule.name}`)" if rule is not None else ""
-            out.append(f"| {code} | {_cell(text)}{name} |")
+            out.append(f"| {_anchored(code)} | {_cell(text)}{name} |")
         out.append("")
     unknown = sorted(code for code in codes if code[:3] not in GROUPS)
     if unknown:
         out += ["## Other codes", "", "| code | meaning |", "|---|---|"]
-        out += [f"| {code} | {_cell(codes[code])} |" for code in unknown]
+        out += [f"| {_anchored(code)} | {_cell(codes[code])} |" for code in unknown]
         out.append("")
     return "\n".join(out)
 

@@ -332,8 +332,9 @@ def render_module(schema_path: Path | None = None) -> str:
         imports.append("from collections.abc import Mapping")
     if "timedelta" in uses:
         imports.append("from datetime import timedelta")
-    typing_names = sorted({"ClassVar", "TypeAlias", "TypedDict", "Unpack"} | (
-        uses & {"Literal", "Required", "Self"}))
+    typing_names = sorted(
+        {"ClassVar", "TypeAlias", "TypedDict", "Unpack"} | (uses & {"Literal", "Required", "Self"})
+    )
     imports.append(f"from typing import {', '.join(typing_names)}")
     imports.append("")
     core_names = sorted(
@@ -380,9 +381,7 @@ def _element_code(
         specs.append(_attribute_spec(py, attribute))
     lines.append("    unchecked_attributes: Mapping[str, str]")
     lines.extend(
-        docstring(
-            "Escape hatch: XML attributes the schema does not know yet, written as given.", 4
-        )
+        docstring("Escape hatch: XML attributes the schema does not know yet, written as given.", 4)
     )
 
     # -- the class
@@ -472,9 +471,7 @@ def _class_doc(info: ElementInfo, name: str, comments: dict[str, str]) -> str:
     if comment:
         parts.append(_paragraph(f"Schema: {comment}", 4))
     if info.text is not None:
-        parts.append(
-            _paragraph(f"Text (first positional argument): {describe(info.text)}.", 4)
-        )
+        parts.append(_paragraph(f"Text (first positional argument): {describe(info.text)}.", 4))
     if info.children:
         listing = ", ".join(f"`{class_name(c)}`" for c in info.children)
         parts.append(_paragraph(f"Children, in schema order: {listing}.", 4))

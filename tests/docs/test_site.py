@@ -102,7 +102,8 @@ def test_the_diagnostics_page_has_every_registered_code() -> None:
     assert {"CF001", "CF203", "CF305", "CF601", "CF701", "CF801", "CF901"} <= set(codes)
     text = docs_reference.diagnostics_page()
     for code, title in codes.items():
-        assert f"| {code} | {docs_reference._cell(title)}" in text, code
+        anchored = f'<a id="{code.lower()}"></a>{code}'
+        assert f"| {anchored} | {docs_reference._cell(title)}" in text, code
 
 
 def test_the_lint_rules_page_has_every_rule_with_its_severity() -> None:
