@@ -726,10 +726,7 @@ def _gather(state: _State, element: _Element, parent: _Element) -> None:
     )
     for child in element:
         if not isinstance(child.tag, str):
-            if isinstance(child, etree._Comment):
-                out.append(etree.Comment(child.text or ""))
-            elif isinstance(child, etree._ProcessingInstruction) and child.target == "jinja":
-                out.append(etree.ProcessingInstruction("jinja", child.text or ""))
+            _carry_over(child, out)
             continue
         handler = _PROMPTS.get(child.tag)
         if handler is None:
@@ -811,14 +808,7 @@ def _dial(state: _State, element: _Element, parent: _Element) -> None:
         )
     for child in element:
         if not isinstance(child.tag, str):
-            if isinstance(child, etree._Comment):
-                out.append(etree.Comment(child.text or ""))
-            elif (
-                isinstance(child, etree._ProcessingInstruction)
-                and child.target == "jinja"
-                and nouns
-            ):
-                out.append(etree.ProcessingInstruction("jinja", child.text or ""))
+            _carry_over(child, out, jinja=bool(nouns))
             continue
         if child.tag == "Number":
             _number(state, child, out)
@@ -1082,10 +1072,7 @@ def convert_tree(source: Document, base_url: str | None) -> tuple[_Element, _Sta
     attributes.finish()
     for child in root:
         if not isinstance(child.tag, str):
-            if isinstance(child, etree._Comment):
-                out.append(etree.Comment(child.text or ""))
-            elif isinstance(child, etree._ProcessingInstruction) and child.target == "jinja":
-                out.append(etree.ProcessingInstruction("jinja", child.text or ""))
+            _carry_over(child, out)
             continue
         handler = _VERBS.get(child.tag)
         if handler is None:
@@ -1119,3 +1106,12 @@ def iter_input_parts(source: Document) -> Iterator[tuple[_Element, str | None]]:
         yield element, None
         for name in element.attrib:
             yield element, str(name)
+
+
+def _carry_over(node: etree._Element, out: etree._Element, *, jinja: bool = True) -> None:
+    """A comment, or (with ``jinja``) a Jinja construct kept as a processing instruction,
+    copied into the converted element as it stands; other non-elements are dropped."""
+    if isinstance(node, etree._Comment):
+        out.append(etree.Comment(node.text or ""))
+    elif jinja and isinstance(node, etree._ProcessingInstruction) and node.target == "jinja":
+        out.append(etree.ProcessingInstruction("jinja", node.text or ""))
