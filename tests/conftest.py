@@ -79,3 +79,33 @@ def in_fresh_process(request: pytest.FixtureRequest) -> Callable[[], bool]:
         return True
 
     return run
+
+
+@pytest.fixture
+def checkout_snapshot() -> Callable[[Path], Path]:
+    """``checkout_snapshot(folder)``: this checkout, uncommitted work included, committed as a
+    new git repository under ``folder`` (what ``pre-commit try-repo`` clones)."""
+    import shutil
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+
+    def git(*args: str, cwd: Path) -> None:
+        subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
+
+    def snapshot(folder: Path) -> Path:
+        source = folder / "callflow-src"
+        shutil.copytree(
+            root,
+            source,
+            ignore=shutil.ignore_patterns(
+                ".git", ".venv", "__pycache__", "*.egg-info", "build", "dist"
+            ),
+        )
+        identity = ["-c", "user.name=callflow tests", "-c", "user.email=tests@callflow.invalid"]
+        git("init", "-q", cwd=source)
+        git("add", "-A", cwd=source)
+        git(*identity, "commit", "-q", "-m", "snapshot", cwd=source)
+        return source
+
+    return snapshot

@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
 
@@ -32,22 +33,12 @@ def _git(*args: str, cwd: Path) -> None:
 
 
 @pytest.mark.slow
-def test_pre_commit_try_repo_fails_a_bad_flow_and_names_the_place(tmp_path: Path) -> None:
+def test_pre_commit_try_repo_fails_a_bad_flow_and_names_the_place(
+    tmp_path: Path, checkout_snapshot: Callable[[Path], Path]
+) -> None:
     pre_commit = shutil.which("pre-commit", path=os.path.dirname(sys.executable))
     assert pre_commit is not None, "pre-commit is part of the dev extra"
-    # try-repo clones a git repository: snapshot this checkout (with uncommitted work) into one.
-    source = tmp_path / "callflow-src"
-    shutil.copytree(
-        ROOT,
-        source,
-        ignore=shutil.ignore_patterns(
-            ".git", ".venv", "__pycache__", "*.egg-info", "build", "dist"
-        ),
-    )
-    identity = ["-c", "user.name=callflow tests", "-c", "user.email=tests@callflow.invalid"]
-    _git("init", "-q", cwd=source)
-    _git("add", "-A", cwd=source)
-    _git(*identity, "commit", "-q", "-m", "snapshot", cwd=source)
+    source = checkout_snapshot(tmp_path)
 
     project = tmp_path / "project"
     project.mkdir()

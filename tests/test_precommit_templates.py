@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,21 +19,12 @@ def _git(*args: str, cwd: Path) -> None:
 
 
 @pytest.mark.slow
-def test_the_templates_hook_fails_a_sandbox_escape_and_does_not_run_it(tmp_path: Path) -> None:
+def test_the_templates_hook_fails_a_sandbox_escape_and_does_not_run_it(
+    tmp_path: Path, checkout_snapshot: Callable[[Path], Path]
+) -> None:
     pre_commit = shutil.which("pre-commit", path=os.path.dirname(sys.executable))
     assert pre_commit is not None, "pre-commit is part of the dev extra"
-    source = tmp_path / "callflow-src"
-    shutil.copytree(
-        ROOT,
-        source,
-        ignore=shutil.ignore_patterns(
-            ".git", ".venv", "__pycache__", "*.egg-info", "build", "dist"
-        ),
-    )
-    identity = ["-c", "user.name=callflow tests", "-c", "user.email=tests@callflow.invalid"]
-    _git("init", "-q", cwd=source)
-    _git("add", "-A", cwd=source)
-    _git(*identity, "commit", "-q", "-m", "snapshot", cwd=source)
+    source = checkout_snapshot(tmp_path)
 
     project = tmp_path / "project"
     (project / "flows").mkdir(parents=True)
