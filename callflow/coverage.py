@@ -496,7 +496,7 @@ def report_spec_problem(spec: str) -> str | None:
 @contextmanager
 def record_coverage(data: CoverageData | None = None) -> Iterator[CoverageData]:
     """Collect branch coverage of every call simulated inside the ``with`` block."""
-    from callflow.simulate._engine import TRANSCRIPT_OBSERVERS
+    from callflow.simulate._machine import TRANSCRIPT_OBSERVERS
 
     collected = data if data is not None else CoverageData()
     observer = collected.add_transcript

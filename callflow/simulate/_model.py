@@ -1,4 +1,4 @@
-"""The simulator's data: the scripted caller, the call, the limits, events and the transcript."""
+"""The simulator's data: the scripted caller, the call, the limits and the transcript."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 from callflow.diagnostics import Diagnostic
 from callflow.document import Document
 from callflow.errors import SimulationError
-from callflow.sourcemap import SourceLocation
+from callflow.simulate._events import Dialled, ErrorRuns, Event, Gathered, Said
 
 #: A caller-script entry: the caller stays silent for this Gather attempt (it times out).
 SILENCE = ""
@@ -162,119 +162,6 @@ class Limits:
     """Simulated call length."""
 
 
-class Event:
-    """One step of a simulated call: what happened, when, and where the author wrote it.
-
-    ``kind`` is one of ``answer``, ``say``, ``play``, ``pause``, ``record``,
-    ``record-start``, ``record-stop``, ``record-wait``, ``gather``, ``dial``, ``callback``,
-    ``call``, ``error``, ``hangup``, ``end``; ``data`` holds its details (``text``, ``url``,
-    ``digits``, ``target`` …); ``at_ms`` is the simulated clock when it started.
-    """
-
-    __slots__ = ("at_ms", "data", "kind", "location", "xpath")
-
-    def __init__(
-        self,
-        kind: str,
-        at_ms: int,
-        location: SourceLocation,
-        data: dict[str, Any],
-        xpath: str | None = None,
-    ) -> None:
-        self.kind = kind
-        self.at_ms = at_ms
-        self.location = location
-        self.data = data
-        self.xpath = xpath
-
-    def __getitem__(self, key: str) -> Any:
-        return self.data[key]
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.data.get(key, default)
-
-    def __repr__(self) -> str:
-        return f"Event({self.kind!r} at {self.at_ms} ms, {self.location}, {self.data!r})"
-
-    def __str__(self) -> str:
-        return f"{self.at_ms / 1000:8.2f}s  {self.kind:<12} {self.summary()}  ({self.location})"
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON form: ``event``, ``at_ms``, the data, ``file``, ``line``, ``column``."""
-        out: dict[str, Any] = {"event": self.kind, "at_ms": self.at_ms}
-        out.update(self.data)
-        out["file"] = self.location.file
-        out["line"] = self.location.line
-        out["column"] = self.location.column
-        if self.location.chain:
-            out["chain"] = list(self.location.chain)
-        out["xpath"] = self.xpath
-        return out
-
-    def summary(self) -> str:
-        """The event's details in a few words, for the printed transcript."""
-        d = self.data
-        kind = self.kind
-        if kind == "say":
-            voice = d["voice"]
-            extra = f" ×{d['loop']}" if d["loop"] != 1 else ""
-            return f"{d['text']!r}{extra} [{voice['lang']}, {voice['gender']}, {voice['type']}]"
-        if kind == "play":
-            source = d["url"] if d["url"] is not None else f"recording {d['record']!r}"
-            return f"{source}" + (" FAILED" if d["failed"] else "")
-        if kind in ("pause", "answer"):
-            return f"{d['ms']} ms" + (f" tag={d['tag']!r}" if d.get("tag") else "")
-        if kind == "gather":
-            digits = d["digits"] if d["digits"] else "(nothing)"
-            timed = ", timed out" if d["timed_out"] else ""
-            branch = d["branch"] + (f" {d['match']!r}" if d.get("match") else "")
-            return f"attempt {d['attempt']}/{d['attempts']}: {digits}{timed} → {branch}"
-        if kind == "dial":
-            rings = ", ".join(f"{t['target']}: {_plain(t['outcome'])}" for t in d["targets"])
-            if d["target"] is None:
-                return f"{rings} → nobody answered"
-            return f"{rings} → {d['target']} {_plain(d['outcome'])}"
-        if kind == "callback":
-            state = f"HTTP {d['status']}" if d["status"] is not None else "no reply"
-            # An HTTP error status speaks for itself; other problems are spelled out.
-            shown = d["error"] and (d["status"] is None or d["status"] < 400)
-            problem = f" ({d['error']})" if shown else ""
-            return f"{d['method']} {d['url']} → {state}{problem}"
-        if kind == "call":
-            verdict = "matched" if d["matched"] else "no match"
-            return f"{d['field']} {d['actual']!r} = {d['value']!r}? {verdict}"
-        if kind == "error":
-            return str(d["reason"])
-        if kind == "hangup":
-            return f"by {d['by']}" + (f" tag={d['tag']!r}" if d.get("tag") else "")
-        if kind == "end":
-            return str(d["reason"])
-        if kind in ("record", "record-start", "record-stop", "record-wait"):
-            return _recording(d)
-        return json.dumps(d, default=str)
-
-
-def _plain(outcome: object) -> str:
-    """A dial outcome in words: ``no-answer`` → ``no answer``."""
-    return str(outcome).replace("-", " ")
-
-
-def _recording(d: dict[str, Any]) -> str:
-    """A recording event in words: ``5000 ms, tag 'msg', transcribed, timeout 30000 ms``."""
-    parts = []
-    if d.get("ms") is not None:
-        parts.append(f"{d['ms']} ms")
-    if d.get("tag") is not None:
-        parts.append(f"tag {d['tag']!r}")
-    if d.get("wraps"):
-        parts.append("around its children")
-    if "asr" in d:
-        parts.append("transcribed" if d["asr"] else "not transcribed")
-    if d.get("timeout_ms") is not None:
-        parts.append(f"timeout {d['timeout_ms']} ms")
-    return ", ".join(parts)
-
-
 class Transcript:
     """Everything that happened in one simulated call, in order.
 
@@ -332,7 +219,7 @@ class Transcript:
     @property
     def spoken(self) -> list[str]:
         """Every text said, in order."""
-        return [str(e.data["text"]) for e in self.events if e.kind == "say"]
+        return [e.payload.text for e in self.events if isinstance(e.payload, Said)]
 
     @property
     def branches(self) -> list[str]:
@@ -340,13 +227,12 @@ class Transcript:
         ``retry``, ``error``, ``none``, ``remote`` (a URL replied with a new document)."""
         taken: list[str] = []
         for e in self.events:
-            if e.kind == "gather":
-                taken.append(
-                    str(e.data["match"]) if e.data["branch"] == "case" else e.data["branch"]
-                )
+            payload = e.payload
+            if isinstance(payload, Gathered):
+                taken.append(str(payload.match) if payload.branch == "case" else payload.branch)
             elif (
-                e.kind == "error"
-                and e.data.get("of") == "Gather"
+                isinstance(payload, ErrorRuns)
+                and payload.of == "Gather"
                 and (not taken or taken[-1] != "error")
             ):
                 taken.append("error")
@@ -355,7 +241,12 @@ class Transcript:
     @property
     def dialled(self) -> list[str]:
         """Every target rung, in order."""
-        return [str(t["target"]) for e in self.of("dial") for t in e.data["targets"]]
+        return [
+            ring.target
+            for e in self.events
+            if isinstance(e.payload, Dialled)
+            for ring in e.payload.targets
+        ]
 
     @property
     def hung_up(self) -> bool:
