@@ -242,7 +242,7 @@ _LINKS: dict[str, Link] = {
 READS: dict[str, frozenset[str]] = {
     "Response": frozenset({"Error"}),
     "Gather": frozenset({*_PROMPTS, *_GATHER_BRANCHES, "Switch", "Gather"}),
-    "Switch": frozenset({*_BRANCHES, "Error"}),
+    "Switch": frozenset({"Case", "Default", "Error"}),
     "Dial": frozenset({*_DIAL_TARGETS, "Error"}),
     "Callback": frozenset({"Error"}),
 }

@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
 
+from callflow import graph as graph_module
 from callflow.cli import build_parser
 from callflow.commands import graph as graph_command
 from callflow.document import Document, load_path
@@ -24,8 +26,18 @@ from callflow.graph import (
     to_dot,
     to_mermaid,
 )
-from callflow.lint.rules import ACTION_TAGS
 from callflow.sourcemap import SourceLocation, SourceMap
+from callflow.testing import call_flows
+from callflow.vocabulary import load_vocabulary
+from tests.simulate.schema_coverage import (
+    unhandled_tags,
+    unknown_names,
+    vocabulary_with_another_action,
+)
+
+ACTION_TAGS = load_vocabulary().members("Action")
+#: The node kinds that are not tags: the start, the end, a URL the call is handed to.
+DRAWN_KINDS = {"start", "end", "url"}
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 GOLDEN = Path(__file__).parent / "golden"
@@ -123,6 +135,66 @@ def test_mermaid_of_the_menu_example_matches_the_golden_file() -> None:
     document, _ = load_path(EXAMPLES / "ivr_menu.xml", display="examples/ivr_menu.xml")
     assert document is not None
     assert to_mermaid(build_graph(document)) == (GOLDEN / "ivr_menu.mmd").read_text()
+
+
+def test_dot_of_the_menu_example_matches_the_golden_file() -> None:
+    document, _ = load_path(EXAMPLES / "ivr_menu.xml", display="examples/ivr_menu.xml")
+    assert document is not None
+    assert to_dot(build_graph(document)) == (GOLDEN / "ivr_menu.dot").read_text()
+
+
+@pytest.mark.parametrize(("render", "suffix"), [(to_mermaid, "mmd"), (to_dot, "dot")])
+def test_a_flow_with_every_tag_is_drawn_as_the_golden_files_show(
+    render: Callable[[FlowGraph], str], suffix: str
+) -> None:
+    document, problems = load_path(
+        GOLDEN / "every_tag.xml", display="tests/lint/golden/every_tag.xml"
+    )
+    assert document is not None and problems == []
+    used = {str(element.tag) for element in document.iter_elements()}
+    assert used == set(load_vocabulary().elements)
+    assert render(build_graph(document)) == (GOLDEN / f"every_tag.{suffix}").read_text()
+
+
+# ---------------------------------------------------------------- the graph and the schema
+# The label and edge tables and the shape tables are private to callflow.graph; these tests
+# are their contract with the schema, so they read them where they live.
+
+
+def test_every_tag_of_the_schema_is_drawn_or_read_by_its_parents_edges() -> None:
+    drawn = {"Response", *graph_module._LABELS}
+    assert unhandled_tags(load_vocabulary(), drawn, graph_module.READS) == []
+
+
+def test_every_action_of_the_schema_has_a_label_and_the_tables_name_only_schema_tags() -> None:
+    vocabulary = load_vocabulary()
+    assert set(graph_module._LABELS) == vocabulary.members("Action")
+    assert set(graph_module._LINKS) <= vocabulary.members("Action")
+    assert unknown_names(vocabulary, graph_module._LABELS, graph_module.READS) == []
+
+
+def test_a_tag_added_to_the_schema_is_reported_until_the_graph_draws_it(tmp_path: Path) -> None:
+    extended = vocabulary_with_another_action(tmp_path)
+    drawn = {"Response", *graph_module._LABELS}
+    assert unhandled_tags(extended, drawn, graph_module.READS) == ["Whisper"]
+
+
+@pytest.mark.parametrize("table", ["_MERMAID_SHAPES", "_DOT_NODES"])
+def test_shape_tables_name_only_actions_of_the_schema_and_drawn_kinds(table: str) -> None:
+    shapes = getattr(graph_module, table)
+    assert set(shapes) - DRAWN_KINDS <= load_vocabulary().members("Action")
+    assert set(shapes) >= DRAWN_KINDS
+
+
+@settings(max_examples=60, deadline=None)
+@given(call_flows(max_depth=3))
+def test_every_action_of_a_generated_flow_is_one_node_of_its_kind(document: Document) -> None:
+    graph = build_graph(document)
+    actions = [str(e.tag) for e in document.iter_elements() if e.tag in ACTION_TAGS]
+    drawn = [node.kind for node in graph.nodes if node.kind not in DRAWN_KINDS]
+    assert sorted(drawn) == sorted(actions)
+    ids = {node.id for node in graph.nodes}
+    assert all(edge.source in ids and edge.target in ids for edge in graph.edges)
 
 
 def test_the_diagrams_page_shows_the_menu_diagram_as_callflow_draws_it() -> None:
