@@ -19,14 +19,16 @@ end within the simulator's limits, whatever the caller does. Needs ``hypothesis`
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from hypothesis import strategies as st
 from lxml import etree
 
 from callflow.document import Document
 from callflow.simulate import Caller, DialOutcome, Event, Transcript
+from callflow.vocabulary import load_vocabulary
 
 __all__ = [
     "assert_branch",
@@ -198,17 +200,29 @@ def _pause(draw: st.DrawFn) -> etree._Element:
     return _element("Pause", _attributes(draw, length=_number(0, 5000)))
 
 
-@st.composite
-def _simple(draw: st.DrawFn) -> etree._Element:
-    kind = draw(st.sampled_from(("Answer", "Hangup", "RecordStart", "RecordStop", "RecordWait")))
-    if kind == "Answer":
-        return _element(kind, _attributes(draw, delay=_number(0, 2000)))
-    if kind == "Hangup":
-        return _element(kind, _attributes(draw, tag=st.sampled_from(("done", "bye"))))
-    return _element(kind, {})
+def _answer() -> st.SearchStrategy[etree._Element]:
+    delays = _attributes_of(delay=_number(0, 2000))
+    return st.builds(lambda attributes: _element("Answer", attributes), delays)
 
 
-class _Vocabulary:
+def _hangup() -> st.SearchStrategy[etree._Element]:
+    tags = st.sampled_from(("done", "bye"))
+    return st.builds(lambda attributes: _element("Hangup", attributes), _attributes_of(tag=tags))
+
+
+def _empty(tag: str) -> st.SearchStrategy[etree._Element]:
+    return st.builds(lambda: _element(tag, {}))
+
+
+def _attributes_of(**options: st.SearchStrategy[str]) -> st.SearchStrategy[dict[str, str]]:
+    @st.composite
+    def build(draw: st.DrawFn) -> dict[str, str]:
+        return _attributes(draw, **options)
+
+    return build()
+
+
+class _Targets:
     """The URLs and targets generated flows refer to."""
 
     def __init__(
@@ -225,57 +239,99 @@ class _Vocabulary:
 
 
 def _actions(
-    vocabulary: _Vocabulary, depth: int, max_actions: int
+    targets: _Targets, depth: int, max_actions: int
 ) -> st.SearchStrategy[list[etree._Element]]:
-    return st.lists(_action(vocabulary, depth, max_actions), max_size=max_actions)
+    return st.lists(_action(targets, depth, max_actions), max_size=max_actions)
 
 
-def _action(
-    vocabulary: _Vocabulary, depth: int, max_actions: int
-) -> st.SearchStrategy[etree._Element]:
-    leaves: list[st.SearchStrategy[etree._Element]] = [
-        _say(),
-        _play(vocabulary.media_urls),
-        _pause(),
-        _simple(),
-        _dial(vocabulary, depth, max_actions),
-        _callback(vocabulary, depth, max_actions),
-    ]
-    if depth > 0:
-        leaves += [
-            _gather(vocabulary, depth, max_actions),
-            _record(vocabulary, depth, max_actions),
-            _call(vocabulary, depth, max_actions),
+#: A strategy for one tag: given the flows' URLs and targets, the nesting depth left and the
+#: number of actions a block may hold.
+_Builder = Callable[["_Targets", int, int], st.SearchStrategy[etree._Element]]
+
+
+@functools.cache
+def _action_builders() -> dict[str, _Builder]:
+    """One strategy per action tag of the schema."""
+    return {
+        "Answer": lambda targets, depth, size: _answer(),
+        "Say": lambda targets, depth, size: _say(),
+        "Play": lambda targets, depth, size: _play(targets.media_urls),
+        "Pause": lambda targets, depth, size: _pause(),
+        "Hangup": lambda targets, depth, size: _hangup(),
+        "Record": _record,
+        "RecordStart": lambda targets, depth, size: _empty("RecordStart"),
+        "RecordStop": lambda targets, depth, size: _empty("RecordStop"),
+        "RecordWait": lambda targets, depth, size: _empty("RecordWait"),
+        "Gather": _gather,
+        "Dial": _dial,
+        "Callback": _callback,
+        "callback": _legacy_callback,
+        "Call": _call,
+    }
+
+
+#: Actions that are drawn only where a block may still nest (they need branches or a body).
+_NESTING_ACTIONS = frozenset({"Gather", "Call"})
+
+
+@functools.cache
+def _schema_tags() -> tuple[tuple[str, ...], tuple[str, ...], frozenset[str]]:
+    """The action tags and prompt tags in schema order, and the tags that hold actions."""
+    vocabulary = load_vocabulary()
+    actions = vocabulary.members("Action")
+    prompts = vocabulary.members("Prompt")
+    in_order = tuple(vocabulary.elements)
+    return (
+        tuple(t for t in in_order if t in actions),
+        tuple(t for t in in_order if t in prompts),
+        vocabulary.holding("Action"),
+    )
+
+
+def _action(targets: _Targets, depth: int, max_actions: int) -> st.SearchStrategy[etree._Element]:
+    builders = _action_builders()
+    actions, _, _ = _schema_tags()
+    return st.one_of(
+        [
+            builders[tag](targets, depth, max_actions)
+            for tag in actions
+            if depth > 0 or tag not in _NESTING_ACTIONS
         ]
-    else:
-        leaves.append(_record(vocabulary, 0, 0))
-    return st.one_of(leaves)
+    )
+
+
+def _prompt(targets: _Targets) -> st.SearchStrategy[etree._Element]:
+    builders = _action_builders()
+    _, prompts, _ = _schema_tags()
+    return st.one_of([builders[tag](targets, 0, 0) for tag in prompts])
 
 
 def _block(
-    tag: str, vocabulary: _Vocabulary, depth: int, max_actions: int, attributes: dict[str, str]
+    tag: str, targets: _Targets, depth: int, max_actions: int, attributes: dict[str, str]
 ) -> st.SearchStrategy[etree._Element]:
+    _, _, blocks = _schema_tags()
+    if tag not in blocks:
+        raise ValueError(f"<{tag}> holds no actions in the schema")
+
     @st.composite
     def build(draw: st.DrawFn) -> etree._Element:
         element = _element(tag, attributes)
         if depth > 0:
-            element.extend(draw(_actions(vocabulary, depth - 1, max(1, max_actions // 2))))
+            element.extend(draw(_actions(targets, depth - 1, max(1, max_actions // 2))))
         return element
 
     return build()
 
 
 def _error_block(
-    draw: st.DrawFn, vocabulary: _Vocabulary, depth: int, max_actions: int
+    draw: st.DrawFn, targets: _Targets, depth: int, max_actions: int
 ) -> etree._Element | None:
     if not draw(st.booleans()):
         return None
-    return draw(_block("Error", vocabulary, depth, max_actions, {}))
+    return draw(_block("Error", targets, depth, max_actions, {}))
 
 
-def _record(
-    vocabulary: _Vocabulary, depth: int, max_actions: int
-) -> st.SearchStrategy[etree._Element]:
+def _record(targets: _Targets, depth: int, max_actions: int) -> st.SearchStrategy[etree._Element]:
     @st.composite
     def build(draw: st.DrawFn) -> etree._Element:
         attributes = _attributes(
@@ -284,37 +340,33 @@ def _record(
             asr=st.sampled_from(("true", "false")),
             timeout=_number(0, 60000),
         )
-        return draw(_block("Record", vocabulary, depth, max_actions, attributes))
+        return draw(_block("Record", targets, depth, max_actions, attributes))
 
     return build()
 
 
-def _call(
-    vocabulary: _Vocabulary, depth: int, max_actions: int
-) -> st.SearchStrategy[etree._Element]:
+def _call(targets: _Targets, depth: int, max_actions: int) -> st.SearchStrategy[etree._Element]:
     @st.composite
     def build(draw: st.DrawFn) -> etree._Element:
         attributes = {
             "field": draw(st.sampled_from(("from", "to"))),
-            "value": draw(st.sampled_from(vocabulary.call_values)),
+            "value": draw(st.sampled_from(targets.call_values)),
         }
-        return draw(_block("Call", vocabulary, depth, max_actions, attributes))
+        return draw(_block("Call", targets, depth, max_actions, attributes))
 
     return build()
 
 
-def _dial(
-    vocabulary: _Vocabulary, depth: int, max_actions: int
-) -> st.SearchStrategy[etree._Element]:
+def _dial(targets: _Targets, depth: int, max_actions: int) -> st.SearchStrategy[etree._Element]:
     @st.composite
     def build(draw: st.DrawFn) -> etree._Element:
         dial = _element("Dial", {})
         for _ in range(draw(st.integers(1, 3))):
             if draw(st.booleans()):
-                dial.append(_element("To", {}, draw(st.sampled_from(vocabulary.dial_targets))))
+                dial.append(_element("To", {}, draw(st.sampled_from(targets.dial_targets))))
             else:
                 dial.append(_element("Sip", {}, draw(st.sampled_from(DEFAULT_SIP_TARGETS))))
-        error = _error_block(draw, vocabulary, depth, max_actions)
+        error = _error_block(draw, targets, depth, max_actions)
         if error is not None:
             dial.append(error)
         return dial
@@ -322,14 +374,10 @@ def _dial(
     return build()
 
 
-def _callback(
-    vocabulary: _Vocabulary, depth: int, max_actions: int
-) -> st.SearchStrategy[etree._Element]:
+def _callback(targets: _Targets, depth: int, max_actions: int) -> st.SearchStrategy[etree._Element]:
     @st.composite
     def build(draw: st.DrawFn) -> etree._Element:
-        url = draw(st.sampled_from(vocabulary.callback_urls))
-        if draw(st.integers(0, 4)) == 0:
-            return _element("callback", {}, url)
+        url = draw(st.sampled_from(targets.callback_urls))
         attributes = {"url": url, "method": draw(st.sampled_from(("GET", "POST")))}
         attributes.update(
             _attributes(
@@ -340,7 +388,7 @@ def _callback(
             )
         )
         callback = _element("Callback", attributes)
-        error = _error_block(draw, vocabulary, depth, max_actions)
+        error = _error_block(draw, targets, depth, max_actions)
         if error is not None:
             callback.append(error)
         return callback
@@ -348,9 +396,13 @@ def _callback(
     return build()
 
 
-def _gather(
-    vocabulary: _Vocabulary, depth: int, max_actions: int
+def _legacy_callback(
+    targets: _Targets, depth: int, max_actions: int
 ) -> st.SearchStrategy[etree._Element]:
+    return st.sampled_from(targets.callback_urls).map(lambda url: _element("callback", {}, url))
+
+
+def _gather(targets: _Targets, depth: int, max_actions: int) -> st.SearchStrategy[etree._Element]:
     @st.composite
     def build(draw: st.DrawFn) -> etree._Element:
         num_digits = draw(st.integers(1, 2))
@@ -364,9 +416,7 @@ def _gather(
             )
         )
         gather = _element("Gather", attributes)
-        gather.extend(
-            draw(st.lists(st.one_of(_say(), _play(vocabulary.media_urls), _pause()), max_size=2))
-        )
+        gather.extend(draw(st.lists(_prompt(targets), max_size=2)))
         keys = st.text(alphabet="0123456789", min_size=1, max_size=num_digits)
         dtmfs = draw(st.lists(keys, min_size=1, max_size=3, unique=True))
         legacy = draw(st.integers(0, 4)) == 0
@@ -374,12 +424,12 @@ def _gather(
         holder = gather if legacy else _element("Switch", {})
         for dtmf in dtmfs:
             holder.append(
-                draw(_block(branch_tag, vocabulary, depth, max_actions, {key_attribute: dtmf}))
+                draw(_block(branch_tag, targets, depth, max_actions, {key_attribute: dtmf}))
             )
         if draw(st.booleans()):
-            holder.append(draw(_block("Default", vocabulary, depth, max_actions, {})))
+            holder.append(draw(_block("Default", targets, depth, max_actions, {})))
         if not legacy:
-            error = _error_block(draw, vocabulary, depth, max_actions)
+            error = _error_block(draw, targets, depth, max_actions)
             if error is not None:
                 holder.append(error)
             gather.append(holder)
@@ -424,14 +474,14 @@ def flow_texts(
     call_values: Sequence[str] = ("+15550001234", "+15550100000", "+15559999999"),
 ) -> st.SearchStrategy[str]:
     """`call_flows` as XML text (one element per line), e.g. for a webhook to return."""
-    vocabulary = _Vocabulary(callback_urls, media_urls, dial_targets, call_values)
+    targets = _Targets(callback_urls, media_urls, dial_targets, call_values)
 
     @st.composite
     def build(draw: st.DrawFn) -> str:
         response = _element("Response", {})
-        response.extend(draw(_actions(vocabulary, max_depth, max_actions)))
+        response.extend(draw(_actions(targets, max_depth, max_actions)))
         if draw(st.booleans()):
-            response.append(draw(_block("Error", vocabulary, max_depth, max_actions, {})))
+            response.append(draw(_block("Error", targets, max_depth, max_actions, {})))
         text: str = etree.tostring(response, pretty_print=True, encoding="unicode")
         return text
 

@@ -327,28 +327,6 @@ class Ended(Payload):
         return self.reason
 
 
-#: Every event payload class, by the module's own count (a test holds it to the kinds listed
-#: in the `Event` docstring).
-PAYLOADS: tuple[type[Payload], ...] = (
-    Answered,
-    Said,
-    Played,
-    Paused,
-    HungUp,
-    Recorded,
-    RecordStarted,
-    RecordStopped,
-    RecordingEnded,
-    RecordWaited,
-    Gathered,
-    Dialled,
-    Requested,
-    Compared,
-    ErrorRuns,
-    Ended,
-)
-
-
 class Event:
     """One step of a simulated call: what happened, when, and where the author wrote it.
 

@@ -2,15 +2,66 @@
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+import contextlib
+
+from hypothesis import Phase, find, given, settings
 from hypothesis import strategies as st
+from hypothesis.errors import NoSuchExample
+from lxml import etree
 
 from callflow.document import Document
 from callflow.schema import load_schema
-from callflow.simulate import Caller, Limits, Transcript, simulate
+from callflow.simulate import (
+    Answered,
+    Caller,
+    Compared,
+    Dialled,
+    Ended,
+    ErrorRuns,
+    Gathered,
+    HungUp,
+    Limits,
+    Paused,
+    Payload,
+    Played,
+    Recorded,
+    RecordingEnded,
+    RecordStarted,
+    RecordStopped,
+    RecordWaited,
+    Requested,
+    Said,
+    Transcript,
+    simulate,
+)
 from callflow.testing import call_flows, caller_scripts, flow_texts, url_replies
+from callflow.vocabulary import load_vocabulary
 
 LIMITS = Limits(max_steps=400, max_fetches=8)
+
+#: The JSON transcript's fields of each kind of event, in order (between ``event``/``at_ms``
+#: and the location): the shape the typed payloads keep.
+JSON_FIELDS: dict[type[Payload], list[str]] = {
+    Answered: ["ms", "tag"],
+    Said: ["text", "voice", "loop", "ms"],
+    Played: ["url", "record", "loop", "leg", "failed", "ms"],
+    Paused: ["ms"],
+    HungUp: ["by", "tag"],
+    Recorded: ["tag", "asr", "timeout_ms", "wraps", "ms"],
+    RecordStarted: ["tag"],
+    RecordStopped: ["ms"],
+    RecordingEnded: ["tag", "ms"],
+    RecordWaited: ["ms"],
+    Gathered: ["digits", "attempt", "attempts", "timed_out", "branch", "match"],
+    Dialled: ["targets", "target", "outcome", "ms"],
+    Requested: ["url", "method", "of", "status", "reply", "error"],
+    Compared: ["field", "value", "actual", "matched"],
+    ErrorRuns: ["reason", "of"],
+    Ended: ["reason"],
+}
+PAYLOAD_OF_KIND: dict[str, set[type[Payload]]] = {}
+for _payload in JSON_FIELDS:
+    PAYLOAD_OF_KIND.setdefault(_payload.kind, set()).add(_payload)
 
 
 @settings(max_examples=60, deadline=None)
@@ -71,3 +122,31 @@ def test_gathered_digits_respect_num_digits_and_never_hold_the_finish_key(
         finish = element.get("finishOnKey", "*")
         assert len(gather["digits"]) <= int(element.get("numDigits", "1"))
         assert finish not in gather["digits"]
+
+
+def test_the_generated_flows_use_every_tag_of_the_schema() -> None:
+    wanted = set(load_vocabulary().elements)
+    seen: set[str] = set()
+
+    def all_seen(text: str) -> bool:
+        seen.update(str(element.tag) for element in etree.fromstring(text).iter())
+        return wanted <= seen
+
+    # Generation only: the search ends at the first flow that completes the set.
+    generate_only = settings(max_examples=2_000, phases=[Phase.generate], database=None)
+    with contextlib.suppress(NoSuchExample):  # then `seen` tells which tags never came
+        find(flow_texts(max_depth=3), all_seen, settings=generate_only)
+    assert sorted(wanted - seen) == []
+
+
+@settings(max_examples=60, deadline=None)
+@given(call_flows(max_depth=3), caller_scripts(), url_replies())
+def test_every_event_has_the_typed_payload_of_its_kind_and_reads_as_its_data(
+    document: Document, caller: Caller, replies: dict[str, str]
+) -> None:
+    transcript = simulate(document, caller, app=replies, limits=LIMITS)
+    for event in transcript:
+        assert type(event.payload) in PAYLOAD_OF_KIND[event.kind], event
+        assert event.data == event.payload.as_data()
+        assert list(event.to_dict())[2:-4] == JSON_FIELDS[type(event.payload)]
+        assert event.summary() == event.payload.summary()
