@@ -34,7 +34,7 @@ from __future__ import annotations
 import functools
 import html
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from urllib.parse import quote
 
 import jinja2
@@ -163,59 +163,66 @@ class _Markup:
             index += 1
 
     def _char(self, char: str) -> None:
-        state = self.state
-        if state == "text":
-            if char == "<":
-                self.state, self.tag = "tagname", ""
-            elif self.open_tag:
-                self.value.append(char)
-        elif state == "tagname":
-            if char in "!?/" and not self.tag:
-                self.state = "skip"
-                self.tag = char
-                self.open_tag = ""
-            elif char.isspace():
-                self.state = "tag"
-            elif char == ">":
-                self._opened()
-            elif char == "/":
-                self.state = "tag"
-            else:
-                self.tag += char
-        elif state == "skip":
+        _STATES[self.state](self, char)
+
+    # One handler per state of the scan, found by name in `_STATES`.
+
+    def _in_text(self, char: str) -> None:
+        if char == "<":
+            self.state, self.tag = "tagname", ""
+        elif self.open_tag:
+            self.value.append(char)
+
+    def _in_tag_name(self, char: str) -> None:
+        if char in "!?/" and not self.tag:
+            # A comment, CDATA section, processing instruction or end tag: skipped whole.
+            self.state = "skip"
+            self.tag = char
+            self.open_tag = ""
+        elif char.isspace() or char == "/":
+            self.state = "tag"
+        elif char == ">":
+            self._opened()
+        else:
             self.tag += char
-            if self.tag.startswith("!--"):
-                if self.tag.endswith("-->"):
+
+    def _in_skipped(self, char: str) -> None:
+        self.tag += char
+        for opener, closer in _SKIPPED_SECTIONS:
+            if self.tag.startswith(opener):
+                if self.tag.endswith(closer):
                     self.state = "text"
-            elif self.tag.startswith("![CDATA["):
-                if self.tag.endswith("]]>"):
-                    self.state = "text"
-            elif char == ">":
-                self.state = "text"
-        elif state == "tag":
-            if char == ">":
-                self._opened()
-            elif char == "/":
-                self.open_tag = ""
-                self.tag_closed = True
-            elif not char.isspace():
-                self.state, self.attribute = "attribute", char
-        elif state == "attribute":
-            if char == "=" or char.isspace():
-                self.state = "equals"
-            elif char in "/>":
-                self.state = "tag"
-                self._char(char)
-            else:
-                self.attribute += char
-        elif state == "equals":
-            if char in "\"'":
-                self.state, self.quote, self.value = "value", char, []
-        elif state == "value":
-            if char == self.quote:
-                self.state = "tag"
-            else:
-                self.value.append(char)
+                return
+        if char == ">":
+            self.state = "text"
+
+    def _in_tag(self, char: str) -> None:
+        if char == ">":
+            self._opened()
+        elif char == "/":
+            self.open_tag = ""
+            self.tag_closed = True
+        elif not char.isspace():
+            self.state, self.attribute = "attribute", char
+
+    def _in_attribute(self, char: str) -> None:
+        if char == "=" or char.isspace():
+            self.state = "equals"
+        elif char in "/>":
+            self.state = "tag"
+            self._char(char)
+        else:
+            self.attribute += char
+
+    def _in_equals(self, char: str) -> None:
+        if char in "\"'":
+            self.state, self.quote, self.value = "value", char, []
+
+    def _in_value(self, char: str) -> None:
+        if char == self.quote:
+            self.state = "tag"
+        else:
+            self.value.append(char)
 
     def _opened(self) -> None:
         self.state = "text"
@@ -233,6 +240,21 @@ class _Markup:
         if self.state in ("value", "text"):
             self.value.append(_EXPRESSION)
         return part
+
+
+#: Sections that end at their own closer rather than at the first ">".
+_SKIPPED_SECTIONS = (("!--", "-->"), ("![CDATA[", "]]>"))
+
+#: State of the scan -> what one character does in it.
+_STATES: dict[str, Callable[[_Markup, str], None]] = {
+    "text": _Markup._in_text,
+    "tagname": _Markup._in_tag_name,
+    "skip": _Markup._in_skipped,
+    "tag": _Markup._in_tag,
+    "attribute": _Markup._in_attribute,
+    "equals": _Markup._in_equals,
+    "value": _Markup._in_value,
+}
 
 
 class UrlContextExtension(Extension):

@@ -144,3 +144,29 @@ def test_every_value_comes_back_whole_from_the_query(value: str) -> None:
     assume(not _ENCODED_LOOKING.search(value))
     url = _callback_url(QUERY, v=value)
     assert parse_qsl(urlsplit(url).query, keep_blank_values=True) == [("from", value), ("k", "1")]
+
+
+def test_comments_cdata_and_processing_instructions_are_skipped_by_the_url_scan() -> None:
+    # What looks like a URL attribute inside them is not one; the URL after them still is.
+    template = (
+        '<Response><!-- <Callback url="{{ v }}"/> --><Say><![CDATA[ <Play> ]]></Say>'
+        "<?pi <Play>?><Play>https://x.test/{{ v }}.mp3</Play></Response>"
+    )
+    document = load_flow(template, filename="t.xml.j2", context={"v": "a b"})
+    assert '<!-- <Callback url="a b"/> -->' in document.text
+    assert "<Play>https://x.test/a%20b.mp3</Play>" in document.text
+
+
+def test_single_quotes_and_spaces_around_the_equals_sign_still_make_a_url_attribute() -> None:
+    template = "<Response><Callback url = 'https://x.test/?q={{ v }}' method=\"GET\"/></Response>"
+    assert _callback_url(template, v="a b") == "https://x.test/?q=a%20b"
+
+
+def test_an_attribute_after_a_url_attribute_is_not_encoded() -> None:
+    template = (
+        '<Response><Play loop="1" url="https://x.test/{{ v }}" tag="{{ v }}"/><Hangup/></Response>'
+    )
+    play = _render(template, v="a b").find("Play")
+    assert (
+        play is not None and play.get("tag") == "a b" and play.get("url") == "https://x.test/a%20b"
+    )
