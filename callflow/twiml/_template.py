@@ -28,13 +28,9 @@ from callflow.document import MAX_DOCUMENT_BYTES, Document, load_bytes
 from callflow.sourcemap import SourceLocation
 from callflow.twiml import _codes as codes
 from callflow.twiml._api import TwimlConversion
-from callflow.twiml._convert import (
-    MARK_CLOSE,
-    MARK_OPEN,
-    MARKER,
-    convert_tree,
-    reserved_character,
-)
+from callflow.twiml._convert import convert_tree
+from callflow.twiml._state import MARK_CLOSE, MARK_OPEN, MARKER
+from callflow.twiml._values import reserved_character
 
 _JINJA = re.compile(
     r"\{%-?\s*raw\s*-?%\}.*?\{%-?\s*endraw\s*-?%\}|\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL
