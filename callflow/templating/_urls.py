@@ -34,7 +34,7 @@ from __future__ import annotations
 import functools
 import html
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from urllib.parse import quote
 
 import jinja2
@@ -268,53 +268,77 @@ class UrlContextExtension(Extension):
         environment.filters["urlencode"] = urlencode_filter
 
     def filter_stream(self, stream: TokenStream) -> Iterator[Token]:
-        markup = _Markup()
-        skip_depth = 0
-        tokens = list(stream)
+        yield from _UrlPass(list(stream)).run()
+
+
+class _UrlPass:
+    """One walk over a template's tokens: each ``{{ … }}`` in a URL gets the URL filter."""
+
+    def __init__(self, tokens: list[Token]) -> None:
+        self.tokens = tokens
+        self.markup = _Markup()
+        self.skip_depth = 0  # inside {% set %}/{% filter %} bodies: text becomes a value
+
+    def run(self) -> Iterator[Token]:
+        tokens = self.tokens
         index = 0
         while index < len(tokens):
             token = tokens[index]
             if token.type == "data":
-                if skip_depth == 0:
-                    markup.feed(
-                        MARKER.sub("", token.value) if "\x01" in token.value else token.value
-                    )
+                if self.skip_depth == 0:
+                    self.feed(token.value)
                 yield token
             elif token.type == "block_begin" and index + 1 < len(tokens):
-                name = tokens[index + 1].value
-                statement_end = index
-                while statement_end < len(tokens) and tokens[statement_end].type != "block_end":
-                    statement_end += 1
-                statement = tokens[index : statement_end + 1]
-                assigns = any(t.type == "assign" for t in statement)
-                if (name == "set" and not assigns) or name == "filter":
-                    skip_depth += 1
-                elif name in ("endset", "endfilter"):
-                    skip_depth = max(0, skip_depth - 1)
-                yield from statement
-                index = statement_end
-            elif token.type == "variable_begin" and skip_depth == 0:
-                end = index
-                while end < len(tokens) and tokens[end].type != "variable_end":
-                    end += 1
-                part = markup.expression()
-                inner = tokens[index + 1 : end]
-                if part is None or not inner:
-                    yield from tokens[index : end + 1]
-                else:
-                    line = token.lineno
-                    yield token
-                    yield Token(line, "lparen", "(")
-                    yield from inner
-                    yield Token(line, "rparen", ")")
-                    yield Token(line, "pipe", "|")
-                    yield Token(line, "name", URL_FILTER)
-                    yield Token(line, "lparen", "(")
-                    yield Token(line, "string", part)
-                    yield Token(line, "rparen", ")")
-                    if end < len(tokens):
-                        yield tokens[end]
-                index = end
+                index = yield from self.statement(index)
+            elif token.type == "variable_begin" and self.skip_depth == 0:
+                index = yield from self.expression(index)
             else:
                 yield token
             index += 1
+
+    def feed(self, text: str) -> None:
+        self.markup.feed(MARKER.sub("", text) if "\x01" in text else text)
+
+    def end_of(self, index: int, kind: str) -> int:
+        """Index of the first token of ``kind`` from ``index`` on (or past the end)."""
+        end = index
+        while end < len(self.tokens) and self.tokens[end].type != kind:
+            end += 1
+        return end
+
+    def statement(self, index: int) -> Generator[Token, None, int]:
+        """The statement at ``index`` as it is; the index of its last token."""
+        tokens = self.tokens
+        name = tokens[index + 1].value
+        statement_end = self.end_of(index, "block_end")
+        statement = tokens[index : statement_end + 1]
+        assigns = any(t.type == "assign" for t in statement)
+        if (name == "set" and not assigns) or name == "filter":
+            self.skip_depth += 1
+        elif name in ("endset", "endfilter"):
+            self.skip_depth = max(0, self.skip_depth - 1)
+        yield from statement
+        return statement_end
+
+    def expression(self, index: int) -> Generator[Token, None, int]:
+        """The ``{{ … }}`` at ``index``, filtered for the URL part it lands in; its end index."""
+        tokens = self.tokens
+        end = self.end_of(index, "variable_end")
+        part = self.markup.expression()
+        inner = tokens[index + 1 : end]
+        if part is None or not inner:
+            yield from tokens[index : end + 1]
+            return end
+        line = tokens[index].lineno
+        yield tokens[index]
+        yield Token(line, "lparen", "(")
+        yield from inner
+        yield Token(line, "rparen", ")")
+        yield Token(line, "pipe", "|")
+        yield Token(line, "name", URL_FILTER)
+        yield Token(line, "lparen", "(")
+        yield Token(line, "string", part)
+        yield Token(line, "rparen", ")")
+        if end < len(tokens):
+            yield tokens[end]
+        return end

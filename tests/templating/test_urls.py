@@ -15,7 +15,7 @@ from lxml import etree
 from callflow.errors import ValidationError
 from callflow.sources import load_flow
 from callflow.templating import TemplateRenderer
-from callflow.templating._urls import url_typed
+from callflow.templating._urls import url_typed  # private: the URL table has no public name
 
 
 def _render(template: str, **values: object) -> etree._Element:
