@@ -170,3 +170,26 @@ def test_an_attribute_after_a_url_attribute_is_not_encoded() -> None:
     assert (
         play is not None and play.get("tag") == "a b" and play.get("url") == "https://x.test/a%20b"
     )
+
+
+_SCANNED = (
+    "<Response><!-- a <Play> note --><Say><![CDATA[ <Play> ]]></Say><?pi x?>"
+    "<Play loop = '2'>https://x.test/{{ v }}.mp3</Play>"
+    '<Gather numDigits="1" url="https://x.test/g?d={{ v }}#{{ v }}"><Say>{{ v }}</Say></Gather>'
+    "<Callback url = 'https://x.test/n?a={{ v }}' method=\"GET\"/></Response>"
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(0, len(_SCANNED)), max_size=6), st.sampled_from(["a b", "&x=1", "é#?"]))
+def test_where_the_template_text_is_split_does_not_change_the_encoding(
+    cuts: list[int], value: str
+) -> None:
+    # A {# comment #} renders nothing but splits the text the URL scan reads into pieces:
+    # wherever the pieces end, every value is encoded as in the unsplit template.
+    spans = [(m.start(), m.end()) for m in re.finditer(r"\{\{.*?\}\}", _SCANNED)]
+    cuts = sorted({c for c in cuts if not any(start < c < end for start, end in spans)})
+    pieces = [_SCANNED[a:b] for a, b in zip([0, *cuts], [*cuts, len(_SCANNED)], strict=True)]
+    split = "{# cut #}".join(pieces)
+    whole = load_flow(_SCANNED, filename="t.xml.j2", context={"v": value}).text
+    assert load_flow(split, filename="t.xml.j2", context={"v": value}).text == whole
