@@ -201,6 +201,8 @@ class _MarkingPass:
         self.tokens = tokens
         self.offsets = offsets
         self.line_starts = line_starts
+        self.skip_depth = 0  # inside {% set %}/{% filter %} bodies: text becomes a value
+        self.blocks: list[bool] = []  # open {% block %} tags: True when it takes markers
 
     def where(self, index: int) -> tuple[int, int]:
         """(line, column) of token ``index``; column 0 when unknown."""
@@ -238,8 +240,6 @@ class _MarkingPass:
 
     def run(self) -> Iterator[Token]:
         tokens = self.tokens
-        self.skip_depth = 0  # inside {% set %}/{% filter %} bodies: text becomes a value
-        self.blocks: list[bool] = []  # open {% block %} tags: True when it takes markers
         index = 0
         while index < len(tokens):
             token = tokens[index]
