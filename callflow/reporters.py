@@ -192,6 +192,16 @@ def format_github(
     return "\n".join(out) + ("\n" if out else "")
 
 
+def _file_uri(file: str) -> str:
+    """A file name as a SARIF URI reference: ``/`` kept, every other byte that is not
+    unreserved or a sub-delimiter percent-encoded (a ``#``, ``?``, ``%`` or space in a name
+    would otherwise point at another file; a ``:`` in the first segment would read as a
+    scheme). A byte that was not UTF-8 (kept by ``surrogateescape``) is encoded as itself."""
+    from urllib.parse import quote
+
+    return quote(Path(file).as_posix(), safe="/!$&'()*+,;=@", errors="surrogateescape")
+
+
 def format_sarif(diagnostics: Sequence[Diagnostic], *, version: str = "0") -> str:
     """SARIF 2.1.0, one run, one rule per code seen."""
     import json
@@ -221,7 +231,7 @@ def format_sarif(diagnostics: Sequence[Diagnostic], *, version: str = "0") -> st
                 "locations": [
                     {
                         "physicalLocation": {
-                            "artifactLocation": {"uri": Path(d.location.file).as_posix()},
+                            "artifactLocation": {"uri": _file_uri(d.location.file)},
                             "region": region,
                         },
                         **(
