@@ -155,3 +155,28 @@ def test_the_generator_refuses_a_name_imported_twice() -> None:
     )
     with pytest.raises(ValueError, match="InputError is imported twice"):
         generator().public_imports(source)
+
+
+def test_the_architecture_page_draws_the_exception_tree_errors_py_has() -> None:
+    import re
+
+    from callflow import errors
+
+    page = (ROOT / "docs" / "explanation" / "architecture.md").read_text("utf-8")
+    block = page.split("  ```text\n  CallflowError\n", 1)[1].split("```", 1)[0]
+    parents: dict[str, type] = {"CallflowError": Exception}
+    stack = ["CallflowError"]
+    for line in block.rstrip().splitlines():
+        match = re.fullmatch(r"  ([│ ]*)[├└]── (\w+)", line)
+        assert match is not None, line
+        depth = len(match[1]) // 4 + 1
+        stack[depth:] = [match[2]]
+        parents[match[2]] = getattr(errors, stack[depth - 1])
+    drawn = {name: getattr(errors, name).__bases__[0] for name in parents}
+    assert drawn == parents
+    defined = {
+        name
+        for name, value in vars(errors).items()
+        if isinstance(value, type) and issubclass(value, errors.CallflowError)
+    }
+    assert set(parents) == defined
