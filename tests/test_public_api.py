@@ -180,3 +180,30 @@ def test_the_architecture_page_draws_the_exception_tree_errors_py_has() -> None:
         if isinstance(value, type) and issubclass(value, errors.CallflowError)
     }
     assert set(parents) == defined
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "callflow.diagnostics",
+        "callflow.errors",
+        "callflow.reporters",
+        "callflow.resources",
+        "callflow.testing",
+    ],
+)
+def test_a_modules_public_names_are_listed_and_exist(module: str) -> None:
+    # (ruff's RUF022 keeps each __all__ sorted)
+    imported = importlib.import_module(module)
+    names: list[str] = imported.__all__
+    for name in names:
+        assert hasattr(imported, name), name
+    # Every function or class defined here without a leading underscore is listed.
+    defined = {
+        name
+        for name, value in vars(imported).items()
+        if not name.startswith("_")
+        and getattr(value, "__module__", None) == module
+        and callable(value)
+    }
+    assert defined <= set(names)
