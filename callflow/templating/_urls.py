@@ -179,8 +179,10 @@ class _Markup:
             self.state = "skip"
             self.tag = char
             self.open_tag = ""
-        elif char.isspace() or char == "/":
+        elif char.isspace():
             self.state = "tag"
+        elif char == "/":  # <Play/>: the element ends with its start tag
+            self.state, self.tag_closed = "tag", True
         elif char == ">":
             self._opened()
         else:

@@ -14,7 +14,7 @@ from lxml import etree
 
 from callflow.errors import ValidationError
 from callflow.sources import load_flow
-from callflow.templating import TemplateRenderer
+from callflow.templating import TemplateRenderer, render_template
 from callflow.templating._urls import url_typed  # private: the URL table has no public name
 
 
@@ -193,3 +193,17 @@ def test_where_the_template_text_is_split_does_not_change_the_encoding(
     split = "{# cut #}".join(pieces)
     whole = load_flow(_SCANNED, filename="t.xml.j2", context={"v": value}).text
     assert load_flow(split, filename="t.xml.j2", context={"v": value}).text == whole
+
+
+@pytest.mark.parametrize(
+    "closed",
+    ["<Play/>", "<Play />", '<Play url="https://x.test/a.mp3"/>', "<Play>https://x.test/a</Play>"],
+)
+def test_text_after_a_closed_play_is_not_in_its_url(tmp_path: Path, closed: str) -> None:
+    # Not schema-valid (text in Response), so rendered without validation: the value after
+    # the Play element, self-closed or ended, is escaped as XML text, not percent-encoded.
+    path = tmp_path / "t.xml.j2"
+    path.write_text(f"<Response>{closed}{{{{ v }}}}</Response>", encoding="utf-8")
+    document = render_template(path, {"v": "a b"}, validate=False)
+    play = etree.fromstring(document.text.encode()).find("Play")
+    assert play is not None and play.tail == "a b"
