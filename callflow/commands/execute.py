@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> Outcome:
     import json
 
     from callflow.check import check_document
-    from callflow.commands._api import DEMO_APP_NAME, demo_app, open_client
+    from callflow.commands._api import DEMO_APP_NAME, demo_app, target_line, targeted_client
     from callflow.commands._common import Outcome, flow_from_args, format_diagnostics
     from callflow.diagnostics import has_errors, in_order
     from callflow.errors import ApiError, InputError
@@ -60,8 +60,8 @@ def run(args: argparse.Namespace) -> Outcome:
         )
     # Warnings are shown, not blocking.
     shown = format_diagnostics(found, args.format) if found and args.format == "text" else ""
-    notes = ""
-    with open_client(args) as client:
+    with targeted_client(args) as client:
+        notes = target_line(client)
         app_uuid = args.app
         if app_uuid is None:
             if not client.is_sandbox:
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> Outcome:
             app, created = demo_app(client)
             app_uuid = app.uuid
             made = "created now" if created else "use --app to choose another"
-            notes = f"app: {DEMO_APP_NAME} {app_uuid} ({made})\n"
+            notes += f"app: {DEMO_APP_NAME} {app_uuid} ({made})\n"
         try:
             execution = client.execute(app_uuid, document, validate=False, upload=args.upload)
         except ApiError as error:
@@ -83,6 +83,7 @@ def run(args: argparse.Namespace) -> Outcome:
                 stderr=notes
                 + f"{args.source}: rejected by {client.target} (HTTP {error.status})\n",
                 problems=True,
+                stderr_first=True,
             )
         if args.format == "json":
             result = {"source": str(args.source), "target": client.target, **execution.to_dict()}
