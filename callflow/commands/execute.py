@@ -32,6 +32,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="send without validating first (to test the platform's own checks)",
     )
     parser.add_argument(
+        "--press",
+        action="append",
+        default=[],
+        metavar="DIGITS",
+        help="sandbox only: keys the simulated caller of the call log types at the next "
+        "<Gather> attempt (repeat for each attempt; '' or 'silence' for none, 'hangup' to "
+        "hang up there); see `callflow calls show ID`",
+    )
+    parser.add_argument(
         "--upload",
         choices=("multipart", "raw"),
         default="multipart",
@@ -39,6 +48,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     add_format_option(parser)
     add_api_options(parser)
+
+
+def _caller(args: argparse.Namespace) -> object:
+    """The scripted caller the sandbox plays the flow to (None: its default caller)."""
+    from callflow.errors import InputError, SimulationError
+    from callflow.simulate import Caller
+
+    if not args.press:
+        return None
+    try:
+        return Caller(presses=args.press)
+    except SimulationError as error:  # a bad option value
+        raise InputError(str(error)) from None
 
 
 def run(args: argparse.Namespace) -> Outcome:
@@ -73,8 +95,14 @@ def run(args: argparse.Namespace) -> Outcome:
             app_uuid = app.uuid
             made = "created now" if created else "use --app to choose another"
             notes += f"app: {DEMO_APP_NAME} {app_uuid} ({made})\n"
+        if args.press and not client.is_sandbox:
+            raise InputError(
+                "--press scripts the sandbox's simulated caller; the API places no such call"
+            )
         try:
-            execution = client.execute(app_uuid, document, validate=False, upload=args.upload)
+            execution = client.execute(
+                app_uuid, document, validate=False, upload=args.upload, caller=_caller(args)
+            )
         except ApiError as error:
             if not error.diagnostics:
                 raise
