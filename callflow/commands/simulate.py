@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -132,6 +133,10 @@ def load_app(spec: str) -> Any:
     return target
 
 
+#: An app's uuid (``--app UUID``), as the API and the sandbox write them.
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
 def _fetched_flow(args: argparse.Namespace) -> tuple[Document, str]:
     """The flow the app ``--app UUID`` names fetches from its call_flow_url (through the
     client, then the front door), and the lines that say where it came from."""
@@ -177,7 +182,7 @@ def run(args: argparse.Namespace) -> Outcome:
         from_number=args.from_number or defaults.from_number,
         to_number=args.to_number or defaults.to_number,
     )
-    by_uuid = args.app is not None and ":" not in args.app
+    by_uuid = args.app is not None and _UUID.fullmatch(args.app) is not None
     if args.source is None and not by_uuid:
         raise InputError("give a SOURCE, or --app UUID of an app whose call_flow_url gives it")
     if args.source is not None and by_uuid:
