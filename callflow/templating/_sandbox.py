@@ -395,21 +395,26 @@ class _Watchdog:
     """One thread per process stopping renders that pass their time or memory limit."""
 
     def __init__(self) -> None:
+        self._watch_memory = _resident_bytes() is not None
+        self._reset()
+
+    def _reset(self) -> None:
+        """A fresh state: at start, and in a forked child. The child has a copy of the
+        parent's lock and event as they were at the fork (held, if this process's watchdog
+        thread was looking at that moment: the child's first render would then wait for
+        it forever) and of its renders (other threads', which do not exist in the child)."""
         self._lock = threading.Lock()
         self._renders: dict[int, _Render] = {}
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
-        self._pid = os.getpid()
-        self._watch_memory = _resident_bytes() is not None
+        _PENDING_REASONS.clear()
 
     def enter(self, timeout: float, max_memory: int) -> int:
         render = _Render(timeout, max_memory)
         token = id(render)
         with self._lock:
             self._renders[token] = render
-            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
-                # (Again after a fork: the child has the object but not the thread.)
-                self._pid = os.getpid()
+            if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
                     target=self._run, name="callflow-render-watchdog", daemon=True
                 )
@@ -479,3 +484,5 @@ def _raise_in(thread: int, exception: type[BaseException] | None) -> None:
 
 
 WATCHDOG = _Watchdog()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=WATCHDOG._reset)
