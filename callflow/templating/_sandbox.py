@@ -19,20 +19,20 @@ layers, each covering what the one before cannot see:
    chunks counted as they come, so ``{% for %}`` loops printing small pieces stop at
    `MAX_OUTPUT_FACTOR` times the document limit instead of filling a list. Cost: one
    Python-level loop step per output chunk (the same order as Jinja's own join).
-3. **A watchdog thread** (one per process, asleep while nothing renders) that wakes every
-   `WATCH_INTERVAL` seconds during a render and raises `RenderLimitExceeded` inside the
-   rendering thread (``PyThreadState_SetAsyncExc``) when the render has run longer than
-   its time limit (`RENDER_TIMEOUT`) or the process's resident memory has grown by more
-   than `MAX_RENDER_MEMORY` since the render began. This stops what the first two layers
-   cannot predict: nested loops that print nothing, exponential macro recursion,
-   lists built inside a macro. Trade-offs: an asynchronous exception is delivered between
-   bytecodes, so a single C call runs to its end (which is why layer 1 exists); memory is
-   measured for the whole process (``/proc/self/statm``; on systems without it only time
-   is watched), so another thread's allocations during a render count against it; and
-   the limits are wall-clock, so a loaded machine reaches them sooner. A ``sys.settrace``
-   deadline would see every line but slows rendering several times over; a child
-   process per render would give hard ``RLIMIT_AS`` limits but costs a fork per render,
-   far more than the render itself.
+3. **A watchdog thread** (one per process, asleep once nothing has rendered for a second)
+   that wakes every `WATCH_INTERVAL` seconds during a render and raises
+   `RenderLimitExceeded` inside the rendering thread (``PyThreadState_SetAsyncExc``) when
+   the render has run longer than its time limit (`RENDER_TIMEOUT`) or the process's
+   resident memory has grown by more than `MAX_RENDER_MEMORY` since the render began. This
+   stops what the first two layers cannot predict: nested loops that print nothing,
+   exponential macro recursion, lists built inside a macro. Trade-offs: an asynchronous
+   exception is delivered between bytecodes, so a single C call runs to its end (which is
+   why layer 1 exists); memory is measured for the whole process (``/proc/self/statm``; on
+   systems without it only time is watched), so another thread's allocations during a render
+   count against it; and the limits are wall-clock, so a loaded machine reaches them sooner.
+   A ``sys.settrace`` deadline would see every line but slows rendering several times over;
+   a child process per render would give hard ``RLIMIT_AS`` limits but costs a fork per
+   render, far more than the render itself.
 
 Deep recursion ends at Python's recursion limit, reported like any other render error.
 A refusal of layer 1 is a `ValueTooLarge` (a `SecurityError`); layers 2 and 3 raise
@@ -67,6 +67,8 @@ RENDER_TIMEOUT = 3.0
 MAX_RENDER_MEMORY = 128 * 1024 * 1024
 #: Seconds between the watchdog's looks at a running render.
 WATCH_INTERVAL = 0.05
+#: Empty looks (one per WATCH_INTERVAL) before the watchdog sleeps until the next render.
+IDLE_LOOKS = 20
 #: The largest integer (in bits) ``**`` may produce.
 MAX_POWER_BITS = 1 << 16
 
@@ -431,13 +433,21 @@ class _Watchdog:
                 _PENDING_REASONS.pop(render.thread, None)
 
     def _run(self) -> None:
+        idle = 0
         while True:
             self._wake.wait()
             time.sleep(WATCH_INTERVAL)
             with self._lock:
                 if not self._renders:
-                    self._wake.clear()
+                    # Asleep after IDLE_LOOKS empty looks, not the first: under a stream of
+                    # renders (a flow server) waking the thread again would cost each one a
+                    # thread switch.
+                    idle += 1
+                    if idle >= IDLE_LOOKS:
+                        idle = 0
+                        self._wake.clear()
                     continue
+                idle = 0
                 now = time.monotonic()
                 memory = _resident_bytes() if self._watch_memory else None
                 for render in self._renders.values():
