@@ -134,3 +134,32 @@ def test_load_flow_raises_input_error_for_unreadable_input(tmp_path: Path) -> No
         load_flow(tmp_path / "missing.xml")
     assert not isinstance(refused.value, ValidationError)
     assert [d.code for d in refused.value.diagnostics] == ["CF001"]
+
+
+def test_a_sandbox_that_cannot_listen_is_an_error_with_exit_1(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        code = main(["sandbox", "serve", "--port", port, "--db", ":memory:", "-q"])
+    assert code == EXIT_PROBLEMS
+    err = capsys.readouterr().err
+    assert f"callflow sandbox: cannot listen on 127.0.0.1:{port}: " in err
+    assert "internal error" not in err
+
+
+def test_an_api_error_names_the_target_it_came_from(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = "00000000-0000-0000-0000-000000000000"
+    database = tmp_path / "s.sqlite3"
+    assert main(["apps", "show", missing, "--db", str(database), "--sandbox"]) == EXIT_PROBLEMS
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        f"callflow apps: HTTP 404: SIP Control App {missing} not found",
+        f"target: sandbox (in-process, {database})",
+    ]
