@@ -49,6 +49,9 @@ BEHIND_THE_DOOR = {
 ALLOWED = {
     ("commands/validate.py", "resolve"),  # --schema XSD, made absolute for worker processes
     ("commands/render.py", "resolve"),  # -I folders for includes
+    # The change stamp of the folder a served flow was found in (when it changes, the flow
+    # is looked for again through the front door, which also reads it on every request).
+    ("web/_service.py", "os.stat"),
 }
 
 

@@ -22,6 +22,7 @@ from callflow.client._core import (
     Upload,
     build_request,
     env_proxy,
+    fetch_app_flow,
     finish,
     logger,
     prepare_flow,
@@ -203,6 +204,15 @@ class AsyncClient:
             app_uuid, document, upload or self.upload, caller, sandbox=self._settings.local
         )
         return await self._run(call)
+
+    async def fetch_call_flow(
+        self, app_uuid: str, *, any_host: bool | None = None
+    ) -> tuple[str, bytes]:
+        """As `Client.fetch_call_flow` (the fetch runs in a worker thread)."""
+        import asyncio
+
+        app = await self.get_app(app_uuid)
+        return await asyncio.to_thread(fetch_app_flow, app, self.is_sandbox, any_host)
 
     async def list_calls(self) -> list[CallRecord]:
         """The sandbox call log, newest first (summaries: no steps, no flow)."""

@@ -457,6 +457,29 @@ def env_proxy(settings: Settings) -> str | None:
     return urllib.request.getproxies().get(parts.scheme) or None
 
 
+def fetch_app_flow(app: App, sandbox: bool, any_host: bool | None) -> tuple[str, bytes]:
+    """`Client.fetch_call_flow` once the app is read: its ``call_flow_url`` and the bytes."""
+    from callflow.errors import InputError, TransportError
+    from callflow.web._platform import fetch_call_flow
+
+    if not app.call_flow_url:
+        raise InputError(
+            f"app {app.uuid} has no call_flow_url (set one with "
+            f"`callflow apps update {app.uuid} --call-flow-url URL`)"
+        )
+    record = {
+        "uuid": app.uuid,
+        "call_flow_url": app.call_flow_url,
+        "call_flow_method": app.call_flow_method,
+        "call_flow_request_timeout": app.call_flow_request_timeout,
+    }
+    try:
+        data = fetch_call_flow(record, any_host=not sandbox if any_host is None else any_host)
+    except ApiError as error:  # the sandbox's wording of a refusal, without its status
+        raise TransportError(error.message) from None
+    return app.call_flow_url, data
+
+
 def resolve_settings(
     base_url: str | None,
     *,

@@ -22,6 +22,7 @@ from callflow.client._core import (
     Upload,
     build_request,
     env_proxy,
+    fetch_app_flow,
     finish,
     logger,
     prepare_flow,
@@ -203,6 +204,19 @@ class Client:
             app_uuid, document, upload or self.upload, caller, sandbox=self._settings.local
         )
         return self._run(call)
+
+    def fetch_call_flow(self, app_uuid: str, *, any_host: bool | None = None) -> tuple[str, bytes]:
+        """What the app's ``call_flow_url`` answers, fetched as the platform fetches it when a
+        call arrives (its ``call_flow_method``, ``from`` and ``to`` in the query, the call
+        object on POST, within its ``call_flow_request_timeout``, up to the document size
+        limit): the URL and the bytes, not yet checked (load them through
+        `callflow.sources.load_flow`).
+
+        ``any_host``: fetch from any host (default: on the API yes, on the sandbox only from
+        loopback addresses, as the sandbox itself does). Raises `InputError` when the app
+        has no ``call_flow_url``, `TransportError` when the URL does not give a reply.
+        """
+        return fetch_app_flow(self.get_app(app_uuid), self.is_sandbox, any_host)
 
     def list_calls(self) -> list[CallRecord]:
         """The sandbox call log, newest first (summaries: no steps, no flow)."""

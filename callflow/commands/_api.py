@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -41,14 +42,33 @@ def add_api_options(parser: argparse.ArgumentParser) -> None:
 
 
 def open_client(args: argparse.Namespace) -> Client:
-    """The client the options ask for; says on stderr which target it is."""
+    """The client the options ask for (`target_line` says which target it is)."""
     from callflow.client import Client
     from callflow.sandbox import Sandbox
 
     url = None if args.sandbox else (args.api_url or os.environ.get("OPENTACT_API_URL"))
-    client = Client(url) if url else Sandbox(args.sandbox_db).client()
-    print(f"target: {client.target}", file=sys.stderr)
-    return client
+    return Client(url) if url else Sandbox(args.sandbox_db).client()
+
+
+def target_line(client: Client) -> str:
+    """The line every API command starts its messages with: where its requests went."""
+    return f"target: {client.target}\n"
+
+
+@contextmanager
+def targeted_client(args: argparse.Namespace) -> Iterator[Client]:
+    """`open_client`, closed at the end; a `CallflowError` raised inside also names the
+    target (its message gains a ``target: …`` line), as the command's output would have."""
+    from callflow.errors import CallflowError
+
+    with open_client(args) as client:
+        try:
+            yield client
+        except CallflowError as error:
+            # The message is what cli.py prints after "callflow COMMAND: ".
+            text = str(error)
+            error.args = (f"{text}\n{target_line(client).rstrip()}", *error.args[1:])
+            raise
 
 
 def demo_app(client: Client) -> tuple[App, bool]:
@@ -75,5 +95,6 @@ def demo_app(client: Client) -> tuple[App, bool]:
         return app, False
 
 
-def print_json(value: object) -> None:
-    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n")
+def as_json(value: object) -> str:
+    """``value`` as the JSON the API commands print (indented, UTF-8, one trailing newline)."""
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n"

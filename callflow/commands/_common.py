@@ -79,10 +79,13 @@ def add_flow_arguments(
     "name (callflow/ivr_menu.xml.j2) or - for standard input",
     context: bool = True,
     max_bytes: bool = False,
+    optional: bool = False,
 ) -> None:
     """The flow argument(s) and reading options every command takes, read by `flows_from_args`
-    and `flow_from_args` through the front door (`callflow.sources`)."""
-    parser.add_argument(dest, nargs="+" if many else None, metavar=metavar, help=help)
+    and `flow_from_args` through the front door (`callflow.sources`). ``optional``: the
+    command can get its one flow another way (the argument is then None)."""
+    nargs = "+" if many else "?" if optional else None
+    parser.add_argument(dest, nargs=nargs, metavar=metavar, help=help)
     group = parser.add_argument_group("reading flows")
     group.add_argument(
         "--stdin-filename",

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from callflow.client import App, CallRecord, TnLease
+    from callflow.client import App, CallRecord, Client, TnLease
+    from callflow.commands._common import Outcome
 
 NAME = "apps"
 HELP = "manage SIP Control Apps and their TN leases (on the API or the sandbox)"
@@ -117,97 +117,97 @@ def _fields(args: argparse.Namespace) -> dict[str, object]:
     return {name: value for name, value in fields.items() if value is not None}
 
 
-def run(args: argparse.Namespace) -> int:
-    from callflow.commands._api import open_client, print_json
+def run(args: argparse.Namespace) -> Outcome:
+    from callflow.commands._api import target_line, targeted_client
+    from callflow.commands._common import Outcome
+    from callflow.errors import InputError
 
-    with open_client(args) as client:
-        if args.action == "list":
-            apps = client.list_apps()
-            if args.format == "json":
-                print_json([app.to_dict() for app in apps])
-            else:
-                _print_apps(apps)
-            return 0
-        if args.action == "create":
-            app = client.create_app(args.app_name, **_fields(args))
-            _print_app(app, args.format, "created")
-            return 0
-        if args.action == "show":
-            _print_app(client.get_app(args.uuid), args.format, None)
-            if client.is_sandbox and args.format == "text":
-                _print_app_calls([c for c in client.list_calls() if c.app_uuid == args.uuid])
-            return 0
-        if args.action == "update":
-            changes = _fields(args)
-            if not changes:
-                print("callflow apps update: nothing to change (see --help)", file=sys.stderr)
-                return 2
-            _print_app(client.update_app(args.uuid, **changes), args.format, "updated")
-            return 0
-        if args.action == "delete":
-            client.delete_app(args.uuid)
-            if args.format == "json":
-                print_json({"uuid": args.uuid, "deleted": True})
-            else:
-                print(f"deleted {args.uuid}")
-            return 0
-        if args.add or args.remove:
-            leases = client.change_leases(args.uuid, add=args.add, remove=args.remove)
-        else:
-            leases = client.list_leases(args.uuid)
-        if args.format == "json":
-            print_json([lease.to_dict() for lease in leases])
-        else:
-            _print_leases(leases)
-        return 0
+    changes = _fields(args) if args.action == "update" else {}
+    if args.action == "update" and not changes:
+        raise InputError("update: nothing to change (see --help)")
+    with targeted_client(args) as client:
+        out = _act(client, args, changes)
+        return Outcome(stdout=out, stderr=target_line(client), stderr_first=True)
 
 
-def _print_apps(apps: list[App]) -> None:
+def _act(client: Client, args: argparse.Namespace, changes: dict[str, object]) -> str:
+    """What the action does, as the text (or JSON) it prints."""
+    from callflow.commands._api import as_json
+
+    json_out = args.format == "json"
+    if args.action == "list":
+        apps = client.list_apps()
+        return as_json([app.to_dict() for app in apps]) if json_out else _apps_text(apps)
+    if args.action == "create":
+        return _app_text(client.create_app(args.app_name, **_fields(args)), args.format, "created")
+    if args.action == "show":
+        shown = _app_text(client.get_app(args.uuid), args.format, None)
+        if client.is_sandbox and not json_out:
+            shown += _app_calls_text([c for c in client.list_calls() if c.app_uuid == args.uuid])
+        return shown
+    if args.action == "update":
+        return _app_text(client.update_app(args.uuid, **changes), args.format, "updated")
+    if args.action == "delete":
+        client.delete_app(args.uuid)
+        return (
+            as_json({"uuid": args.uuid, "deleted": True}) if json_out else f"deleted {args.uuid}\n"
+        )
+    if args.add or args.remove:
+        leases = client.change_leases(args.uuid, add=args.add, remove=args.remove)
+    else:
+        leases = client.list_leases(args.uuid)
+    return as_json([lease.to_dict() for lease in leases]) if json_out else _leases_text(leases)
+
+
+def _lines(lines: list[str]) -> str:
+    return "".join(line + "\n" for line in lines)
+
+
+def _apps_text(apps: list[App]) -> str:
     if not apps:
-        print("no apps")
-        return
+        return "no apps\n"
     width = max(4, *(len(app.name) for app in apps))
-    print(f"{'UUID':36}  {'NAME':{width}}  {'SUBDOMAIN':20}  ACTIVE")
+    lines = [f"{'UUID':36}  {'NAME':{width}}  {'SUBDOMAIN':20}  ACTIVE"]
     for app in apps:
         active = "yes" if app.is_active else "no"
-        print(f"{app.uuid:36}  {app.name:{width}}  {app.subdomain or '-':20}  {active}")
+        lines.append(f"{app.uuid:36}  {app.name:{width}}  {app.subdomain or '-':20}  {active}")
+    return _lines(lines)
 
 
-def _print_app(app: App, fmt: str, verb: str | None) -> None:
-    from callflow.commands._api import print_json
+def _app_text(app: App, fmt: str, verb: str | None) -> str:
+    from callflow.commands._api import as_json
 
     if fmt == "json":
-        print_json(app.to_dict())
-        return
-    if verb:
-        print(f"{verb} {app.uuid}")
+        return as_json(app.to_dict())
+    lines = [f"{verb} {app.uuid}"] if verb else []
     for key, value in app.to_dict().items():
         if key == "tn_leases" or value is None:
             continue
         shown = ("yes" if value else "no") if isinstance(value, bool) else value
-        print(f"  {key}: {shown}")
+        lines.append(f"  {key}: {shown}")
     if app.tn_leases:
-        print("  tn_leases:")
-        for lease in app.tn_leases:
-            print(f"    {lease.uuid}  {lease.number or '?'}")
+        lines.append("  tn_leases:")
+        lines.extend(f"    {lease.uuid}  {lease.number or '?'}" for lease in app.tn_leases)
+    return _lines(lines)
 
 
-def _print_app_calls(calls: list[CallRecord]) -> None:
+def _app_calls_text(calls: list[CallRecord]) -> str:
     # The sandbox's call log for this app (newest first): what each executed flow did.
     if not calls:
-        print("  calls: none executed yet")
-        return
-    print(f"  calls: {len(calls)} executed (see `callflow calls show ID`)")
+        return "  calls: none executed yet\n"
+    lines = [f"  calls: {len(calls)} executed (see `callflow calls show ID`)"]
     for call in calls[:5]:
         heard = call.heard[0] if call.heard else "(nothing)"
         shown = "".join(ch if ch.isprintable() else "?" for ch in heard)[:50]
-        print(f"    {call.uuid}  ended by {call.ended_by or '?'}  first heard: {shown}")
+        lines.append(f"    {call.uuid}  ended by {call.ended_by or '?'}  first heard: {shown}")
+    return _lines(lines)
 
 
-def _print_leases(leases: list[TnLease]) -> None:
+def _leases_text(leases: list[TnLease]) -> str:
     if not leases:
-        print("no TN leases assigned")
-        return
+        return "no TN leases assigned\n"
+    lines = []
     for lease in leases:
         expires = lease.expired_on.date().isoformat() if lease.expired_on else "?"
-        print(f"{lease.uuid}  {lease.number or '?':15}  expires {expires}")
+        lines.append(f"{lease.uuid}  {lease.number or '?':15}  expires {expires}")
+    return _lines(lines)

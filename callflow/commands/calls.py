@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from callflow.client import CallRecord
+    from callflow.commands._common import Outcome
 
 NAME = "calls"
 HELP = "show the sandbox call log: what the caller heard and where each executed call went"
@@ -27,41 +28,39 @@ def configure(parser: argparse.ArgumentParser) -> None:
         add_api_options(sub)
 
 
-def run(args: argparse.Namespace) -> int:
-    from callflow.commands._api import open_client, print_json
+def run(args: argparse.Namespace) -> Outcome:
+    from callflow.commands._api import as_json, target_line, targeted_client
+    from callflow.commands._common import Outcome
 
-    with open_client(args) as client:
+    with targeted_client(args) as client:
         if args.action == "list":
             calls = client.list_calls()
             if args.format == "json":
-                print_json([call.to_dict() for call in calls])
+                out = as_json([call.to_dict() for call in calls])
             else:
-                _print_calls(calls)
-            return 0
-        call = client.get_call(args.uuid)
-        if args.format == "json":
-            print_json(call.to_dict())
+                out = _calls_text(calls)
         else:
-            print(render_call(call), end="")
-        return 0
+            call = client.get_call(args.uuid)
+            out = as_json(call.to_dict()) if args.format == "json" else render_call(call)
+        return Outcome(stdout=out, stderr=target_line(client), stderr_first=True)
 
 
 def _seconds(ms: int | None) -> str:
     return f"{(ms or 0) / 1000:.2f}s"
 
 
-def _print_calls(calls: list[CallRecord]) -> None:
+def _calls_text(calls: list[CallRecord]) -> str:
     if not calls:
-        print("no calls yet: execute a flow on the sandbox (`callflow execute FLOW`)")
-        return
-    print(f"{'ID':36}  {'WHEN':24}  {'ENDED BY':12}  {'LENGTH':>8}  FIRST HEARD")
+        return "no calls yet: execute a flow on the sandbox (`callflow execute FLOW`)\n"
+    lines = [f"{'ID':36}  {'WHEN':24}  {'ENDED BY':12}  {'LENGTH':>8}  FIRST HEARD"]
     for call in calls:
         when = call.created_on.isoformat(timespec="seconds") if call.created_on else "?"
         first = _clip(call.heard[0], 40) if call.heard else "(nothing)"
-        print(
+        lines.append(
             f"{call.uuid:36}  {when:24}  {call.ended_by or '?':12}  "
             f"{_seconds(call.duration_ms):>8}  {first}"
         )
+    return "".join(line + "\n" for line in lines)
 
 
 def _clip(text: str, width: int) -> str:

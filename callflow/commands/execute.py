@@ -32,6 +32,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="send without validating first (to test the platform's own checks)",
     )
     parser.add_argument(
+        "--press",
+        action="append",
+        default=[],
+        metavar="DIGITS",
+        help="sandbox only: keys the simulated caller of the call log types at the next "
+        "<Gather> attempt (repeat for each attempt; '' or 'silence' for none, 'hangup' to "
+        "hang up there); see `callflow calls show ID`",
+    )
+    parser.add_argument(
         "--upload",
         choices=("multipart", "raw"),
         default="multipart",
@@ -41,11 +50,24 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_api_options(parser)
 
 
+def _caller(args: argparse.Namespace) -> object:
+    """The scripted caller the sandbox plays the flow to (None: its default caller)."""
+    from callflow.errors import InputError, SimulationError
+    from callflow.simulate import Caller
+
+    if not args.press:
+        return None
+    try:
+        return Caller(presses=args.press)
+    except SimulationError as error:  # a bad option value
+        raise InputError(str(error)) from None
+
+
 def run(args: argparse.Namespace) -> Outcome:
     import json
 
     from callflow.check import check_document
-    from callflow.commands._api import DEMO_APP_NAME, demo_app, open_client
+    from callflow.commands._api import DEMO_APP_NAME, demo_app, target_line, targeted_client
     from callflow.commands._common import Outcome, flow_from_args, format_diagnostics
     from callflow.diagnostics import has_errors, in_order
     from callflow.errors import ApiError, InputError
@@ -60,8 +82,8 @@ def run(args: argparse.Namespace) -> Outcome:
         )
     # Warnings are shown, not blocking.
     shown = format_diagnostics(found, args.format) if found and args.format == "text" else ""
-    notes = ""
-    with open_client(args) as client:
+    with targeted_client(args) as client:
+        notes = target_line(client)
         app_uuid = args.app
         if app_uuid is None:
             if not client.is_sandbox:
@@ -72,9 +94,15 @@ def run(args: argparse.Namespace) -> Outcome:
             app, created = demo_app(client)
             app_uuid = app.uuid
             made = "created now" if created else "use --app to choose another"
-            notes = f"app: {DEMO_APP_NAME} {app_uuid} ({made})\n"
+            notes += f"app: {DEMO_APP_NAME} {app_uuid} ({made})\n"
+        if args.press and not client.is_sandbox:
+            raise InputError(
+                "--press scripts the sandbox's simulated caller; the API places no such call"
+            )
         try:
-            execution = client.execute(app_uuid, document, validate=False, upload=args.upload)
+            execution = client.execute(
+                app_uuid, document, validate=False, upload=args.upload, caller=_caller(args)
+            )
         except ApiError as error:
             if not error.diagnostics:
                 raise
@@ -83,6 +111,7 @@ def run(args: argparse.Namespace) -> Outcome:
                 stderr=notes
                 + f"{args.source}: rejected by {client.target} (HTTP {error.status})\n",
                 problems=True,
+                stderr_first=True,
             )
         if args.format == "json":
             result = {"source": str(args.source), "target": client.target, **execution.to_dict()}

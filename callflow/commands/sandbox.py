@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from callflow.commands._common import Outcome
+    from callflow.sandbox import Sandbox
 
 NAME = "sandbox"
 HELP = "run the bundled OpenTact API emulator on a loopback port, or show its details"
@@ -42,50 +46,52 @@ def configure(parser: argparse.ArgumentParser) -> None:
         )
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> Outcome:
+    from callflow.commands._common import Outcome
+    from callflow.errors import CallflowError
     from callflow.sandbox import SANDBOX_EMAIL, SANDBOX_PASSWORD, Sandbox, default_database_path
+    from callflow.sandbox.server import serve_in_foreground
 
     database = str(args.db) if args.db is not None else str(default_database_path())
     sandbox = Sandbox(database)
-    account = f"{SANDBOX_EMAIL}:{SANDBOX_PASSWORD}"
     if args.action == "info":
-        print(f"database: {database}")
-        print(f"account: {SANDBOX_EMAIL} (password: {SANDBOX_PASSWORD})")
-        print("TN leases:")
-        for lease in sandbox.store.all_leases({"uuid": _account_uuid()}):
-            app = lease["sip_app"]["uuid"] if lease["sip_app"] else "unassigned"
-            print(f"  {lease['uuid']}  {lease['tn']['number']}  {app}")
-        calls = sandbox.store.count("calls")
-        print(f"call log: {calls} executed call(s); see `callflow calls list`")
-        return 0
+        try:
+            return Outcome(stdout=_info(sandbox, database))
+        finally:
+            sandbox.close()
     try:
         server = sandbox.serve(args.host, args.port)
     except OSError as error:
-        print(
-            f"callflow sandbox: cannot listen on {args.host}:{args.port}: {error.strerror}",
-            file=sys.stderr,
-        )
-        return 1
-    print(f"callflow sandbox: serving {server.url} (database: {database})", file=sys.stderr)
-    print(f"log in: curl -u {account} {server.url}/auth", file=sys.stderr)
-    print("then send the token as the X-Auth-Token header; Ctrl-C stops", file=sys.stderr)
-    sys.stderr.flush()
-    if not args.quiet:
-        import logging
-
-        # One line per request (tokens in a ?jwt= query are masked by the server).
-        log = logging.StreamHandler(sys.stderr)
-        log.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
-        logging.getLogger("callflow.sandbox").addHandler(log)
-        logging.getLogger("callflow.sandbox").setLevel(logging.INFO)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        print("callflow sandbox: stopped", file=sys.stderr)
-    finally:
-        server.close()
         sandbox.close()
-    return 0
+        raise CallflowError(f"cannot listen on {args.host}:{args.port}: {error.strerror}") from None
+    banner = (
+        f"callflow sandbox: serving {server.url} (database: {database})\n"
+        f"log in: curl -u {SANDBOX_EMAIL}:{SANDBOX_PASSWORD} {server.url}/auth\n"
+        "then send the token as the X-Auth-Token header; Ctrl-C stops"
+    )
+    try:
+        serve_in_foreground(server, banner, log_requests=not args.quiet)
+    except KeyboardInterrupt:
+        return Outcome(stderr="callflow sandbox: stopped\n")
+    finally:
+        sandbox.close()
+    return Outcome()
+
+
+def _info(sandbox: Sandbox, database: str) -> str:
+    from callflow.sandbox import SANDBOX_EMAIL, SANDBOX_PASSWORD
+
+    lines = [
+        f"database: {database}",
+        f"account: {SANDBOX_EMAIL} (password: {SANDBOX_PASSWORD})",
+        "TN leases:",
+    ]
+    for lease in sandbox.store.all_leases({"uuid": _account_uuid()}):
+        app = lease["sip_app"]["uuid"] if lease["sip_app"] else "unassigned"
+        lines.append(f"  {lease['uuid']}  {lease['tn']['number']}  {app}")
+    calls = sandbox.store.count("calls")
+    lines.append(f"call log: {calls} executed call(s); see `callflow calls list`")
+    return "".join(line + "\n" for line in lines)
 
 
 def _account_uuid() -> str:

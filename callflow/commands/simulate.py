@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from callflow.commands._common import Outcome
+    from callflow.document import Document
 
 NAME = "simulate"
 HELP = "simulate a call through a flow (*.xml, *.xml.j2, *.py) with scripted key presses"
@@ -17,9 +19,16 @@ DIAGNOSTICS_STREAM = "stderr"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    from callflow.commands._api import add_api_options
     from callflow.commands._common import add_flow_arguments
 
-    add_flow_arguments(parser)
+    add_flow_arguments(
+        parser,
+        optional=True,
+        help="a *.xml flow, *.xml.j2 template, *.py builder script, a library template name "
+        "(callflow/ivr_menu.xml.j2) or - for standard input; without it, --app UUID names "
+        "the SIP Control App whose call_flow_url gives the flow",
+    )
     parser.add_argument(
         "--press",
         action="append",
@@ -32,9 +41,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--to", dest="to_number", metavar="N", help="the number called")
     parser.add_argument(
         "--app",
-        metavar="MODULE:APP",
-        help="answer <Callback>/<Gather> URLs in-process with this WSGI/ASGI app or function "
-        "(e.g. myapp.web:app or examples/ivr_app.py:app)",
+        metavar="MODULE:APP|UUID",
+        help="MODULE:APP: answer <Callback>/<Gather> URLs in-process with this WSGI/ASGI app "
+        "or function (e.g. myapp.web:app or examples/ivr_app.py:app); UUID (without "
+        "SOURCE): fetch the flow from that SIP Control App's call_flow_url, as the platform "
+        "does when a call arrives (the sandbox by default; see the target options)",
     )
     parser.add_argument(
         "--offline",
@@ -78,6 +89,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default="text",
         help="text (default): one line per event; json: an array of event objects",
     )
+    add_api_options(parser)
 
 
 def load_app(spec: str) -> Any:
@@ -121,6 +133,27 @@ def load_app(spec: str) -> Any:
     return target
 
 
+#: An app's uuid (``--app UUID``), as the API and the sandbox write them.
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def _fetched_flow(args: argparse.Namespace) -> tuple[Document, str]:
+    """The flow the app ``--app UUID`` names fetches from its call_flow_url (through the
+    client, then the front door), and the lines that say where it came from."""
+    from callflow._text import visible
+    from callflow.commands._api import target_line, targeted_client
+    from callflow.commands._common import policy_from_args
+    from callflow.sources import load_flow
+
+    with targeted_client(args) as client:
+        url, data = client.fetch_call_flow(args.app, any_host=True if args.network else None)
+        notes = target_line(client)
+    notes += f"flow: {visible(url)} (the call_flow_url of app {visible(args.app)})\n"
+    # Named so that its kind is XML whatever the URL ends with: what the platform runs.
+    name = url if not url.endswith((".py", ".j2")) else f"{url}#xml"
+    return load_flow(data, filename=name, policy=policy_from_args(args)), notes
+
+
 def run(args: argparse.Namespace) -> Outcome:
     from callflow.commands._common import Outcome, flow_from_args
     from callflow.diagnostics import has_errors
@@ -149,8 +182,16 @@ def run(args: argparse.Namespace) -> Outcome:
         from_number=args.from_number or defaults.from_number,
         to_number=args.to_number or defaults.to_number,
     )
+    by_uuid = args.app is not None and _UUID.fullmatch(args.app) is not None
+    if args.source is None and not by_uuid:
+        raise InputError("give a SOURCE, or --app UUID of an app whose call_flow_url gives it")
+    if args.source is not None and by_uuid:
+        raise InputError(
+            f"--app {args.app!r} is an app's uuid, whose call_flow_url gives the flow: "
+            "give it or SOURCE, not both (--app MODULE:APP answers URLs in-process)"
+        )
     try:
-        if args.app:
+        if args.app and not by_uuid:
             backend = Backend.of(load_app(args.app))
         else:
             backend = (
@@ -158,14 +199,18 @@ def run(args: argparse.Namespace) -> Outcome:
             )
     except SimulationError as error:
         raise InputError(str(error)) from None
-    document = flow_from_args(args)
+    notes = ""
+    if by_uuid:
+        document, notes = _fetched_flow(args)
+    else:
+        document = flow_from_args(args)
     transcript = simulate(document, caller, call=call, app=backend)
-    stderr = ""
+    stderr = notes
     if args.format == "json":
         stdout = transcript.to_json() + "\n"
     else:
         stdout = transcript.render()
-        stderr = (
+        stderr += (
             f"call ended by {transcript.ended_by} after {transcript.duration_ms / 1000:.2f} "
             f"simulated seconds, {transcript.steps} steps\n"
         )

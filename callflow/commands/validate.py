@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -166,7 +165,7 @@ def _check_in_parallel(
     return found
 
 
-def run(args: argparse.Namespace) -> Outcome | int:
+def run(args: argparse.Namespace) -> Outcome:
     from callflow.commands._common import Outcome, format_diagnostics, policy_from_args, summary
     from callflow.diagnostics import collapse_repeats, has_errors, in_order
     from callflow.errors import InputError
@@ -190,12 +189,9 @@ def run(args: argparse.Namespace) -> Outcome | int:
         policy=policy,
         stdin_filename=args.stdin_filename,
     )
-    not_fixed = 0
-    if args.fix or args.diff:
-        outcome = _fix(args, policy.max_bytes)
-        if args.diff:
-            return outcome
-        not_fixed = outcome
+    fixed = _fix(args, policy.max_bytes) if args.fix or args.diff else None
+    if args.diff and fixed is not None:
+        return fixed
     found: list[Diagnostic] = []
     files: list[tuple[str, str | None]] = []
     for name, root, problem in expand_flow_names(args.paths, policy=policy):
@@ -209,29 +205,35 @@ def run(args: argparse.Namespace) -> Outcome | int:
     else:
         found.extend(check_files(files, options))  # a broken [tool.callflow] raises InputError
     ordered = collapse_repeats(in_order(found))
+    # With --fix, what was fixed (and what could not be) comes before the check's summary.
     return Outcome(
         stdout=format_diagnostics(ordered, args.format),
-        stderr="" if args.quiet else summary(ordered, len(files)) + "\n",
-        problems=has_errors(ordered) or bool(not_fixed),
+        stderr=(fixed.stderr if fixed else "")
+        + ("" if args.quiet else summary(ordered, len(files)) + "\n"),
+        problems=has_errors(ordered) or bool(fixed and fixed.problems),
     )
 
 
-def _fix(args: argparse.Namespace, max_bytes: int) -> int:
+def _fix(args: argparse.Namespace, max_bytes: int) -> Outcome:
     """Fix (or, with --diff, show the fixes for) every XML file named.
 
-    With --diff: 1 if a diff is shown. With --fix: how many files could not be fixed.
+    With --diff: the diff, and problems when one is shown. With --fix: what was fixed on
+    stderr, and problems when a file could not be fixed.
     """
+    from callflow.commands._common import Outcome
     from callflow.files import LeftoverCleaner, fix_hold_seam
     from callflow.fix import fix_file, iter_fix_paths
     from callflow.sources import expand_flow_names
 
     files: list[Path] = []
+    said: list[str] = []  # the lines for stderr
+    diffs: list[str] = []
     missing = False
     for name, _, problem in expand_flow_names(args.paths):
         if problem is None:
             files.append(Path(name))
         elif args.diff:  # with --fix, the check that follows reports it
-            print(f"callflow validate: {problem}", file=sys.stderr)
+            said.append(f"callflow validate: {problem}")
             missing = True
     changed = fixed = 0
     not_fixed: list[Path] = []
@@ -248,11 +250,10 @@ def _fix(args: argparse.Namespace, max_bytes: int) -> int:
             cleaner=cleaner,
             before_replace=hold,
         )
-        for note in outcome.notes:
-            print(f"callflow validate: {path}: note: {note}", file=sys.stderr)
+        said.extend(f"callflow validate: {path}: note: {note}" for note in outcome.notes)
         result = outcome.result
         if result.refused:
-            print(f"callflow validate: {path}: {result.refused}", file=sys.stderr)
+            said.append(f"callflow validate: {path}: {result.refused}")
             not_fixed.append(path)
             continue
         if not result.changed:
@@ -260,18 +261,25 @@ def _fix(args: argparse.Namespace, max_bytes: int) -> int:
         changed += 1
         fixed += len(result.applied)
         if args.diff:
-            sys.stdout.write(result.diff(str(path)))
+            diffs.append(result.diff(str(path)))
     if not args.quiet:
-        noun = "file" if changed == 1 else "files"
-        verb = "would fix" if args.diff else "fixed"
-        if changed:
-            print(f"{verb} {fixed} problem(s) in {changed} {noun}", file=sys.stderr)
-        elif not not_fixed:
-            print("nothing to fix", file=sys.stderr)
-    if not_fixed and not args.diff and not args.quiet:
+        said.extend(_fix_summary(args.diff, changed, fixed, not_fixed))
+    return Outcome(
+        stdout="".join(diffs),
+        stderr="".join(line + "\n" for line in said),
+        problems=bool(changed or missing) if args.diff else bool(not_fixed),
+    )
+
+
+def _fix_summary(diff: bool, changed: int, fixed: int, not_fixed: list[Path]) -> list[str]:
+    noun = "file" if changed == 1 else "files"
+    lines = []
+    if changed:
+        lines.append(f"{'would fix' if diff else 'fixed'} {fixed} problem(s) in {changed} {noun}")
+    elif not not_fixed:
+        lines.append("nothing to fix")
+    if not_fixed and not diff:
         names = ", ".join(str(path) for path in not_fixed[:10])
         more = f" and {len(not_fixed) - 10} more (named above)" if len(not_fixed) > 10 else ""
-        print(f"not fixed: {len(not_fixed)} file(s): {names}{more}", file=sys.stderr)
-    if args.diff:
-        return 1 if changed or missing else 0
-    return len(not_fixed)
+        lines.append(f"not fixed: {len(not_fixed)} file(s): {names}{more}")
+    return lines

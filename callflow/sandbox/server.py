@@ -151,3 +151,28 @@ class SandboxServer:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def serve_in_foreground(server: SandboxServer, banner: str, *, log_requests: bool) -> None:
+    """Serve until interrupted, as a command line does: ``banner`` first, then (with
+    ``log_requests``) one line per request, both on standard error through `logging`.
+
+    KeyboardInterrupt reaches the caller once the server is closed."""
+    console = logging.getLogger("callflow.sandbox.console")
+    said = logging.StreamHandler()  # standard error, flushed per line
+    said.setFormatter(logging.Formatter("%(message)s"))
+    console.addHandler(said)
+    console.propagate = False  # not again, timestamped, by the request log below
+    console.setLevel(logging.INFO)
+    log = logging.StreamHandler()
+    log.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    if log_requests:  # tokens in a ?jwt= query are masked by the handler
+        logger.addHandler(log)
+        logger.setLevel(logging.INFO)
+    try:
+        console.info("%s", banner)
+        server.serve_forever()
+    finally:
+        server.close()
+        console.removeHandler(said)
+        logger.removeHandler(log)

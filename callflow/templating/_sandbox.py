@@ -19,20 +19,20 @@ layers, each covering what the one before cannot see:
    chunks counted as they come, so ``{% for %}`` loops printing small pieces stop at
    `MAX_OUTPUT_FACTOR` times the document limit instead of filling a list. Cost: one
    Python-level loop step per output chunk (the same order as Jinja's own join).
-3. **A watchdog thread** (one per process, asleep while nothing renders) that wakes every
-   `WATCH_INTERVAL` seconds during a render and raises `RenderLimitExceeded` inside the
-   rendering thread (``PyThreadState_SetAsyncExc``) when the render has run longer than
-   its time limit (`RENDER_TIMEOUT`) or the process's resident memory has grown by more
-   than `MAX_RENDER_MEMORY` since the render began. This stops what the first two layers
-   cannot predict: nested loops that print nothing, exponential macro recursion,
-   lists built inside a macro. Trade-offs: an asynchronous exception is delivered between
-   bytecodes, so a single C call runs to its end (which is why layer 1 exists); memory is
-   measured for the whole process (``/proc/self/statm``; on systems without it only time
-   is watched), so another thread's allocations during a render count against it; and
-   the limits are wall-clock, so a loaded machine reaches them sooner. A ``sys.settrace``
-   deadline would see every line but slows rendering several times over; a child
-   process per render would give hard ``RLIMIT_AS`` limits but costs a fork per render,
-   far more than the render itself.
+3. **A watchdog thread** (one per process, asleep once nothing has rendered for a second)
+   that wakes every `WATCH_INTERVAL` seconds during a render and raises
+   `RenderLimitExceeded` inside the rendering thread (``PyThreadState_SetAsyncExc``) when
+   the render has run longer than its time limit (`RENDER_TIMEOUT`) or the process's
+   resident memory has grown by more than `MAX_RENDER_MEMORY` since the render began. This
+   stops what the first two layers cannot predict: nested loops that print nothing,
+   exponential macro recursion, lists built inside a macro. Trade-offs: an asynchronous
+   exception is delivered between bytecodes, so a single C call runs to its end (which is
+   why layer 1 exists); memory is measured for the whole process (``/proc/self/statm``; on
+   systems without it only time is watched), so another thread's allocations during a render
+   count against it; and the limits are wall-clock, so a loaded machine reaches them sooner.
+   A ``sys.settrace`` deadline would see every line but slows rendering several times over;
+   a child process per render would give hard ``RLIMIT_AS`` limits but costs a fork per
+   render, far more than the render itself.
 
 Deep recursion ends at Python's recursion limit, reported like any other render error.
 A refusal of layer 1 is a `ValueTooLarge` (a `SecurityError`); layers 2 and 3 raise
@@ -67,6 +67,8 @@ RENDER_TIMEOUT = 3.0
 MAX_RENDER_MEMORY = 128 * 1024 * 1024
 #: Seconds between the watchdog's looks at a running render.
 WATCH_INTERVAL = 0.05
+#: Empty looks (one per WATCH_INTERVAL) before the watchdog sleeps until the next render.
+IDLE_LOOKS = 20
 #: The largest integer (in bits) ``**`` may produce.
 MAX_POWER_BITS = 1 << 16
 
@@ -395,21 +397,26 @@ class _Watchdog:
     """One thread per process stopping renders that pass their time or memory limit."""
 
     def __init__(self) -> None:
+        self._watch_memory = _resident_bytes() is not None
+        self._reset()
+
+    def _reset(self) -> None:
+        """A fresh state: at start, and in a forked child. The child has a copy of the
+        parent's lock and event as they were at the fork (held, if this process's watchdog
+        thread was looking at that moment: the child's first render would then wait for
+        it forever) and of its renders (other threads', which do not exist in the child)."""
         self._lock = threading.Lock()
         self._renders: dict[int, _Render] = {}
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
-        self._pid = os.getpid()
-        self._watch_memory = _resident_bytes() is not None
+        _PENDING_REASONS.clear()
 
     def enter(self, timeout: float, max_memory: int) -> int:
         render = _Render(timeout, max_memory)
         token = id(render)
         with self._lock:
             self._renders[token] = render
-            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
-                # (Again after a fork: the child has the object but not the thread.)
-                self._pid = os.getpid()
+            if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
                     target=self._run, name="callflow-render-watchdog", daemon=True
                 )
@@ -426,13 +433,21 @@ class _Watchdog:
                 _PENDING_REASONS.pop(render.thread, None)
 
     def _run(self) -> None:
+        idle = 0
         while True:
             self._wake.wait()
             time.sleep(WATCH_INTERVAL)
             with self._lock:
                 if not self._renders:
-                    self._wake.clear()
+                    # Asleep after IDLE_LOOKS empty looks, not the first: under a stream of
+                    # renders (a flow server) waking the thread again would cost each one a
+                    # thread switch.
+                    idle += 1
+                    if idle >= IDLE_LOOKS:
+                        idle = 0
+                        self._wake.clear()
                     continue
+                idle = 0
                 now = time.monotonic()
                 memory = _resident_bytes() if self._watch_memory else None
                 for render in self._renders.values():
@@ -479,3 +494,5 @@ def _raise_in(thread: int, exception: type[BaseException] | None) -> None:
 
 
 WATCHDOG = _Watchdog()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=WATCHDOG._reset)

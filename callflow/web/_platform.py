@@ -6,6 +6,7 @@ object as JSON; the reply is the call XML to run."""
 from __future__ import annotations
 
 import ipaddress
+import time
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
@@ -38,7 +39,8 @@ def fetch_call_flow(
     """The call XML the app's ``call_flow_url`` answers, fetched as the platform fetches it
     when a call arrives. Raises `ApiError` (400) saying what went wrong: a host that is not
     loopback (unless ``any_host``, or a ``transport`` is given), no answer, an error status,
-    a reply over the size limit."""
+    a reply over the size limit, or one still arriving when the app's timeout has passed
+    (a reply that drips is cut off at that deadline, not waited for chunk by chunk)."""
     from callflow.simulate import CallInfo
 
     url = str(app.get("call_flow_url") or "")
@@ -59,6 +61,7 @@ def fetch_call_flow(
     call = CallInfo(sip_control_app=str(app.get("uuid") or CallInfo().sip_control_app))
     query = {"from": call.from_number, "to": call.to_number}
     body = call.call_object(0) if method == "POST" else None
+    deadline = time.monotonic() + timeout_ms / 1000
     try:
         with (
             httpx.Client(transport=transport, timeout=timeout_ms / 1000) as client,
@@ -67,6 +70,12 @@ def fetch_call_flow(
             chunks: list[bytes] = []
             size = 0
             for chunk in reply.iter_bytes():
+                if time.monotonic() > deadline:
+                    raise ApiError(
+                        status=400,
+                        message=f"call_flow_url {url} did not finish its answer within "
+                        f"{timeout_ms:,} ms (the app's call_flow_request_timeout)",
+                    )
                 size += len(chunk)
                 if size > MAX_DOCUMENT_BYTES:
                     raise ApiError(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import logging
+import os
 import re
 import threading
 import time
@@ -152,6 +153,7 @@ class FlowService:
             raise InputError(f"the fallback flow is not valid: {_located(problems[0])}", problems)
         self.fallback_body = _as_bytes(fallback_document)
         self._modules: dict[str, tuple[str, types.ModuleType]] = {}
+        self._located: dict[str, tuple[tuple[int, int, int], Located]] = {}
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -165,7 +167,8 @@ class FlowService:
         """The reply to ``request`` made at URL ``path``, logged with the request
         (``located``: what `locate` gave for ``path``, when the caller already asked)."""
         started = time.perf_counter()
-        self.log.info("%s", describe_request(path, request))
+        if self.log.isEnabledFor(logging.INFO):
+            self.log.info("%s", describe_request(path, request))
         where = self.locate(path) if located is None else located
         reply = where if isinstance(where, Reply) else self._reply(where, request)
         self.log_reply(path, reply, started)
@@ -177,7 +180,8 @@ class FlowService:
         """The validated reply for a flow a handler made (a builder node, XML text, a
         Document), logged like a served one."""
         started = time.perf_counter()
-        self.log.info("%s", describe_request(path or source, request))
+        if self.log.isEnabledFor(logging.INFO):
+            self.log.info("%s", describe_request(path or source, request))
         reply = self.validated(flow, source)
         self.log_reply(path or source, reply, started)
         return reply
@@ -188,7 +192,7 @@ class FlowService:
             self.log.warning("%s", reply.describe(path, elapsed))
             for diagnostic in reply.diagnostics:
                 self.log.warning("  %s", loggable(_located(diagnostic), 500))
-        else:
+        elif self.log.isEnabledFor(logging.INFO):
             self.log.info("%s", reply.describe(path, elapsed))
             for diagnostic in reply.diagnostics:
                 self.log.info("  %s", loggable(_located(diagnostic), 500))
@@ -198,7 +202,25 @@ class FlowService:
         return Reply(status, b"", loggable(path), diagnostics=[diagnostic], content_type="")
 
     def locate(self, path: str) -> Located | Reply:
-        """The flow URL ``path`` names in the folder, or the 404/403 reply saying why none."""
+        """The flow URL ``path`` names in the folder, or the 404/403 reply saying why none.
+
+        A flow found is remembered with its folder's identity and change time (one
+        ``stat``), and looked for again when the folder changed: a file added beside it
+        (``menu.xml`` before ``menu.xml.j2``), removed, renamed, or the folder swapped for a
+        link. The file is still read, under the reading policy, on every request."""
+        cached = self._located.get(path)
+        if cached is not None and _folder_stamp(cached[1].file) == cached[0]:
+            return cached[1]
+        found = self._find(path)
+        if isinstance(found, Located):
+            stamp = _folder_stamp(found.file)
+            # A folder changed in the last second may change again within the same tick of
+            # its clock, unseen: such a find is not remembered (git's "racy" rule).
+            if stamp is not None and time.time_ns() - stamp[2] > 1_000_000_000:
+                self._located[path] = (stamp, found)
+        return found
+
+    def _find(self, path: str) -> Located | Reply:
         from callflow.sources import find_in_folder
 
         if self.folder is None:
@@ -355,6 +377,15 @@ def _line_in(tb: types.TracebackType | None, filename: str) -> int:
         if frame.f_code.co_filename == filename:
             line = number
     return line
+
+
+def _folder_stamp(file: str) -> tuple[int, int, int] | None:
+    """The device, inode and change time of the folder ``file`` is in (None: gone)."""
+    try:
+        status = os.stat(os.path.dirname(file))
+    except OSError:
+        return None
+    return status.st_dev, status.st_ino, status.st_mtime_ns
 
 
 def _as_bytes(document: Document) -> bytes:
