@@ -98,7 +98,7 @@ def build(
     block = blocks[-1] if blocks else None
     if block is not None:
         for child in children:
-            if child is block or _nodes._holds(child, block):  # type: ignore[arg-type]
+            if child is block or (child._children and _nodes._holds(child, block)):  # type: ignore[attr-defined,arg-type]
                 return False
     node._start(site)
     node._attributes = wire
@@ -127,8 +127,9 @@ def _wire(spec: ElementSpec, attributes: Mapping[str, object]) -> dict[str, str]
             if attribute.required:
                 return None
             continue
-        try:
-            wire[attribute.name] = convert(attribute, value)
+        try:  # `convert`, with its lookup inlined (an unhashable value raises TypeError)
+            key = (attribute, value.__class__, value)
+            wire[attribute.name] = _converted.get(key) or convert(attribute, value)
         except (TypeError, ValueError):
             return None
     for attribute in spec.required:

@@ -187,7 +187,10 @@ class Node:
 
 def _holds(node: Node, target: Node) -> bool:
     """Whether ``target`` is somewhere below ``node`` (flows are shallow: recursion is fine)."""
-    return any(child is target or _holds(child, target) for child in node._children)
+    for child in node._children:
+        if child is target or (child._children and _holds(child, target)):
+            return True
+    return False
 
 
 def _flatten(items: Iterable[object], parent: Node) -> Iterator[Node]:
