@@ -23,6 +23,7 @@ tests/dsl/test_fast.py holds every answer here to the plain path's.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import cast
 
 from callflow.dsl import _nodes
 from callflow.dsl._content import ElementSpec
@@ -104,12 +105,11 @@ def build(
     node._attributes = wire
     node._text = text
     node._state = state
-    kids = node._children
-    for child in children:
-        pending = child._pending_in  # type: ignore[attr-defined]
-        if pending is not None:
-            pending._release(child)
-        kids.append(child)  # type: ignore[arg-type]
+    kids = cast("list[_nodes.Node]", list(children))  # all nodes: `_state_after` checked
+    node._children = kids
+    for child in kids:
+        if child._pending_in is not None:  # built inside an open block, claimed here
+            child._pending_in._release(child)
     if block is not None:
         block._append(node)
         node._pending_in = block

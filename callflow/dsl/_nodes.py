@@ -382,10 +382,11 @@ class Element(Node):
         self._children.append(child)
 
     def _check_children(self) -> None:
+        machine = self.SPEC.machine
         state, previous = 0, None
         for child in self._children:
             if isinstance(child, Element):
-                following = self.SPEC.machine.step(state, child.SPEC.tag)
+                following = machine.step(state, child.SPEC.tag)
                 if following < 0:
                     raise self._rejected(child, previous, state)
                 state, previous = following, child
