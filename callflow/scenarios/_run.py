@@ -81,8 +81,10 @@ def load_scenario_flow(scenario: ScenarioFile, call: ScenarioCall | None = None)
             error = _scenario_problem(where, "CF954", f"flow {spec!r} does not load: {detail}")
             error.diagnostics = (*error.diagnostics, found)
             raise error
-        file, root = found
-        sources = load_flow_name(file, root, context=variables, sample=sample)
+        # Read by the name the author knows (the scenario's folder as given, then the flow),
+        # held inside the folder's real path.
+        name = str(scenario.folder.joinpath(*PurePosixPath(spec).parts))
+        sources = load_flow_name(name, found[1], context=variables, sample=sample)
     problems = [d for source in sources for d in source.diagnostics if d.is_error]
     if problems or not sources:
         first = problems[0] if problems else None
