@@ -101,12 +101,8 @@ def build(
         for child in children:
             if child is block or (child._children and _nodes._holds(child, block)):  # type: ignore[attr-defined,arg-type]
                 return False
-    node._start(site)
-    node._attributes = wire
-    node._text = text
-    node._state = state
     kids = cast("list[_nodes.Node]", list(children))  # all nodes: `_state_after` checked
-    node._children = kids
+    node._start(site, wire, text, kids, state)
     for child in kids:
         if child._pending_in is not None:  # built inside an open block, claimed here
             child._pending_in._release(child)

@@ -100,13 +100,21 @@ class Node:
 
     # -- building ---------------------------------------------------------------
 
-    def _start(self, where: SourceLocation | Site) -> None:
-        self._attributes = {}
-        self._children = []
-        self._text = None
+    def _start(
+        self,
+        where: SourceLocation | Site,
+        attributes: dict[str, str] | None = None,
+        text: str | None = None,
+        children: list[Node] | None = None,
+        state: int = 0,
+    ) -> None:
+        """Set every field of a new node (empty unless given)."""
+        self._attributes = {} if attributes is None else attributes
+        self._children = [] if children is None else children
+        self._text = text
         self._where = where
         self._pending_in = None
-        self._state = 0
+        self._state = state
         self._open = False
 
     def _join_open_block(self) -> None:
@@ -596,8 +604,15 @@ class FlowElement(Element):
 
     __slots__ = ("_comments_after", "_comments_before")
 
-    def _start(self, where: SourceLocation | Site) -> None:
-        super()._start(where)
+    def _start(
+        self,
+        where: SourceLocation | Site,
+        attributes: dict[str, str] | None = None,
+        text: str | None = None,
+        children: list[Node] | None = None,
+        state: int = 0,
+    ) -> None:
+        super()._start(where, attributes, text, children, state)
         self._comments_before: tuple[str, ...] = ()
         self._comments_after: tuple[str, ...] = ()
 

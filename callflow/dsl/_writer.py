@@ -30,12 +30,20 @@ def write(node: Node, out: list[str]) -> None:
         return
     start = "<" + tag
     for name, value in node._attributes.items():
-        start += f' {name}="{escape_attribute(value)}"'
-    if text is None and not node._children:
-        out.append(start + "/>")
-        return
-    out.append(start + ">" if text is None else start + ">" + escape_text(text))
-    for child in node._children:
+        if _ATTRIBUTE_SPECIAL.search(value) is not None:
+            value = escape_attribute(value)
+        start += f' {name}="{value}"'
+    children = node._children
+    if text is None:
+        if not children:
+            out.append(start + "/>")
+            return
+        out.append(start + ">")
+    else:
+        if _TEXT_SPECIAL.search(text) is not None:
+            text = escape_text(text)
+        out.append(start + ">" + text)
+    for child in children:
         write(child, out)
     out.append(f"</{tag}>")
 
