@@ -220,74 +220,138 @@ def _watch(
     max_output: int,
     max_answer: int,
 ) -> ChildOutcome:
-    outcome = ChildOutcome()
-    answer = bytearray()
-    stack = bytearray()
-    deadline = time.monotonic() + timeout + GRACE
-    selector = selectors.DefaultSelector()
-    selector.register(answer_fd, selectors.EVENT_READ, "answer")
-    selector.register(output_fd, selectors.EVENT_READ, "output")
-    selector.register(stack_fd, selectors.EVENT_READ, "stack")
-    exit_fd: int | None = None
-    with contextlib.suppress(AttributeError, OSError):
-        exit_fd = os.pidfd_open(pid)  # readable when the child ends
-        selector.register(exit_fd, selectors.EVENT_READ, "exit")
-    status: os.waitid_result | None = None
+    watch = _Watch(pid, timeout, max_output, max_answer)
+    watch.register(answer=answer_fd, output=output_fd, stack=stack_fd)
     try:
-        while True:
-            if status is None:
-                status = _ended(pid)
-            open_pipes = [k for k in selector.get_map().values() if k.data != "exit"]
-            if status is not None and not open_pipes:
-                break
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                if status is None:
-                    outcome.timed_out = True
-                else:
-                    outcome.left_running = True  # something else holds the pipes open
-                break
-            if status is not None:
-                # The child is gone; the pipes close at once unless a process it left
-                # behind holds them.
-                remaining = min(remaining, 0.2)
-                deadline = min(deadline, time.monotonic() + 0.2)
-            wait = remaining if exit_fd is not None or status is not None else min(remaining, 0.02)
-            for key, _ in selector.select(wait):
-                if key.data == "exit":
-                    selector.unregister(key.fd)
-                    continue
-                chunk = os.read(key.fd, 65536)
-                if not chunk:
-                    selector.unregister(key.fd)
-                elif key.data == "answer":
-                    answer += chunk
-                    if len(answer) > max_answer + _HEADER.size:
-                        selector.unregister(key.fd)
-                elif key.data == "output":
-                    if outcome.output_size < OUTPUT_KEPT:
-                        outcome.output += chunk[: OUTPUT_KEPT - outcome.output_size]
-                    outcome.output_size += len(chunk)
-                    if outcome.output_size > max_output:
-                        outcome.too_much_output = True
-                        return outcome
-                else:
-                    stack += chunk
+        watch.run()
     finally:
-        selector.close()
-        if exit_fd is not None:
-            os.close(exit_fd)
-        outcome.stack = stack.decode("utf-8", "replace")
-        if status is None:
+        watch.finish()
+    return watch.outcome
+
+
+class _Watch:
+    """The parent's side of one child: its pipes read until it ends, its time runs out, or
+    it writes too much. Each pipe's reader is found by the pipe's name in `_READERS`."""
+
+    def __init__(self, pid: int, timeout: float, max_output: int, max_answer: int) -> None:
+        self.pid = pid
+        self.max_output = max_output
+        self.max_answer = max_answer
+        self.outcome = ChildOutcome()
+        self.answer = bytearray()
+        self.stack = bytearray()
+        self.deadline = time.monotonic() + timeout + GRACE
+        self.selector = selectors.DefaultSelector()
+        self.exit_fd: int | None = None
+        self.status: os.waitid_result | None = None
+
+    def register(self, **pipes: int) -> None:
+        for name, fd in pipes.items():
+            self.selector.register(fd, selectors.EVENT_READ, name)
+        with contextlib.suppress(AttributeError, OSError):
+            self.exit_fd = os.pidfd_open(self.pid)  # readable when the child ends
+            self.selector.register(self.exit_fd, selectors.EVENT_READ, "exit")
+
+    def run(self) -> None:
+        while True:
+            if self.status is None:
+                self.status = _ended(self.pid)
+            open_pipes = [k for k in self.selector.get_map().values() if k.data != "exit"]
+            if self.status is not None and not open_pipes:
+                return
+            wait = self.wait()
+            if wait is None:
+                return
+            for key, _ in self.selector.select(wait):
+                if _READERS[key.data](self, key.fd):
+                    return
+
+    def wait(self) -> float | None:
+        """How long to wait for the pipes now; None when the time is up (noted in the outcome)."""
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            if self.status is None:
+                self.outcome.timed_out = True
+            else:
+                self.outcome.left_running = True  # something else holds the pipes open
+            return None
+        if self.status is not None:
+            # The child is gone; the pipes close at once unless a process it left
+            # behind holds them.
+            remaining = min(remaining, 0.2)
+            self.deadline = min(self.deadline, time.monotonic() + 0.2)
+        if self.exit_fd is not None or self.status is not None:
+            return remaining
+        return min(remaining, 0.02)  # no pidfd to wake us when the child ends: poll
+
+    # One reader per pipe; each returns True to stop watching.
+
+    def child_exited(self, fd: int) -> bool:
+        self.selector.unregister(fd)
+        return False
+
+    def read(self, fd: int) -> bytes:
+        """The next chunk of pipe ``fd``; b"" (and the pipe forgotten) at its end."""
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            self.selector.unregister(fd)
+        return chunk
+
+    def read_answer(self, fd: int) -> bool:
+        chunk = self.read(fd)
+        if chunk:
+            self.answer += chunk
+            if len(self.answer) > self.max_answer + _HEADER.size:
+                self.selector.unregister(fd)
+        return False
+
+    def read_output(self, fd: int) -> bool:
+        chunk = self.read(fd)
+        outcome = self.outcome
+        if chunk:
+            if outcome.output_size < OUTPUT_KEPT:
+                outcome.output += chunk[: OUTPUT_KEPT - outcome.output_size]
+            outcome.output_size += len(chunk)
+            if outcome.output_size > self.max_output:
+                outcome.too_much_output = True
+                return True
+        return False
+
+    def read_stack(self, fd: int) -> bool:
+        self.stack += self.read(fd)
+        return False
+
+    def finish(self) -> None:
+        """Close the watch and fill in how the child ended (killing it if it has not)."""
+        self.selector.close()
+        if self.exit_fd is not None:
+            os.close(self.exit_fd)
+        outcome = self.outcome
+        outcome.stack = self.stack.decode("utf-8", "replace")
+        if self.status is None:
             with contextlib.suppress(OSError):
-                os.killpg(pid, signal.SIGKILL)
-            status = _ended(pid, block=True)
+                os.killpg(self.pid, signal.SIGKILL)
+            self.status = _ended(self.pid, block=True)
+        status = self.status
         if status is not None and status.si_code == os.CLD_EXITED:
             outcome.exit_status = status.si_status
         elif status is not None:
             outcome.signal = status.si_status
-        if len(answer) >= _HEADER.size:
-            (size,) = _HEADER.unpack(answer[: _HEADER.size])
-            if size <= max_answer and len(answer) == _HEADER.size + size:
-                outcome.answer = bytes(answer[_HEADER.size :])
-    return outcome
+        outcome.answer = self.valid_answer()
+
+    def valid_answer(self) -> bytes | None:
+        """The child's answer when its length prefix matches what came (else None)."""
+        if len(self.answer) < _HEADER.size:
+            return None
+        (size,) = _HEADER.unpack(self.answer[: _HEADER.size])
+        if size <= self.max_answer and len(self.answer) == _HEADER.size + size:
+            return bytes(self.answer[_HEADER.size :])
+        return None
+
+
+_READERS: dict[str, Callable[[_Watch, int], bool]] = {
+    "answer": _Watch.read_answer,
+    "output": _Watch.read_output,
+    "stack": _Watch.read_stack,
+    "exit": _Watch.child_exited,
+}

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from lxml import etree
 
@@ -105,83 +105,42 @@ class Schema:
     def _diagnostic(self, document: Document, entry: etree._LogEntry) -> Diagnostic:
         message = entry.message or ""
         element = _element_at(document, entry.path)
-        match = re.match(_MESSAGE, message)
         if entry.type_name == "SCHEMAV_CVC_ELT_1":
-            root = document.root
-            qname = etree.QName(root)
-            if qname.namespace is not None:
-                return self._make(
-                    document,
-                    root,
-                    entry,
-                    "CF208",
-                    f"<{qname.localname}> is in the namespace '{qname.namespace}'; "
-                    "call XML uses no namespace",
-                    hint="remove the xmlns declaration from the root element",
-                )
+            return self._wrong_root(document, entry)
+        match = re.match(_MESSAGE, message)
+        if match is None or element is None:
+            return self._make(document, element, entry, "CF299", _clean(message))
+        attribute = match.group("attribute")
+        if attribute is not None and attribute.startswith("{"):
+            attribute = _prefixed(element, attribute)
+        problem = _Problem(document, element, entry, match.group("element"), attribute)
+        rest = match.group("rest")
+        handler = _BY_TYPE.get(entry.type_name) or _by_text(_BY_TEXT, rest)
+        if handler is not None:
+            return handler(self, problem, rest)
+        return self._make(document, element, entry, "CF299", _clean(rest), attribute=attribute)
+
+    def _wrong_root(self, document: Document, entry: etree._LogEntry) -> Diagnostic:
+        root = document.root
+        qname = etree.QName(root)
+        if qname.namespace is not None:
             return self._make(
                 document,
                 root,
                 entry,
                 "CF208",
-                f"the root element is <{qname.localname}>; a call flow's root is <Response>",
-                hint="wrap the flow in <Response>…</Response>" if self.is_default else None,
+                f"<{qname.localname}> is in the namespace '{qname.namespace}'; "
+                "call XML uses no namespace",
+                hint="remove the xmlns declaration from the root element",
             )
-        if match is None or element is None:
-            return self._make(document, element, entry, "CF299", _clean(message))
-        tag, attribute, rest = match.group("element"), match.group("attribute"), match.group("rest")
-        if attribute is not None and attribute.startswith("{"):
-            attribute = _prefixed(element, attribute)
-        type_name = entry.type_name
-        if type_name in ("SCHEMAV_CVC_COMPLEX_TYPE_3_2_1", "SCHEMAV_CVC_COMPLEX_TYPE_3_2_2"):
-            return self._unknown_attribute(document, element, entry, tag, attribute or "?")
-        if type_name == "SCHEMAV_CVC_COMPLEX_TYPE_4":
-            missing = re.search(r"attribute '([^']+)'", rest)
-            name = missing.group(1) if missing else "?"
-            return self._make(
-                document,
-                element,
-                entry,
-                "CF204",
-                f"<{tag}> needs the attribute '{name}'",
-                hint=self._describe_attribute(tag, name),
-            )
-        if type_name == "SCHEMAV_ELEMENT_CONTENT":
-            return self._content(document, element, entry, tag, rest)
-        if type_name == "SCHEMAV_CVC_COMPLEX_TYPE_2_1":
-            return self._make(
-                document,
-                element,
-                entry,
-                "CF209",
-                f"<{tag}> must be empty; it holds content",
-                hint=f"write <{tag}/> with attributes only",
-            )
-        if type_name == "SCHEMAV_CVC_COMPLEX_TYPE_2_3":
-            return self._make(
-                document,
-                element,
-                entry,
-                "CF206",
-                f"text is not allowed directly inside <{tag}>",
-                hint="put spoken text in a <Say> element",
-                text=True,
-            )
-        if type_name == "SCHEMAV_CVC_COMPLEX_TYPE_2_2":
-            first = next(iter(element), None)
-            inner = (
-                f"<{first.tag}>" if first is not None and isinstance(first.tag, str) else "elements"
-            )
-            return self._make(
-                document,
-                first if first is not None else element,
-                entry,
-                "CF202",
-                f"<{tag}> holds only text; {inner} is not allowed inside it",
-            )
-        if "not a valid value" in rest or "[facet" in rest:
-            return self._bad_value(document, element, entry, tag, attribute, rest)
-        return self._make(document, element, entry, "CF299", _clean(rest), attribute=attribute)
+        return self._make(
+            document,
+            root,
+            entry,
+            "CF208",
+            f"the root element is <{qname.localname}>; a call flow's root is <Response>",
+            hint="wrap the flow in <Response>…</Response>" if self.is_default else None,
+        )
 
     def _make(
         self,
@@ -203,6 +162,30 @@ class Schema:
             xpath = entry.path or None
         return Diagnostic(code, Severity.ERROR, message, location, xpath=xpath, hint=hint)
 
+    def _report(
+        self,
+        problem: _Problem,
+        code: str,
+        message: str,
+        *,
+        hint: str | None = None,
+        attribute: str | None = None,
+        text: bool = False,
+        at: etree._Element | None = None,
+    ) -> Diagnostic:
+        """A diagnostic at the problem's element (or ``at``)."""
+        element = problem.element if at is None else at
+        return self._make(
+            problem.document,
+            element,
+            problem.entry,
+            code,
+            message,
+            hint=hint,
+            attribute=attribute,
+            text=text,
+        )
+
     def _describe_attribute(self, tag: str, name: str) -> str | None:
         vocabulary = _vocabulary(self.path)
         info = vocabulary.element(tag) if vocabulary is not None else None
@@ -211,14 +194,11 @@ class Schema:
         attr = info.attributes[name]
         return f"'{name}' takes {_describe_type(attr.type_name, attr.base, attr.enumeration)}"
 
-    def _unknown_attribute(
-        self,
-        document: Document,
-        element: etree._Element,
-        entry: etree._LogEntry,
-        tag: str,
-        attribute: str,
-    ) -> Diagnostic:
+    # One handler per shape of libxml2 message, found in `_BY_TYPE` or `_BY_TEXT`;
+    # ``rest`` is the message after "Element 'x'[, attribute 'y']: ".
+
+    def _unknown_attribute(self, problem: _Problem, rest: str) -> Diagnostic:
+        tag, attribute = problem.tag, problem.attribute or "?"
         vocabulary = _vocabulary(self.path)
         info = vocabulary.element(tag) if vocabulary is not None else None
         allowed = list(info.attributes) if info is not None else []
@@ -235,69 +215,98 @@ class Schema:
                 if guess
                 else f"<{tag}> takes: {listing}"
             )
-        return self._make(
-            document,
-            element,
-            entry,
+        return self._report(
+            problem,
             "CF203",
             f"<{tag}> has no attribute '{attribute}'",
             hint=hint,
             attribute=attribute,
         )
 
-    def _content(
-        self,
-        document: Document,
-        element: etree._Element,
-        entry: etree._LogEntry,
-        tag: str,
-        rest: str,
-    ) -> Diagnostic:
-        expected_match = re.search(_EXPECTED, rest)
-        expected = (
-            [n.strip() for n in expected_match.group("names").split(",") if n.strip()]
-            if expected_match
-            else []
+    def _missing_attribute(self, problem: _Problem, rest: str) -> Diagnostic:
+        missing = re.search(r"attribute '([^']+)'", rest)
+        name = missing.group(1) if missing else "?"
+        return self._report(
+            problem,
+            "CF204",
+            f"<{problem.tag}> needs the attribute '{name}'",
+            hint=self._describe_attribute(problem.tag, name),
         )
-        expected = [n.strip("{}").split("}")[-1] for n in expected]
-        if rest.startswith("Missing child element"):
-            names = " or ".join(f"<{n}>" for n in expected) or "a child element"
-            return self._make(
-                document,
-                element,
-                entry,
-                "CF207",
-                f"<{tag}> is missing {names}",
-                hint=f"add {names} inside <{tag}>",
-            )
-        parent = element.getparent()
-        where = f"inside <{parent.tag!s}>" if parent is not None else "here"
+
+    def _must_be_empty(self, problem: _Problem, rest: str) -> Diagnostic:
+        tag = problem.tag
+        return self._report(
+            problem,
+            "CF209",
+            f"<{tag}> must be empty; it holds content",
+            hint=f"write <{tag}/> with attributes only",
+        )
+
+    def _text_not_allowed(self, problem: _Problem, rest: str) -> Diagnostic:
+        return self._report(
+            problem,
+            "CF206",
+            f"text is not allowed directly inside <{problem.tag}>",
+            hint="put spoken text in a <Say> element",
+            text=True,
+        )
+
+    def _text_only(self, problem: _Problem, rest: str) -> Diagnostic:
+        first = next(iter(problem.element), None)
+        inner = f"<{first.tag}>" if first is not None and isinstance(first.tag, str) else "elements"
+        return self._report(
+            problem,
+            "CF202",
+            f"<{problem.tag}> holds only text; {inner} is not allowed inside it",
+            at=first,
+        )
+
+    def _content(self, problem: _Problem, rest: str) -> Diagnostic:
+        expected = _expected_names(rest)
+        handler = _by_text(_CONTENT_BY_TEXT, rest)
+        if handler is not None:
+            return handler(self, problem, expected)
         vocabulary = _vocabulary(self.path)
-        known = vocabulary is not None and vocabulary.element(tag) is not None
+        if vocabulary is not None and vocabulary.element(problem.tag) is not None:
+            return self._misplaced_child(problem, expected)
+        return self._unknown_child(problem, expected)
+
+    def _missing_child(self, problem: _Problem, expected: list[str]) -> Diagnostic:
+        names = " or ".join(f"<{n}>" for n in expected) or "a child element"
+        return self._report(
+            problem,
+            "CF207",
+            f"<{problem.tag}> is missing {names}",
+            hint=f"add {names} inside <{problem.tag}>",
+        )
+
+    def _unknown_child(self, problem: _Problem, expected: list[str]) -> Diagnostic:
         from callflow.vocabulary import closest
 
-        if not known:
-            parent_info = (
-                vocabulary.element(str(parent.tag))
-                if vocabulary is not None and parent is not None
-                else None
+        tag, parent = problem.tag, problem.element.getparent()
+        vocabulary = _vocabulary(self.path)
+        parent_info = (
+            vocabulary.element(str(parent.tag))
+            if vocabulary is not None and parent is not None
+            else None
+        )
+        if parent_info is not None:
+            # libxml2's list depends on the parser state; the parent's full list reads better.
+            expected = list(parent_info.children)
+        guess = closest(tag, expected) or (
+            vocabulary.closest_tag(tag) if vocabulary is not None else None
+        )
+        hint = f"did you mean <{guess}>?" if guess else None
+        if expected:
+            hint = (
+                (hint + " " if hint else "")
+                + f"allowed {problem.where}: "
+                + ", ".join(f"<{n}>" for n in expected)
             )
-            if parent_info is not None:
-                # libxml2's list depends on the parser state; the parent's full list reads better.
-                expected = list(parent_info.children)
-            guess = closest(tag, expected) or (
-                vocabulary.closest_tag(tag) if vocabulary is not None else None
-            )
-            hint = f"did you mean <{guess}>?" if guess else None
-            if expected:
-                hint = (
-                    (hint + " " if hint else "")
-                    + f"allowed {where}: "
-                    + ", ".join(f"<{n}>" for n in expected)
-                )
-            return self._make(
-                document, element, entry, "CF201", f"unknown element <{tag}>", hint=hint
-            )
+        return self._report(problem, "CF201", f"unknown element <{tag}>", hint=hint)
+
+    def _misplaced_child(self, problem: _Problem, expected: list[str]) -> Diagnostic:
+        tag, where = problem.tag, problem.where
         if expected:
             hint = "allowed at this point: " + ", ".join(f"<{n}>" for n in expected)
             if tag in _ORDER_HINTS:
@@ -306,24 +315,12 @@ class Schema:
             hint = _ORDER_HINTS.get(tag) or (
                 f"nothing more may follow at this point inside {where.removeprefix('inside ')}"
             )
-        return self._make(
-            document,
-            element,
-            entry,
-            "CF202",
-            f"<{tag}> is not allowed {where} at this point",
-            hint=hint,
+        return self._report(
+            problem, "CF202", f"<{tag}> is not allowed {where} at this point", hint=hint
         )
 
-    def _bad_value(
-        self,
-        document: Document,
-        element: etree._Element,
-        entry: etree._LogEntry,
-        tag: str,
-        attribute: str | None,
-        rest: str,
-    ) -> Diagnostic:
+    def _bad_value(self, problem: _Problem, rest: str) -> Diagnostic:
+        tag, attribute = problem.tag, problem.attribute
         value_match = re.search(_VALUE, rest) or re.search(_ATOMIC, rest)
         value = value_match.group("value") if value_match else None
         vocabulary = _vocabulary(self.path)
@@ -344,32 +341,98 @@ class Schema:
             expects = _describe_type(atomic.group("type") if atomic else "", "", enumeration)
         shown = f"'{value}'" if value else "an empty value"
         subject = f"'{attribute}' on <{tag}>" if attribute else f"the text of <{tag}>"
-        code = "CF205" if attribute else "CF206"
-        message = f"{shown} is not valid for {subject}: expected {expects}"
-        hint: str | None = None
-        if value is not None and enumeration:
-            from callflow.vocabulary import closest
-
-            guess = closest(value, enumeration)
-            hint = f"did you mean `{guess}`?" if guess else None
-            hint = (hint + " " if hint else "") + "allowed: " + ", ".join(enumeration)
-        elif value is not None and typeinfo is not None and typeinfo.type_name == "Milliseconds":
-            seconds = re.match(_SECONDS, value)
-            if seconds:
-                ms = round(float(seconds.group(1)) * 1000)
-                hint = f"durations are in milliseconds: write {ms} for {seconds.group(1)} s"
-            elif re.fullmatch(r"\s*\d+\.\d+\s*", value):
-                hint = "durations are whole milliseconds, without a decimal point"
-        return self._make(
-            document,
-            element,
-            entry,
-            code,
-            message,
-            hint=hint,
+        return self._report(
+            problem,
+            "CF205" if attribute else "CF206",
+            f"{shown} is not valid for {subject}: expected {expects}",
+            hint=_value_hint(
+                value, enumeration, typeinfo.type_name if typeinfo is not None else None
+            ),
             attribute=attribute,
             text=attribute is None,
         )
+
+
+class _Problem:
+    """One libxml2 message about an element: where it is and what it names."""
+
+    __slots__ = ("attribute", "document", "element", "entry", "tag")
+
+    def __init__(
+        self,
+        document: Document,
+        element: etree._Element,
+        entry: etree._LogEntry,
+        tag: str,
+        attribute: str | None,
+    ) -> None:
+        self.document = document
+        self.element = element
+        self.entry = entry
+        self.tag = tag
+        self.attribute = attribute
+
+    @property
+    def where(self) -> str:
+        """ "inside <Parent>" (or "here" at the root), for messages about a child."""
+        parent = self.element.getparent()
+        return f"inside <{parent.tag!s}>" if parent is not None else "here"
+
+
+_Handler = Callable[[Schema, _Problem, str], Diagnostic]
+_ContentHandler = Callable[[Schema, _Problem, list[str]], Diagnostic]
+_H = TypeVar("_H")
+
+#: libxml2's error type -> the handler of messages of that shape.
+_BY_TYPE: dict[str, _Handler] = {
+    "SCHEMAV_CVC_COMPLEX_TYPE_3_2_1": Schema._unknown_attribute,
+    "SCHEMAV_CVC_COMPLEX_TYPE_3_2_2": Schema._unknown_attribute,
+    "SCHEMAV_CVC_COMPLEX_TYPE_4": Schema._missing_attribute,
+    "SCHEMAV_ELEMENT_CONTENT": Schema._content,
+    "SCHEMAV_CVC_COMPLEX_TYPE_2_1": Schema._must_be_empty,
+    "SCHEMAV_CVC_COMPLEX_TYPE_2_3": Schema._text_not_allowed,
+    "SCHEMAV_CVC_COMPLEX_TYPE_2_2": Schema._text_only,
+}
+#: Messages of other types, by their text: (pattern searched in it, handler), first match wins.
+_BY_TEXT: tuple[tuple[re.Pattern[str], _Handler], ...] = (
+    (re.compile(r"not a valid value|\[facet"), Schema._bad_value),
+)
+#: Content messages by their text; any other is about a child in the wrong place.
+_CONTENT_BY_TEXT: tuple[tuple[re.Pattern[str], _ContentHandler], ...] = (
+    (re.compile(r"^Missing child element"), Schema._missing_child),
+)
+
+
+def _by_text(table: tuple[tuple[re.Pattern[str], _H], ...], rest: str) -> _H | None:
+    return next((handler for pattern, handler in table if pattern.search(rest)), None)
+
+
+def _expected_names(rest: str) -> list[str]:
+    """The local names libxml2 lists after "Expected is ( … )" (none when it lists none)."""
+    found = re.search(_EXPECTED, rest)
+    names = [n.strip() for n in found.group("names").split(",") if n.strip()] if found else []
+    return [n.strip("{}").split("}")[-1] for n in names]
+
+
+def _value_hint(
+    value: str | None, enumeration: tuple[str, ...], type_name: str | None
+) -> str | None:
+    """A close allowed value, or the milliseconds a duration in seconds stands for."""
+    if value is not None and enumeration:
+        from callflow.vocabulary import closest
+
+        guess = closest(value, enumeration)
+        hint = f"did you mean `{guess}`?" if guess else None
+        return (hint + " " if hint else "") + "allowed: " + ", ".join(enumeration)
+    if value is None or type_name != "Milliseconds":
+        return None
+    seconds = re.match(_SECONDS, value)
+    if seconds:
+        ms = round(float(seconds.group(1)) * 1000)
+        return f"durations are in milliseconds: write {ms} for {seconds.group(1)} s"
+    if re.fullmatch(r"\s*\d+\.\d+\s*", value):
+        return "durations are whole milliseconds, without a decimal point"
+    return None
 
 
 _ORDER_HINTS = {

@@ -200,97 +200,117 @@ def publish(ls: CallflowLanguageServer, path: str, report: BufferReport) -> None
 
 def create_server() -> CallflowLanguageServer:
     from callflow.cli import version
+    from callflow.lsp import _features
 
     server = CallflowLanguageServer("callflow", version())
+    for method, handler in _FEATURES.items():
+        server.feature(method)(handler)
+    _features.register(server)
+    return server
 
-    def check_now(ls: CallflowLanguageServer, uri: str, *, on_disk: bool = False) -> None:
-        path = uri_path(uri)
-        if path is None:
-            return
-        kind = buffer_kind(path)
-        if kind is None:
-            return
-        if kind == "script" and not on_disk:
-            return  # builder scripts run code: checked on save only
-        document = ls.workspace.text_documents.get(uri)
-        if kind == "script":
-            if document is not None and is_builder_script(document.source):
-                # Its child process may take seconds: the server answers meanwhile.
-                loop = asyncio.get_running_loop()
-                task = loop.create_task(_guarded(check_script(ls, path)))
-                ls.pending[uri] = task
-                task.add_done_callback(lambda done: _forget(ls, uri, done))
-            return
-        text = None if (on_disk or document is None) else document.source
-        report = check_buffer(path, text, policy=ls.policy)
-        ls.reports[path] = report
-        publish(ls, path, report)
 
-    async def check_script(ls: CallflowLanguageServer, path: str) -> None:
-        report = await asyncio.to_thread(check_buffer, path, None, policy=ls.policy)
-        ls.reports[path] = report
-        publish(ls, path, report)
+def check_now(ls: CallflowLanguageServer, uri: str, *, on_disk: bool = False) -> None:
+    """Check the buffer at ``uri`` (or, ``on_disk``, its saved file) and publish the report."""
+    path = uri_path(uri)
+    kind = None if path is None else buffer_kind(path)
+    if path is None or kind is None:
+        return
+    if kind == "script":
+        if on_disk:  # builder scripts run code: checked on save only
+            _start_script_check(ls, uri, path)
+        return
+    document = ls.workspace.text_documents.get(uri)
+    text = None if (on_disk or document is None) else document.source
+    report = check_buffer(path, text, policy=ls.policy)
+    ls.reports[path] = report
+    publish(ls, path, report)
 
-    async def check_later(ls: CallflowLanguageServer, uri: str, version: int | None) -> None:
-        if ls.debounce > 0:
-            await asyncio.sleep(ls.debounce)
-        document = ls.workspace.text_documents.get(uri)
-        if document is None or (version is not None and document.version != version):
-            return  # a newer change is on its way, or the buffer was closed
-        check_now(ls, uri)
 
-    def schedule(ls: CallflowLanguageServer, uri: str, version: int | None) -> None:
-        earlier = ls.pending.pop(uri, None)
-        if earlier is not None:
-            earlier.cancel()
-        task = asyncio.get_running_loop().create_task(_guarded(check_later(ls, uri, version)))
+def _start_script_check(ls: CallflowLanguageServer, uri: str, path: str) -> None:
+    document = ls.workspace.text_documents.get(uri)
+    if document is not None and is_builder_script(document.source):
+        # Its child process may take seconds: the server answers meanwhile.
+        loop = asyncio.get_running_loop()
+        task = loop.create_task(_guarded(_check_script(ls, path)))
         ls.pending[uri] = task
         task.add_done_callback(lambda done: _forget(ls, uri, done))
 
-    @server.feature(types.INITIALIZE)
-    def initialize(ls: CallflowLanguageServer, params: types.InitializeParams) -> None:
-        options = params.initialization_options
-        if isinstance(options, dict):
-            value = options.get("debounceMs")
-            if isinstance(value, int | float) and 0 <= value <= 10_000:
-                ls.debounce = value / 1000
-            seconds = options.get("scriptTimeout")
-            if isinstance(seconds, int | float) and 0 < seconds <= 600:
-                ls.policy = ReadPolicy(script_timeout=float(seconds))
 
-    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
-    def did_open(ls: CallflowLanguageServer, params: types.DidOpenTextDocumentParams) -> None:
-        uri = params.text_document.uri
-        path = uri_path(uri)
-        if path is not None and buffer_kind(path) == "script":
-            _safely(lambda: check_now(ls, uri, on_disk=True))
-        else:
-            _safely(lambda: check_now(ls, uri))
+async def _check_script(ls: CallflowLanguageServer, path: str) -> None:
+    report = await asyncio.to_thread(check_buffer, path, None, policy=ls.policy)
+    ls.reports[path] = report
+    publish(ls, path, report)
 
-    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
-    def did_change(ls: CallflowLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
-        schedule(ls, params.text_document.uri, params.text_document.version)
 
-    @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
-    def did_save(ls: CallflowLanguageServer, params: types.DidSaveTextDocumentParams) -> None:
-        uri = params.text_document.uri
+async def _check_later(ls: CallflowLanguageServer, uri: str, version: int | None) -> None:
+    if ls.debounce > 0:
+        await asyncio.sleep(ls.debounce)
+    document = ls.workspace.text_documents.get(uri)
+    if document is None or (version is not None and document.version != version):
+        return  # a newer change is on its way, or the buffer was closed
+    check_now(ls, uri)
+
+
+def _schedule(ls: CallflowLanguageServer, uri: str, version: int | None) -> None:
+    earlier = ls.pending.pop(uri, None)
+    if earlier is not None:
+        earlier.cancel()
+    task = asyncio.get_running_loop().create_task(_guarded(_check_later(ls, uri, version)))
+    ls.pending[uri] = task
+    task.add_done_callback(lambda done: _forget(ls, uri, done))
+
+
+# One handler per protocol method of the buffer life cycle, registered from `_FEATURES`.
+
+
+def _initialize(ls: CallflowLanguageServer, params: types.InitializeParams) -> None:
+    options = params.initialization_options
+    if not isinstance(options, dict):
+        return
+    value = options.get("debounceMs")
+    if isinstance(value, int | float) and 0 <= value <= 10_000:
+        ls.debounce = value / 1000
+    seconds = options.get("scriptTimeout")
+    if isinstance(seconds, int | float) and 0 < seconds <= 600:
+        ls.policy = ReadPolicy(script_timeout=float(seconds))
+
+
+def _did_open(ls: CallflowLanguageServer, params: types.DidOpenTextDocumentParams) -> None:
+    uri = params.text_document.uri
+    path = uri_path(uri)
+    if path is not None and buffer_kind(path) == "script":
         _safely(lambda: check_now(ls, uri, on_disk=True))
+    else:
+        _safely(lambda: check_now(ls, uri))
 
-    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
-    def did_close(ls: CallflowLanguageServer, params: types.DidCloseTextDocumentParams) -> None:
-        path = uri_path(params.text_document.uri)
-        if path is None:
-            return
-        task = ls.pending.pop(params.text_document.uri, None)
-        if task is not None:
-            task.cancel()
-        ls.reports.pop(path, None)
-        publish(ls, path, BufferReport())
 
-    from callflow.lsp import _features
+def _did_change(ls: CallflowLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
+    _schedule(ls, params.text_document.uri, params.text_document.version)
 
-    _features.register(server)
-    return server
+
+def _did_save(ls: CallflowLanguageServer, params: types.DidSaveTextDocumentParams) -> None:
+    uri = params.text_document.uri
+    _safely(lambda: check_now(ls, uri, on_disk=True))
+
+
+def _did_close(ls: CallflowLanguageServer, params: types.DidCloseTextDocumentParams) -> None:
+    path = uri_path(params.text_document.uri)
+    if path is None:
+        return
+    task = ls.pending.pop(params.text_document.uri, None)
+    if task is not None:
+        task.cancel()
+    ls.reports.pop(path, None)
+    publish(ls, path, BufferReport())
+
+
+_FEATURES: dict[str, Callable[..., None]] = {
+    types.INITIALIZE: _initialize,
+    types.TEXT_DOCUMENT_DID_OPEN: _did_open,
+    types.TEXT_DOCUMENT_DID_CHANGE: _did_change,
+    types.TEXT_DOCUMENT_DID_SAVE: _did_save,
+    types.TEXT_DOCUMENT_DID_CLOSE: _did_close,
+}
 
 
 def _forget(ls: CallflowLanguageServer, uri: str, done: asyncio.Task[None]) -> None:

@@ -201,6 +201,8 @@ class _MarkingPass:
         self.tokens = tokens
         self.offsets = offsets
         self.line_starts = line_starts
+        self.skip_depth = 0  # inside {% set %}/{% filter %} bodies: text becomes a value
+        self.blocks: list[bool] = []  # open {% block %} tags: True when it takes markers
 
     def where(self, index: int) -> tuple[int, int]:
         """(line, column) of token ``index``; column 0 when unknown."""
@@ -238,82 +240,138 @@ class _MarkingPass:
 
     def run(self) -> Iterator[Token]:
         tokens = self.tokens
-        skip_depth = 0  # inside {% set %}/{% filter %} bodies: text becomes a value
-        blocks: list[bool] = []  # open {% block %} tags: True when it takes markers
         index = 0
         while index < len(tokens):
             token = tokens[index]
-            if token.type == "data":
-                yield self.data(index) if skip_depth == 0 else token
-                index += 1
+            if token.type == "block_begin":
+                end = self.statement_end(index)
+                yield from self.statement(index, tokens[index : end + 1])
+                index = end + 1
                 continue
-            if token.type == "variable_begin":
-                # Text right before it on the same line already marks where the value
-                # starts (its segment's column runs up to the "{{"); otherwise mark it.
-                previous = tokens[index - 1] if index else None
-                adjacent = (
-                    previous is not None
-                    and previous.type == "data"
-                    and previous.value.rpartition("\n")[2].strip() != ""
-                    and previous.value[-1:] not in (" ", "\t")
-                )
-                if skip_depth == 0 and not adjacent:
+            if token.type == "data":
+                yield self.data(index) if self.skip_depth == 0 else token
+            elif token.type == "variable_begin":
+                if self.skip_depth == 0 and not self.follows_text(index):
                     yield self.mark("e", index)
                 yield token
-                index += 1
-                continue
-            if token.type != "block_begin":
+            else:
                 yield token
-                index += 1
-                continue
-            end = index
-            while end < len(tokens) and tokens[end].type != "block_end":
-                end += 1
-            statement = tokens[index : end + 1]
-            name = tokens[index + 1].value if len(statement) > 1 else None
-            before: list[Token] = []
-            after: list[Token] = []
-            lineno = token.lineno
-            active = skip_depth == 0
-            if name == "set" and not any(t.type == "assign" for t in statement):
-                skip_depth += 1
-            elif name == "filter":
-                if active:
-                    before.append(self.mark("t", index))
-                skip_depth += 1
-            elif name in ("endset", "endfilter"):
-                skip_depth = max(0, skip_depth - 1)
-            elif not active:
-                if name == "block":
-                    blocks.append(False)
-                elif name == "endblock" and blocks:
-                    blocks.pop()
-            elif name == "include":
-                line, column = self.where(index)
-                before.append(self.frame(lineno, f"i{self.file_id}.{line}.{column}"))
-                after.append(self.frame(lineno, "x"))
-            elif name == "call":
-                line, column = self.where(index)
-                before.append(self.mark("t", index))
-                after.append(self.frame(lineno, f"c{self.file_id}.{line}.{column}"))
-            elif name in ("endcall", "endmacro"):
-                before.append(self.frame(lineno, "x"))
-            elif name == "macro" and len(statement) > 2:
-                after.append(self.frame(lineno, f"m{statement[2].value}"))
-            elif name == "block" and len(statement) > 2:
-                takes_markers = not any(
-                    t.type == "name" and t.value == "required" for t in statement[3:]
-                )
-                blocks.append(takes_markers)
-                if takes_markers:
-                    before.append(self.mark("t", index))
-                    after.append(self.frame(lineno, f"b{self.file_id}.{statement[2].value}"))
-            elif name == "endblock" and blocks and blocks.pop():
-                before.append(self.frame(lineno, "x"))
-            yield from before
-            yield from statement
-            yield from after
-            index = end + 1
+            index += 1
+
+    def follows_text(self, index: int) -> bool:
+        """Whether text right before ``{{`` on the same line already marks where the value starts.
+
+        Its segment's column runs up to the ``{{``; otherwise the value gets its own marker.
+        """
+        previous = self.tokens[index - 1] if index else None
+        return (
+            previous is not None
+            and previous.type == "data"
+            and previous.value.rpartition("\n")[2].strip() != ""
+            and previous.value[-1:] not in (" ", "\t")
+        )
+
+    def statement_end(self, index: int) -> int:
+        """Index of the ``%}`` that closes the statement opened at ``index``."""
+        end = index
+        while end < len(self.tokens) and self.tokens[end].type != "block_end":
+            end += 1
+        return end
+
+    def statement(self, index: int, statement: Sequence[Token]) -> Iterator[Token]:
+        """The statement's tokens, with the markers its tag takes before and after them."""
+        name = self.tokens[index + 1].value if len(statement) > 1 else None
+        handler = _ALWAYS.get(name) or (_ACTIVE if self.skip_depth == 0 else _SKIPPED).get(name)
+        before, after = handler(self, index, statement) if handler else _NO_MARKS
+        yield from before
+        yield from statement
+        yield from after
+
+    # One handler per statement tag: (markers before the statement, markers after it).
+
+    def set_tag(self, index: int, statement: Sequence[Token]) -> _Marks:
+        if not any(t.type == "assign" for t in statement):
+            self.skip_depth += 1  # a {% set x %}…{% endset %} body is a value
+        return _NO_MARKS
+
+    def filter_tag(self, index: int, statement: Sequence[Token]) -> _Marks:
+        before = [self.mark("t", index)] if self.skip_depth == 0 else []
+        self.skip_depth += 1
+        return before, []
+
+    def end_value_tag(self, index: int, statement: Sequence[Token]) -> _Marks:
+        self.skip_depth = max(0, self.skip_depth - 1)
+        return _NO_MARKS
+
+    def skipped_block_tag(self, index: int, statement: Sequence[Token]) -> _Marks:
+        self.blocks.append(False)
+        return _NO_MARKS
+
+    def skipped_endblock_tag(self, index: int, statement: Sequence[Token]) -> _Marks:
+        if self.blocks:
+            self.blocks.pop()
+        return _NO_MARKS
+
+    def include_tag(self, index: int, statement: Sequence[Token]) -> _Marks:
+        lineno = self.tokens[index].lineno
+        line, column = self.where(index)
+        return [self.frame(lineno, f"i{self.file_id}.{line}.{column}")], [self.frame(lineno, "x")]
+
+    def call_tag(self, index: int, statement: Sequence[Token]) -> _Marks:
+        line, column = self.where(index)
+        body = self.frame(self.tokens[index].lineno, f"c{self.file_id}.{line}.{column}")
+        return [self.mark("t", index)], [body]
+
+    def end_body_tag(self, index: int, statement: Sequence[Token]) -> _Marks:
+        return [self.frame(self.tokens[index].lineno, "x")], []
+
+    def macro_tag(self, index: int, statement: Sequence[Token]) -> _Marks:
+        if len(statement) <= 2:
+            return _NO_MARKS
+        return [], [self.frame(self.tokens[index].lineno, f"m{statement[2].value}")]
+
+    def block_tag(self, index: int, statement: Sequence[Token]) -> _Marks:
+        if len(statement) <= 2:
+            return _NO_MARKS
+        takes_markers = not any(t.type == "name" and t.value == "required" for t in statement[3:])
+        self.blocks.append(takes_markers)
+        if not takes_markers:
+            return _NO_MARKS
+        body = self.frame(self.tokens[index].lineno, f"b{self.file_id}.{statement[2].value}")
+        return [self.mark("t", index)], [body]
+
+    def endblock_tag(self, index: int, statement: Sequence[Token]) -> _Marks:
+        if self.blocks and self.blocks.pop():
+            return [self.frame(self.tokens[index].lineno, "x")], []
+        return _NO_MARKS
+
+
+_Marks = tuple[Sequence[Token], Sequence[Token]]
+_StatementHandler = Callable[[_MarkingPass, int, Sequence[Token]], _Marks]
+_NO_MARKS: _Marks = ((), ())
+
+#: Tags that open or close a value body: handled whether or not markers are being planted.
+_ALWAYS: dict[str | None, _StatementHandler] = {
+    "set": _MarkingPass.set_tag,
+    "filter": _MarkingPass.filter_tag,
+    "endset": _MarkingPass.end_value_tag,
+    "endfilter": _MarkingPass.end_value_tag,
+}
+#: Tags that take markers, outside value bodies.
+_ACTIVE: dict[str | None, _StatementHandler] = {
+    "include": _MarkingPass.include_tag,
+    "call": _MarkingPass.call_tag,
+    "endcall": _MarkingPass.end_body_tag,
+    "endmacro": _MarkingPass.end_body_tag,
+    "macro": _MarkingPass.macro_tag,
+    "block": _MarkingPass.block_tag,
+    "endblock": _MarkingPass.endblock_tag,
+}
+#: Inside a value body no marker is planted, but blocks still open and close.
+_SKIPPED: dict[str | None, _StatementHandler] = {
+    "block": _MarkingPass.skipped_block_tag,
+    "endblock": _MarkingPass.skipped_endblock_tag,
+}
 
 
 # ---------------------------------------------------------------- after rendering
@@ -452,146 +510,238 @@ class TemplateSourceMap(SourceMap):
     def _decode_segments(self) -> None:
         if self._segments or MARK_START not in self._marked:
             return
-        files = self._files
-        extra = self._extra_chain
-        shown: dict[str, str] = {}
-        library: dict[str, str] = {}  # shown name of a library file -> callflow/NAME
+        _SegmentDecoder(self._files, self._extra_chain, self._positions, self._segments).decode(
+            self._marked
+        )
 
-        def show(file_id: str) -> str:
-            found = shown.get(file_id)
-            if found is None:
-                found = shown[file_id] = files.display(int(file_id))
-                name = files.library_name(int(file_id))
-                if name is not None:
-                    library[found] = name
-            return found
 
-        def redirected(file: str, source_line: int) -> SourceLocation | None:
-            """Text a library macro wrote is reported at the user's line that called it."""
-            steps: list[str] = []
-            where = f"{library[file]}:{source_line}"
-            for frame in reversed(stack):
-                site = frame.active
-                if frame.kind == "c":
-                    return None
-                if frame.kind == "i" and frame.site is not None:
-                    steps.append(f"in {where}")
-                    site_file, site_line = frame.site.file, frame.site.line
-                elif site is None:
-                    return None
-                else:
-                    steps.append(
-                        f"in {'macro' if frame.kind == 'm' else 'block'} `{frame.name}` ({where})"
-                    )
-                    site_file, site_line = site.file, site.source_line
-                if site_file not in library:
-                    column = None
-                    if site is not None and frame.kind == "m" and not site.literal:
-                        column = site.source_column or None
-                    site_chain = site.chain if site is not None else extra
-                    return SourceLocation(site_file, site_line, column, (*steps, *site_chain))
-                where = f"{library[site_file]}:{site_line}"
-            return None
+class _SegmentDecoder:
+    """One walk over the markers of a rendered text: the segments it is made of, in order.
 
-        stack: list[_Frame] = []
-        chain_cache: tuple[str, ...] | None = extra
-        active: _Segment | None = None
-        line, column = 1, 1
+    Each marker kind has its handler in `_MARKER_KINDS`: text and value markers start a
+    segment; frame markers (include, block, call, macro) push a frame whose way there becomes
+    the chain of the segments inside; ``x`` pops the frame and resumes the text around it.
+    """
+
+    def __init__(
+        self,
+        files: FileTable,
+        extra_chain: tuple[str, ...],
+        positions: list[tuple[int, int]],
+        segments: list[_Segment],
+    ) -> None:
+        self.files = files
+        self.extra = extra_chain
+        self.shown: dict[str, str] = {}
+        self.library: dict[str, str] = {}  # shown name of a library file -> callflow/NAME
+        self.stack: list[_Frame] = []
+        self.chain_cache: tuple[str, ...] | None = extra_chain
+        self.active: _Segment | None = None
+        self.line, self.column = 1, 1
+        self.positions = positions  # filled in place: the map's own lists
+        self.segments = segments
+
+    def decode(self, marked: str) -> None:
         position = 0
-        marked = self._marked
-        positions = self._positions
-        segments = self._segments
-
-        def chain() -> tuple[str, ...]:
-            steps: list[str] = []
-            index = len(stack) - 1
-            while index >= 0:
-                frame = stack[index]
-                if frame.kind == "c":
-                    # A {% call %} body is the caller's own text: its chain is the one of
-                    # the {% call %} tag, below the macro that tag called.
-                    site = frame.site
-                    index -= 1
-                    while index >= 0 and not (
-                        stack[index].kind == "m"
-                        and stack[index].active is not None
-                        and site is not None
-                        and (stack[index].active.file, stack[index].active.source_line)  # type: ignore[union-attr]
-                        == (site.file, site.line)
-                    ):
-                        index -= 1
-                    index -= 1
-                    continue
-                if frame.kind == "m":
-                    steps += [f"in macro `{frame.name}`", f"called from {_site(frame.active)}"]
-                elif frame.kind == "i":
-                    site = frame.site
-                    steps.append(f"included from {site.file}:{site.line}" if site else "included")
-                elif (
-                    frame.kind == "b"
-                    and frame.active is not None
-                    and frame.body_file != frame.active.file
-                ):
-                    steps += [f"in block `{frame.name}`", f"extending {_site(frame.active)}"]
-                index -= 1
-            return tuple(steps) + extra
-
         for match in MARKER.finditer(marked):
-            chunk = marked[position : match.start()]
-            newlines = chunk.count("\n")
-            if newlines:
-                line += newlines
-                column = len(chunk) - chunk.rfind("\n")
-            else:
-                column += len(chunk)
+            self.advance(marked[position : match.start()])
             position = match.end()
-            payload = files.payload(match.group()[1:-1])
-            kind = payload[:1]
-            if kind in ("d", "e", "t"):
-                file_id, source_line, source_column = payload[1:].split(".")
-                if chain_cache is None:
-                    chain_cache = chain()
-                active = _Segment(
-                    column,
-                    show(file_id),
-                    int(source_line),
-                    int(source_column),
-                    kind == "d",
-                    chain_cache,
+            payload = self.files.payload(match.group()[1:-1])
+            handler = _MARKER_KINDS.get(payload[:1])
+            if handler is not None:
+                handler(self, payload[1:])
+
+    def advance(self, chunk: str) -> None:
+        """Move the output position past ``chunk``, the text between two markers."""
+        newlines = chunk.count("\n")
+        if newlines:
+            self.line += newlines
+            self.column = len(chunk) - chunk.rfind("\n")
+        else:
+            self.column += len(chunk)
+
+    def show(self, file_id: str) -> str:
+        found = self.shown.get(file_id)
+        if found is None:
+            found = self.shown[file_id] = self.files.display(int(file_id))
+            name = self.files.library_name(int(file_id))
+            if name is not None:
+                self.library[found] = name
+        return found
+
+    def start(self, segment: _Segment) -> None:
+        self.active = segment
+        self.positions.append((self.line, self.column))
+        self.segments.append(segment)
+
+    def push(self, frame: _Frame) -> None:
+        self.stack.append(frame)
+        self.chain_cache = None
+
+    # One handler per marker kind; ``body`` is the payload after its kind letter.
+
+    def text(self, body: str, literal: bool) -> None:
+        file_id, source_line, source_column = body.split(".")
+        if self.chain_cache is None:
+            self.chain_cache = self.chain()
+        segment = _Segment(
+            self.column,
+            self.show(file_id),
+            int(source_line),
+            int(source_column),
+            literal,
+            self.chain_cache,
+        )
+        if segment.file in self.library and self.stack:
+            segment.redirect = self.redirected(segment.file, segment.source_line)
+        self.start(segment)
+
+    def template_text(self, body: str) -> None:
+        self.text(body, literal=True)
+
+    def output(self, body: str) -> None:
+        self.text(body, literal=False)
+
+    def frame_end(self, body: str) -> None:
+        if self.stack:
+            frame = self.stack.pop()
+            resumed = frame.active
+            if resumed is not None and resumed is not self.active:
+                self.start(
+                    _Segment(
+                        self.column,
+                        resumed.file,
+                        resumed.source_line,
+                        resumed.source_column,
+                        False,
+                        resumed.chain,
+                    )
                 )
-                if active.file in library and stack:
-                    active.redirect = redirected(active.file, active.source_line)
-                positions.append((line, column))
-                segments.append(active)
-            elif kind == "x":
-                if stack:
-                    frame = stack.pop()
-                    if frame.active is not None and frame.active is not active:
-                        active = _Segment(
-                            column,
-                            frame.active.file,
-                            frame.active.source_line,
-                            frame.active.source_column,
-                            False,
-                            frame.active.chain,
-                        )
-                        positions.append((line, column))
-                        segments.append(active)
-                chain_cache = None
-            elif kind == "i":
-                file_id, source_line, source_column = payload[1:].split(".")
-                site = SourceLocation(show(file_id), int(source_line))
-                stack.append(_Frame("i", "", site, active))
-                chain_cache = None
-            elif kind == "b":
-                file_id, _, block = payload[1:].partition(".")
-                stack.append(_Frame("b", block, None, active, show(file_id)))
-                chain_cache = None
-            elif kind == "c":
-                file_id, source_line, _ = payload[1:].split(".")
-                site = SourceLocation(show(file_id), int(source_line))
-                stack.append(_Frame("c", "", site, active))
-                chain_cache = None
-            elif kind == "m":
-                stack.append(_Frame(kind, payload[1:], None, active))
-                chain_cache = None
+        self.chain_cache = None
+
+    def include(self, body: str) -> None:
+        file_id, source_line, _ = body.split(".")
+        site = SourceLocation(self.show(file_id), int(source_line))
+        self.push(_Frame("i", "", site, self.active))
+
+    def block(self, body: str) -> None:
+        file_id, _, block = body.partition(".")
+        self.push(_Frame("b", block, None, self.active, self.show(file_id)))
+
+    def call(self, body: str) -> None:
+        file_id, source_line, _ = body.split(".")
+        site = SourceLocation(self.show(file_id), int(source_line))
+        self.push(_Frame("c", "", site, self.active))
+
+    def macro(self, body: str) -> None:
+        self.push(_Frame("m", body, None, self.active))
+
+    # The way there.
+
+    def chain(self) -> tuple[str, ...]:
+        stack = self.stack
+        steps: list[str] = []
+        index = len(stack) - 1
+        while index >= 0:
+            frame = stack[index]
+            if frame.kind == "c":
+                # A {% call %} body is the caller's own text: its chain is the one of
+                # the {% call %} tag, below the macro that tag called.
+                index = self.below_called_macro(index) - 1
+                continue
+            steps += _frame_steps(frame)
+            index -= 1
+        return tuple(steps) + self.extra
+
+    def below_called_macro(self, index: int) -> int:
+        """Index of the macro frame that the {% call %} frame at ``index`` called (or -1)."""
+        site = self.stack[index].site
+        index -= 1
+        while index >= 0 and not _is_call_of(self.stack[index], site):
+            index -= 1
+        return index
+
+    def redirected(self, file: str, source_line: int) -> SourceLocation | None:
+        """Text a library macro wrote is reported at the user's line that called it."""
+        steps: list[str] = []
+        where = f"{self.library[file]}:{source_line}"
+        for frame in reversed(self.stack):
+            site = frame.active
+            if frame.kind == "c":
+                return None
+            if frame.kind == "i" and frame.site is not None:
+                steps.append(f"in {where}")
+                site_file, site_line = frame.site.file, frame.site.line
+            elif site is None:
+                return None
+            else:
+                steps.append(
+                    f"in {'macro' if frame.kind == 'm' else 'block'} `{frame.name}` ({where})"
+                )
+                site_file, site_line = site.file, site.source_line
+            if site_file not in self.library:
+                return self.user_site(frame, site, site_file, site_line, steps)
+            where = f"{self.library[site_file]}:{site_line}"
+        return None
+
+    def user_site(
+        self, frame: _Frame, site: _Segment | None, file: str, line: int, steps: list[str]
+    ) -> SourceLocation:
+        """The user's own place a library frame was entered from, with the way below it."""
+        column = None
+        if site is not None and frame.kind == "m" and not site.literal:
+            column = site.source_column or None
+        site_chain = site.chain if site is not None else self.extra
+        return SourceLocation(file, line, column, (*steps, *site_chain))
+
+
+def _is_call_of(frame: _Frame, site: SourceLocation | None) -> bool:
+    """Whether ``frame`` is the macro that the {% call %} tag at ``site`` called."""
+    active = frame.active
+    return (
+        frame.kind == "m"
+        and active is not None
+        and site is not None
+        and (active.file, active.source_line) == (site.file, site.line)
+    )
+
+
+def _macro_steps(frame: _Frame) -> list[str]:
+    return [f"in macro `{frame.name}`", f"called from {_site(frame.active)}"]
+
+
+def _include_steps(frame: _Frame) -> list[str]:
+    site = frame.site
+    return [f"included from {site.file}:{site.line}" if site else "included"]
+
+
+def _block_steps(frame: _Frame) -> list[str]:
+    if frame.active is None or frame.body_file == frame.active.file:
+        return []  # a block of the template itself, not one it overrides
+    return [f"in block `{frame.name}`", f"extending {_site(frame.active)}"]
+
+
+_FRAME_STEPS: dict[str, Callable[[_Frame], list[str]]] = {
+    "m": _macro_steps,
+    "i": _include_steps,
+    "b": _block_steps,
+}
+
+
+def _frame_steps(frame: _Frame) -> list[str]:
+    """The chain steps one frame adds ("in macro `x`", "called from f:3")."""
+    steps = _FRAME_STEPS.get(frame.kind)
+    return steps(frame) if steps is not None else []
+
+
+#: Marker kind letter -> the decoder's handler for the rest of its payload.
+_MARKER_KINDS: dict[str, Callable[[_SegmentDecoder, str], None]] = {
+    "d": _SegmentDecoder.template_text,
+    "e": _SegmentDecoder.output,
+    "t": _SegmentDecoder.output,
+    "x": _SegmentDecoder.frame_end,
+    "i": _SegmentDecoder.include,
+    "b": _SegmentDecoder.block,
+    "c": _SegmentDecoder.call,
+    "m": _SegmentDecoder.macro,
+}

@@ -34,7 +34,7 @@ from __future__ import annotations
 import functools
 import html
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
 from urllib.parse import quote
 
 import jinja2
@@ -163,59 +163,68 @@ class _Markup:
             index += 1
 
     def _char(self, char: str) -> None:
-        state = self.state
-        if state == "text":
-            if char == "<":
-                self.state, self.tag = "tagname", ""
-            elif self.open_tag:
-                self.value.append(char)
-        elif state == "tagname":
-            if char in "!?/" and not self.tag:
-                self.state = "skip"
-                self.tag = char
-                self.open_tag = ""
-            elif char.isspace():
-                self.state = "tag"
-            elif char == ">":
-                self._opened()
-            elif char == "/":
-                self.state = "tag"
-            else:
-                self.tag += char
-        elif state == "skip":
+        _STATES[self.state](self, char)
+
+    # One handler per state of the scan, found by name in `_STATES`.
+
+    def _in_text(self, char: str) -> None:
+        if char == "<":
+            self.state, self.tag = "tagname", ""
+        elif self.open_tag:
+            self.value.append(char)
+
+    def _in_tag_name(self, char: str) -> None:
+        if char in "!?/" and not self.tag:
+            # A comment, CDATA section, processing instruction or end tag: skipped whole.
+            self.state = "skip"
+            self.tag = char
+            self.open_tag = ""
+        elif char.isspace():
+            self.state = "tag"
+        elif char == "/":  # <Play/>: the element ends with its start tag
+            self.state, self.tag_closed = "tag", True
+        elif char == ">":
+            self._opened()
+        else:
             self.tag += char
-            if self.tag.startswith("!--"):
-                if self.tag.endswith("-->"):
+
+    def _in_skipped(self, char: str) -> None:
+        self.tag += char
+        for opener, closer in _SKIPPED_SECTIONS:
+            if self.tag.startswith(opener):
+                if self.tag.endswith(closer):
                     self.state = "text"
-            elif self.tag.startswith("![CDATA["):
-                if self.tag.endswith("]]>"):
-                    self.state = "text"
-            elif char == ">":
-                self.state = "text"
-        elif state == "tag":
-            if char == ">":
-                self._opened()
-            elif char == "/":
-                self.open_tag = ""
-                self.tag_closed = True
-            elif not char.isspace():
-                self.state, self.attribute = "attribute", char
-        elif state == "attribute":
-            if char == "=" or char.isspace():
-                self.state = "equals"
-            elif char in "/>":
-                self.state = "tag"
-                self._char(char)
-            else:
-                self.attribute += char
-        elif state == "equals":
-            if char in "\"'":
-                self.state, self.quote, self.value = "value", char, []
-        elif state == "value":
-            if char == self.quote:
-                self.state = "tag"
-            else:
-                self.value.append(char)
+                return
+        if char == ">":
+            self.state = "text"
+
+    def _in_tag(self, char: str) -> None:
+        if char == ">":
+            self._opened()
+        elif char == "/":
+            self.open_tag = ""
+            self.tag_closed = True
+        elif not char.isspace():
+            self.state, self.attribute = "attribute", char
+
+    def _in_attribute(self, char: str) -> None:
+        if char == "=" or char.isspace():
+            self.state = "equals"
+        elif char in "/>":
+            self.state = "tag"
+            self._char(char)
+        else:
+            self.attribute += char
+
+    def _in_equals(self, char: str) -> None:
+        if char in "\"'":
+            self.state, self.quote, self.value = "value", char, []
+
+    def _in_value(self, char: str) -> None:
+        if char == self.quote:
+            self.state = "tag"
+        else:
+            self.value.append(char)
 
     def _opened(self) -> None:
         self.state = "text"
@@ -235,6 +244,21 @@ class _Markup:
         return part
 
 
+#: Sections that end at their own closer rather than at the first ">".
+_SKIPPED_SECTIONS = (("!--", "-->"), ("![CDATA[", "]]>"))
+
+#: State of the scan -> what one character does in it.
+_STATES: dict[str, Callable[[_Markup, str], None]] = {
+    "text": _Markup._in_text,
+    "tagname": _Markup._in_tag_name,
+    "skip": _Markup._in_skipped,
+    "tag": _Markup._in_tag,
+    "attribute": _Markup._in_attribute,
+    "equals": _Markup._in_equals,
+    "value": _Markup._in_value,
+}
+
+
 class UrlContextExtension(Extension):
     """Percent-encodes template values for the part of a URL they land in (see module)."""
 
@@ -246,53 +270,77 @@ class UrlContextExtension(Extension):
         environment.filters["urlencode"] = urlencode_filter
 
     def filter_stream(self, stream: TokenStream) -> Iterator[Token]:
-        markup = _Markup()
-        skip_depth = 0
-        tokens = list(stream)
+        yield from _UrlPass(list(stream)).run()
+
+
+class _UrlPass:
+    """One walk over a template's tokens: each ``{{ … }}`` in a URL gets the URL filter."""
+
+    def __init__(self, tokens: list[Token]) -> None:
+        self.tokens = tokens
+        self.markup = _Markup()
+        self.skip_depth = 0  # inside {% set %}/{% filter %} bodies: text becomes a value
+
+    def run(self) -> Iterator[Token]:
+        tokens = self.tokens
         index = 0
         while index < len(tokens):
             token = tokens[index]
             if token.type == "data":
-                if skip_depth == 0:
-                    markup.feed(
-                        MARKER.sub("", token.value) if "\x01" in token.value else token.value
-                    )
+                if self.skip_depth == 0:
+                    self.feed(token.value)
                 yield token
             elif token.type == "block_begin" and index + 1 < len(tokens):
-                name = tokens[index + 1].value
-                statement_end = index
-                while statement_end < len(tokens) and tokens[statement_end].type != "block_end":
-                    statement_end += 1
-                statement = tokens[index : statement_end + 1]
-                assigns = any(t.type == "assign" for t in statement)
-                if (name == "set" and not assigns) or name == "filter":
-                    skip_depth += 1
-                elif name in ("endset", "endfilter"):
-                    skip_depth = max(0, skip_depth - 1)
-                yield from statement
-                index = statement_end
-            elif token.type == "variable_begin" and skip_depth == 0:
-                end = index
-                while end < len(tokens) and tokens[end].type != "variable_end":
-                    end += 1
-                part = markup.expression()
-                inner = tokens[index + 1 : end]
-                if part is None or not inner:
-                    yield from tokens[index : end + 1]
-                else:
-                    line = token.lineno
-                    yield token
-                    yield Token(line, "lparen", "(")
-                    yield from inner
-                    yield Token(line, "rparen", ")")
-                    yield Token(line, "pipe", "|")
-                    yield Token(line, "name", URL_FILTER)
-                    yield Token(line, "lparen", "(")
-                    yield Token(line, "string", part)
-                    yield Token(line, "rparen", ")")
-                    if end < len(tokens):
-                        yield tokens[end]
-                index = end
+                index = yield from self.statement(index)
+            elif token.type == "variable_begin" and self.skip_depth == 0:
+                index = yield from self.expression(index)
             else:
                 yield token
             index += 1
+
+    def feed(self, text: str) -> None:
+        self.markup.feed(MARKER.sub("", text) if "\x01" in text else text)
+
+    def end_of(self, index: int, kind: str) -> int:
+        """Index of the first token of ``kind`` from ``index`` on (or past the end)."""
+        end = index
+        while end < len(self.tokens) and self.tokens[end].type != kind:
+            end += 1
+        return end
+
+    def statement(self, index: int) -> Generator[Token, None, int]:
+        """The statement at ``index`` as it is; the index of its last token."""
+        tokens = self.tokens
+        name = tokens[index + 1].value
+        statement_end = self.end_of(index, "block_end")
+        statement = tokens[index : statement_end + 1]
+        assigns = any(t.type == "assign" for t in statement)
+        if (name == "set" and not assigns) or name == "filter":
+            self.skip_depth += 1
+        elif name in ("endset", "endfilter"):
+            self.skip_depth = max(0, self.skip_depth - 1)
+        yield from statement
+        return statement_end
+
+    def expression(self, index: int) -> Generator[Token, None, int]:
+        """The ``{{ … }}`` at ``index``, filtered for the URL part it lands in; its end index."""
+        tokens = self.tokens
+        end = self.end_of(index, "variable_end")
+        part = self.markup.expression()
+        inner = tokens[index + 1 : end]
+        if part is None or not inner:
+            yield from tokens[index : end + 1]
+            return end
+        line = tokens[index].lineno
+        yield tokens[index]
+        yield Token(line, "lparen", "(")
+        yield from inner
+        yield Token(line, "rparen", ")")
+        yield Token(line, "pipe", "|")
+        yield Token(line, "name", URL_FILTER)
+        yield Token(line, "lparen", "(")
+        yield Token(line, "string", part)
+        yield Token(line, "rparen", ")")
+        if end < len(tokens):
+            yield tokens[end]
+        return end

@@ -13,13 +13,10 @@ from callflow.document import Document
 from callflow.errors import InputError
 from callflow.sourcemap import SourceLocation, SourceMap
 from callflow.twiml import _codes as codes
-from callflow.twiml._convert import (
-    MARK_OPEN,
-    convert_tree,
-    element_paths,
-    iter_input_parts,
-    reserved_character,
-)
+from callflow.twiml._convert import convert_tree
+from callflow.twiml._report import iter_input_parts
+from callflow.twiml._state import MARK_OPEN, element_paths
+from callflow.twiml._values import reserved_character
 
 #: Lint codes the conversion explains itself: a TwiML ``action`` becomes ``<Gather url>``
 #: (legacy set A beside the canonical attributes), and the CF1003 note at the Gather says so.

@@ -18,22 +18,19 @@ an element in one branch and closes it in another). The delimiters are Jinja's d
 
 from __future__ import annotations
 
+import bisect
 import re
 
 from lxml import etree
 
 from callflow.diagnostics import Diagnostic, Severity
-from callflow.document import MAX_DOCUMENT_BYTES, load_bytes
+from callflow.document import MAX_DOCUMENT_BYTES, Document, load_bytes
 from callflow.sourcemap import SourceLocation
 from callflow.twiml import _codes as codes
 from callflow.twiml._api import TwimlConversion
-from callflow.twiml._convert import (
-    MARK_CLOSE,
-    MARK_OPEN,
-    MARKER,
-    convert_tree,
-    reserved_character,
-)
+from callflow.twiml._convert import convert_tree
+from callflow.twiml._state import MARK_CLOSE, MARK_OPEN, MARKER
+from callflow.twiml._values import reserved_character
 
 _JINJA = re.compile(
     r"\{%-?\s*raw\s*-?%\}.*?\{%-?\s*endraw\s*-?%\}|\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL
@@ -61,6 +58,176 @@ def _filler(span: str, head: str, tail: str) -> str:
     return body + tail
 
 
+class _SetAside:
+    """A template with its Jinja constructs set aside: the XML skeleton and what was in it."""
+
+    def __init__(self, text: str, filename: str) -> None:
+        self.filename = filename
+        self.spans: list[str] = []  # construct N, verbatim
+        self.starts: list[int] = []  # where construct N starts in the template
+        pieces: list[str] = []
+        last = 0
+        for match in _JINJA.finditer(text):
+            pieces.append(text[last : match.start()])
+            number = len(self.spans)
+            self.spans.append(match.group(0))
+            self.starts.append(match.start())
+            pieces.append(_filler(match.group(0), f"{MARK_OPEN}{number}", MARK_CLOSE))
+            last = match.end()
+        pieces.append(text[last:])
+        self.skeleton = "".join(pieces)
+        self.line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
+        #: Constructs inside markup (tags, comments, CDATA, instructions), and in attribute values.
+        self.inside_markup: set[int] = set()
+        self.in_attribute: set[int] = set()
+
+    def where(self, number: int) -> SourceLocation:
+        """The template line and column where construct ``number`` starts."""
+        offset = self.starts[number]
+        index = bisect.bisect_right(self.line_starts, offset) - 1
+        return SourceLocation(self.filename, index + 1, offset - self.line_starts[index] + 1)
+
+    def placement_problems(self) -> list[Diagnostic]:
+        """Constructs where the conversion cannot carry them (building tags or attributes)."""
+        problems: list[Diagnostic] = []
+        for match in _MARKUP.finditer(self.skeleton):
+            if MARK_OPEN in match.group(0):
+                problems += self._in_markup(match)
+        for number in sorted(self.in_attribute):
+            if '"' in self.spans[number] and "'" in self.spans[number]:
+                problems.append(
+                    Diagnostic(
+                        codes.TEMPLATE,
+                        Severity.ERROR,
+                        f"the Jinja construct {_short(self.spans[number])} in an attribute value "
+                        'uses both kinds of quotes; the converted tag quotes its attributes with "',
+                        self.where(number),
+                        hint="use one kind of quotes inside the construct",
+                    )
+                )
+        return problems
+
+    def _in_markup(self, match: re.Match[str]) -> list[Diagnostic]:
+        segment = match.group(0)
+        numbers = [int(m.group(1)) for m in MARKER.finditer(segment)]
+        self.inside_markup.update(numbers)
+        if segment.startswith(("<!--", "<![CDATA[", "<?")):
+            return []  # comments and CDATA keep their text; put back verbatim
+        allowed: set[int] = set()
+        named: set[int] = set(numbers)  # an end tag is all name
+        if match.group("name") is not None:
+            attrs_start = match.start("attrs") - match.start()
+            named = {int(m.group(1)) for m in MARKER.finditer(segment) if m.start() < attrs_start}
+            for quoted in _QUOTED.finditer(match.group("attrs") or ""):
+                allowed.update(int(m.group(1)) for m in MARKER.finditer(quoted.group(0)))
+        self.in_attribute |= allowed
+        return [
+            Diagnostic(
+                codes.TEMPLATE,
+                Severity.ERROR,
+                f"the Jinja construct {_short(self.spans[number])} builds "
+                f"{'a tag name' if number in named else 'attributes'}; the TwiML "
+                "conversion carries Jinja only in attribute values and element content",
+                self.where(number),
+                hint='write the element out in each branch (e.g. {% if %}<Say voice="man">'
+                "…{% else %}<Say>…{% endif %}), or convert this part by hand",
+            )
+            for number in numbers
+            if number not in allowed
+        ]
+
+    def parseable(self) -> str:
+        """The skeleton with each construct of element content as ``<?jinja N?>``."""
+        in_content = set(range(len(self.spans))) - self.inside_markup
+
+        def as_instruction(match: re.Match[str]) -> str:
+            number = int(match.group(1))
+            if number not in in_content:
+                return match.group(0)
+            return _filler(match.group(0), f"<?jinja {number} ", "?>")
+
+        return MARKER.sub(as_instruction, self.skeleton)
+
+    def restore(self, text: str, scaled: set[int]) -> str:
+        """``text`` with every construct put back (durations in ``scaled`` times 1000)."""
+
+        def restored(match: re.Match[str]) -> str:
+            number = int(match.group(1))
+            span = self.spans[number]
+            if number in scaled:
+                expression = _EXPRESSION.fullmatch(span)
+                if expression is not None:
+                    left, inner, right = expression.groups()
+                    span = f"{{{{{left} ((({inner.strip()}) | float) * 1000) | int {right}}}}}"
+            if number in self.in_attribute:
+                # The converted tag quotes attributes with ": a string in the construct uses '.
+                span = span.replace('"', "'")
+            return span
+
+        return MARKER.sub(restored, _PI.sub(restored, text))
+
+    def verbatim(self, diagnostic: Diagnostic) -> Diagnostic:
+        """``diagnostic`` quoting each construct as the template wrote it, not its placeholder."""
+
+        def quoted(match: re.Match[str]) -> str:
+            return _short(self.spans[int(match.group(1))])
+
+        hint = diagnostic.hint
+        return Diagnostic(
+            diagnostic.code,
+            diagnostic.severity,
+            MARKER.sub(quoted, diagnostic.message),
+            diagnostic.location,
+            xpath=diagnostic.xpath,
+            hint=MARKER.sub(quoted, hint) if hint else hint,
+        )
+
+
+def _template_text(data: bytes, filename: str, limit: int) -> str | list[Diagnostic]:
+    """The template's text, or why it cannot be read (too large, not UTF-8, reserved)."""
+    if len(data) > limit:
+        return load_bytes(data, filename, max_bytes=limit)[1]
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return load_bytes(data, filename, max_bytes=limit)[1]
+    reserved = reserved_character(text, filename)
+    return text if reserved is None else [reserved]
+
+
+def _not_well_formed(read: list[Diagnostic]) -> list[Diagnostic]:
+    """The skeleton's parse errors, said in terms of the template."""
+    return [
+        Diagnostic(
+            codes.TEMPLATE,
+            Severity.ERROR,
+            f"once its Jinja constructs are set aside, the template's XML is not well "
+            f"formed: {d.message}",
+            d.location,
+            hint="a Jinja tag must not open an element in one branch and close it in "
+            "another: write each element whole inside each branch, or convert this part "
+            "by hand",
+        )
+        if d.code == "CF101"
+        else d
+        for d in read
+    ]
+
+
+def _serialized(tree: etree._Element, document: Document) -> str:
+    """The converted document's text, with what stood around the root kept in place."""
+    body = etree.tostring(tree, encoding="unicode", pretty_print=True)
+    before = [
+        etree.tostring(node, encoding="unicode")
+        for node in reversed(list(document.root.itersiblings(preceding=True)))
+    ]
+    after = [etree.tostring(node, encoding="unicode") for node in document.root.itersiblings()]
+    output = '<?xml version="1.0" encoding="UTF-8"?>\n' + "".join(
+        f"{node.strip()}\n" for node in before
+    )
+    return output + body + "".join(f"{node.strip()}\n" for node in after)
+
+
 def convert_template(
     source: str | bytes,
     *,
@@ -72,114 +239,18 @@ def convert_template(
 
     limit = max_bytes if max_bytes is not None else MAX_DOCUMENT_BYTES
     data = source.encode("utf-8", "surrogatepass") if isinstance(source, str) else source
-    if len(data) > limit:
-        return TwimlConversion(None, None, load_bytes(data, filename, max_bytes=limit)[1])
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return TwimlConversion(None, None, load_bytes(data, filename, max_bytes=limit)[1])
-    reserved = reserved_character(text, filename)
-    if reserved is not None:
-        return TwimlConversion(None, None, [reserved])
-    spans: list[str] = []
-    starts: list[int] = []
-    pieces: list[str] = []
-    last = 0
-    for match in _JINJA.finditer(text):
-        pieces.append(text[last : match.start()])
-        number = len(spans)
-        spans.append(match.group(0))
-        starts.append(match.start())
-        pieces.append(_filler(match.group(0), f"{MARK_OPEN}{number}", MARK_CLOSE))
-        last = match.end()
-    pieces.append(text[last:])
-    skeleton = "".join(pieces)
-    line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
-
-    def where(offset: int) -> SourceLocation:
-        import bisect
-
-        index = bisect.bisect_right(line_starts, offset) - 1
-        return SourceLocation(filename, index + 1, offset - line_starts[index] + 1)
-
-    problems: list[Diagnostic] = []
-    in_content: set[int] = set()
-    inside_markup: set[int] = set()
-    in_attribute: set[int] = set()
-    for match in _MARKUP.finditer(skeleton):
-        segment = match.group(0)
-        if MARK_OPEN not in segment:
-            continue
-        numbers = [int(m.group(1)) for m in MARKER.finditer(segment)]
-        inside_markup.update(numbers)
-        if segment.startswith(("<!--", "<![CDATA[", "<?")):
-            continue  # comments and CDATA keep their text; put back verbatim
-        allowed: set[int] = set()
-        named: set[int] = set(numbers)  # an end tag is all name
-        if match.group("name") is not None:
-            attrs_start = match.start("attrs") - match.start()
-            named = {int(m.group(1)) for m in MARKER.finditer(segment) if m.start() < attrs_start}
-            for quoted in _QUOTED.finditer(match.group("attrs") or ""):
-                allowed.update(int(m.group(1)) for m in MARKER.finditer(quoted.group(0)))
-        in_attribute |= allowed
-        for number in numbers:
-            if number in allowed:
-                continue
-            kind = "a tag name" if number in named else "attributes"
-            problems.append(
-                Diagnostic(
-                    codes.TEMPLATE,
-                    Severity.ERROR,
-                    f"the Jinja construct {_short(spans[number])} builds {kind}; the TwiML "
-                    "conversion carries Jinja only in attribute values and element content",
-                    where(starts[number]),
-                    hint='write the element out in each branch (e.g. {% if %}<Say voice="man">'
-                    "…{% else %}<Say>…{% endif %}), or convert this part by hand",
-                )
-            )
-    for number in sorted(in_attribute):
-        if '"' in spans[number] and "'" in spans[number]:
-            problems.append(
-                Diagnostic(
-                    codes.TEMPLATE,
-                    Severity.ERROR,
-                    f"the Jinja construct {_short(spans[number])} in an attribute value uses "
-                    'both kinds of quotes; the converted tag quotes its attributes with "',
-                    where(starts[number]),
-                    hint="use one kind of quotes inside the construct",
-                )
-            )
+    text = _template_text(data, filename, limit)
+    if not isinstance(text, str):
+        return TwimlConversion(None, None, text)
+    aside = _SetAside(text, filename)
+    problems = aside.placement_problems()
     if problems:
         return TwimlConversion(None, None, problems)
-    in_content = set(range(len(spans))) - inside_markup
-
-    def as_instruction(match: re.Match[str]) -> str:
-        number = int(match.group(1))
-        if number not in in_content:
-            return match.group(0)
-        return _filler(match.group(0), f"<?jinja {number} ", "?>")
-
-    skeleton = MARKER.sub(as_instruction, skeleton)
     document, read = load_bytes(
-        skeleton.encode("utf-8"), filename, max_bytes=limit + 16 * len(spans)
+        aside.parseable().encode("utf-8"), filename, max_bytes=limit + 16 * len(aside.spans)
     )
     if document is None:
-        notes = [
-            Diagnostic(
-                codes.TEMPLATE,
-                Severity.ERROR,
-                f"once its Jinja constructs are set aside, the template's XML is not well "
-                f"formed: {d.message}",
-                d.location,
-                hint="a Jinja tag must not open an element in one branch and close it in "
-                "another: write each element whole inside each branch, or convert this part "
-                "by hand",
-            )
-            if d.code == "CF101"
-            else d
-            for d in read
-        ]
-        return TwimlConversion(None, None, notes)
+        return TwimlConversion(None, None, _not_well_formed(read))
     tree, state = convert_tree(document, base_url)
     accounted = frozenset(state.mapped | state.reported)
     if document.root.tag != "Response":
@@ -187,46 +258,8 @@ def convert_template(
     checked, found = checked_output(
         tree, state.origins, document, templated=True, explained=state.explained
     )
-    body = etree.tostring(tree, encoding="unicode", pretty_print=True)
-    before = [
-        etree.tostring(node, encoding="unicode")
-        for node in reversed(list(document.root.itersiblings(preceding=True)))
-    ]
-    after = [etree.tostring(node, encoding="unicode") for node in document.root.itersiblings()]
-    output = '<?xml version="1.0" encoding="UTF-8"?>\n' + "".join(
-        f"{node.strip()}\n" for node in before
-    )
-    output += body + "".join(f"{node.strip()}\n" for node in after)
-
-    def restore(match: re.Match[str]) -> str:
-        number = int(match.group(1))
-        span = spans[number]
-        if number in state.scaled:
-            scaled = _EXPRESSION.fullmatch(span)
-            if scaled is not None:
-                left, expression, right = scaled.groups()
-                span = f"{{{{{left} ((({expression.strip()}) | float) * 1000) | int {right}}}}}"
-        if number in in_attribute:
-            # The converted tag quotes attributes with ": a string in the construct uses '.
-            span = span.replace('"', "'")
-        return span
-
-    output = MARKER.sub(restore, _PI.sub(restore, output))
-
-    def verbatim(match: re.Match[str]) -> str:
-        return _short(spans[int(match.group(1))])
-
-    report = [
-        Diagnostic(
-            d.code,
-            d.severity,
-            MARKER.sub(verbatim, d.message),
-            d.location,
-            xpath=d.xpath,
-            hint=MARKER.sub(verbatim, d.hint) if d.hint else d.hint,
-        )
-        for d in [*state.diagnostics, *found]
-    ]
+    output = aside.restore(_serialized(tree, document), state.scaled)
+    report = [aside.verbatim(d) for d in [*state.diagnostics, *found]]
     return TwimlConversion(checked, output, report, document, accounted)
 
 

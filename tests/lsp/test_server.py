@@ -517,7 +517,7 @@ async def test_definition_goes_from_an_include_to_the_file_and_from_a_macro_call
 def test_the_editor_links_each_code_to_the_anchor_the_docs_site_gives_it() -> None:
     import yaml
 
-    from callflow.lsp._server import DOCS_URL, code_url
+    from callflow.lsp import DOCS_URL, code_url
 
     root = Path(__file__).resolve().parents[2]
     site = yaml.safe_load((root / "mkdocs.yml").read_text(encoding="utf-8").split("\nnav:")[0])

@@ -14,8 +14,8 @@ from lxml import etree
 
 from callflow.errors import ValidationError
 from callflow.sources import load_flow
-from callflow.templating import TemplateRenderer
-from callflow.templating._urls import url_typed
+from callflow.templating import TemplateRenderer, render_template
+from callflow.templating._urls import url_typed  # private: the URL table has no public name
 
 
 def _render(template: str, **values: object) -> etree._Element:
@@ -144,3 +144,66 @@ def test_every_value_comes_back_whole_from_the_query(value: str) -> None:
     assume(not _ENCODED_LOOKING.search(value))
     url = _callback_url(QUERY, v=value)
     assert parse_qsl(urlsplit(url).query, keep_blank_values=True) == [("from", value), ("k", "1")]
+
+
+def test_comments_cdata_and_processing_instructions_are_skipped_by_the_url_scan() -> None:
+    # What looks like a URL attribute inside them is not one; the URL after them still is.
+    template = (
+        '<Response><!-- <Callback url="{{ v }}"/> --><Say><![CDATA[ <Play> ]]></Say>'
+        "<?pi <Play>?><Play>https://x.test/{{ v }}.mp3</Play></Response>"
+    )
+    document = load_flow(template, filename="t.xml.j2", context={"v": "a b"})
+    assert '<!-- <Callback url="a b"/> -->' in document.text
+    assert "<Play>https://x.test/a%20b.mp3</Play>" in document.text
+
+
+def test_single_quotes_and_spaces_around_the_equals_sign_still_make_a_url_attribute() -> None:
+    template = "<Response><Callback url = 'https://x.test/?q={{ v }}' method=\"GET\"/></Response>"
+    assert _callback_url(template, v="a b") == "https://x.test/?q=a%20b"
+
+
+def test_an_attribute_after_a_url_attribute_is_not_encoded() -> None:
+    template = (
+        '<Response><Play loop="1" url="https://x.test/{{ v }}" tag="{{ v }}"/><Hangup/></Response>'
+    )
+    play = _render(template, v="a b").find("Play")
+    assert (
+        play is not None and play.get("tag") == "a b" and play.get("url") == "https://x.test/a%20b"
+    )
+
+
+_SCANNED = (
+    "<Response><!-- a <Play> note --><Say><![CDATA[ <Play> ]]></Say><?pi x?>"
+    "<Play loop = '2'>https://x.test/{{ v }}.mp3</Play>"
+    '<Gather numDigits="1" url="https://x.test/g?d={{ v }}#{{ v }}"><Say>{{ v }}</Say></Gather>'
+    "<Callback url = 'https://x.test/n?a={{ v }}' method=\"GET\"/></Response>"
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(0, len(_SCANNED)), max_size=6), st.sampled_from(["a b", "&x=1", "é#?"]))
+def test_where_the_template_text_is_split_does_not_change_the_encoding(
+    cuts: list[int], value: str
+) -> None:
+    # A {# comment #} renders nothing but splits the text the URL scan reads into pieces:
+    # wherever the pieces end, every value is encoded as in the unsplit template.
+    spans = [(m.start(), m.end()) for m in re.finditer(r"\{\{.*?\}\}", _SCANNED)]
+    cuts = sorted({c for c in cuts if not any(start < c < end for start, end in spans)})
+    pieces = [_SCANNED[a:b] for a, b in zip([0, *cuts], [*cuts, len(_SCANNED)], strict=True)]
+    split = "{# cut #}".join(pieces)
+    whole = load_flow(_SCANNED, filename="t.xml.j2", context={"v": value}).text
+    assert load_flow(split, filename="t.xml.j2", context={"v": value}).text == whole
+
+
+@pytest.mark.parametrize(
+    "closed",
+    ["<Play/>", "<Play />", '<Play url="https://x.test/a.mp3"/>', "<Play>https://x.test/a</Play>"],
+)
+def test_text_after_a_closed_play_is_not_in_its_url(tmp_path: Path, closed: str) -> None:
+    # Not schema-valid (text in Response), so rendered without validation: the value after
+    # the Play element, self-closed or ended, is escaped as XML text, not percent-encoded.
+    path = tmp_path / "t.xml.j2"
+    path.write_text(f"<Response>{closed}{{{{ v }}}}</Response>", encoding="utf-8")
+    document = render_template(path, {"v": "a b"}, validate=False)
+    play = etree.fromstring(document.text.encode()).find("Play")
+    assert play is not None and play.tail == "a b"
