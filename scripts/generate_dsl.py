@@ -317,9 +317,11 @@ def render_module(schema_path: Path | None = None) -> str:
     exported = sorted(
         [names[i.name] for i in elements]
         + [f"{names[i.name]}Attributes" for i in elements]
-        + [f"{names[i.name]}Child" for i in elements if i.children]
-        + ["ELEMENT_CLASSES"],
+        + [f"{names[i.name]}Child" for i in elements if i.children],
         key=lambda n: (0 if n.isupper() else 1 if n[:1].isupper() else 2, n),
+    )
+    body.append(
+        "#: The classes, their keyword arguments and child types: `callflow.dsl` exports these."
     )
     body.append("__all__ = [")
     body.extend(f"    {_quote(name)}," for name in exported)
@@ -337,14 +339,16 @@ def render_module(schema_path: Path | None = None) -> str:
     )
     imports.append(f"from typing import {', '.join(typing_names)}")
     imports.append("")
-    core_names = sorted(
-        {"AttributeSpec", "Comment", "Element", "ElementSpec", "UncheckedElement"}
-        | (uses & {"FlowElement", "choice", "repeat", "seq", "sym"}),
-        key=lambda n: (n[0].islower(), n),
-    )
-    imports.append("from callflow.dsl.core import (")
-    imports.extend(f"    {name}," for name in core_names)
-    imports.append(")")
+    # Where each name the generated code uses comes from.
+    sources = {
+        "callflow.dsl._content": {"ElementSpec"} | (uses & {"choice", "repeat", "seq", "sym"}),
+        "callflow.dsl._nodes": {"Comment", "Element", "UncheckedElement"}
+        | (uses & {"FlowElement"}),
+        "callflow.dsl._values": {"AttributeSpec"},
+    }
+    for module, module_names in sources.items():
+        ordered = sorted(module_names, key=lambda n: (n[0].islower(), n))
+        imports.append(f"from {module} import {', '.join(ordered)}")
     return "\n".join(imports) + "\n" + "\n".join(body) + "\n"
 
 

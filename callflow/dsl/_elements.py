@@ -11,18 +11,9 @@ from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import ClassVar, Literal, Required, Self, TypeAlias, TypedDict, Unpack
 
-from callflow.dsl.core import (
-    AttributeSpec,
-    Comment,
-    Element,
-    ElementSpec,
-    FlowElement,
-    UncheckedElement,
-    choice,
-    repeat,
-    seq,
-    sym,
-)
+from callflow.dsl._content import ElementSpec, choice, repeat, seq, sym
+from callflow.dsl._nodes import Comment, Element, FlowElement, UncheckedElement
+from callflow.dsl._values import AttributeSpec
 
 
 class ResponseAttributes(TypedDict, total=False):
@@ -1537,9 +1528,9 @@ ELEMENT_CLASSES: dict[str, type[Element]] = {
     "Case": Case,
 }
 
+#: The classes, their keyword arguments and child types: `callflow.dsl` exports these.
 __all__ = [
     "DTMF",
-    "ELEMENT_CLASSES",
     "Answer",
     "AnswerAttributes",
     "Call",

@@ -6,7 +6,7 @@ from lxml import etree
 
 from callflow.document import Document
 from callflow.dsl._elements import ELEMENT_CLASSES, Response
-from callflow.dsl.core import Comment, Element, Node, UncheckedElement
+from callflow.dsl._nodes import Comment, Element, Node, UncheckedElement
 from callflow.errors import BuildError, ValidationError
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from callflow.dsl.core import Comment, Element, FlowElement, Node, UncheckedElement, python_value
+from callflow.dsl._nodes import Comment, Element, FlowElement, Node, UncheckedElement
+from callflow.dsl._values import python_value
 
 #: Longest line the converter writes (the project's ruff line length).
 WIDTH = 100

@@ -17,6 +17,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import json
+import linecache
 import os
 import signal
 import sys
@@ -27,7 +28,8 @@ from types import TracebackType
 from typing import Any
 
 from callflow.diagnostics import Diagnostic, Severity, register_code
-from callflow.dsl.core import USER, FlowElement, Node, file_kind
+from callflow.dsl._nodes import FlowElement, Node
+from callflow.dsl._source import USER, file_kind
 from callflow.errors import BuildError
 from callflow.sourcemap import SourceLocation, SourceMap
 from callflow.sources import DEFAULT_POLICY, LoadedSource, ReadPolicy
@@ -85,7 +87,7 @@ def run_script(path: Path, source: bytes | None = None) -> ScriptResult:
 
     module = types.ModuleType(SCRIPT_MODULE)
     module.__file__ = shown
-    with _script_environment(path, module):
+    with _script_environment(path, module, source):
         try:
             exec(code, module.__dict__)
             flow = _flow_of(module, source, shown)
@@ -385,11 +387,16 @@ def _build_error(error: BuildError, shown: str) -> Diagnostic:
 
 
 @contextlib.contextmanager
-def _script_environment(path: Path, module: types.ModuleType) -> Iterator[None]:
+def _script_environment(path: Path, module: types.ModuleType, source: bytes) -> Iterator[None]:
     """The script's folder importable, the script a module, its prints kept off stdout
-    (stdout carries the XML for `callflow build`)."""
+    (stdout carries the XML for `callflow build`), and its text the one `linecache` reads:
+    it may be an editor's unsaved buffer, and errors quote it and find keywords in it."""
     folder = str(path.resolve().parent)
     previous = sys.modules.get(SCRIPT_MODULE)
+    shown = str(module.__file__)
+    cached = linecache.cache.get(shown)
+    lines = source.decode("utf-8", "replace").splitlines(keepends=True)
+    linecache.cache[shown] = (len(source), None, lines, shown)  # no mtime: never reread
     sys.path.insert(0, folder)
     sys.modules[SCRIPT_MODULE] = module
     try:
@@ -402,6 +409,10 @@ def _script_environment(path: Path, module: types.ModuleType) -> Iterator[None]:
             sys.modules.pop(SCRIPT_MODULE, None)
         else:
             sys.modules[SCRIPT_MODULE] = previous
+        if cached is None:
+            linecache.cache.pop(shown, None)
+        else:
+            linecache.cache[shown] = cached
 
 
 def _flow_of(module: types.ModuleType, source: bytes, shown: str) -> FlowElement | Diagnostic:

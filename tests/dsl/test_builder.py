@@ -281,7 +281,9 @@ def test_characters_xml_forbids_are_refused_in_text_and_attributes(character: st
 def test_a_build_error_is_a_type_error_with_file_and_line_first() -> None:
     with pytest.raises(TypeError) as caught:
         Pause(length=-5)  # marker:str-form
-    assert str(caught.value).startswith(f"{HERE}:{line_of('marker:str-form')}: Pause(): ")
+    # The place of the keyword at fault: line and column.
+    place = f"{HERE}:{line_of('marker:str-form')}:15"
+    assert str(caught.value).startswith(f"{place}: Pause(): ")
 
 
 # ---------------------------------------------------------------- the escape hatch

@@ -69,5 +69,5 @@ def test_the_builder_page_error_example_is_what_a_typo_gives(
         result = run_cli("validate", "flows/menu.py")
     finally:
         os.chdir(cwd)
-    assert f"{first.replace('flows/menu.py:12:', 'flows/menu.py:12: CF701')}" in result.out
+    assert first.replace("flows/menu.py:12:24:", "flows/menu.py:12:24: CF701") in result.out
     assert hint.removesuffix("…") in result.out

@@ -10,9 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from callflow.document import Document
-from callflow.dsl import Comment, Hangup, Response, Say, parse
+from callflow.dsl import Comment, Element, Hangup, Response, Say, parse
+
+# Private reaches, on purpose: the generated table of every class by tag (the plans cover
+# every tag), and the type of an attribute's description, for annotations only.
 from callflow.dsl._elements import ELEMENT_CLASSES
-from callflow.dsl.core import EMPTY, AttributeSpec, Element, derive, nullable
+from callflow.dsl._values import AttributeSpec
 from callflow.dsl.pysource import flow_script
 from callflow.schema import load_schema
 
@@ -66,26 +69,28 @@ def plans(
     if spec.text is not None and (draw(st.booleans()) or spec.text.pattern):
         text = draw(values(spec.text))
     children: list[Any] = []
-    state = spec.content
+    machine = spec.machine  # the content model, as the builder checks it
+    state = 0
     budget = draw(st.integers(0, 3 if depth < 3 else 0))
     while True:
         allowed = [
             tag
             for tag in spec.children
-            if derive(state, tag) != EMPTY
-            and (depth < 3 or nullable(ELEMENT_CLASSES[tag].SPEC.content))
+            if machine.step(state, tag) >= 0
+            and (depth < 3 or ELEMENT_CLASSES[tag].SPEC.machine.accepts_end(0))
         ]
-        if nullable(state) and (budget <= 0 or not allowed or draw(st.integers(0, 4)) == 0):
+        complete = machine.accepts_end(state)
+        if complete and (budget <= 0 or not allowed or draw(st.integers(0, 4)) == 0):
             break
-        if not nullable(state) and budget <= 0:
-            allowed = [t for t in allowed if nullable(derive(state, t))] or allowed
+        if not complete and budget <= 0:
+            allowed = [t for t in allowed if machine.accepts_end(machine.step(state, t))] or allowed
         tag = draw(st.sampled_from(allowed))
         if draw(st.integers(0, 9)) == 0:
             children.append(
                 ("comment", draw(XML_TEXT.filter(lambda c: "--" not in c and not c.endswith("-"))))
             )
         children.append(draw(plans(ELEMENT_CLASSES[tag], depth + 1)))
-        state = derive(state, tag)
+        state = machine.step(state, tag)
         budget -= 1
     return (cls, text, attributes, children)
 

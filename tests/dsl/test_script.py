@@ -152,7 +152,8 @@ def test_validate_reports_a_build_error_with_its_hint(write: Write, run_cli: Run
     )
     result = run_cli("validate", script)
     assert result.code == 1
-    assert f"{script}:3: CF701 Gather(): unknown keyword argument `num_digts`=1" in result.out
+    # At the keyword itself, line and column.
+    assert f"{script}:3:24: CF701 Gather(): unknown keyword argument `num_digts`=1" in result.out
     assert "hint: did you mean `num_digits`?" in result.out
 
 
@@ -201,3 +202,34 @@ def test_build_of_a_missing_script_is_cf001_and_an_input_error(
 ) -> None:
     result = run_cli("build", tmp_path / "nope.py")
     assert result.code == 2 and "CF001" in result.err
+
+
+MULTILINE_TYPO = """\
+from callflow.dsl import DTMF, Gather, Response, Say
+
+flow = Response(
+    Gather(
+        DTMF(
+            Say("Sales."),
+            valuex="1",
+        ),
+    ),
+)
+"""
+
+
+def test_validate_reports_a_bad_keyword_at_its_own_line_and_column(
+    write: Write, run_cli: RunCli
+) -> None:
+    script = write("menu.py", MULTILINE_TYPO)
+    result = run_cli("validate", script, "--format", "json")
+    assert result.code == 1
+    [found] = json.loads(result.out)
+    assert (found["code"], found["line"], found["column"]) == ("CF701", 7, 13)
+
+
+def test_an_unsaved_buffer_places_its_keyword_by_its_own_text(write: Write) -> None:
+    script = write("menu.py", GOOD)  # the file on disk has no error, nor the same lines
+    [source] = load_script_sources(script, text=MULTILINE_TYPO.encode())
+    [problem] = source.diagnostics
+    assert (problem.code, problem.location.line, problem.location.column) == ("CF701", 7, 13)

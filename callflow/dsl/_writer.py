@@ -1,0 +1,96 @@
+"""The XML writer: a node tree as compact XML text, or as an lxml tree.
+
+`write` gives the compact form byte for byte as lxml serialises the tree `to_lxml` builds
+(tests/dsl/test_writer.py holds the two together), without building that tree: flows are
+written far more often than they are pretty-printed. Both check each node complete first.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from lxml import etree
+
+from callflow.sourcemap import SourceLocation
+
+if TYPE_CHECKING:
+    from callflow.dsl._nodes import Node
+
+COMMENT_TAG = "#comment"
+
+
+def write(node: Node, out: list[str]) -> None:
+    """Append the compact XML of ``node`` and everything below it to ``out``."""
+    node._check_complete()
+    tag = node.tag
+    text = node._text
+    if tag == COMMENT_TAG:
+        out.append(f"<!--{text}-->")
+        return
+    start = "<" + tag
+    for name, value in node._attributes.items():
+        if _ATTRIBUTE_SPECIAL.search(value) is not None:
+            value = escape_attribute(value)
+        start += f' {name}="{value}"'
+    children = node._children
+    if text is None:
+        if not children:
+            out.append(start + "/>")
+            return
+        out.append(start + ">")
+    else:
+        if _TEXT_SPECIAL.search(text) is not None:
+            text = escape_text(text)
+        out.append(start + ">" + text)
+    for child in children:
+        write(child, out)
+    out.append(f"</{tag}>")
+
+
+# Most texts need no escaping: one search finds out, where the replacements would each scan.
+_TEXT_SPECIAL = re.compile("[&<>\r]")
+_ATTRIBUTE_SPECIAL = re.compile('[&<>"\t\n\r]')
+
+
+def escape_text(text: str) -> str:
+    """Element text as lxml writes it: ``& < >`` and carriage returns escaped."""
+    if _TEXT_SPECIAL.search(text) is None:
+        return text
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.replace("\r", "&#13;")
+
+
+def escape_attribute(value: str) -> str:
+    """An attribute value as lxml writes it between double quotes: ``& < > "`` and the
+    whitespace an XML parser would otherwise normalise (tab, newline, return) escaped."""
+    if _ATTRIBUTE_SPECIAL.search(value) is None:
+        return value
+    value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    value = value.replace('"', "&quot;").replace("\t", "&#9;").replace("\n", "&#10;")
+    return value.replace("\r", "&#13;")
+
+
+def to_lxml(
+    node: Node,
+    parent: etree._Element | None,
+    located: list[tuple[etree._Element, SourceLocation]],
+) -> etree._Element:
+    """``node`` as an lxml element (appended to ``parent`` when given); each element built
+    is added to ``located`` with the node's location."""
+    node._check_complete()
+    if node.tag == COMMENT_TAG:
+        comment = etree.Comment(node._text)
+        if parent is not None:
+            parent.append(comment)
+        return comment
+    tag = node.tag
+    element = etree.Element(tag) if parent is None else etree.SubElement(parent, tag)
+    for name, value in node._attributes.items():
+        element.set(name, value)
+    if node._text is not None:
+        element.text = node._text
+    located.append((element, node.location))
+    for child in node._children:
+        to_lxml(child, element, located)
+    return element
