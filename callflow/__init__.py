@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     )
     from callflow.fix import fix_document
     from callflow.graph import build_graph
-    from callflow.lint.config import LintConfig
+    from callflow.lint import LintConfig
     from callflow.sandbox import Sandbox
     from callflow.schema import Schema, load_schema
     from callflow.simulate import (
@@ -60,7 +60,7 @@ _EXPORTS: dict[str, str] = {
     "Document": "callflow.document",
     "InputError": "callflow.errors",
     "Limits": "callflow.simulate",
-    "LintConfig": "callflow.lint.config",
+    "LintConfig": "callflow.lint",
     "Sandbox": "callflow.sandbox",
     "Schema": "callflow.schema",
     "Severity": "callflow.diagnostics",

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, NamedTuple
 if TYPE_CHECKING:
     from callflow.commands._common import Outcome
     from callflow.diagnostics import Diagnostic
-    from callflow.lint.config import LintConfig
+    from callflow.lint import LintConfig
     from callflow.sources import ReadPolicy
 
 NAME = "validate"
@@ -138,7 +138,7 @@ def check_files(files: Sequence[tuple[str, str | None]], options: Options) -> li
 
 def _config(path: Path) -> LintConfig:
     """The ``[tool.callflow]`` settings of the nearest pyproject.toml above ``path``."""
-    from callflow.lint.config import config_for
+    from callflow.lint import config_for
 
     return config_for(path)
 
@@ -150,8 +150,7 @@ def _check_in_parallel(
     from concurrent.futures import ProcessPoolExecutor
 
     if options.lint:  # imported once here, not once per forked worker
-        import callflow.lint
-        import callflow.lint.config  # noqa: F401
+        import callflow.lint  # noqa: F401
 
     # Contiguous chunks, a few per worker, so that a slow stretch does not idle a core.
     chunks = max(jobs * 4, 1)

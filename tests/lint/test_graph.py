@@ -24,8 +24,10 @@ from callflow.graph import (
     to_dot,
     to_mermaid,
 )
-from callflow.lint.rules import ACTION_TAGS
 from callflow.sourcemap import SourceLocation, SourceMap
+from callflow.vocabulary import load_vocabulary
+
+ACTION_TAGS = load_vocabulary().members("Action")
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 GOLDEN = Path(__file__).parent / "golden"
