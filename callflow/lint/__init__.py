@@ -31,6 +31,7 @@ from callflow.lint._model import (
     RenameAttribute,
     ReplaceElement,
     Rule,
+    kinds,
 )
 from callflow.lint._suppression import (
     Suppressions,
@@ -41,6 +42,10 @@ from callflow.lint._suppression import (
 from callflow.lint._tree import quote_attribute
 from callflow.lint._walk import iter_findings
 from callflow.sourcemap import SourceLocation
+
+# Read the schema's vocabulary now, not at the first lint: everything that imports lint goes on
+# to lint, and `callflow validate` forks its workers after importing lint, so they share it.
+kinds()
 
 __all__ = [
     "DEFAULT_CONFIG",

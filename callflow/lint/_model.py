@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 Element = etree._Element
 T = TypeVar("T")
+_UNKNOWN: Any = object()
 
 
 # ---------------------------------------------------------------- fixes (what to change)
@@ -102,7 +103,7 @@ class Finding:
 class Kinds:
     """The tag sets the rules need, read from the schema's vocabulary (never written by hand)."""
 
-    __slots__ = ("actions", "blocks", "durations", "prompts", "tags")
+    __slots__ = ("actions", "blocks", "durations_of", "prompts", "tags")
 
     def __init__(self, vocabulary: Vocabulary) -> None:
         #: Tags that run as steps of a call (the schema's ``Action`` group).
@@ -111,8 +112,10 @@ class Kinds:
         self.blocks = vocabulary.holding("Action")
         #: Tags played to the caller while a menu waits (the ``Prompt`` group).
         self.prompts = vocabulary.members("Prompt")
-        #: (tag, attribute) pairs whose value is a number of milliseconds.
-        self.durations = vocabulary.typed("Milliseconds")
+        #: Tag → its attributes whose value is a number of milliseconds.
+        self.durations_of: dict[str, tuple[str, ...]] = {}
+        for tag, attribute in vocabulary.typed("Milliseconds"):
+            self.durations_of[tag] = (*self.durations_of.get(tag, ()), attribute)
         #: Every tag the schema knows.
         self.tags = frozenset(vocabulary.elements)
 
@@ -144,10 +147,9 @@ class LintContext:
         known = self._facts.get(compute)
         if known is None:
             known = self._facts[compute] = {}
-        elif element in known:
-            value: T = known[element]
-            return value
-        value = known[element] = compute(element)
+        value: T = known.get(element, _UNKNOWN)
+        if value is _UNKNOWN:
+            value = known[element] = compute(element)
         return value
 
     def where(self, element: Element) -> str:
@@ -166,10 +168,21 @@ TagChoice = Iterable[str] | Callable[[Kinds], Iterable[str]] | None
 
 
 class Rule:
-    """A lint rule: code, short name, one-line title, default severity, fixable or not, the tags
-    it visits (None: every element), the facts it reads, and its visit of one element."""
+    """A lint rule: code, short name, one-line title, default severity, fixable or not, what it
+    visits (tags, None for every element, and/or attributes carried by any element), the facts
+    it reads, and its visit of one element."""
 
-    __slots__ = ("_tags", "code", "fixable", "name", "needs", "severity", "title", "visit")
+    __slots__ = (
+        "_tags",
+        "attributes",
+        "code",
+        "fixable",
+        "name",
+        "needs",
+        "severity",
+        "title",
+        "visit",
+    )
 
     def __init__(
         self,
@@ -181,6 +194,7 @@ class Rule:
         visit: Visit,
         *,
         tags: TagChoice = None,
+        attributes: tuple[str, ...] = (),
         needs: tuple[Callable[[Element], object], ...] = (),
     ) -> None:
         self.code = code
@@ -191,6 +205,10 @@ class Rule:
         self.visit = visit
         self.needs = needs
         self._tags = tags
+        #: Attributes that bring any element carrying one to this rule, whatever its tag. The
+        #: walk may also hand it other elements (of its tags or another rule's): it must find
+        #: nothing on an element without them.
+        self.attributes = attributes
 
     @property
     def tags(self) -> frozenset[str] | None:
@@ -214,6 +232,7 @@ def rule(
     severity: Severity,
     *,
     tags: TagChoice,
+    attributes: tuple[str, ...] = (),
     needs: tuple[Callable[[Element], object], ...] = (),
     fixable: bool = False,
 ) -> Callable[[Visit], Visit]:
@@ -221,7 +240,17 @@ def rule(
 
     def register(visit: Visit) -> Visit:
         register_code(code, title)
-        RULES[code] = Rule(code, name, title, severity, fixable, visit, tags=tags, needs=needs)
+        RULES[code] = Rule(
+            code,
+            name,
+            title,
+            severity,
+            fixable,
+            visit,
+            tags=tags,
+            attributes=attributes,
+            needs=needs,
+        )
         return visit
 
     return register

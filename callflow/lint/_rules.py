@@ -22,32 +22,29 @@ from callflow.lint._model import (
     rule,
 )
 from callflow.lint._tree import (
-    BRANCH_TAGS,
-    GATHER_CANONICAL,
-    GATHER_LEGACY_A,
-    GATHER_LEGACY_B,
     GATHER_RENAMES,
+    LEGACY_A,
+    LEGACY_B,
     MENU_TAGS,
     SECONDS_THRESHOLD,
-    branch_value,
+    attribute_sets,
+    branches,
     child_tags,
     children,
     default_callback_method,
     document_order,
     finish_keys_below,
-    first_branches,
     first_hangup,
     first_recordings,
     free_key,
     gather_digits,
     gather_finish_key,
-    gather_of,
     int_or_none,
+    menu_branches,
     name_of,
     quote_attribute,
     short,
     stripped_text,
-    timed_tags,
 )
 
 Element = etree._Element
@@ -94,27 +91,30 @@ def _after_hangup(hangup: Element, context: LintContext) -> Findings:
     "duplicate-branch",
     "two branches of one menu match the same keys",
     Severity.WARNING,
-    tags=BRANCH_TAGS,
-    needs=(first_branches,),
+    tags=MENU_TAGS,
+    needs=(branches,),
 )
-def _duplicate_branch(branch: Element, context: LintContext) -> Findings:
-    menu = branch.getparent()
-    if menu is None or menu.tag not in MENU_TAGS:
+def _duplicate_branch(menu: Element, context: LintContext) -> Findings:
+    found = context.fact(branches, menu)
+    if len({value for _, value, _ in found}) == len(found):
         return NOTHING
-    value, attribute = branch_value(branch)
-    first = context.fact(first_branches, menu)[value]
-    if first is branch:
-        return NOTHING
-    return (
-        Finding(
-            "CF302",
-            branch,
-            f'<{name_of(branch)} {attribute}="{value}"> repeats the branch at '
-            f"{context.where(first)}; only the first one ever runs",
-            hint="merge the two branches, or give this one the keys you meant",
-            attribute=attribute,
-        ),
-    )
+    first: dict[str, Element] = {}
+    repeats: list[Finding] = []
+    for branch, value, attribute in found:
+        earlier = first.setdefault(value, branch)
+        if earlier is branch:
+            continue
+        repeats.append(
+            Finding(
+                "CF302",
+                branch,
+                f'<{name_of(branch)} {attribute}="{value}"> repeats the branch at '
+                f"{context.where(earlier)}; only the first one ever runs",
+                hint="merge the two branches, or give this one the keys you meant",
+                attribute=attribute,
+            )
+        )
+    return repeats
 
 
 @rule(
@@ -122,19 +122,18 @@ def _duplicate_branch(branch: Element, context: LintContext) -> Findings:
     "branch-longer-than-digits",
     "a branch needs more digits than the menu collects",
     Severity.WARNING,
-    tags=BRANCH_TAGS,
-    needs=(gather_digits,),
+    tags=("Gather",),
+    needs=(menu_branches,),
 )
-def _branch_too_long(branch: Element, context: LintContext) -> Findings:
-    gather = gather_of(branch)
-    if gather is None:
+def _branch_too_long(gather: Element, context: LintContext) -> Findings:
+    found = context.fact(menu_branches, gather)
+    if not found:
         return NOTHING
-    value, attribute = branch_value(branch)
-    digits, source = context.fact(gather_digits, gather)
-    if len(value) <= digits:
+    digits, source = gather_digits(gather)
+    if max(len(value) for _, value, _ in found) <= digits:
         return NOTHING
     said = f'{source}="{digits}"' if source else "numDigits defaults to 1"
-    return (
+    return [
         Finding(
             "CF303",
             branch,
@@ -142,8 +141,10 @@ def _branch_too_long(branch: Element, context: LintContext) -> Findings:
             f"most {digits} digit{'s' if digits != 1 else ''} ({said})",
             hint=f'set numDigits="{len(value)}" on the <Gather>, or shorten this value',
             attribute=attribute,
-        ),
-    )
+        )
+        for branch, value, attribute in found
+        if len(value) > digits
+    ]
 
 
 @rule(
@@ -151,20 +152,20 @@ def _branch_too_long(branch: Element, context: LintContext) -> Findings:
     "branch-uses-finish-key",
     "a branch contains the key that ends input",
     Severity.WARNING,
-    tags=BRANCH_TAGS,
-    needs=(gather_finish_key, finish_keys_below),
+    tags=("Gather",),
+    needs=(menu_branches, finish_keys_below),
 )
-def _branch_finish_key(branch: Element, context: LintContext) -> Findings:
-    gather = gather_of(branch)
-    if gather is None:
+def _branch_finish_key(gather: Element, context: LintContext) -> Findings:
+    found = context.fact(menu_branches, gather)
+    if not found:
         return NOTHING
-    value, attribute = branch_value(branch)
-    key, source = context.fact(gather_finish_key, gather)
-    if key not in value:
+    key, source = gather_finish_key(gather)
+    stopped = [(branch, value, attribute) for branch, value, attribute in found if key in value]
+    if not stopped:
         return NOTHING
     said = f'{source}="{key}"' if source else f"finishOnKey defaults to {key}"
     free = free_key(context.fact(finish_keys_below, context.document.root)[gather])
-    return (
+    return [
         Finding(
             "CF304",
             branch,
@@ -172,8 +173,9 @@ def _branch_finish_key(branch: Element, context: LintContext) -> Findings:
             f"instead of being collected ({said})",
             hint=f'set finishOnKey to a key no branch uses (e.g. finishOnKey="{free}")',
             attribute=attribute,
-        ),
-    )
+        )
+        for branch, value, attribute in stopped
+    ]
 
 
 @rule(
@@ -181,14 +183,12 @@ def _branch_finish_key(branch: Element, context: LintContext) -> Findings:
     "duration-in-seconds",
     "a duration so small it was surely written in seconds",
     Severity.WARNING,
-    tags=timed_tags,
+    tags=lambda kinds: kinds.durations_of,
 )
 def _duration_in_seconds(element: Element, context: LintContext) -> Findings:
     found: list[Finding] = []
-    tag = element.tag
-    for timed, attribute in context.kinds.durations:
-        if timed != tag:
-            continue
+    tag = name_of(element)
+    for attribute in context.kinds.durations_of[tag]:
         value = int_or_none(element.get(attribute))
         if value is None or not 0 < value < SECONDS_THRESHOLD:
             continue
@@ -473,11 +473,12 @@ def _legacy_callback(legacy: Element, context: LintContext) -> Findings:
     "legacy <Gather> attribute set A",
     Severity.WARNING,
     tags=("Gather",),
+    needs=(attribute_sets,),
     fixable=True,
 )
 def _legacy_gather_a(gather: Element, context: LintContext) -> Findings:
-    present = [a for a in GATHER_LEGACY_A if gather.get(a) is not None]
-    if not present:
+    present = context.fact(attribute_sets, gather).get(LEGACY_A)
+    if present is None:
         return NOTHING
     targets = [GATHER_RENAMES[a] for a in present if a in GATHER_RENAMES]
     found: list[Finding] = []
@@ -518,10 +519,11 @@ def _legacy_gather_a(gather: Element, context: LintContext) -> Findings:
     "legacy <Gather> attribute set B",
     Severity.WARNING,
     tags=("Gather",),
+    needs=(attribute_sets,),
 )
 def _legacy_gather_b(gather: Element, context: LintContext) -> Findings:
-    present = [a for a in GATHER_LEGACY_B if gather.get(a) is not None]
-    if not present:
+    present = context.fact(attribute_sets, gather).get(LEGACY_B)
+    if present is None:
         return NOTHING
     url = short((gather.get("callback") or "https://…").strip())
     method = (gather.get("method") or "GET").strip().upper()
@@ -571,28 +573,19 @@ def _legacy_dtmf(gather: Element, context: LintContext) -> Findings:
     )
 
 
-def _gather_sets(gather: Element) -> list[tuple[str, list[str]]]:
-    sets = (
-        ("canonical", GATHER_CANONICAL),
-        ("legacy set A", GATHER_LEGACY_A),
-        ("legacy set B", GATHER_LEGACY_B),
-    )
-    found = [(name, [a for a in names if gather.get(a) is not None]) for name, names in sets]
-    return [(name, used) for name, used in found if used]
-
-
 @rule(
     "CF319",
     "gather-mixed-sets",
     "<Gather> mixes attribute sets",
     Severity.WARNING,
     tags=("Gather",),
+    needs=(attribute_sets,),
 )
 def _mixed_sets(gather: Element, context: LintContext) -> Findings:
-    sets = _gather_sets(gather)
+    sets = context.fact(attribute_sets, gather)
     if len(sets) < 2:
         return NOTHING
-    described = "; ".join(f"{name}: {', '.join(used)}" for name, used in sets)
+    described = "; ".join(f"{name}: {', '.join(used)}" for name, used in sets.items())
     return (
         Finding(
             "CF319",
@@ -600,7 +593,7 @@ def _mixed_sets(gather: Element, context: LintContext) -> Findings:
             f"<Gather> mixes attribute sets ({described}); which set the platform obeys is "
             "undefined",
             hint="use only the canonical set: numDigits, attempts, timeout, finishOnKey",
-            attribute=sets[1][1][0],
+            attribute=list(sets.values())[1][0],
         ),
     )
 
@@ -610,7 +603,8 @@ def _mixed_sets(gather: Element, context: LintContext) -> Findings:
     "absurd-repeat",
     "an absurd loop or attempts count",
     Severity.WARNING,
-    tags=None,  # any element: a misspelt tag's count is as absurd
+    tags=(),
+    attributes=("loop", "attempts"),  # on any element: a misspelt tag's count is as absurd
 )
 def _absurd_repeat(element: Element, context: LintContext) -> Findings:
     loop = element.get("loop")

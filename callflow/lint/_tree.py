@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from lxml import etree
 
-from callflow.lint._model import Kinds
-
 Element = etree._Element
 
 #: Below this many milliseconds a duration was almost surely written in seconds.
@@ -21,6 +19,14 @@ GATHER_LEGACY_B = ("callback", "method")
 #: Legacy set A attributes with a canonical twin of the same meaning.
 GATHER_RENAMES = {"dtmf_length": "numDigits", "length": "numDigits", "dtmf_stop": "finishOnKey"}
 DEFAULT_FINISH_KEY = "*"
+LEGACY_A = "legacy set A"
+LEGACY_B = "legacy set B"
+#: The three sets by name, in the order the messages list them.
+GATHER_SETS = (
+    ("canonical", GATHER_CANONICAL),
+    (LEGACY_A, GATHER_LEGACY_A),
+    (LEGACY_B, GATHER_LEGACY_B),
+)
 #: The branches of a menu, and the attribute holding each one's keys.
 BRANCH_KEY_ATTRIBUTE = {"Case": "dtmf", "DTMF": "value"}
 BRANCH_TAGS = tuple(BRANCH_KEY_ATTRIBUTE)
@@ -119,13 +125,38 @@ def child_tags(parent: Element) -> frozenset[str]:
     return frozenset(tag for child in parent if isinstance(tag := child.tag, str))
 
 
-def first_branches(menu: Element) -> dict[str, Element]:
-    """The keys in use in a `<Switch>` or `<Gather>`: each one's first `<Case>`/`<DTMF>`."""
-    first: dict[str, Element] = {}
-    for branch in menu:
-        if branch.tag in BRANCH_KEY_ATTRIBUTE:
-            first.setdefault(branch_value(branch)[0], branch)
-    return first
+def branches(parent: Element) -> list[tuple[Element, str, str]]:
+    """The keys in use among the children: (each `<Case>`/`<DTMF>` child, its keys, the
+    attribute holding them), in order."""
+    found = []
+    for child in parent:
+        attribute = BRANCH_KEY_ATTRIBUTE.get(child.tag)  # type: ignore[arg-type]
+        if attribute is not None:
+            found.append((child, (child.get(attribute) or "").strip(), attribute))
+    return found
+
+
+def attribute_sets(gather: Element) -> dict[str, list[str]]:
+    """The `<Gather>` attribute sets in use: set name → its attributes written, in set order."""
+    written = set(gather.keys())
+    sets = {}
+    for name, names in GATHER_SETS:
+        used = [attribute for attribute in names if attribute in written]
+        if used:
+            sets[name] = used
+    return sets
+
+
+def menu_branches(gather: Element) -> list[tuple[Element, str, str]]:
+    """The branches a `<Gather>` chooses between: its own and those of its `<Switch>`."""
+    found = []
+    for child in gather:
+        tag = child.tag
+        if tag == "Switch":
+            found.extend(branches(child))
+        elif tag in BRANCH_KEY_ATTRIBUTE:
+            found.append((child, *branch_value(child)))
+    return found
 
 
 def first_hangup(block: Element) -> Element | None:
@@ -170,8 +201,3 @@ def document_order(root: Element) -> dict[Element, int]:
 
 
 # ---------------------------------------------------------------- vocabulary choices
-
-
-def timed_tags(kinds: Kinds) -> frozenset[str]:
-    """The tags with an attribute in milliseconds."""
-    return frozenset(tag for tag, _ in kinds.durations)

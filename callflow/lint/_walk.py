@@ -1,15 +1,17 @@
-"""The one walk: each element of a document, once, handed to the enabled rules that visit its tag.
+"""The one walk: each element of a document, once, handed to the enabled rules that want it.
 
 The dispatch table (tag → the visits that want it, in rule order) is built once per
-select/ignore pair. Most elements are wanted by no rule or by one whose visit returns at its
-first test, so a lint-clean document costs one pass over its tree and a few calls per element.
+select/ignore pair. Most visits return at their first test, so a lint-clean document costs
+one pass over its tree and a few calls per element.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
+
+from lxml import etree
 
 from callflow.lint._config import DEFAULT_CONFIG, LintConfig
 from callflow.lint._model import RULES, Finding, LintContext, Visit
@@ -17,21 +19,30 @@ from callflow.lint._model import RULES, Finding, LintContext, Visit
 if TYPE_CHECKING:
     from callflow.document import Document
 
+Element = etree._Element
 #: The visits for one tag: (the rule's place in `RULES`, its visit), in that order.
 Visits = tuple[tuple[int, Visit], ...]
 
 
 class DispatchTable:
-    """Tag → visits for the enabled rules; ``every`` holds the rules that visit every element."""
+    """Tag → visits for the enabled rules. ``other`` serves the tags no rule names (the rules
+    that visit every element, or elements carrying an attribute); ``select`` finds the
+    elements wanted (None: every element is)."""
 
-    __slots__ = ("by_tag", "every")
+    __slots__ = ("by_tag", "other", "select")
 
-    def __init__(self, by_tag: dict[str, Visits], every: Visits) -> None:
+    def __init__(
+        self,
+        by_tag: dict[str, Visits],
+        other: Visits,
+        select: Callable[[Element], Iterable[Element]] | None,
+    ) -> None:
         self.by_tag = by_tag
-        self.every = every
+        self.other = other
+        self.select = select
 
     def __bool__(self) -> bool:
-        return bool(self.by_tag or self.every)
+        return bool(self.by_tag or self.other)
 
 
 @functools.lru_cache(maxsize=64)
@@ -39,21 +50,27 @@ def dispatch_table(select: tuple[str, ...] | None, ignore: tuple[str, ...]) -> D
     """The table for one select/ignore pair (rules register at import: it never changes)."""
     settings = LintConfig(select=select, ignore=ignore)
     wanted: dict[str, list[tuple[int, Visit]]] = {}
-    every: list[tuple[int, Visit]] = []
+    other: list[tuple[int, Visit]] = []
     for index, rule in enumerate(RULES.values()):
         if not settings.enabled(rule.code):
             continue
         tags = rule.tags
-        if tags is None:
-            every.append((index, rule.visit))
-            continue
-        for tag in tags:
+        if tags is None or rule.attributes:
+            other.append((index, rule.visit))
+        for tag in tags or ():
             wanted.setdefault(tag, []).append((index, rule.visit))
     by_tag = {
-        tag: tuple(sorted([*visits, *every], key=lambda pair: pair[0]))
+        tag: tuple(sorted({*visits, *other}, key=lambda pair: pair[0]))
         for tag, visits in wanted.items()
     }
-    return DispatchTable(by_tag, tuple(every))
+    # Without a rule for every element or attribute, libxml2 skips the elements no rule wants.
+    chooser = None if other else _selector(sorted(wanted))
+    return DispatchTable(by_tag, tuple(other), chooser)
+
+
+def _selector(tags: list[str]) -> Callable[[Element], Iterable[Element]]:
+    """The elements with one of ``tags``, in document order."""
+    return lambda root: root.iter(*tags)
 
 
 def iter_findings(document: Document, config: LintConfig = DEFAULT_CONFIG) -> Iterator[Finding]:
@@ -64,13 +81,12 @@ def iter_findings(document: Document, config: LintConfig = DEFAULT_CONFIG) -> It
         return
     context = LintContext(document, config)
     visits_for = table.by_tag.get
-    every = table.every
-    root = document.root
-    # Without a rule for every element, libxml2 skips the elements no rule wants.
-    elements = root.iter(*table.by_tag) if not every else document.iter_elements()
+    other = table.other
+    select = table.select
+    elements = document.iter_elements() if select is None else select(document.root)
     found: list[tuple[int, Finding]] = []
     for element in elements:
-        for index, visit in visits_for(element.tag, every):  # type: ignore[arg-type]
+        for index, visit in visits_for(element.tag, other):  # type: ignore[arg-type]
             findings = visit(element, context)
             if findings:
                 found.extend([(index, finding) for finding in findings])

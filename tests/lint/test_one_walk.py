@@ -122,12 +122,13 @@ def alone(rule: Rule, document: Document, config: LintConfig) -> list[Finding]:
     """One rule run by itself over every element it visits, with facts of its own."""
     context = RecordingContext(document, config)
     tags = rule.tags
-    found = [
-        finding
-        for element in document.iter_elements()
-        if tags is None or element.tag in tags
-        for finding in rule.visit(element, context)
-    ]
+    found: list[Finding] = []
+    for element in document.iter_elements():
+        carries = any(element.get(name) is not None for name in rule.attributes)
+        if tags is None or element.tag in tags or carries:
+            found.extend(rule.visit(element, context))
+        elif rule.attributes:  # the walk may hand it any element: it must find nothing there
+            assert not rule.visit(element, context), (rule.code, element.tag)
     assert context.asked <= set(rule.needs), f"{rule.code} reads facts it does not declare"
     return found
 
