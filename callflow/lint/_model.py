@@ -103,15 +103,13 @@ class Finding:
 class Kinds:
     """The tag sets the rules need, read from the schema's vocabulary (never written by hand)."""
 
-    __slots__ = ("actions", "blocks", "durations_of", "prompts", "tags")
+    __slots__ = ("actions", "blocks", "durations_of", "tags")
 
     def __init__(self, vocabulary: Vocabulary) -> None:
         #: Tags that run as steps of a call (the schema's ``Action`` group).
         self.actions = vocabulary.members("Action")
         #: Tags whose children are a sequence of actions run top to bottom.
         self.blocks = vocabulary.holding("Action")
-        #: Tags played to the caller while a menu waits (the ``Prompt`` group).
-        self.prompts = vocabulary.members("Prompt")
         #: Tag → its attributes whose value is a number of milliseconds.
         self.durations_of: dict[str, tuple[str, ...]] = {}
         for tag, attribute in vocabulary.typed("Milliseconds"):
