@@ -112,15 +112,25 @@ def iter_lint_diagnostics(
         settings = settings.with_options(
             select=None if select is None else list(select), ignore=ignore
         )
-    for finding, location in iter_active_findings(document, settings):
+    severity = settings.severity
+    for count, (finding, location) in enumerate(iter_active_findings(document, settings)):
+        element = finding.element
         yield Diagnostic(
             finding.code,
-            settings.severity.get(finding.code, RULES[finding.code].severity),
+            severity.get(finding.code) or RULES[finding.code].severity,
             finding.message,
             location,
-            xpath=document.xpath_of(finding.element),
+            # lxml spells a few paths faster than the Document indexes them all; beyond a
+            # few, the index keeps the cost linear (getpath counts the siblings every time).
+            xpath=document.xpath_of(element)
+            if count >= _FEW_PATHS
+            else str(element.getroottree().getpath(element)),
             hint=finding.hint,
         )
+
+
+#: Findings in a document whose XPath lxml spells directly, before the Document's index.
+_FEW_PATHS = 8
 
 
 def _own_text(document: Document) -> dict[str, str]:
