@@ -20,8 +20,8 @@ if TYPE_CHECKING:
     from callflow.document import Document
 
 Element = etree._Element
-#: The visits for one tag: (the rule's place in `RULES`, its visit), in that order.
-Visits = tuple[tuple[int, Visit], ...]
+#: The visits for one tag, in the order of `RULES`.
+Visits = tuple[Visit, ...]
 
 
 class DispatchTable:
@@ -49,23 +49,20 @@ class DispatchTable:
 def dispatch_table(select: tuple[str, ...] | None, ignore: tuple[str, ...]) -> DispatchTable:
     """The table for one select/ignore pair (rules register at import: it never changes)."""
     settings = LintConfig(select=select, ignore=ignore)
-    wanted: dict[str, list[tuple[int, Visit]]] = {}
-    other: list[tuple[int, Visit]] = []
-    for index, rule in enumerate(RULES.values()):
-        if not settings.enabled(rule.code):
-            continue
-        tags = rule.tags
-        if tags is None or rule.attributes:
-            other.append((index, rule.visit))
-        for tag in tags or ():
-            wanted.setdefault(tag, []).append((index, rule.visit))
+    enabled = [rule for rule in RULES.values() if settings.enabled(rule.code)]
+    other = tuple(rule.visit for rule in enabled if rule.tags is None or rule.attributes)
+    wanted = sorted({tag for rule in enabled for tag in rule.tags or ()})
     by_tag = {
-        tag: tuple(sorted({*visits, *other}, key=lambda pair: pair[0]))
-        for tag, visits in wanted.items()
+        tag: tuple(
+            rule.visit
+            for rule in enabled
+            if rule.tags is None or rule.attributes or tag in (rule.tags or ())
+        )
+        for tag in wanted
     }
     # Without a rule for every element or attribute, libxml2 skips the elements no rule wants.
-    chooser = None if other else _selector(sorted(wanted))
-    return DispatchTable(by_tag, tuple(other), chooser)
+    chooser = None if other else _selector(wanted)
+    return DispatchTable(by_tag, other, chooser)
 
 
 def _selector(tags: list[str]) -> Callable[[Element], Iterable[Element]]:
@@ -84,17 +81,27 @@ def iter_findings(document: Document, config: LintConfig = DEFAULT_CONFIG) -> It
     other = table.other
     select = table.select
     elements = document.iter_elements() if select is None else select(document.root)
-    found: list[tuple[int, Finding]] = []
+    found: list[Finding] = []
     for element in elements:
-        for index, visit in visits_for(element.tag, other):  # type: ignore[arg-type]
+        for visit in visits_for(element.tag, other):  # type: ignore[arg-type]
             findings = visit(element, context)
             if findings:
-                found.extend([(index, finding) for finding in findings])
+                found.extend(findings)
     if len(found) > 1:
-        found.sort(key=_rule_place)
-    for _, finding in found:
-        yield finding
+        found.sort(key=_rule_place)  # stable: each rule's findings stay in document order
+    yield from found
 
 
-def _rule_place(pair: tuple[int, Finding]) -> int:
-    return pair[0]
+def _rule_place(finding: Finding) -> int:
+    return _PLACES[finding.code]
+
+
+class _Places(dict[str, int]):
+    """A rule's place in `RULES` by code (rules register at import, before any walk)."""
+
+    def __missing__(self, code: str) -> int:
+        self.update((known, index) for index, known in enumerate(RULES))
+        return self[code]
+
+
+_PLACES = _Places()
