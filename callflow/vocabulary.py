@@ -131,6 +131,8 @@ class Vocabulary:
 def closest(word: str, candidates: Iterable[str]) -> str | None:
     """The candidate most like ``word`` (case-insensitive first), or None if none is close."""
     options = list(dict.fromkeys(candidates))
+    if word in options:  # before the case-insensitive look-up: <Callback> is not <callback>
+        return word
     lowered = {c.lower(): c for c in options}
     if word.lower() in lowered and lowered[word.lower()] != word:
         return lowered[word.lower()]
