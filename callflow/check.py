@@ -10,7 +10,7 @@ from callflow.document import Document
 from callflow.schema import Schema, load_schema
 
 if TYPE_CHECKING:
-    from callflow.lint.config import LintConfig
+    from callflow.lint import LintConfig
 
 
 def iter_document_diagnostics(

@@ -22,15 +22,16 @@ from callflow._text import LINE_BREAK
 from callflow.document import MAX_DOCUMENT_BYTES, Document, TagSpan, load_bytes
 from callflow.errors import InputError
 from callflow.files import LOCK_TIMEOUT, LeftoverCleaner, read_regular_file, rewriting
-from callflow.lint import iter_active_findings
-from callflow.lint.config import DEFAULT_CONFIG, LintConfig
-from callflow.lint.rules import (
+from callflow.lint import (
+    DEFAULT_CONFIG,
     AddAttribute,
     BranchesToSwitch,
     Finding,
     Fix,
+    LintConfig,
     RenameAttribute,
     ReplaceElement,
+    iter_active_findings,
     quote_attribute,
 )
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, NamedTuple
 if TYPE_CHECKING:
     from callflow.commands._common import Outcome
     from callflow.diagnostics import Diagnostic
-    from callflow.lint.config import LintConfig
+    from callflow.lint import LintConfig
     from callflow.sources import ReadPolicy
 
 NAME = "validate"
@@ -137,7 +137,7 @@ def check_files(files: Sequence[tuple[str, str | None]], options: Options) -> li
 
 def _config(path: Path) -> LintConfig:
     """The ``[tool.callflow]`` settings of the nearest pyproject.toml above ``path``."""
-    from callflow.lint.config import config_for
+    from callflow.lint import config_for
 
     return config_for(path)
 
@@ -149,8 +149,7 @@ def _check_in_parallel(
     from concurrent.futures import ProcessPoolExecutor
 
     if options.lint:  # imported once here, not once per forked worker
-        import callflow.lint
-        import callflow.lint.config  # noqa: F401
+        import callflow.lint  # noqa: F401
 
     # Contiguous chunks, a few per worker, so that a slow stretch does not idle a core.
     chunks = max(jobs * 4, 1)

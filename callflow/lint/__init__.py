@@ -1,61 +1,75 @@
 """Semantic lint rules: probable mistakes in a call flow that the schema cannot express.
 
 `iter_lint_diagnostics` is what the validation pipeline calls; `iter_findings` is the same
-search before locating, with each finding's element and fix, for `callflow.fix`. A one-walk
-screen (`callflow.lint.screen`) first names the rules that can find anything at all, so a
-clean document costs one pass over its tree rather than one per rule.
+search before locating, with each finding's element and fix, for `callflow.fix`. The rules
+run in one walk of the tree (`callflow.lint._walk`); each rule, in `callflow.lint._rules`,
+declares the tags it visits and is the one place its condition is written.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Iterator
 
+import callflow.lint._rules  # noqa: F401  (the rules register as they are defined)
 from callflow.diagnostics import Diagnostic
 from callflow.document import Document
-from callflow.lint.config import DEFAULT_CONFIG, LintConfig, config_for, load_config
-from callflow.lint.rules import RULES, Finding, LintContext, Rule
-from callflow.lint.screen import suspected_codes
-from callflow.lint.suppression import (
+from callflow.lint._config import (
+    DEFAULT_CONFIG,
+    LintConfig,
+    config_for,
+    config_from_table,
+    find_pyproject,
+    load_config,
+)
+from callflow.lint._model import (
+    RULES,
+    AddAttribute,
+    BranchesToSwitch,
+    Finding,
+    Fix,
+    LintContext,
+    RenameAttribute,
+    ReplaceElement,
+    Rule,
+    kinds,
+)
+from callflow.lint._suppression import (
     Suppressions,
     comment_before,
     directive_codes,
     file_line_reader,
 )
+from callflow.lint._tree import quote_attribute
+from callflow.lint._walk import iter_findings
 from callflow.sourcemap import SourceLocation
 
+# Read the schema's vocabulary now, not at the first lint: everything that imports lint goes on
+# to lint, and `callflow validate` forks its workers after importing lint, so they share it.
+kinds()
+
 __all__ = [
+    "DEFAULT_CONFIG",
     "RULES",
+    "AddAttribute",
+    "BranchesToSwitch",
     "Finding",
+    "Fix",
     "LintConfig",
+    "LintContext",
+    "RenameAttribute",
+    "ReplaceElement",
     "Rule",
+    "Suppressions",
     "config_for",
+    "config_from_table",
+    "file_line_reader",
+    "find_pyproject",
     "iter_active_findings",
     "iter_findings",
     "iter_lint_diagnostics",
     "load_config",
+    "quote_attribute",
 ]
-
-
-def iter_findings(document: Document, config: LintConfig = DEFAULT_CONFIG) -> Iterator[Finding]:
-    """Every finding of every enabled rule, unlocated and unsuppressed, rule by rule."""
-    # Only the rules the screen suspects are checked: the others would find nothing.
-    suspects = suspected_codes(document, config)
-    if not suspects:
-        return
-    rules = [rule for rule in _enabled_rules(config.select, config.ignore) if rule.code in suspects]
-    if not rules:
-        return
-    context = LintContext(document, config)
-    for rule in rules:
-        yield from rule.check(context)
-
-
-@functools.lru_cache(maxsize=64)
-def _enabled_rules(select: tuple[str, ...] | None, ignore: tuple[str, ...]) -> tuple[Rule, ...]:
-    # Rules register at import, so the answer for one select/ignore pair never changes.
-    settings = LintConfig(select=select, ignore=ignore)
-    return tuple(rule for code, rule in RULES.items() if settings.enabled(code))
 
 
 def iter_active_findings(
@@ -98,15 +112,25 @@ def iter_lint_diagnostics(
         settings = settings.with_options(
             select=None if select is None else list(select), ignore=ignore
         )
-    for finding, location in iter_active_findings(document, settings):
+    severity = settings.severity
+    for count, (finding, location) in enumerate(iter_active_findings(document, settings)):
+        element = finding.element
         yield Diagnostic(
             finding.code,
-            settings.severity.get(finding.code, RULES[finding.code].severity),
+            severity.get(finding.code) or RULES[finding.code].severity,
             finding.message,
             location,
-            xpath=document.xpath_of(finding.element),
+            # lxml spells a few paths faster than the Document indexes them all; beyond a
+            # few, the index keeps the cost linear (getpath counts the siblings every time).
+            xpath=document.xpath_of(element)
+            if count >= _FEW_PATHS
+            else str(element.getroottree().getpath(element)),
             hint=finding.hint,
         )
+
+
+#: Findings in a document whose XPath lxml spells directly, before the Document's index.
+_FEW_PATHS = 8
 
 
 def _own_text(document: Document) -> dict[str, str]:

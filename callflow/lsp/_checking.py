@@ -97,7 +97,7 @@ def _diagnostics(
     path: str, text: str | None, policy: ReadPolicy, *, in_child: bool = False
 ) -> list[Diagnostic]:
     from callflow.check import iter_document_diagnostics
-    from callflow.lint.config import config_for
+    from callflow.lint import config_for
     from callflow.schema import load_schema
     from callflow.sources import load_flows
 
@@ -122,8 +122,7 @@ def _unsuppressed(found: list[Diagnostic], path: str, text: str) -> list[Diagnos
     (the lint pass reads a template's directives from the file on disk, which may be older)."""
     if "callflow:" not in text.lower():
         return found
-    from callflow.lint.rules import RULES
-    from callflow.lint.suppression import Suppressions, file_line_reader
+    from callflow.lint import RULES, Suppressions, file_line_reader
 
     suppressions = Suppressions(file_line_reader({path: text}))
     return [

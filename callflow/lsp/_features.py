@@ -239,8 +239,7 @@ def fix_actions(
     """Every safe fix (`callflow.fix`) whose problem lies in ``wanted``, and one that makes
     them all; XML buffers only (a template's text is not its output)."""
     from callflow.fix import edits_for, fix_document, tag_spans
-    from callflow.lint import iter_active_findings
-    from callflow.lint.config import config_for
+    from callflow.lint import config_for, iter_active_findings
     from callflow.sources import load_flows
 
     sources = load_flows(text, filename=path)
@@ -375,7 +374,7 @@ def _macro_in_file(name: str, macro: str, path: str) -> tuple[str, int] | None:
 
 def register(server: CallflowLanguageServer) -> None:
     """Add the editing features to ``server``."""
-    from callflow.lint.rules import RULES
+    from callflow.lint import RULES
     from callflow.lsp._server import uri_path
 
     def document_of(ls: CallflowLanguageServer, uri: str) -> tuple[TextDocument, str, str] | None:

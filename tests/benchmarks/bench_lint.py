@@ -8,13 +8,27 @@ losing comments' placement and formatting). Run: ``python tests/benchmarks/bench
 A second part times lint per document on many small clean flows (the ones
 `bench_validate.py` generates), freshly parsed as in `callflow validate`, next to the XSD
 validation of the same documents: the cost lint adds to every file of a batch.
+
+A third part prices a warning, on flows shaped like the platform's own examples (legacy
+`<callback>`, `<Callback>` without method or `<Error>`: about 1.5 warnings a file): the rules'
+walk, the Document's first location (its one scan of the text) and the rest of lint's side
+(Diagnostic, XPath, suppression), per warning.
+
+A last part shows each rule linear in the document: µs per element at 100 to 10,000 elements
+for the shapes that would expose a quadratic rule, beside xmllint --schema on the same file
+(CPU time of the child, per element). Run with ``--quick`` to skip it.
 """
 
 from __future__ import annotations
 
+import os
 import random
+import resource
+import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,7 +38,8 @@ from lxml import etree
 from callflow.document import Document, safe_parser
 from callflow.fix import fix_document
 from callflow.graph import build_graph, to_dot
-from callflow.lint import iter_lint_diagnostics
+from callflow.lint import iter_findings, iter_lint_diagnostics
+from callflow.resources import default_schema_path
 from callflow.schema import Schema, load_schema
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -43,6 +58,121 @@ MENU = """  <Gather dtmf_length="1" timeout="8000">
 def flow(menus: int) -> str:
     body = "".join(MENU.format(n=n) for n in range(menus))
     return f'<?xml version="1.0" encoding="UTF-8"?>\n<Response>\n{body}</Response>\n'
+
+
+def legacy_flow(rng: random.Random, index: int) -> str:
+    """A flow as the platform's examples write them: about 1.5 lint warnings on average."""
+    method = ' method="POST"' if rng.random() < 0.5 else ""  # else CF306
+    error = "<Error><Say>Sorry.</Say></Error>" if rng.random() < 0.5 else ""  # else CF307
+    callback = f'<Callback url="https://app.example.com/next/{index}"{method}>{error}</Callback>'
+    if rng.random() < 0.5:
+        last = f"<callback>https://app.example.com/legacy/{index}</callback>"  # CF315
+    else:
+        last = f"<Play>https://media.example.com/{index}.mp3</Play>"
+    keys = rng.sample("123456789", rng.randint(2, 4))
+    cases = "".join(
+        f'<Case dtmf="{key}"><Say>Option {key}.</Say>{callback if key == keys[0] else ""}</Case>'
+        for key in keys
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<Response>\n'
+        f"  <Say>Welcome to flow {index}.</Say>\n"
+        '  <Gather numDigits="1" timeout="8000" finishOnKey="#">\n'
+        f"    <Say>Choose an option.</Say>\n    <Switch>{cases}"
+        "<Default><Say>Sorry.</Say></Default></Switch>\n"
+        f"  </Gather>\n  {last}\n  <Hangup/>\n</Response>\n"
+    )
+
+
+def cpu_per_file(texts: list[str], work: Callable[[Document], object]) -> float:
+    """Best of 5 CPU seconds per file of ``work`` over freshly parsed documents."""
+    best = float("inf")
+    for _ in range(5):
+        documents = parsed(texts)
+        started = time.process_time()
+        for document in documents:
+            work(document)
+        best = min(best, time.process_time() - started)
+    return best / len(texts)
+
+
+def warning_cost() -> None:
+    rng = random.Random(20261201)
+    texts = [legacy_flow(rng, index) for index in range(2000)]
+    warnings = sum(len(list(iter_lint_diagnostics(d))) for d in parsed(texts))
+    lint = cpu_per_file(texts, lambda d: list(iter_lint_diagnostics(d)))
+    walk = cpu_per_file(texts, lambda d: list(iter_findings(d)))
+    locate = cpu_per_file(texts, lambda d: d.locate(d.root))
+    per = len(texts) / warnings * 1e6
+    print(
+        f"{len(texts)} flows shaped like the platform's examples, {warnings / len(texts):.2f} "
+        "warnings a file (CPU, best of 5)"
+    )
+    print(f"  {'callflow lint, per file':<40} {lint * 1e6:8.1f} µs")
+    print(f"  {'  per warning':<40} {lint * per:8.1f} µs")
+    print(f"  {'  of which the rules walk':<40} {walk * per:8.1f} µs")
+    print(f"  {'  of which the first location (Document)':<40} {locate * per:8.1f} µs")
+    rest = (lint - walk - locate) * per
+    print(f"  {'  the rest (Diagnostic, XPath, directives)':<40} {rest:8.1f} µs")
+
+
+SCALING_SHAPES: dict[str, Callable[[int], str]] = {
+    "n cases, one key": lambda n: (
+        '<Gather numDigits="1" finishOnKey="#"><Say>m</Say><Switch>'
+        + '<Case dtmf="1#"><Say>a</Say></Case>' * (n // 2)
+        + "</Switch></Gather>"
+    ),
+    "n siblings after a Hangup": lambda n: (
+        "<Say>a</Say>" * (n // 2) + "<Hangup/><Say>b</Say>" * (n // 4)
+    ),
+    "n legacy menus": lambda n: (
+        (
+            '<Gather dtmf_length="1" callback="http://a.example.com/c"><Say>m</Say>'
+            '<DTMF value="1"><callback>http://b.example.com</callback></DTMF></Gather>'
+        )
+        * (n // 5)
+    ),
+}
+
+
+def child_cpu(command: list[str], runs: int = 3) -> float:
+    """Median CPU seconds (user + sys) of a child process."""
+    times = []
+    for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        times.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return statistics.median(times)
+
+
+def scaling() -> None:
+    xmllint = shutil.which("xmllint")
+    schema = str(default_schema_path())
+    print("lint per element as documents grow (CPU); beside it xmllint --noout --schema on the")
+    print("same file, per element, less its start-up (the CPU it takes on <Response/>)")
+    print(f"  {'shape':<28} {'elements':>9} {'lint µs/el':>11} {'xmllint µs/el':>14}")
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "scaling.xml")
+        command = [xmllint or "xmllint", "--noout", "--schema", schema, path]
+        start_up = 0.0
+        if xmllint:
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write("<Response/>")
+            start_up = child_cpu(command, runs=5)
+        for name, make in SCALING_SHAPES.items():
+            for size in (100, 1_000, 10_000):
+                text = f"<Response>{make(size)}</Response>"
+                document = Document.from_text(text, "scaling.xml")
+                elements = sum(1 for _ in document.iter_elements())
+                lint = cpu_per_file([text], lambda d: list(iter_lint_diagnostics(d)))
+                peer = "-"
+                if xmllint:
+                    with open(path, "w", encoding="utf-8") as handle:
+                        handle.write(text)
+                    cpu = max(child_cpu(command) - start_up, 0.0)
+                    peer = f"{cpu / elements * 1e6:.2f}"
+                print(f"  {name:<28} {elements:>9} {lint / elements * 1e6:11.2f} {peer:>14}")
 
 
 def best_of(runs: int, action: Callable[[], object]) -> float:
@@ -115,6 +245,9 @@ def main() -> None:
     print(f"  {'callflow lint, per document':<40} {lint_us:8.1f} µs")
     print(f"  {'lxml XSD validation (peer), per document':<40} {xsd_us:8.1f} µs")
     print(f"  ratio lint / XSD validation:            {lint_us / xsd_us:8.1f}x")
+    warning_cost()
+    if "--quick" not in sys.argv:
+        scaling()
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ from lsprotocol import types  # noqa: E402
 from pygls.lsp.client import LanguageClient  # noqa: E402
 
 from callflow.check import iter_document_diagnostics  # noqa: E402
-from callflow.lint.config import config_for  # noqa: E402
+from callflow.lint import config_for  # noqa: E402
 from callflow.schema import load_schema  # noqa: E402
 from callflow.sources import load_flows  # noqa: E402
 

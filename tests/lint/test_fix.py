@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from callflow.document import Document
 from callflow.fix import fix_document, fix_file, fixable_findings
-from callflow.lint.config import LintConfig
+from callflow.lint import LintConfig
 
 GOLDEN = Path(__file__).parent / "golden"
 Write = Callable[[str, str | bytes], Path]

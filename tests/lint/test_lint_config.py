@@ -10,7 +10,7 @@ import pytest
 
 from callflow.diagnostics import Severity
 from callflow.errors import InputError
-from callflow.lint.config import DEFAULT_CONFIG, config_for, config_from_table, find_pyproject
+from callflow.lint import DEFAULT_CONFIG, config_for, config_from_table, find_pyproject
 
 Write = Callable[[str, str], Path]
 

@@ -24,6 +24,8 @@ _DIRECTIVE = re.compile(
     r"callflow:\s*(?P<kind>ignore-file|ignore)\b(?P<codes>(?:[\s,]+CF\d{1,3})*)", re.IGNORECASE
 )
 _CODE = re.compile(r"CF\d{1,3}", re.IGNORECASE)
+# Every directive holds this: a text without it has none, and its lines need not be split.
+_MENTION = re.compile(r"callflow:", re.IGNORECASE)
 # What a line holds when it is nothing but a comment, in the three source kinds.
 _COMMENT_ONLY = re.compile(r"^\s*(?:<!--.*-->|\{#.*#\}|#.*)\s*$")
 
@@ -108,7 +110,8 @@ def file_line_reader(overrides: dict[str, str]) -> LineReader:
 
     def read(file: str) -> list[str] | None:
         if file in overrides:
-            return split_lines(overrides[file])
+            text = overrides[file]
+            return split_lines(text) if _MENTION.search(text) else []
         return read_quotable_lines(file)
 
     return read

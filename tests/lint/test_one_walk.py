@@ -1,19 +1,19 @@
-"""The screen never hides a finding: screened lint equals running every check, always."""
+"""The one walk finds exactly what each rule, run alone over every element, finds."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 from xml.sax.saxutils import escape, quoteattr
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from lxml import etree
 
 from callflow.document import Document
-from callflow.lint import RULES, Finding, iter_findings
-from callflow.lint.config import LintConfig
-from callflow.lint.rules import LintContext
-from callflow.lint.screen import SCREENED_CODES, suspected_codes
+from callflow.lint import RULES, Finding, LintConfig, LintContext, Rule, iter_findings
 
 from .test_lint_rules import EXAMPLES
 
@@ -101,14 +101,45 @@ configs = st.builds(
 )
 
 
-def every_check(document: Document, config: LintConfig) -> list[Finding]:
-    """The straightforward engine: every enabled rule's check, no screen."""
-    context = LintContext(document, config)
+T = TypeVar("T")
+
+
+class RecordingContext(LintContext):
+    """A context that notes which facts a rule asks for."""
+
+    __slots__ = ("asked",)
+
+    def __init__(self, document: Document, config: LintConfig) -> None:
+        super().__init__(document, config)
+        self.asked: set[Callable[[etree._Element], object]] = set()
+
+    def fact(self, compute: Callable[[etree._Element], T], element: etree._Element) -> T:
+        self.asked.add(compute)
+        return super().fact(compute, element)
+
+
+def alone(rule: Rule, document: Document, config: LintConfig) -> list[Finding]:
+    """One rule run by itself over every element it visits, with facts of its own."""
+    context = RecordingContext(document, config)
+    tags = rule.tags
+    found: list[Finding] = []
+    for element in document.iter_elements():
+        carries = any(element.get(name) is not None for name in rule.attributes)
+        if tags is None or element.tag in tags or carries:
+            found.extend(rule.visit(element, context))
+        elif rule.attributes:  # the walk may hand it any element: it must find nothing there
+            assert not rule.visit(element, context), (rule.code, element.tag)
+    assert context.asked <= set(rule.needs), f"{rule.code} reads facts it does not declare"
+    return found
+
+
+def each_rule_alone(document: Document, config: LintConfig) -> list[Finding]:
+    """The plain engine: every enabled rule, one after the other, no shared walk."""
     return [
         finding
         for code, rule in RULES.items()
         if config.enabled(code)
-        for finding in rule.check(context)
+        for finding in alone(rule, document, config)
     ]
 
 
@@ -118,43 +149,27 @@ def described(findings: list[Finding]) -> list[tuple[object, ...]]:
     ]
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(documents(), configs)
-def test_screened_lint_finds_exactly_what_every_check_finds(
+def test_the_one_walk_finds_exactly_what_each_rule_alone_finds(
     document: Document, config: LintConfig
 ) -> None:
     assert described(list(iter_findings(document, config))) == described(
-        every_check(document, config)
+        each_rule_alone(document, config)
     )
 
 
-@settings(max_examples=100, deadline=None)
-@given(documents(), configs)
-def test_a_rule_the_screen_clears_finds_nothing(document: Document, config: LintConfig) -> None:
-    suspects = suspected_codes(document, config)
-    context = LintContext(document, config)
-    for code, rule in RULES.items():
-        if code not in suspects:
-            assert list(rule.check(context)) == [], code
-
-
-def test_the_screen_knows_every_rule() -> None:
-    assert set(RULES) == SCREENED_CODES
-
-
 @pytest.mark.parametrize("code", sorted(EXAMPLES))
-def test_the_screen_suspects_each_rule_on_its_failing_example(code: str) -> None:
-    failing, _ = EXAMPLES[code]
-    document = Document.from_text(f"<Response>{failing}</Response>", "flow.xml")
-    assert code in suspected_codes(document, LintConfig())
+def test_each_rule_alone_finds_its_failing_example(code: str) -> None:
+    failing, passing = EXAMPLES[code]
+    config = LintConfig()
+    found = Document.from_text(f"<Response>{failing}</Response>", "flow.xml")
+    clean = Document.from_text(f"<Response>{passing}</Response>", "flow.xml")
+    assert alone(RULES[code], found, config)
+    assert not alone(RULES[code], clean, config)
 
 
-def test_the_screen_clears_a_clean_menu_flow() -> None:
-    document = Document.from_path(ROOT / "examples" / "ivr_menu.xml")
-    assert suspected_codes(document, LintConfig()) == set()
-
-
-def test_screened_lint_matches_every_check_on_the_repository_flows() -> None:
+def test_the_one_walk_matches_each_rule_alone_on_the_repository_flows() -> None:
     paths = sorted(ROOT.glob("examples/**/*.xml")) + sorted(ROOT.glob("tests/**/*.xml"))
     checked = 0
     for path in paths:
@@ -164,13 +179,13 @@ def test_screened_lint_matches_every_check_on_the_repository_flows() -> None:
             continue
         config = LintConfig()
         assert described(list(iter_findings(document, config))) == described(
-            every_check(document, config)
+            each_rule_alone(document, config)
         ), path
         checked += 1
     assert checked > 10
 
 
-# Hand-picked boundaries, where a cheap shortcut would most easily part from the checks.
+# Hand-picked boundaries, where shared facts or the dispatch would most easily part from a rule.
 EDGES = [
     ('<Say text="">Hello</Say>', LintConfig()),
     ('<Say text=" ">  </Say>', LintConfig()),
@@ -198,8 +213,8 @@ EDGES = [
 
 
 @pytest.mark.parametrize(("body", "config"), EDGES)
-def test_screened_lint_matches_every_check_at_the_edges(body: str, config: LintConfig) -> None:
+def test_the_one_walk_matches_each_rule_alone_at_the_edges(body: str, config: LintConfig) -> None:
     document = Document.from_text(f"<Response>{body}</Response>", "flow.xml")
     assert described(list(iter_findings(document, config))) == described(
-        every_check(document, config)
+        each_rule_alone(document, config)
     )
