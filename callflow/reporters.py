@@ -212,10 +212,24 @@ def _file_uri(file: str) -> str:
     """A file name as a SARIF URI reference: ``/`` kept, every other byte that is not
     unreserved or a sub-delimiter percent-encoded (a ``#``, ``?``, ``%`` or space in a name
     would otherwise point at another file; a ``:`` in the first segment would read as a
-    scheme). A byte that was not UTF-8 (kept by ``surrogateescape``) is encoded as itself."""
+    scheme). A byte that was not UTF-8 (kept by ``surrogateescape``) is encoded as itself;
+    any other lone surrogate as its UTF-8 form, so the URI is always ASCII."""
     from urllib.parse import quote
 
-    return quote(Path(file).as_posix(), safe="/!$&'()*+,;=@", errors="surrogateescape")
+    name = Path(file).as_posix()
+    try:
+        data = name.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        data = b"".join(
+            char.encode("utf-8", "surrogatepass" if _lone(char) else "surrogateescape")
+            for char in name
+        )
+    return quote(data, safe="/!$&'()*+,;=@")
+
+
+def _lone(char: str) -> bool:
+    """A surrogate that ``surrogateescape`` did not make from a byte."""
+    return 0xD800 <= ord(char) <= 0xDFFF and not 0xDC80 <= ord(char) <= 0xDCFF
 
 
 def format_sarif(diagnostics: Sequence[Diagnostic], *, version: str = "0") -> str:

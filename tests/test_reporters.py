@@ -305,6 +305,8 @@ def test_an_empty_run_is_still_a_sarif_log() -> None:
         ("flows/what?.xml", "flows/what%3F.xml"),
         ("C:/flows/a.xml", "C%3A/flows/a.xml"),
         ("/srv/flows/caf\u00e9.xml", "/srv/flows/caf%C3%A9.xml"),
+        ("flows/bad\udcff.xml", "flows/bad%FF.xml"),  # a byte kept by surrogateescape
+        ("flows/\udfdf\udcff.xml", "flows/%ED%BF%9F%FF.xml"),  # and a lone surrogate beside it
     ],
 )
 def test_a_sarif_uri_is_the_file_name_percent_encoded(name: str, uri: str) -> None:
