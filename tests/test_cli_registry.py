@@ -27,7 +27,7 @@ def test_the_registry_names_every_command_module() -> None:
 def test_the_registry_holds_each_modules_own_name_and_help_line() -> None:
     for name, help_line in COMMANDS.items():
         module = importlib.import_module(f"callflow.commands.{name}")
-        assert (module.NAME, module.HELP) == (name, help_line)
+        assert (name, help_line) == (module.NAME, module.HELP)
 
 
 def _modules_after(argv: list[str]) -> list[str]:

@@ -86,7 +86,8 @@ def clean_flow(rng: random.Random, index: int) -> str:
 def realistic_flow(rng: random.Random, index: int) -> str:
     """A flow shaped like the platform's own examples: schema-valid, often with a legacy form
     or a Callback without `<Error>` (CF306, CF307, CF313, CF315, CF316, CF318)."""
-    shape = rng.choice(["callback", "callback-no-method", "legacy-callback", "legacy-gather", "menu"])
+    shapes = ["callback", "callback-no-method", "legacy-callback", "legacy-gather", "menu"]
+    shape = rng.choice(shapes)
     greeting = f'  <Say lang="en-US">Thanks for calling shop {index}.</Say>\n'
     if shape == "callback":  # CF307
         step = f'  <Callback url="https://app.example.com/next/{index}" method="POST"/>\n'
@@ -181,8 +182,10 @@ def batch(callflow: str, xmllint: str, corpus: str, count: int, runs: int) -> No
             ("xmllint --schema", [xmllint, "--noout", "--schema", str(SCHEMA), *names]),
             ("python lxml loop", [sys.executable, "-c", LXML_LOOP, str(SCHEMA), *names]),
         ]
-        print(f"{corpus} corpus, {count} files, {per_file:.2f} warnings per file "
-              f"(median of {runs}; {os.cpu_count()} cores)")
+        print(
+            f"{corpus} corpus, {count} files, {per_file:.2f} warnings per file "
+            f"(median of {runs}; {os.cpu_count()} cores)"
+        )
         figures: dict[str, tuple[float, float]] = {}
         for label, command in rows:
             figures[label] = median_of(command, runs, cwd=str(folder))
@@ -191,7 +194,10 @@ def batch(callflow: str, xmllint: str, corpus: str, count: int, runs: int) -> No
         peer_wall, peer_cpu = figures["xmllint --schema"]
         for label in ("callflow validate", "... --no-lint", "python lxml loop"):
             wall, cpu = figures[label]
-            print(f"  {label:<20} / xmllint: cpu {cpu / peer_cpu:5.2f}x   wall {wall / peer_wall:5.2f}x")
+            print(
+                f"  {label:<20} / xmllint: cpu {cpu / peer_cpu:5.2f}x   "
+                f"wall {wall / peer_wall:5.2f}x"
+            )
 
 
 def start_up(callflow: str, runs: int) -> None:
