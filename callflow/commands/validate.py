@@ -103,7 +103,7 @@ def check_files(files: Sequence[tuple[str, str | None]], options: Options) -> li
     """Every problem in ``files``: (name, root) pairs from `expand_flow_names`."""
     from callflow.check import iter_document_diagnostics
     from callflow.schema import load_schema
-    from callflow.sources import load_flow_name, quote_lines
+    from callflow.sources import load_flow_name, quote_file_lines, quote_lines
 
     schema = load_schema(options.schema)
     found: list[Diagnostic] = []
@@ -132,6 +132,8 @@ def check_files(files: Sequence[tuple[str, str | None]], options: Options) -> li
                 )
                 if source.text is not None:  # standard input: quote what was read
                     quote_lines(checked, source.document.name, source.text)
+                elif checked:  # a file: quoted from what was read, not read again
+                    quote_file_lines(checked, source.document)
                 found.extend(checked)
     return found
 
