@@ -535,7 +535,7 @@ def load_bytes(
                 hint="call flows are small documents; split the flow or raise --max-bytes",
             )
         ]
-    if not data.strip():
+    if not data or data.isspace():  # (no copy of the data, as strip() would make)
         return None, [
             _diag(
                 "CF003",
@@ -576,6 +576,9 @@ def load_bytes(
         return None, _syntax_diagnostics(error, parser, smap)
     if root is None:  # pragma: no cover - lxml raises instead for empty input
         return None, [_diag("CF101", "no root element", smap.whole_document())]
+    if encoding in _ASCII_FAMILY and text is None:
+        # A DOCTYPE in these encodings is the bytes searched above: there is none.
+        return Document(root, None, smap, data=data), []
     docinfo = root.getroottree().docinfo
     if docinfo.internalDTD is not None or docinfo.doctype:
         # Any encoding lxml reads and the text check above could not (say, one declared in
@@ -583,6 +586,10 @@ def load_bytes(
         text = text if text is not None else decode_xml(data).removeprefix("\ufeff")
         return None, _doctype_diagnostics(text, smap) or [_doctype_refused(smap)]
     return Document(root, text, smap, data=data), []
+
+
+#: Encodings that write ASCII markup (``<!DOCTYPE``) as its ASCII bytes.
+_ASCII_FAMILY = frozenset({"utf-8", "utf8", "us-ascii", "ascii", "iso-8859-1", "latin-1"})
 
 
 def _binary(smap: SourceMap, offset: int) -> Diagnostic:
