@@ -6,8 +6,8 @@ limit, and any DOCTYPE is refused with a diagnostic before lxml sees the text.
 
 from __future__ import annotations
 
+import _thread
 import re
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,7 +29,8 @@ from callflow.sourcemap import SourceLocation, SourceMap
 #: Largest document read, in bytes. Call flows are small; a larger file is refused unread.
 MAX_DOCUMENT_BYTES = 1_048_576
 
-_local = threading.local()
+# threading.local itself, without importing the threading module (a cold start counts it).
+_local = _thread._local()
 
 #: XPaths (and line numbers) asked of a Document one by one before they are all computed
 #: in one walk of the tree (one scan of the text).
