@@ -500,30 +500,6 @@ def quote_lines(diagnostics: Iterable[Diagnostic], name: str, text: str) -> None
             diagnostic.snippet = lines[line - 1] if 0 < line <= len(lines) else ""
 
 
-def quote_file_lines(diagnostics: Iterable[Diagnostic], document: Document) -> None:
-    """Diagnostics about an XML file just read quote its lines from the bytes already in
-    memory, as a reporter would from the file, so that the file is not read twice. Anything
-    a reporter would not quote from the file (bytes that do not decode, a large file, a
-    template's or a script's lines) is left to the reporter."""
-    source_map = document.source_map
-    if not source_map.identity or source_map.lines or source_map.elements:
-        return
-    lines: list[str] | None = None
-    name = document.name
-    for diagnostic in diagnostics:
-        if diagnostic.snippet is None and diagnostic.location.file == name:
-            if lines is None:
-                lines = document.file_lines()
-                if lines is None or len(document.text) > _QUOTED_HERE:
-                    return
-            line = diagnostic.location.line
-            diagnostic.snippet = lines[line - 1] if 0 < line <= len(lines) else ""
-
-
-#: Files up to this many characters are quoted from memory: at most 4 bytes a character,
-#: they are under the size a reporter quotes (`callflow.reporters.MAX_QUOTED_FILE`).
-_QUOTED_HERE = 1_000_000
-
 _NUL = b"\x00"
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, NamedTuple, NoReturn
 if TYPE_CHECKING:
     from callflow.commands._common import Outcome
     from callflow.diagnostics import Diagnostic
+    from callflow.document import Document
     from callflow.lint.config import LintConfig
     from callflow.sources import ReadPolicy
 
@@ -104,7 +105,7 @@ def check_files(files: Sequence[tuple[str, str | None]], options: Options) -> li
     """Every problem in ``files``: (name, root) pairs from `expand_flow_names`."""
     from callflow.check import iter_document_diagnostics
     from callflow.schema import load_schema
-    from callflow.sources import load_flow_name, quote_file_lines, quote_lines
+    from callflow.sources import load_flow_name, quote_lines
 
     schema = load_schema(options.schema)
     found: list[Diagnostic] = []
@@ -134,9 +135,34 @@ def check_files(files: Sequence[tuple[str, str | None]], options: Options) -> li
                 if source.text is not None:  # standard input: quote what was read
                     quote_lines(checked, source.document.name, source.text)
                 elif checked:  # a file: quoted from what was read, not read again
-                    quote_file_lines(checked, source.document)
+                    _quote_from_memory(checked, source.document)
                 found.extend(checked)
     return found
+
+
+#: Files up to this many characters are quoted from memory: at most 4 bytes a character,
+#: they are under the size a reporter quotes (`callflow.reporters.MAX_QUOTED_FILE`).
+_QUOTED_FROM_MEMORY = 1_000_000
+
+
+def _quote_from_memory(diagnostics: list[Diagnostic], document: Document) -> None:
+    """Diagnostics about an XML file just read quote its lines from the bytes already in
+    memory, as a reporter would from the file, so that the file is not read twice. Anything
+    a reporter would not quote from the file (bytes that do not decode, a large file, a
+    template's or a script's lines) is left to the reporter."""
+    source_map = document.source_map
+    if not source_map.identity or source_map.lines or source_map.elements:
+        return
+    lines: list[str] | None = None
+    name = document.name
+    for diagnostic in diagnostics:
+        if diagnostic.snippet is None and diagnostic.location.file == name:
+            if lines is None:
+                lines = document.file_lines()
+                if lines is None or len(document.text) > _QUOTED_FROM_MEMORY:
+                    return
+            line = diagnostic.location.line
+            diagnostic.snippet = lines[line - 1] if 0 < line <= len(lines) else ""
 
 
 def _config(path: Path) -> LintConfig:
