@@ -417,7 +417,8 @@ class _Interpreter:
                     (
                         "the caller script has 1 press that no <Gather> used"
                         if len(unused) == 1
-                        else f"the caller script has {len(unused)} presses that no <Gather> used"
+                        else f"the caller script has {len(unused)} presses that no "
+                        "<Gather> used"
                     )
                     + f": {', '.join(repr(p) for p in unused)}",
                     self._where(document, document.root)[0],
