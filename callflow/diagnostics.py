@@ -22,6 +22,19 @@ from collections.abc import Iterable
 
 from callflow.sourcemap import SourceLocation
 
+__all__ = [
+    "CODES",
+    "Diagnostic",
+    "Severity",
+    "cap_repeats",
+    "collapse_repeats",
+    "has_errors",
+    "in_order",
+    "ranked",
+    "register_code",
+    "sort_key",
+]
+
 
 class Severity(enum.Enum):
     ERROR = "error"

@@ -31,6 +31,20 @@ if TYPE_CHECKING:
     from callflow.diagnostics import Diagnostic
     from callflow.sourcemap import SourceLocation
 
+__all__ = [
+    "ApiError",
+    "AuthenticationError",
+    "BuildError",
+    "CallflowError",
+    "InputError",
+    "RequestError",
+    "ScenarioError",
+    "SimulationError",
+    "TemplateError",
+    "TransportError",
+    "ValidationError",
+]
+
 
 class CallflowError(Exception):
     """Base class of every error callflow raises on purpose."""

@@ -14,6 +14,22 @@ from pathlib import Path
 from callflow._text import WIDE_ENCODINGS, json_safe, sniff_encoding, split_lines, visible
 from callflow.diagnostics import CODES, Diagnostic, Severity, cap_repeats
 
+__all__ = [
+    "COLOR",
+    "FORMATS",
+    "MAX_PER_CODE",
+    "WINDOW",
+    "FileLines",
+    "LineSource",
+    "format_github",
+    "format_json",
+    "format_sarif",
+    "format_text",
+    "read_quotable_lines",
+    "render",
+    "strip_color",
+]
+
 FORMATS = ("text", "json", "github", "sarif")
 
 LineSource = Callable[[str, int], str | None]
@@ -24,7 +40,7 @@ WINDOW = 60
 #: Reports of one code in one file shown in text and github output before a count of the rest.
 MAX_PER_CODE = 20
 #: Files larger than this are not read for quoting.
-MAX_QUOTED_FILE = 4_194_304
+_MAX_QUOTED_FILE = 4_194_304
 
 
 #: Whether text output is coloured when `format_text` is not told (the command line sets it
@@ -43,14 +59,14 @@ _STYLES = {
 _SGR = re.compile("\x1b\\[[0-9;]*m")
 
 
-def paint(text: str, style: str, color: bool) -> str:
+def _paint(text: str, style: str, color: bool) -> str:
     """``text`` (already escaped) in ``style`` when ``color``; colour codes are added after
     escaping, so they are the only control characters in the output."""
     return f"\x1b[{_STYLES[style]}m{text}\x1b[0m" if color else text
 
 
 def strip_color(text: str) -> str:
-    """``text`` without the colour codes `paint` adds (any other ESC was escaped already)."""
+    """``text`` without the colour codes `_paint` adds (any other ESC was escaped already)."""
     return _SGR.sub("", text) if "\x1b" in text else text
 
 
@@ -82,7 +98,7 @@ def read_quotable_lines(file: str) -> list[str] | None:
     """The lines of ``file`` if it may be quoted: a regular, small, decodable text file."""
     path = Path(file)
     try:
-        if not path.is_file() or path.stat().st_size > MAX_QUOTED_FILE:
+        if not path.is_file() or path.stat().st_size > _MAX_QUOTED_FILE:
             return None
         data = path.read_bytes()
     except (OSError, ValueError):
@@ -97,7 +113,7 @@ def read_quotable_lines(file: str) -> list[str] | None:
     return split_lines(text.removeprefix("\ufeff"))
 
 
-def quote_window(line: str, column: int | None) -> tuple[str, int | None]:
+def _quote_window(line: str, column: int | None) -> tuple[str, int | None]:
     """The part of ``line`` shown for ``column`` (escaped) and the caret's 1-based place in it.
 
     A long line is cut to `WINDOW` characters either side of the column, with "…" where it
@@ -138,22 +154,22 @@ def format_text(
         style = d.severity.value if d.severity.value in _STYLES else "error"
         severity = "" if d.severity is Severity.ERROR else f" {d.severity.value}:"
         out.append(
-            paint(visible(f"{d.location}:"), "location", colored)
+            _paint(visible(f"{d.location}:"), "location", colored)
             + " "
-            + paint(visible(f"{d.code}{severity}"), style, colored)
+            + _paint(visible(f"{d.code}{severity}"), style, colored)
             + " "
             + visible(d.message)
         )
         quoted = d.snippet if d.snippet is not None else source(d.location.file, d.location.line)
         if quoted is not None and quoted.strip():
-            window, caret = quote_window(quoted, d.location.column)
+            window, caret = _quote_window(quoted, d.location.column)
             out.append(f"    {window}")
             if caret is not None:
-                out.append("    " + " " * (caret - 1) + paint("^", "caret", colored))
+                out.append("    " + " " * (caret - 1) + _paint("^", "caret", colored))
         for step in d.location.chain:
             out.append(f"    {visible(step)}")
         if d.hint:
-            out.append(f"    {paint('hint:', 'hint', colored)} {visible(d.hint)}")
+            out.append(f"    {_paint('hint:', 'hint', colored)} {visible(d.hint)}")
     return "\n".join(out) + ("\n" if out else "")
 
 
@@ -192,6 +208,16 @@ def format_github(
     return "\n".join(out) + ("\n" if out else "")
 
 
+def _file_uri(file: str) -> str:
+    """A file name as a SARIF URI reference: ``/`` kept, every other byte that is not
+    unreserved or a sub-delimiter percent-encoded (a ``#``, ``?``, ``%`` or space in a name
+    would otherwise point at another file; a ``:`` in the first segment would read as a
+    scheme). A byte that was not UTF-8 (kept by ``surrogateescape``) is encoded as itself."""
+    from urllib.parse import quote
+
+    return quote(Path(file).as_posix(), safe="/!$&'()*+,;=@", errors="surrogateescape")
+
+
 def format_sarif(diagnostics: Sequence[Diagnostic], *, version: str = "0") -> str:
     """SARIF 2.1.0, one run, one rule per code seen."""
     import json
@@ -221,7 +247,7 @@ def format_sarif(diagnostics: Sequence[Diagnostic], *, version: str = "0") -> st
                 "locations": [
                     {
                         "physicalLocation": {
-                            "artifactLocation": {"uri": Path(d.location.file).as_posix()},
+                            "artifactLocation": {"uri": _file_uri(d.location.file)},
                             "region": region,
                         },
                         **(

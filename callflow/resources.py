@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+__all__ = ["ResourceKind", "default_schema_path", "resource_path"]
+
 ResourceKind = Literal["schemas", "templates"]
 
 _PACKAGE_DIR = Path(__file__).resolve().parent

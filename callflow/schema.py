@@ -85,9 +85,10 @@ class Schema:
         seen: set[tuple[str, str | None, str]] = set()
         for entry in self._xsd.error_log:
             diagnostic = self._diagnostic(document, entry)
-            # libxml2 reports a bad value twice (the facet, then the type): keep the first.
+            # libxml2 reports a bad value twice (the facet, then the type), and an element
+            # that must be empty twice when it holds text and a child: keep the first.
             key = (diagnostic.xpath or "", _attribute_of(entry.message), diagnostic.code)
-            if diagnostic.code in ("CF205", "CF206") and key in seen:
+            if diagnostic.code in ("CF205", "CF206", "CF209") and key in seen:
                 continue
             seen.add(key)
             yield diagnostic

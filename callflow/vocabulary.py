@@ -1,8 +1,11 @@
-"""What a schema allows: each tag's attributes, value types and children, read from the XSD.
+"""What a schema allows: each tag's attributes, value types, children and groups, read from the XSD.
 
-Used for hints ("did you mean `numDigits`?"), allowed-value lists, and by the builder's
-code generator. It reads the XSD with xmlschema, which is imported only here and only
-when a vocabulary is first needed (an error to explain, or code to generate).
+This is the one description of the call XML vocabulary that the code consults: hints ("did you
+mean `numDigits`?"), allowed-value lists, the builder's code generator, the editor's completion,
+the lint rules' tag sets (``members("Action")``, ``holding("Action")``), the simulator's and the
+graph's coverage tests. It reads the XSD with lxml (a few milliseconds, once per schema path), and
+relies on the schema's stated conventions: every tag name has exactly one named type, and simple
+types are named restrictions of XSD built-in types.
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ import difflib
 import functools
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+
+from lxml import etree
 
 from callflow.resources import default_schema_path
 
@@ -58,7 +62,16 @@ class ElementInfo:
     """One tag: its attributes, the tags allowed inside it, whether it holds text, and what
     it does (the XSD's ``xs:documentation`` of its type)."""
 
-    __slots__ = ("attributes", "children", "documentation", "name", "text", "type_name")
+    __slots__ = (
+        "attributes",
+        "children",
+        "documentation",
+        "groups",
+        "holds",
+        "name",
+        "text",
+        "type_name",
+    )
 
     def __init__(
         self,
@@ -68,8 +81,12 @@ class ElementInfo:
         children: tuple[str, ...],
         text: AttributeInfo | None,
         documentation: str = "",
+        groups: tuple[str, ...] = (),
+        holds: tuple[str, ...] = (),
     ) -> None:
         self.name = name
+        self.groups = groups  # the named groups (xs:group) this tag is declared in
+        self.holds = holds  # the named groups its content refers to, directly or through its base
         self.documentation = documentation
         self.type_name = type_name
         self.attributes = attributes
@@ -90,6 +107,23 @@ class Vocabulary:
     def element(self, name: str) -> ElementInfo | None:
         return self.elements.get(name)
 
+    def members(self, group: str) -> frozenset[str]:
+        """The tags declared in the named group (``members("Action")``: the action tags)."""
+        return frozenset(n for n, e in self.elements.items() if group in e.groups)
+
+    def holding(self, group: str) -> frozenset[str]:
+        """The tags whose content is made of the named group (the blocks of actions)."""
+        return frozenset(n for n, e in self.elements.items() if group in e.holds)
+
+    def typed(self, type_name: str) -> tuple[tuple[str, str], ...]:
+        """Every (tag, attribute) whose value has the named simple type, in schema order."""
+        return tuple(
+            (n, a.name)
+            for n, e in self.elements.items()
+            for a in e.attributes.values()
+            if a.type_name == type_name
+        )
+
     def closest_tag(self, name: str, among: Iterable[str] | None = None) -> str | None:
         return closest(name, among if among is not None else self.elements)
 
@@ -97,6 +131,8 @@ class Vocabulary:
 def closest(word: str, candidates: Iterable[str]) -> str | None:
     """The candidate most like ``word`` (case-insensitive first), or None if none is close."""
     options = list(dict.fromkeys(candidates))
+    if word in options:  # before the case-insensitive look-up: <Callback> is not <callback>
+        return word
     lowered = {c.lower(): c for c in options}
     if word.lower() in lowered and lowered[word.lower()] != word:
         return lowered[word.lower()]
@@ -110,87 +146,147 @@ def closest(word: str, candidates: Iterable[str]) -> str | None:
 def _local(name: str | None) -> str:
     if not name:
         return ""
-    return name.split("}", 1)[1] if name.startswith("{") else name
+    return name.rsplit(":", 1)[-1]
 
 
-def documentation_of(component: Any) -> str:
-    """The text of a schema component's ``xs:annotation/xs:documentation``, whitespace folded."""
-    annotation = getattr(component, "annotation", None)
-    if annotation is None:
-        return ""
-    texts = ["".join(entry.itertext()) for entry in getattr(annotation, "documentation", ())]
+def _documentation(node: etree._Element) -> str:
+    """The text of a component's ``xs:annotation/xs:documentation``, whitespace folded."""
+    texts = ["".join(d.itertext()) for d in node.iterfind(f"{_XS}annotation/{_XS}documentation")]
     return " ".join(" ".join(texts).split())
 
 
-def _simple_info(
-    name: str, xsd_type: Any, required: bool, documentation: str = ""
-) -> AttributeInfo:
-    enumeration = tuple(str(v) for v in (getattr(xsd_type, "enumeration", None) or ()))
-    patterns: tuple[str, ...] = ()
-    facets = getattr(xsd_type, "patterns", None)
-    if facets is not None:
-        patterns = tuple(str(p) for p in getattr(facets, "regexps", ()))
-    base = xsd_type
-    while getattr(base, "base_type", None) is not None and not _local(base.name).startswith(
-        tuple("abcdefghijklmnopqrstuvwxyz")
-    ):
-        base = base.base_type
-    primitive = getattr(xsd_type, "primitive_type", None)
-    base_name = _local(getattr(base, "name", None)) or _local(getattr(primitive, "name", None))
-    return AttributeInfo(
-        name=name,
-        required=required,
-        type_name=_local(xsd_type.name) or base_name or "string",
-        base=base_name or "string",
-        enumeration=enumeration,
-        patterns=patterns,
-        documentation=documentation,
-    )
+class _Reader:
+    """One pass over an XSD's named components, answering what each tag allows."""
+
+    def __init__(self, root: etree._Element) -> None:
+        self.simple = {t.get("name"): t for t in root.iterfind(f"{_XS}simpleType")}
+        self.complex = {t.get("name"): t for t in root.iterfind(f"{_XS}complexType")}
+        self.groups = {g.get("name"): g for g in root.iterfind(f"{_XS}group")}
+        self.globals = list(root.iterfind(f"{_XS}element"))
+        self.member_of: dict[str, list[str]] = {}
+        for name, group in self.groups.items():
+            if name is None:
+                continue
+            for element in group.iter(f"{_XS}element"):
+                self.member_of.setdefault(element.get("name", ""), []).append(name)
+
+    def simple_info(
+        self, name: str, type_ref: str, required: bool, documentation: str = ""
+    ) -> AttributeInfo:
+        type_name = _local(type_ref) or "string"
+        node = self.simple.get(type_name)
+        enumeration: tuple[str, ...] = ()
+        patterns: tuple[str, ...] = ()
+        base = type_name
+        seen: set[str] = set()
+        while node is not None and base not in seen:  # a restriction keeps its base's facets
+            seen.add(base)
+            restriction = node.find(f"{_XS}restriction")
+            if restriction is None:
+                break
+            enumeration = enumeration or tuple(
+                e.get("value", "") for e in restriction.iterfind(f"{_XS}enumeration")
+            )
+            patterns = patterns or tuple(
+                p.get("value", "") for p in restriction.iterfind(f"{_XS}pattern")
+            )
+            base = _local(restriction.get("base"))
+            node = self.simple.get(base)
+        return AttributeInfo(
+            name=name,
+            required=required,
+            type_name=type_name,
+            base=base or "string",
+            enumeration=enumeration,
+            patterns=patterns,
+            documentation=documentation,
+        )
+
+    def attributes(self, node: etree._Element) -> dict[str, AttributeInfo]:
+        """The attributes a complex type declares, its base type's first."""
+        found: dict[str, AttributeInfo] = {}
+        for extension in node.iterfind(f"{_XS}*/{_XS}extension"):
+            base = self.complex.get(_local(extension.get("base")))
+            if base is not None:
+                found.update(self.attributes(base))
+            found.update(self._own_attributes(extension))
+        found.update(self._own_attributes(node))
+        return found
+
+    def _own_attributes(self, node: etree._Element) -> dict[str, AttributeInfo]:
+        return {
+            a.get("name", ""): self.simple_info(
+                a.get("name", ""),
+                a.get("type", ""),
+                a.get("use") == "required",
+                _documentation(a),
+            )
+            for a in node.iterfind(f"{_XS}attribute")
+        }
+
+    def content(
+        self, node: etree._Element, elements: list[etree._Element], holds: list[str]
+    ) -> None:
+        """Every element declaration reachable in a content model, in document order."""
+        for child in node:
+            tag = child.tag
+            if tag == f"{_XS}element":
+                elements.append(child)
+            elif tag == f"{_XS}group":
+                name = _local(child.get("ref"))
+                if name not in holds:
+                    holds.append(name)
+                group = self.groups.get(name)
+                if group is not None:
+                    self.content(group, elements, holds)
+            elif tag in (f"{_XS}complexContent", f"{_XS}extension"):
+                base = self.complex.get(_local(child.get("base")))
+                if base is not None:
+                    self.content(base, elements, holds)
+                self.content(child, elements, holds)
+            elif tag in (f"{_XS}sequence", f"{_XS}choice", f"{_XS}all"):
+                self.content(child, elements, holds)
+
+    def text(self, node: etree._Element) -> AttributeInfo | None:
+        extension = node.find(f"{_XS}simpleContent/{_XS}extension")
+        if extension is None:
+            return None
+        return self.simple_info("#text", extension.get("base", ""), required=False)
+
+    def read(self) -> Vocabulary:
+        elements: dict[str, ElementInfo] = {}
+        pending = list(self.globals)
+        while pending:
+            declaration = pending.pop(0)
+            name = declaration.get("name", "")
+            if name in elements:
+                continue
+            type_name = _local(declaration.get("type"))
+            node = self.complex.get(type_name)
+            if node is None:
+                text = self.simple_info("#text", type_name, required=False)
+                elements[name] = ElementInfo(name, type_name, {}, (), text, "", ())
+                continue
+            declared: list[etree._Element] = []
+            holds: list[str] = []
+            self.content(node, declared, holds)
+            pending.extend(declared)
+            elements[name] = ElementInfo(
+                name,
+                type_name,
+                self.attributes(node),
+                tuple(dict.fromkeys(d.get("name", "") for d in declared)),
+                self.text(node),
+                _documentation(node),
+                tuple(self.member_of.get(name, ())),
+                tuple(holds),
+            )
+        return Vocabulary(tuple(g.get("name", "") for g in self.globals), elements)
 
 
 @functools.lru_cache(maxsize=8)
 def load_vocabulary(schema_path: Path | None = None) -> Vocabulary:
     """Read the vocabulary of an XSD (callflow's own by default). Cached per path."""
-    import xmlschema
-
-    schema = xmlschema.XMLSchema(str(schema_path or default_schema_path()))
-    elements: dict[str, ElementInfo] = {}
-    pending: list[Any] = list(schema.elements.values())
-    while pending:
-        element = pending.pop(0)
-        name = _local(element.name)
-        if name in elements:
-            continue
-        xsd_type: Any = element.type
-        attributes = {
-            _local(attr_name): _simple_info(
-                _local(attr_name),
-                attribute.type,
-                attribute.use == "required",
-                documentation_of(attribute),
-            )
-            for attr_name, attribute in xsd_type.attributes.items()
-            if attr_name
-        }
-        children: list[str] = []
-        text: AttributeInfo | None = None
-        if xsd_type.has_complex_content():
-            for child in xsd_type.content.iter_elements():
-                child_name = _local(child.name)
-                if child_name not in children:
-                    children.append(child_name)
-                pending.append(child)
-        elif xsd_type.has_simple_content():
-            text = _simple_info("#text", xsd_type.content, required=False)
-        elif getattr(xsd_type, "is_simple", lambda: False)():
-            text = _simple_info("#text", xsd_type, required=False)
-        elements[name] = ElementInfo(
-            name,
-            _local(xsd_type.name),
-            attributes,
-            tuple(children),
-            text,
-            documentation_of(xsd_type),
-        )
-    roots = tuple(_local(n) for n in schema.elements)
-    return Vocabulary(roots, elements)
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    root = etree.parse(str(schema_path or default_schema_path()), parser).getroot()
+    return _Reader(root).read()

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -44,18 +43,13 @@ def _scenario_problem(
     return ScenarioError(f"{location}: {code} {message}", [diagnostic])
 
 
-def _inside(folder: Path, name: str) -> Path | None:
-    """``name`` relative to ``folder``, or None when it leaves the folder (``..``, an
-    absolute path, or a symbolic link pointing out of it)."""
-    candidate = Path(name)
-    if candidate.is_absolute() or ".." in candidate.parts:
-        return None
-    path = folder / candidate
-    real_folder = os.path.realpath(folder)
-    real = os.path.realpath(path)
-    if os.path.commonpath([real_folder, real]) != real_folder:
-        return None
-    return path
+def _in_folder(folder: Path, name: str) -> tuple[str, str] | Diagnostic:
+    """``(file, root)``: the file ``name`` (relative to the scenario's folder) names, under the
+    front door's containment rules; or the diagnostic saying why not (CF009: it leaves the
+    folder through ``..``, an absolute path or a link; CF001: no such file; CF010: not a file)."""
+    from callflow.sources import find_in_folder
+
+    return find_in_folder(folder, PurePosixPath(name).parts)
 
 
 def load_scenario_flow(scenario: ScenarioFile, call: ScenarioCall | None = None) -> Document:
@@ -64,34 +58,33 @@ def load_scenario_flow(scenario: ScenarioFile, call: ScenarioCall | None = None)
     Raises `ScenarioError` at the ``flow`` key when the flow leaves the scenario's folder,
     does not exist or does not load (the flow's own diagnostics follow).
     """
-    from callflow.sources import load_flows
+    from callflow.sources import load_flow_name, load_flows
 
     spec = str(scenario.flow.value)
     where = scenario.flow.location
-    library_name = spec.startswith(LIBRARY_PREFIX)
-    if library_name:
-        flow: object = spec
+    sample, variables = scenario.sample, scenario.variables
+    if call is not None and (call.sample is not None or call.variables is not None):
+        sample, variables = call.sample, call.variables
+    if spec.startswith(LIBRARY_PREFIX):
+        sources = load_flows(spec, context=variables, sample=sample)
     else:
-        inside = _inside(scenario.folder, spec)
-        if inside is None:
+        found = _in_folder(scenario.folder, spec)
+        if isinstance(found, Diagnostic) and found.code == "CF009":
             raise _scenario_problem(
                 where,
                 "CF954",
                 f"flow {spec!r} is outside the scenario file's folder",
                 "name a flow in this folder or below it, or a library template (callflow/…)",
             )
-        flow = inside
-    sample, variables = scenario.sample, scenario.variables
-    if call is not None and (call.sample is not None or call.variables is not None):
-        sample, variables = call.sample, call.variables
-    sources = load_flows(flow, context=variables, sample=sample)
-    if library_name and [d.code for s in sources for d in s.diagnostics] == ["CF001"]:
-        # A front door that does not know library names yet: the library's own file.
-        from callflow.templating import library_path
-
-        name = spec[len(LIBRARY_PREFIX) :]
-        if "/" not in name and not name.startswith("."):
-            sources = load_flows(library_path() / name, context=variables, sample=sample)
+        if isinstance(found, Diagnostic):
+            detail = "no such file" if found.code == "CF001" else found.message
+            error = _scenario_problem(where, "CF954", f"flow {spec!r} does not load: {detail}")
+            error.diagnostics = (*error.diagnostics, found)
+            raise error
+        # Read by the name the author knows (the scenario's folder as given, then the flow),
+        # held inside the folder's real path.
+        name = str(scenario.folder.joinpath(*PurePosixPath(spec).parts))
+        sources = load_flow_name(name, found[1], context=variables, sample=sample)
     problems = [d for source in sources for d in source.diagnostics if d.is_error]
     if problems or not sources:
         first = problems[0] if problems else None
@@ -127,11 +120,12 @@ def load_app(spec: Located, folder: Path) -> Any:
         )
     try:
         if module_name.endswith(".py"):
-            path = _inside(folder, module_name)
-            if path is None or not path.is_file():
+            found = _in_folder(folder, module_name)
+            if isinstance(found, Diagnostic):
                 raise _scenario_problem(
                     spec.location, "CF953", f"app {text!r}: no file {module_name} in this folder"
                 )
+            path = Path(found[0])
             loader_spec = importlib.util.spec_from_file_location(path.stem, path)
             assert loader_spec is not None and loader_spec.loader is not None
             module = importlib.util.module_from_spec(loader_spec)
