@@ -141,7 +141,7 @@ def check_files(files: Sequence[tuple[str, str | None]], options: Options) -> li
 
 
 #: Files up to this many characters are quoted from memory: at most 4 bytes a character,
-#: they are under the size a reporter quotes (`callflow.reporters.MAX_QUOTED_FILE`).
+#: they are under the 4 MiB a reporter quotes from a file (`callflow.reporters`).
 _QUOTED_FROM_MEMORY = 1_000_000
 
 
