@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import pkgutil
 import sys
 from collections.abc import Mapping, Sequence
 from types import ModuleType
@@ -90,6 +89,8 @@ class _SubcommandsAction(argparse._SubParsersAction):  # type: ignore[type-arg]
     """Subcommands whose description defaults to their help line, and whose unknown options
     are reported by the subcommand's own parser (naming it), not left to the top level."""
 
+    commands_configured_on_choice = False
+
     def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
         if kwargs.get("description") is None and kwargs.get("help"):
             help_line = str(kwargs["help"])
@@ -107,6 +108,8 @@ class _SubcommandsAction(argparse._SubParsersAction):  # type: ignore[type-arg]
         values: Any,
         option_string: str | None = None,
     ) -> None:
+        if self.commands_configured_on_choice:  # the top level's commands (`build_parser`)
+            configure_command(self._name_parser_map[values[0]], values[0])
         super().__call__(parser, namespace, values, option_string)
         extras = getattr(namespace, argparse._UNRECOGNIZED_ARGS_ATTR, None)
         if extras:
@@ -172,12 +175,10 @@ class _VersionAction(argparse.Action):
 
 
 def command_names() -> list[str]:
-    """Every subcommand, by module name (listing a folder, importing nothing)."""
-    import callflow.commands as package
+    """Every subcommand, from the registry in `callflow.commands` (importing none of them)."""
+    from callflow.commands import COMMANDS
 
-    return sorted(
-        m.name for m in pkgutil.iter_modules(package.__path__) if not m.name.startswith("_")
-    )
+    return sorted(COMMANDS)
 
 
 def command_modules(only: str | None = None) -> list[ModuleType]:
@@ -185,8 +186,29 @@ def command_modules(only: str | None = None) -> list[ModuleType]:
     return [importlib.import_module(f"callflow.commands.{name}") for name in names]
 
 
-def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    """The argument parser; with ``only``, just that subcommand (a faster start)."""
+#: Marks a subcommand's parser whose options are already defined.
+_CONFIGURED = "_callflow_configured"
+
+
+def configure_command(sub: argparse.ArgumentParser, name: str) -> None:
+    """Import the module of subcommand ``name`` and define its options on ``sub`` (once)."""
+    if getattr(sub, _CONFIGURED, False):
+        return
+    module = importlib.import_module(f"callflow.commands.{name}")
+    module.configure(sub)
+    # Where diagnostics an exception carries are printed: stdout for commands whose output
+    # is the diagnostics, stderr for those whose stdout is a product (XML, a diagram, a
+    # transcript).
+    sub.set_defaults(_run=module.run, _stream=getattr(module, "DIAGNOSTICS_STREAM", "stdout"))
+    setattr(sub, _CONFIGURED, True)
+
+
+def build_parser(only: str | None = None, *, lazy: bool = False) -> argparse.ArgumentParser:
+    """The argument parser; with ``only``, just that subcommand (a faster start). With
+    ``lazy``, a subcommand's module is imported only when the command is chosen (so
+    ``callflow --help`` imports none)."""
+    from callflow.commands import COMMANDS
+
     parser = _Parser(
         prog="callflow",
         description="Author, validate, execute and simulate OpenTact call XML flows.",
@@ -194,26 +216,27 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action=_VersionAction)
     add_color_option(parser)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in command_modules(only):
-        sub = subparsers.add_parser(module.NAME, help=module.HELP, description=module.HELP)
-        module.configure(sub)
-        # Where diagnostics an exception carries are printed: stdout for commands whose
-        # output is the diagnostics, stderr for those whose stdout is a product (XML, a
-        # diagram, a transcript).
-        sub.set_defaults(_run=module.run, _stream=getattr(module, "DIAGNOSTICS_STREAM", "stdout"))
+    assert isinstance(subparsers, _SubcommandsAction)
+    subparsers.commands_configured_on_choice = True
+    for name in [only] if only is not None else command_names():
+        sub = subparsers.add_parser(name, help=COMMANDS[name], description=COMMANDS[name])
+        if not lazy:
+            configure_command(sub, name)
     return parser
 
 
 def _chosen_command(argv: Sequence[str]) -> str | None:
     # Only the subcommand being run is imported; anything unusual gets the full parser.
-    if argv and not argv[0].startswith("-") and argv[0] in command_names():
+    from callflow.commands import COMMANDS
+
+    if argv and not argv[0].startswith("-") and argv[0] in COMMANDS:
         return argv[0]
     return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(argv) if argv is not None else sys.argv[1:]
-    parser = build_parser(_chosen_command(arguments))
+    parser = build_parser(_chosen_command(arguments), lazy=True)
     args = parser.parse_args(arguments)
     run = getattr(args, "_run", None)
     if run is None:

@@ -6,8 +6,8 @@ limit, and any DOCTYPE is refused with a diagnostic before lxml sees the text.
 
 from __future__ import annotations
 
+import _thread
 import re
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,7 +29,12 @@ from callflow.sourcemap import SourceLocation, SourceMap
 #: Largest document read, in bytes. Call flows are small; a larger file is refused unread.
 MAX_DOCUMENT_BYTES = 1_048_576
 
-_local = threading.local()
+# threading.local itself, without importing the threading module (a cold start counts it).
+_local = _thread._local()
+
+#: XPaths (and line numbers) asked of a Document one by one before they are all computed
+#: in one walk of the tree (one scan of the text).
+_DIRECT_PATH_LOOKUPS = _DIRECT_LOOKUPS = 8
 
 
 def safe_parser() -> etree.XMLParser:
@@ -54,22 +59,44 @@ def safe_parser() -> etree.XMLParser:
 
 #: The one tokenizer of XML text in callflow: comments, CDATA, processing instructions and
 #: the DOCTYPE are skipped whole; start tags give their name and attributes, end tags their name.
+#: The attributes' quantifiers are possessive: giving characters back could never complete a
+#: tag (none of them is a '>'), and not keeping the places to give back halves the scan's cost.
 _TOKEN = re.compile(
     r"<!--.*?-->"
     r"|<!\[CDATA\[.*?\]\]>"
     r"|<\?.*?\?>"
     r"|<!DOCTYPE(?:[^\[>]|\[.*?\])*>"
     r"|</\s*(?P<end>[^\s>]+)\s*>"
-    r"""|<(?P<name>[^\s/>!?]+)(?P<attrs>(?:[^>"'/]|/(?!>)|"[^"]*"|'[^']*')*)(?P<slash>/?)>""",
+    r"""|<(?P<name>[^\s/>!?]+)(?P<attrs>(?:[^>"'/]++|/(?!>)|"[^"]*+"|'[^']*+')*+)(?P<slash>/?)>""",
     re.DOTALL,
+)
+#: The start-tag alternative of `_TOKEN` alone: the same matches, in a text that holds no
+#: comment, CDATA section, processing instruction or DOCTYPE whose content could look like a tag.
+_START_TAG = re.compile(
+    r"""<(?P<name>[^\s/>!?]+)(?P<attrs>(?:[^>"'/]++|/(?!>)|"[^"]*+"|'[^']*+')*+)(?P<slash>/?)>"""
 )
 _ATTRIBUTE = re.compile(r"""\s+(?P<name>[^\s=/>]+)\s*=\s*(?P<value>"[^"]*"|'[^']*')""")
 
 
 class TagSpan:
-    """Where one element is written: its start tag, attributes and end tag, as offsets."""
+    """Where one element is written: its start tag, attributes and end tag, as offsets.
 
-    __slots__ = ("attributes", "end", "end_name", "name", "name_end", "start", "start_end")
+    ``attributes`` (name -> (name offset, end of value, quote char)) is read from the start
+    tag on first use: most tags are never asked about their attributes.
+    """
+
+    __slots__ = (
+        "_attributes",
+        "_attrs_end",
+        "_attrs_start",
+        "_text",
+        "end",
+        "end_name",
+        "name",
+        "name_end",
+        "start",
+        "start_end",
+    )
 
     def __init__(
         self,
@@ -77,18 +104,32 @@ class TagSpan:
         start: int,
         name_end: int,
         start_end: int,
-        attributes: dict[str, tuple[int, int, str]],
+        text: str,
+        attrs_end: int,
     ) -> None:
         self.name = name
         self.start = start  # the '<'
         self.name_end = name_end
         self.start_end = start_end  # just after the start tag's '>'
-        self.attributes = attributes  # name -> (name offset, end of value, quote char)
         self.end = start_end  # just after the end tag (self-closing: the start tag)
         self.end_name: tuple[int, int] | None = None  # the name in the end tag
+        self._text = text
+        self._attrs_start = name_end
+        self._attrs_end = attrs_end
+        self._attributes: dict[str, tuple[int, int, str]] | None = None
 
     def __repr__(self) -> str:
         return f"TagSpan(<{self.name}> {self.start}:{self.end})"
+
+    @property
+    def attributes(self) -> dict[str, tuple[int, int, str]]:
+        """Each attribute written in the start tag: (name offset, end of value, quote)."""
+        if self._attributes is None:
+            self._attributes = {
+                found.group("name"): (found.start("name"), found.end("value"), found["value"][0])
+                for found in _ATTRIBUTE.finditer(self._text, self._attrs_start, self._attrs_end)
+            }
+        return self._attributes
 
     @property
     def attributes_end(self) -> int:
@@ -100,44 +141,123 @@ class TextSpans:
     """One scan of a Document's text: a `TagSpan` per start tag, in order, and line starts.
 
     ``balanced`` says whether every end tag closed the start tag open before it (the text
-    is then exactly the tree, tag for tag).
+    is then exactly the tree, tag for tag). The scan keeps only the tokenizer's matches; a
+    `TagSpan` is made when its tag is asked about (`tag`), and the line starts when a
+    position is, so a document with one finding pays for one tag, not for all of them.
     """
 
-    __slots__ = ("balanced", "line_starts", "tags")
+    __slots__ = (
+        "_all",
+        "_balanced",
+        "_ends",
+        "_line_starts",
+        "_lookups",
+        "_matches",
+        "_spans",
+        "_text",
+    )
 
     def __init__(self, text: str) -> None:
-        self.line_starts = line_starts(text)
-        self.tags: list[TagSpan] = []
-        self.balanced = True
-        open_tags: list[TagSpan] = []
-        attribute = _ATTRIBUTE.finditer
+        self._text = text
+        self._line_starts: list[int] | None = None
+        self._lookups = 0
+        self._spans: dict[int, TagSpan] = {}
+        self._ends: dict[int, re.Match[str]] | None = None
+        self._balanced: bool | None = None
+        self._all: list[TagSpan] | None = None
+        self._matches: list[re.Match[str]]
+        if "<!" not in text and text.find("<?", 1) < 0:
+            # Nothing to skip (no comment, CDATA, DOCTYPE, or processing instruction past
+            # the declaration): the start tags are found without a loop in Python, and end
+            # tags are paired only if someone asks (`balanced`, a span's ``end``).
+            self._matches = list(_START_TAG.finditer(text))
+        else:
+            self._scan()
+
+    def _scan(self) -> None:
+        text = self._text
+        matches: list[re.Match[str]] = []  # the start tags' matches, in document order
+        ends: dict[int, re.Match[str]] = {}  # a start tag's index -> its end tag's match
+        balanced = True
+        open_tags: list[tuple[str, int]] = []
         for match in _TOKEN.finditer(text):
-            name = match.group("name")
+            name, end = match.group("name", "end")
             if name is not None:
-                attrs_start = match.start("attrs")
-                attributes = {
-                    found.group("name"): (
-                        attrs_start + found.start("name"),
-                        attrs_start + found.end("value"),
-                        found.group("value")[0],
-                    )
-                    for found in attribute(match.group("attrs"))
-                }
-                span = TagSpan(name, match.start(), attrs_start, match.end(), attributes)
-                self.tags.append(span)
-                if not match.group("slash"):
-                    open_tags.append(span)
-            elif match.group("end") is not None:
-                if not open_tags or open_tags[-1].name != match.group("end"):
-                    self.balanced = False
+                # A '/' just before the closing '>' is always the self-closing slash: the
+                # attributes never end with one.
+                if text[match.end() - 2] != "/":
+                    open_tags.append((name, len(matches)))
+                matches.append(match)
+            elif end is not None:
+                if not open_tags or open_tags[-1][0] != end:
+                    balanced = False
                     continue
-                span = open_tags.pop()
-                span.end = match.end()
-                span.end_name = (match.start("end"), match.end("end"))
-        if open_tags:
-            self.balanced = False
+                ends[open_tags.pop()[1]] = match
+        self._balanced = balanced and not open_tags
+        self._matches = matches
+        self._ends = ends
+
+    @property
+    def balanced(self) -> bool:
+        """Whether every end tag closed the start tag open before it."""
+        if self._balanced is None:
+            self._scan()
+        assert self._balanced is not None
+        return self._balanced
+
+    def _end_of(self, index: int) -> re.Match[str] | None:
+        if self._ends is None:
+            self._scan()
+        assert self._ends is not None
+        return self._ends.get(index)
+
+    def __len__(self) -> int:
+        """How many start tags the text holds."""
+        return len(self._matches)
+
+    def tag(self, index: int) -> TagSpan:
+        """The `TagSpan` of the ``index``-th start tag (0-based, document order)."""
+        span = self._spans.get(index)
+        if span is None:
+            match = self._matches[index]
+            span = TagSpan(
+                match.group("name"),
+                match.start(),
+                match.end("name"),
+                match.end(),
+                self._text,
+                match.end("attrs"),
+            )
+            end = self._end_of(index)
+            if end is not None:
+                span.end = end.end()
+                span.end_name = (end.start("end"), end.end("end"))
+            self._spans[index] = span
+        return span
+
+    @property
+    def tags(self) -> list[TagSpan]:
+        """Every start tag's `TagSpan`, in document order (one list, made once)."""
+        if self._all is None:
+            self._all = [self.tag(index) for index in range(len(self._matches))]
+        return self._all
+
+    @property
+    def line_starts(self) -> list[int]:
+        """The offset where each line of the text starts."""
+        if self._line_starts is None:
+            self._line_starts = line_starts(self._text)
+        return self._line_starts
 
     def line_column(self, offset: int) -> tuple[int, int]:
+        """1-based (line, column) of a character offset."""
+        text = self._text
+        if self._line_starts is None and self._lookups < _DIRECT_LOOKUPS and "\r" not in text:
+            # A few look-ups are cheaper counted in place than a table of every line; the
+            # table bounds the cost of many.
+            self._lookups += 1
+            before = max(0, offset)
+            return text.count("\n", 0, before) + 1, offset - text.rfind("\n", 0, before)
         return line_column(self.line_starts, offset)
 
 
@@ -152,6 +272,7 @@ class Document:
         "_data",
         "_index",
         "_lines",
+        "_path_lookups",
         "_paths",
         "_spans",
         "_text",
@@ -178,6 +299,7 @@ class Document:
         self._spans: TextSpans | None = None
         self._index: dict[etree._Element, int] | None = None
         self._paths: dict[etree._Element, str] | None = None
+        self._path_lookups = 0
         self._by_path: dict[str, etree._Element] | None = None
         self._lines: list[str] | None = None
 
@@ -246,10 +368,10 @@ class Document:
     def tag_span(self, element: etree._Element) -> TagSpan | None:
         """Where ``element`` is written in ``text`` (None if the text does not show it)."""
         index = self._element_index().get(element)
-        tags = self.spans().tags
-        if index is None or index >= len(tags):
+        spans = self.spans()
+        if index is None or index >= len(spans):
             return None
-        span = tags[index]
+        span = spans.tag(index)
         if span.name != element.tag and span.name.rpartition(":")[2] != _local_name(element):
             return None
         return span
@@ -288,6 +410,11 @@ class Document:
 
     def xpath_of(self, element: etree._Element) -> str:
         """The element's XPath (``/Response/Say[2]``), as lxml's ``getpath`` spells it."""
+        if self._paths is None and self._path_lookups < _DIRECT_PATH_LOOKUPS:
+            # A few look-ups are cheaper one by one than an index of every element; the
+            # index bounds the cost of many (getpath counts siblings anew each time).
+            self._path_lookups += 1
+            return str(element.getroottree().getpath(element))
         path = self._path_index().get(element)
         return path if path is not None else str(element.getroottree().getpath(element))
 
@@ -340,6 +467,23 @@ class Document:
             self._lines = split_lines(self.text)
         lines = self._lines
         return lines[line - 1] if 0 < line <= len(lines) else None
+
+    def file_lines(self) -> list[str] | None:
+        """The lines of the bytes this Document was parsed from, as a reporter quotes them
+        from the file: None when those bytes do not decode strictly in their encoding (a
+        reporter then quotes nothing), or when the Document was made from text."""
+        if self._data is None:
+            return None
+        data = self._data
+        try:
+            text = data.decode(sniff_encoding(data)).removeprefix("\ufeff")
+        except (LookupError, UnicodeDecodeError):
+            return None
+        if self._text is None:  # the same text `text` decodes (nothing was replaced)
+            self._text = text
+        if self._lines is None:
+            self._lines = split_lines(text)
+        return self._lines
 
     def iter_elements(self) -> Iterator[etree._Element]:
         return self.root.iter(etree.Element)
@@ -394,7 +538,7 @@ def load_bytes(
                 hint="call flows are small documents; split the flow or raise --max-bytes",
             )
         ]
-    if not data.strip():
+    if not data or data.isspace():  # (no copy of the data, as strip() would make)
         return None, [
             _diag(
                 "CF003",
@@ -435,6 +579,9 @@ def load_bytes(
         return None, _syntax_diagnostics(error, parser, smap)
     if root is None:  # pragma: no cover - lxml raises instead for empty input
         return None, [_diag("CF101", "no root element", smap.whole_document())]
+    if encoding in _ASCII_FAMILY and text is None:
+        # A DOCTYPE in these encodings is the bytes searched above: there is none.
+        return Document(root, None, smap, data=data), []
     docinfo = root.getroottree().docinfo
     if docinfo.internalDTD is not None or docinfo.doctype:
         # Any encoding lxml reads and the text check above could not (say, one declared in
@@ -442,6 +589,10 @@ def load_bytes(
         text = text if text is not None else decode_xml(data).removeprefix("\ufeff")
         return None, _doctype_diagnostics(text, smap) or [_doctype_refused(smap)]
     return Document(root, text, smap, data=data), []
+
+
+#: Encodings that write ASCII markup (``<!DOCTYPE``) as its ASCII bytes.
+_ASCII_FAMILY = frozenset({"utf-8", "utf8", "us-ascii", "ascii", "iso-8859-1", "latin-1"})
 
 
 def _binary(smap: SourceMap, offset: int) -> Diagnostic:

@@ -92,22 +92,29 @@ class LoadedSource:
     rather than whatever file of that name is on disk.
     """
 
-    __slots__ = ("diagnostics", "document", "label", "path", "text")
+    __slots__ = ("_path", "diagnostics", "document", "label", "text")
 
     def __init__(
         self,
-        path: Path,
+        path: Path | str,
         label: str,
         document: Document | None,
         diagnostics: Sequence[Diagnostic] = (),
         *,
         text: str | None = None,
     ) -> None:
-        self.path = path
+        self._path = path  # a Path when first asked for: a batch of files never asks
         self.label = label
         self.document = document
         self.diagnostics: list[Diagnostic] = list(diagnostics)
         self.text = text
+
+    @property
+    def path(self) -> Path:
+        """The file (or the name standard input goes by) the source was read from."""
+        if not isinstance(self._path, Path):
+            self._path = Path(self._path)
+        return self._path
 
     def __repr__(self) -> str:
         state = "ok" if self.document is not None else f"{len(self.diagnostics)} problem(s)"
@@ -423,7 +430,7 @@ def load_flow_name(
         return load_data(data, shown, context=context, sample=sample, policy=policy, on_disk=False)
     data = read_flow_file(name, root, policy=policy)
     if isinstance(data, Diagnostic):
-        return [LoadedSource(Path(name), name, None, [data])]
+        return [LoadedSource(name, name, None, [data])]
     return load_data(data, name, context=context, sample=sample, policy=policy, on_disk=True)
 
 
@@ -457,7 +464,7 @@ def load_data(
     if kind == "template" or kind == "script":
         text = _utf8(data, name, policy)
         if isinstance(text, Diagnostic):
-            return [LoadedSource(Path(name), name, None, [text])]
+            return [LoadedSource(name, name, None, [text])]
         if kind == "template":
             sources = _load_template(name, text, context, sample, policy)
         else:
@@ -471,7 +478,7 @@ def load_data(
     document, diagnostics = load_bytes(data, name, max_bytes=policy.max_bytes)
     if document is None:
         diagnostics = [_unquoted(d, data) for d in diagnostics]
-    source = LoadedSource(Path(name), name, document, diagnostics)
+    source = LoadedSource(name, name, document, diagnostics)
     if not on_disk and document is not None:
         _quote_from(source, name, document.text)
     return [source]
@@ -595,7 +602,7 @@ def load_flows(
         sources: list[LoadedSource] = []
         for name, root, problem in expand_flow_names([flow], policy=policy):
             if problem is not None:
-                sources.append(LoadedSource(Path(name), name, None, [problem]))
+                sources.append(LoadedSource(name, name, None, [problem]))
             else:
                 sources.extend(
                     load_flow_name(

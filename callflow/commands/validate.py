@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, NoReturn
 
 if TYPE_CHECKING:
     from callflow.commands._common import Outcome
     from callflow.diagnostics import Diagnostic
+    from callflow.document import Document
     from callflow.lint import LintConfig
     from callflow.sources import ReadPolicy
 
@@ -131,8 +133,35 @@ def check_files(files: Sequence[tuple[str, str | None]], options: Options) -> li
                 )
                 if source.text is not None:  # standard input: quote what was read
                     quote_lines(checked, source.document.name, source.text)
+                elif checked:  # a file: quoted from what was read, not read again
+                    _quote_from_memory(checked, source.document)
                 found.extend(checked)
     return found
+
+
+#: Files up to this many characters are quoted from memory: at most 4 bytes a character,
+#: they are under the 4 MiB a reporter quotes from a file (`callflow.reporters`).
+_QUOTED_FROM_MEMORY = 1_000_000
+
+
+def _quote_from_memory(diagnostics: list[Diagnostic], document: Document) -> None:
+    """Diagnostics about an XML file just read quote its lines from the bytes already in
+    memory, as a reporter would from the file, so that the file is not read twice. Anything
+    a reporter would not quote from the file (bytes that do not decode, a large file, a
+    template's or a script's lines) is left to the reporter."""
+    source_map = document.source_map
+    if not source_map.identity or source_map.lines or source_map.elements:
+        return
+    lines: list[str] | None = None
+    name = document.name
+    for diagnostic in diagnostics:
+        if diagnostic.snippet is None and diagnostic.location.file == name:
+            if lines is None:
+                lines = document.file_lines()
+                if lines is None or len(document.text) > _QUOTED_FROM_MEMORY:
+                    return
+            line = diagnostic.location.line
+            diagnostic.snippet = lines[line - 1] if 0 < line <= len(lines) else ""
 
 
 def _config(path: Path) -> LintConfig:
@@ -146,22 +175,137 @@ def _check_in_parallel(
     files: list[tuple[str, str | None]], options: Options, jobs: int
 ) -> list[Diagnostic]:
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
 
     if options.lint:  # imported once here, not once per forked worker
         import callflow.lint  # noqa: F401
+
+    if "fork" in multiprocessing.get_all_start_methods() and all(n != "-" for n, _ in files):
+        return _check_in_forks(files, options, jobs)
+    from concurrent.futures import ProcessPoolExecutor
 
     # Contiguous chunks, a few per worker, so that a slow stretch does not idle a core.
     chunks = max(jobs * 4, 1)
     size = -(-len(files) // chunks)
     batches = [files[i : i + size] for i in range(0, len(files), size)]
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    context = multiprocessing.get_context(method)
+    context = multiprocessing.get_context("spawn")
     found: list[Diagnostic] = []
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
         for result in pool.map(check_files, batches, [options] * len(batches)):
             found.extend(result)
     return found
+
+
+def _check_in_forks(
+    files: list[tuple[str, str | None]], options: Options, jobs: int
+) -> list[Diagnostic]:
+    """Check ``files`` in ``jobs`` processes: this one and ``jobs - 1`` forked copies of it
+    (the schema, the rules and the settings already loaded), each given one contiguous
+    share and sending back only its diagnostics, pickled once through a pipe."""
+    import gc
+    import pickle
+
+    size = -(-len(files) // jobs)
+    shares = [files[i : i + size] for i in range(0, len(files), size)]
+    children: list[tuple[int, int]] = []  # (pid, read end of its pipe), in share order
+    gc.freeze()  # the copies' collector leaves this process's objects (and pages) alone
+    try:
+        for share in shares[1:]:
+            read, write = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # the copy: check its share, send the result, and end here
+                os.close(read)
+                _send_result(write, share, options)
+            os.close(write)
+            children.append((pid, read))
+        found = check_files(shares[0], options)
+        for pid, read in children:
+            with os.fdopen(read, "rb") as pipe:
+                data = pipe.read()
+            os.waitpid(pid, 0)
+            if not data:
+                raise RuntimeError("a worker process ended before sending its results")
+            kind, value = pickle.loads(data)
+            if kind == "error":
+                raise value
+            found.extend(_from_rows(value))
+        children.clear()
+        return found
+    finally:
+        gc.unfreeze()
+        for pid, _ in children:  # interrupted: the copies end too
+            import signal
+
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGTERM)
+                os.waitpid(pid, 0)
+
+
+def _send_result(write: int, share: list[tuple[str, str | None]], options: Options) -> NoReturn:
+    """In a forked copy: the diagnostics of ``share`` (or the exception raised) to ``write``."""
+    import pickle
+
+    code = 0
+    try:
+        try:
+            result: tuple[str, object] = ("ok", _to_rows(check_files(share, options)))
+        except Exception as error:  # raised again in the parent, as one process would
+            result = ("error", error)
+        try:
+            data = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as error:
+            data = pickle.dumps(("error", RuntimeError(f"{type(error).__name__}: {error}")))
+        with os.fdopen(write, "wb") as pipe:
+            pipe.write(data)
+    except BaseException:
+        code = 1
+    finally:
+        os._exit(code)
+
+
+#: A diagnostic as it crosses from a worker: plain values pickle at half the cost of objects.
+_Row = tuple[
+    str, str, str, str, int, "int | None", tuple[str, ...], "str | None", "str | None", "str | None"
+]
+
+
+def _to_rows(diagnostics: list[Diagnostic]) -> list[_Row]:
+    rows: list[_Row] = []
+    for d in diagnostics:
+        where = d.location
+        rows.append(
+            (
+                d.code,
+                d.severity.value,
+                d.message,
+                where.file,
+                where.line,
+                where.column,
+                where.chain,
+                d.xpath,
+                d.hint,
+                d.snippet,
+            )
+        )
+    return rows
+
+
+def _from_rows(rows: list[_Row]) -> list[Diagnostic]:
+    from callflow.diagnostics import Diagnostic, Severity
+    from callflow.sourcemap import SourceLocation
+
+    severities = {severity.value: severity for severity in Severity}
+    return [
+        Diagnostic(
+            code,
+            severities[severity],
+            message,
+            SourceLocation(file, line, column, chain),
+            xpath,
+            hint,
+            snippet,
+        )
+        for code, severity, message, file, line, column, chain, xpath, hint, snippet in rows
+    ]
 
 
 def run(args: argparse.Namespace) -> Outcome:

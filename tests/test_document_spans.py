@@ -1,0 +1,79 @@
+"""The scan of a Document's text: its fast path (a text with nothing to skip) is held to the
+tokenizer, and look-ups made one by one agree with the tables made for many."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from callflow.document import Document, TagSpan, TextSpans
+
+TAGS = ["Say", "Pause", "Gather", "Case"]
+
+
+@st.composite
+def elements(draw: st.DrawFn, depth: int = 3) -> str:
+    tag = draw(st.sampled_from(TAGS))
+    attributes = draw(
+        st.dictionaries(
+            st.sampled_from(["a", "b", "url"]), st.sampled_from(["1", "x/y", "a>b", ""])
+        )
+    )
+    quote = draw(st.sampled_from(['"', "'"]))
+    spaces = draw(st.sampled_from([" ", "\n  ", "\t"]))
+    written = "".join(f"{spaces}{name}={quote}{value}{quote}" for name, value in attributes.items())
+    children = draw(st.lists(elements(depth - 1), max_size=3)) if depth > 0 else []
+    separator = draw(st.sampled_from(["", "\n", "\n  ", " text > "]))
+    if not children and draw(st.booleans()):
+        return f"<{tag}{written}{draw(st.sampled_from(['/', ' /']))}>"
+    return f"<{tag}{written}>{separator}{separator.join(children)}</{tag}>"
+
+
+def _shape(span: TagSpan) -> tuple[object, ...]:
+    return (
+        span.name,
+        span.start,
+        span.name_end,
+        span.start_end,
+        span.attributes,
+        span.attributes_end,
+        span.end,
+        span.end_name,
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(body=elements(), declared=st.booleans())
+def test_a_text_without_comments_is_scanned_as_the_tokenizer_scans_it(
+    body: str, declared: bool
+) -> None:
+    text = ('<?xml version="1.0"?>\n' if declared else "") + f"<Response>{body}</Response>"
+    fast = TextSpans(text)
+    # A comment after the root sends the same text (and offsets) through the tokenizer.
+    plain = TextSpans(text + "<!-- -->")
+    assert [_shape(span) for span in fast.tags] == [_shape(span) for span in plain.tags]
+    assert fast.balanced is plain.balanced is True
+
+
+@settings(max_examples=100, deadline=None)
+@given(body=elements(), offsets=st.lists(st.integers(min_value=-2, max_value=400), max_size=20))
+def test_line_and_column_counted_in_place_agree_with_the_line_table(
+    body: str, offsets: list[int]
+) -> None:
+    text = f"<Response>\n{body}\n</Response>"
+    counted = TextSpans(text)
+    table = TextSpans(text)
+    assert table.line_starts  # made now: every look-up below goes through it
+    for offset in offsets:
+        assert counted.line_column(offset) == table.line_column(offset)
+
+
+def test_an_unbalanced_text_is_found_out_even_on_the_fast_path() -> None:
+    assert TextSpans("<Response><Say></Response>").balanced is False
+    assert TextSpans("<Response><Say/></Response>").balanced is True
+
+
+def test_a_tag_inside_a_comment_is_not_a_tag() -> None:
+    document = Document.from_text("<Response><!-- <Say> --><Pause length='5'/></Response>")
+    pause = document.root[1]
+    assert document.position(pause, "length") == (1, 32)

@@ -1,0 +1,79 @@
+"""Batch validation: worker processes report what one process reports, errors included,
+and a file's problems quote the lines that were checked (the file is read once)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from callflow.commands.validate import Options, check_files
+from callflow.sources import DEFAULT_POLICY
+
+Run = Callable[..., Any]  # conftest.run_cli: returns CliResult(code, out, err)
+Write = Callable[[str, str | bytes], Path]
+
+WARNED = '<Response>\n  <Callback url="https://x.example.com/a"/>\n</Response>\n'
+GOOD = "<Response>\n  <Say>Hello</Say>\n</Response>\n"
+OPTIONS = Options(schema=None, lint=True, select=None, ignore=None, policy=DEFAULT_POLICY)
+
+
+def test_a_files_problems_quote_the_lines_read_for_the_check(write: Write) -> None:
+    path = write("warned.xml", WARNED)
+    found = check_files([(str(path), None)], OPTIONS)
+    assert [d.code for d in found] == ["CF306", "CF307"]
+    assert {d.snippet for d in found} == {'  <Callback url="https://x.example.com/a"/>'}
+
+
+def test_a_templates_problems_are_left_for_the_reporter_to_quote(write: Write) -> None:
+    # The rendered text's line 3 is the template's line 4: quoting it would show the wrong line.
+    template = (
+        "{# callflow samples.basic = { n = 1 } #}\n<Response>\n  <Say>{{ n + 1 }}</Say>\n"
+        '  <Callback url="https://x.example.com/a"/>\n</Response>\n'
+    )
+    path = write("flow.xml.j2", template)
+    found = check_files([(str(path), None)], OPTIONS)
+    assert [d.code for d in found] == ["CF306", "CF307"]
+    assert all(d.snippet is None and d.location.line == 4 for d in found)
+
+
+def test_text_output_of_many_files_is_the_same_in_one_process_and_in_several(
+    run_cli: Run, write: Write, tmp_path: Path
+) -> None:
+    for index in range(30):
+        write(f"many/f{index:02d}.xml", WARNED if index % 2 else GOOD)
+    serial = run_cli("validate", "--jobs", "1", tmp_path / "many")
+    parallel = run_cli("validate", "--jobs", "3", tmp_path / "many")
+    assert serial.code == parallel.code == 0
+    assert serial.out == parallel.out
+    assert serial.out.count("CF307") == 15
+
+
+def test_an_error_raised_in_a_workers_share_ends_the_run_as_in_one_process(
+    run_cli: Run, write: Write, tmp_path: Path
+) -> None:
+    for index in range(6):
+        write(f"tree/a/f{index}.xml", GOOD)
+        write(f"tree/z/f{index}.xml", GOOD)
+    write("tree/z/pyproject.toml", "[tool.callflow]\nselect = 5\n")
+    serial = run_cli("validate", "--jobs", "1", tmp_path / "tree")
+    parallel = run_cli("validate", "--jobs", "2", tmp_path / "tree")
+    assert serial.code == parallel.code == 2
+    assert serial.err == parallel.err
+    assert "[tool.callflow] select" in parallel.err
+
+
+def test_json_of_a_folder_is_the_same_with_every_number_of_workers(
+    run_cli: Run, write: Write, tmp_path: Path
+) -> None:
+    for index in range(9):
+        write(f"jobs/f{index}.xml", WARNED)
+    outputs = [
+        json.loads(
+            run_cli("validate", "--format", "json", "--jobs", str(jobs), tmp_path / "jobs").out
+        )
+        for jobs in (1, 2, 4, 9)
+    ]
+    assert all(output == outputs[0] for output in outputs)
+    assert len(outputs[0]) == 18
