@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple, NoReturn
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from callflow.commands._common import Outcome
@@ -180,7 +179,11 @@ def _check_in_parallel(
         import callflow.lint  # noqa: F401
 
     if "fork" in multiprocessing.get_all_start_methods() and all(n != "-" for n, _ in files):
-        return _check_in_forks(files, options, jobs)
+        import functools
+
+        from callflow._forks import check_in_forks
+
+        return check_in_forks(files, functools.partial(check_files, options=options), jobs)
     from concurrent.futures import ProcessPoolExecutor
 
     # Contiguous chunks, a few per worker, so that a slow stretch does not idle a core.
@@ -193,119 +196,6 @@ def _check_in_parallel(
         for result in pool.map(check_files, batches, [options] * len(batches)):
             found.extend(result)
     return found
-
-
-def _check_in_forks(
-    files: list[tuple[str, str | None]], options: Options, jobs: int
-) -> list[Diagnostic]:
-    """Check ``files`` in ``jobs`` processes: this one and ``jobs - 1`` forked copies of it
-    (the schema, the rules and the settings already loaded), each given one contiguous
-    share and sending back only its diagnostics, pickled once through a pipe."""
-    import gc
-    import pickle
-
-    size = -(-len(files) // jobs)
-    shares = [files[i : i + size] for i in range(0, len(files), size)]
-    children: list[tuple[int, int]] = []  # (pid, read end of its pipe), in share order
-    gc.freeze()  # the copies' collector leaves this process's objects (and pages) alone
-    try:
-        for share in shares[1:]:
-            read, write = os.pipe()
-            pid = os.fork()
-            if pid == 0:  # the copy: check its share, send the result, and end here
-                os.close(read)
-                _send_result(write, share, options)
-            os.close(write)
-            children.append((pid, read))
-        found = check_files(shares[0], options)
-        for pid, read in children:
-            with os.fdopen(read, "rb") as pipe:
-                data = pipe.read()
-            os.waitpid(pid, 0)
-            if not data:
-                raise RuntimeError("a worker process ended before sending its results")
-            kind, value = pickle.loads(data)
-            if kind == "error":
-                raise value
-            found.extend(_from_rows(value))
-        children.clear()
-        return found
-    finally:
-        gc.unfreeze()
-        for pid, _ in children:  # interrupted: the copies end too
-            import signal
-
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGTERM)
-                os.waitpid(pid, 0)
-
-
-def _send_result(write: int, share: list[tuple[str, str | None]], options: Options) -> NoReturn:
-    """In a forked copy: the diagnostics of ``share`` (or the exception raised) to ``write``."""
-    import pickle
-
-    code = 0
-    try:
-        try:
-            result: tuple[str, object] = ("ok", _to_rows(check_files(share, options)))
-        except Exception as error:  # raised again in the parent, as one process would
-            result = ("error", error)
-        try:
-            data = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception as error:
-            data = pickle.dumps(("error", RuntimeError(f"{type(error).__name__}: {error}")))
-        with os.fdopen(write, "wb") as pipe:
-            pipe.write(data)
-    except BaseException:
-        code = 1
-    finally:
-        os._exit(code)
-
-
-#: A diagnostic as it crosses from a worker: plain values pickle at half the cost of objects.
-_Row = tuple[
-    str, str, str, str, int, "int | None", tuple[str, ...], "str | None", "str | None", "str | None"
-]
-
-
-def _to_rows(diagnostics: list[Diagnostic]) -> list[_Row]:
-    rows: list[_Row] = []
-    for d in diagnostics:
-        where = d.location
-        rows.append(
-            (
-                d.code,
-                d.severity.value,
-                d.message,
-                where.file,
-                where.line,
-                where.column,
-                where.chain,
-                d.xpath,
-                d.hint,
-                d.snippet,
-            )
-        )
-    return rows
-
-
-def _from_rows(rows: list[_Row]) -> list[Diagnostic]:
-    from callflow.diagnostics import Diagnostic, Severity
-    from callflow.sourcemap import SourceLocation
-
-    severities = {severity.value: severity for severity in Severity}
-    return [
-        Diagnostic(
-            code,
-            severities[severity],
-            message,
-            SourceLocation(file, line, column, chain),
-            xpath,
-            hint,
-            snippet,
-        )
-        for code, severity, message, file, line, column, chain, xpath, hint, snippet in rows
-    ]
 
 
 def run(args: argparse.Namespace) -> Outcome:
