@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import _thread
+import contextlib
+import gc
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
@@ -60,8 +63,39 @@ def check_document(
     """All problems in ``document`` as a list, in source order."""
     from callflow.diagnostics import in_order
 
-    return in_order(
-        iter_document_diagnostics(
-            document, schema=schema, lint=lint, select=select, ignore=ignore, config=config
+    with collector_paused():
+        return in_order(
+            iter_document_diagnostics(
+                document, schema=schema, lint=lint, select=select, ignore=ignore, config=config
+            )
         )
-    )
+
+
+_pause_lock = _thread.allocate_lock()
+_pauses = 0
+_was_enabled = False
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector held off while one document is checked.
+
+    A check makes many small objects (findings, locations, tag spans) and no cycles among
+    them; the collector's passes over every live object would make a large document cost
+    more per element than a small one (measured in ``tests/benchmarks/bench_scaling.py``).
+    Nested and concurrent pauses (threads of the editor or flow server) are counted: the
+    collector runs again when the last one ends, if it was running before the first.
+    """
+    global _pauses, _was_enabled
+    with _pause_lock:
+        if _pauses == 0:
+            _was_enabled = gc.isenabled()
+            gc.disable()
+        _pauses += 1
+    try:
+        yield
+    finally:
+        with _pause_lock:
+            _pauses -= 1
+            if _pauses == 0 and _was_enabled:
+                gc.enable()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 
 from callflow.check import check_document, iter_document_diagnostics
@@ -96,3 +97,68 @@ def test_any_generated_flow_is_schema_valid_and_both_forms_agree(text: str) -> N
     assert not [d for d in found if d.code.startswith(("CF1", "CF2"))]
     assert found == in_order(iter_document_diagnostics(flow))
     assert check_document(flow, lint=False) == []
+
+
+# ---------------------------------------------------------------- the collector's pause
+
+
+def test_the_collector_is_paused_while_checking_and_runs_again_after() -> None:
+    import gc
+
+    from callflow.check import collector_paused
+
+    assert gc.isenabled()
+    with collector_paused():
+        assert not gc.isenabled()
+        with collector_paused():  # nested
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), collector_paused():
+        raise RuntimeError("a check that fails")
+    assert gc.isenabled()
+
+
+def test_a_collector_the_caller_stopped_stays_stopped() -> None:
+    import gc
+
+    from callflow.check import collector_paused
+
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_pauses_in_two_threads_end_with_the_last_one() -> None:
+    import gc
+    import threading
+
+    from callflow.check import collector_paused
+
+    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+    seen: list[bool] = []
+
+    def first() -> None:
+        with collector_paused():
+            first_in.set()
+            second_in.wait(5)
+        first_out.set()
+
+    def second() -> None:
+        first_in.wait(5)
+        with collector_paused():
+            second_in.set()
+            first_out.wait(5)
+            seen.append(gc.isenabled())  # the first thread's pause ended, this one's not
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert seen == [False]
+    assert gc.isenabled()

@@ -101,7 +101,7 @@ def _codes(values: list[str] | None) -> tuple[str, ...] | None:
 
 def check_files(files: Sequence[tuple[str, str | None]], options: Options) -> list[Diagnostic]:
     """Every problem in ``files``: (name, root) pairs from `expand_flow_names`."""
-    from callflow.check import iter_document_diagnostics
+    from callflow.check import collector_paused, iter_document_diagnostics
     from callflow.schema import load_schema
     from callflow.sources import load_flow_name, quote_lines
 
@@ -120,16 +120,17 @@ def check_files(files: Sequence[tuple[str, str | None]], options: Options) -> li
         for source in loaded:
             found.extend(source.diagnostics)
             if source.document is not None:
-                checked = list(
-                    iter_document_diagnostics(
-                        source.document,
-                        schema=schema,
-                        lint=options.lint,
-                        select=options.select,
-                        ignore=options.ignore,
-                        config=config,
+                with collector_paused():
+                    checked = list(
+                        iter_document_diagnostics(
+                            source.document,
+                            schema=schema,
+                            lint=options.lint,
+                            select=options.select,
+                            ignore=options.ignore,
+                            config=config,
+                        )
                     )
-                )
                 if source.text is not None:  # standard input: quote what was read
                     quote_lines(checked, source.document.name, source.text)
                 elif checked:  # a file: quoted from what was read, not read again

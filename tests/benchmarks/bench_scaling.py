@@ -80,6 +80,7 @@ CASES: dict[str, Callable[[int], str]] = {
 def check_in_process(text: str, *, with_json: bool = False) -> int:
     """What `callflow validate FILE` does with one file, in this process (no start-up):
     parse, schema, lint, ordering and the text report. Returns the report's size."""
+    from callflow.check import collector_paused
     from callflow.diagnostics import collapse_repeats, in_order
     from callflow.document import load_bytes
     from callflow.lint import iter_lint_diagnostics
@@ -89,7 +90,8 @@ def check_in_process(text: str, *, with_json: bool = False) -> int:
     document, problems = load_bytes(text.encode(), "flow.xml")
     if document is None:
         raise ValueError(f"generated file refused: {problems[0]}")
-    found = list(iter_diagnostics(document)) + list(iter_lint_diagnostics(document))
+    with collector_paused():  # as `callflow validate` checks each document
+        found = list(iter_diagnostics(document)) + list(iter_lint_diagnostics(document))
     ordered = collapse_repeats(in_order(found))
     report = render(ordered, "text", lines=FileLines({"flow.xml": document.text}))
     if with_json:
