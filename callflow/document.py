@@ -7,6 +7,7 @@ limit, and any DOCTYPE is refused with a diagnostic before lxml sees the text.
 from __future__ import annotations
 
 import _thread
+import functools
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,6 +53,13 @@ def safe_parser() -> etree.XMLParser:
         )
         _local.parser = parser
     return parser
+
+
+@functools.lru_cache(maxsize=8)
+def schema_tree(path: str) -> etree._ElementTree:
+    """The XSD at ``path``, parsed once with the safe parser and shared by the compiled
+    schema and the vocabulary (neither modifies it). Raises what `etree.parse` raises."""
+    return etree.parse(path, safe_parser())
 
 
 # ---------------------------------------------------------------- positions in the text

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, TypeVar
 from lxml import etree
 
 from callflow.diagnostics import Diagnostic, Severity, ranked
-from callflow.document import Document, safe_parser
+from callflow.document import Document, schema_tree
 from callflow.errors import InputError, ValidationError
 from callflow.resources import default_schema_path
 from callflow.sourcemap import SourceLocation
@@ -67,8 +67,7 @@ class Schema:
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
-            xsd_tree = etree.parse(str(path), safe_parser())
-            self._xsd = etree.XMLSchema(xsd_tree)
+            self._xsd = etree.XMLSchema(schema_tree(str(path)))
         except (OSError, etree.XMLSyntaxError, etree.XMLSchemaParseError) as error:
             raise InputError(f"{path}: not a usable XML schema: {error}") from None
         self.is_default = path == default_schema_path()
@@ -488,7 +487,7 @@ def _vocabulary(path: Path) -> Vocabulary | None:
 
     try:
         return load_vocabulary(path)
-    except Exception:  # a foreign schema xmlschema cannot read: messages lose only hints
+    except Exception:  # a foreign schema the reader cannot follow: messages lose only hints
         return None
 
 

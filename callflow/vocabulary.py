@@ -287,6 +287,6 @@ class _Reader:
 @functools.lru_cache(maxsize=8)
 def load_vocabulary(schema_path: Path | None = None) -> Vocabulary:
     """Read the vocabulary of an XSD (callflow's own by default). Cached per path."""
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-    root = etree.parse(str(schema_path or default_schema_path()), parser).getroot()
-    return _Reader(root).read()
+    from callflow.document import schema_tree
+
+    return _Reader(schema_tree(str(schema_path or default_schema_path())).getroot()).read()
