@@ -44,12 +44,18 @@ def _scenario_problem(
 
 
 def _in_folder(folder: Path, name: str) -> tuple[str, str] | Diagnostic:
-    """``(file, root)``: the file ``name`` (relative to the scenario's folder) names, under the
-    front door's containment rules; or the diagnostic saying why not (CF009: it leaves the
-    folder through ``..``, an absolute path or a link; CF001: no such file; CF010: not a file)."""
+    """``(file, root)``: the file ``name`` (relative to the scenario's folder) names, by the
+    name the author knows (the folder as given, then ``name``), and the folder's real path
+    that holds it; or the diagnostic saying why not, under the front door's containment rules
+    (CF009: it leaves the folder through ``..``, an absolute path or a link; CF001: no such
+    file; CF010: not a file)."""
     from callflow.sources import find_in_folder
 
-    return find_in_folder(folder, PurePosixPath(name).parts)
+    parts = PurePosixPath(name).parts
+    found = find_in_folder(folder, parts)
+    if isinstance(found, Diagnostic):
+        return found
+    return str(folder.joinpath(*parts)), found[1]
 
 
 def load_scenario_flow(scenario: ScenarioFile, call: ScenarioCall | None = None) -> Document:
@@ -81,10 +87,7 @@ def load_scenario_flow(scenario: ScenarioFile, call: ScenarioCall | None = None)
             error = _scenario_problem(where, "CF954", f"flow {spec!r} does not load: {detail}")
             error.diagnostics = (*error.diagnostics, found)
             raise error
-        # Read by the name the author knows (the scenario's folder as given, then the flow),
-        # held inside the folder's real path.
-        name = str(scenario.folder.joinpath(*PurePosixPath(spec).parts))
-        sources = load_flow_name(name, found[1], context=variables, sample=sample)
+        sources = load_flow_name(*found, context=variables, sample=sample)
     problems = [d for source in sources for d in source.diagnostics if d.is_error]
     if problems or not sources:
         first = problems[0] if problems else None
