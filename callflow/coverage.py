@@ -444,8 +444,8 @@ class CoverageData:
         """Write a report given as ``json:PATH`` or ``cobertura:PATH``; returns the path."""
         from pathlib import Path
 
+        from callflow._files import write_atomically
         from callflow.errors import InputError
-        from callflow.files import write_atomically
 
         problem = report_spec_problem(spec)
         if problem is not None:

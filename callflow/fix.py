@@ -18,10 +18,10 @@ from pathlib import Path
 
 from lxml import etree
 
+from callflow._files import LOCK_TIMEOUT, LeftoverCleaner, read_regular_file, rewriting
 from callflow._text import LINE_BREAK
 from callflow.document import MAX_DOCUMENT_BYTES, Document, TagSpan, load_bytes
 from callflow.errors import InputError
-from callflow.files import LOCK_TIMEOUT, LeftoverCleaner, read_regular_file, rewriting
 from callflow.lint import (
     DEFAULT_CONFIG,
     AddAttribute,
@@ -291,7 +291,7 @@ def fix_file(
     """Fix one XML file in place, or only compute the fix when ``write`` is False.
 
     The file is locked, read, fixed and replaced as one step, and replaced only if it is
-    still exactly what was read (see `callflow.files.rewriting`). Never raises for a bad
+    still exactly what was read (see `callflow._files.rewriting`). Never raises for a bad
     or unwritable file: a file that cannot be read or parsed, is not UTF-8, is read-only
     (unless ``force``), has several hard links, changed meanwhile, cannot be written, or
     whose fix would not re-validate is left untouched, and ``result.refused`` says why.

@@ -20,6 +20,24 @@ from callflow.document import Document
 from callflow.errors import CallflowError
 from callflow.vocabulary import load_vocabulary
 
+__all__ = [
+    "LABEL_LIMIT",
+    "MARKER",
+    "PNG_SIGNATURE",
+    "READS",
+    "Edge",
+    "FindExecutable",
+    "FlowGraph",
+    "Node",
+    "build_graph",
+    "describe",
+    "find_dot",
+    "is_previous_output",
+    "render_image",
+    "to_dot",
+    "to_mermaid",
+]
+
 Element = etree._Element
 FindExecutable = Callable[[str], str | None]
 

@@ -149,7 +149,7 @@ def check_scenario_snapshot(
 
     Returns (problem, written): problem is None when the snapshot matches (or was written).
     """
-    from callflow.files import write_atomically
+    from callflow._files import write_atomically
 
     path = scenario_snapshot_path(scenario_file, call_name)
     text = transcript_text(transcript, base=Path(scenario_file).parent)

@@ -44,7 +44,7 @@ BEHIND_THE_DOOR = {
     "load_template_sources", "load_script_sources", "from_path", "read_flow_file", "load_bytes",
 }  # fmt: skip
 
-#: Paths that are not inputs: files callflow writes (checked by callflow.files), the
+#: Paths that are not inputs: files callflow writes (checked by callflow._files), the
 #: sandbox's database, the --schema option (a schema, resolved for worker processes).
 ALLOWED = {
     ("commands/validate.py", "resolve"),  # --schema XSD, made absolute for worker processes

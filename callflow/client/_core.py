@@ -436,7 +436,7 @@ class Settings:
         The sandbox's documented password is public (it is printed by ``callflow sandbox
         info``), so it is no secret: masking it would turn every "sandbox" into "***".
         """
-        from callflow.sandbox.store import SANDBOX_PASSWORD
+        from callflow.sandbox._store import SANDBOX_PASSWORD
 
         for secret in (self.token, self.password):
             if secret and secret != SANDBOX_PASSWORD:

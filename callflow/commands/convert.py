@@ -88,11 +88,11 @@ def run(args: argparse.Namespace) -> Outcome:
         return run_twiml(args)
     if args.to == "xml" or args.base_url is not None:
         raise InputError("--to xml and --base-url go with --from twiml")
+    from callflow._files import check_output
     from callflow.diagnostics import Diagnostic, Severity
     from callflow.dsl.parsing import parse
     from callflow.dsl.pysource import flow_script
     from callflow.errors import BuildError, ValidationError
-    from callflow.files import check_output
     from callflow.reporters import render
 
     source = Path(args.source)
@@ -116,7 +116,7 @@ def run(args: argparse.Namespace) -> Outcome:
     script = flow_script(flow, source=source.name)
     if output is None:
         return Outcome(stdout=script)
-    from callflow.files import write_atomically
+    from callflow._files import write_atomically
 
     write_atomically(output, script.encode("utf-8"))
     return Outcome(stderr=f"callflow convert: wrote {output}\n")
@@ -124,9 +124,9 @@ def run(args: argparse.Namespace) -> Outcome:
 
 def run_twiml(args: argparse.Namespace) -> Outcome:
     """`--from twiml`: convert, report on standard error, write only what carries no error."""
+    from callflow._files import check_output
     from callflow.commands._common import Outcome
     from callflow.errors import InputError, ValidationError
-    from callflow.files import check_output
     from callflow.reporters import FileLines, LineSource, render
     from callflow.sources import read_stdin
     from callflow.twiml import convert_twiml
@@ -168,7 +168,7 @@ def run_twiml(args: argparse.Namespace) -> Outcome:
             return Outcome(stderr=report + render(list(error.diagnostics), "text"), problems=True)
     if output is None:
         return Outcome(stdout=text, stderr=report, stderr_first=True)
-    from callflow.files import write_atomically
+    from callflow._files import write_atomically
 
     write_atomically(output, text.encode("utf-8"))
     return Outcome(stderr=report + f"callflow convert: wrote {output}\n")

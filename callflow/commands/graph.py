@@ -74,8 +74,8 @@ def run(args: argparse.Namespace, *, find_executable: FindExecutable = shutil.wh
 
 def _emit(args: argparse.Namespace, data: bytes) -> Outcome:
     """To -o FILE (atomically, never over a file callflow did not write), else for stdout."""
+    from callflow._files import check_output, write_atomically
     from callflow.commands._common import Outcome
-    from callflow.files import check_output, write_atomically
     from callflow.graph import is_previous_output
 
     output: Path | None = args.output

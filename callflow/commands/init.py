@@ -183,9 +183,9 @@ def scaffold(directory: Path) -> dict[str, str]:
 
 
 def run(args: argparse.Namespace) -> Outcome:
+    from callflow._files import create_new
     from callflow.commands._common import Outcome
     from callflow.errors import InputError
-    from callflow.files import create_new
 
     directory = Path(args.directory)
     created: list[str] = []

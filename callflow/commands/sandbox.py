@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> Outcome:
     from callflow.commands._common import Outcome
     from callflow.errors import CallflowError
     from callflow.sandbox import SANDBOX_EMAIL, SANDBOX_PASSWORD, Sandbox, default_database_path
-    from callflow.sandbox.server import serve_in_foreground
+    from callflow.sandbox._server import serve_in_foreground
 
     database = str(args.db) if args.db is not None else str(default_database_path())
     sandbox = Sandbox(database)
@@ -95,6 +95,6 @@ def _info(sandbox: Sandbox, database: str) -> str:
 
 
 def _account_uuid() -> str:
-    from callflow.sandbox.store import SANDBOX_ACCOUNT_UUID
+    from callflow.sandbox._store import SANDBOX_ACCOUNT_UUID
 
     return SANDBOX_ACCOUNT_UUID

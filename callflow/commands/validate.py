@@ -254,8 +254,8 @@ def _fix(args: argparse.Namespace, max_bytes: int) -> Outcome:
     With --diff: the diff, and problems when one is shown. With --fix: what was fixed on
     stderr, and problems when a file could not be fixed.
     """
+    from callflow._files import LeftoverCleaner, fix_hold_seam
     from callflow.commands._common import Outcome
-    from callflow.files import LeftoverCleaner, fix_hold_seam
     from callflow.fix import fix_file, iter_fix_paths
     from callflow.sources import expand_flow_names
 

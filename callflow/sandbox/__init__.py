@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from callflow.client._models import CallRecord
-from callflow.sandbox.handler import CALL_LOG_PATH, SandboxHandler, SandboxRequest, SandboxResponse
-from callflow.sandbox.server import SandboxServer
-from callflow.sandbox.store import (
+from callflow.sandbox._handler import CALL_LOG_PATH, SandboxHandler, SandboxRequest, SandboxResponse
+from callflow.sandbox._server import SandboxServer
+from callflow.sandbox._store import (
     SANDBOX_ACCOUNT_UUID,
     SANDBOX_EMAIL,
     SANDBOX_PASSWORD,
@@ -24,7 +24,7 @@ from callflow.sandbox.store import (
     Store,
     default_database_path,
 )
-from callflow.sandbox.transport import IN_PROCESS_URL, SandboxTransport
+from callflow.sandbox._transport import IN_PROCESS_URL, SandboxTransport
 
 if TYPE_CHECKING:
     from callflow.client import AsyncClient, Client

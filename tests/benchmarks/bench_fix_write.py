@@ -20,8 +20,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from callflow._files import LeftoverCleaner, rewriting
 from callflow.document import Document
-from callflow.files import LeftoverCleaner, rewriting
 from callflow.fix import fix_document, fix_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -30,7 +30,7 @@ from lxml import etree
 
 from callflow.document import MAX_DOCUMENT_BYTES, safe_parser
 from callflow.errors import ApiError
-from callflow.sandbox.store import Row, Store
+from callflow.sandbox._store import Row, Store
 
 logger = logging.getLogger("callflow.sandbox")
 
@@ -671,7 +671,7 @@ class SandboxHandler:
         caller: Mapping[str, object],
         authored: Mapping[str, object],
     ) -> dict[str, object]:
-        from callflow.sandbox.calllog import simulate_for_log
+        from callflow.sandbox._calllog import simulate_for_log
 
         return simulate_for_log(name, data, caller, authored, network=self.network)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import httpx
 
-from callflow.sandbox.handler import SandboxHandler
+from callflow.sandbox._handler import SandboxHandler
 
 #: The base URL clients use for the in-process sandbox (``.invalid`` never resolves, so a
 #: request that somehow escaped the transport could not reach anything).

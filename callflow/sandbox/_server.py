@@ -19,7 +19,7 @@ from waitress.server import TcpWSGIServer  # type: ignore[import-untyped]
 from waitress.task import ErrorTask  # type: ignore[import-untyped]
 from waitress.wasyncore import close_all, loop  # type: ignore[import-untyped]
 
-from callflow.sandbox.handler import MAX_BODY_BYTES, SandboxHandler, escape_for_log
+from callflow.sandbox._handler import MAX_BODY_BYTES, SandboxHandler, escape_for_log
 
 logger = logging.getLogger("callflow.sandbox")
 
