@@ -419,8 +419,29 @@ class FlowService:
 
     def validated(self, flow: object, source: str, found: Sequence[Diagnostic] = ()) -> Reply:
         """The reply for ``flow`` after schema and lint checks; the fallback when it fails."""
+        loaded = self._loaded(flow, source, found)
+        if isinstance(loaded, Reply):
+            return loaded
+        document, problems = loaded
+        problems.extend(self._check(document))
+        if any(d.is_error for d in problems):
+            return self._fallback(source, problems)
+        body = _as_bytes(document)
+        if len(body) > self.max_reply_bytes:
+            message = f"the reply is larger than the {self.max_reply_bytes:,}-byte limit"
+            return self._fallback(source, [*problems, _problem("CF006", message, source)])
+        return Reply(200, body, source, diagnostics=problems)
+
+    def _loaded(
+        self, flow: object, source: str, found: Sequence[Diagnostic]
+    ) -> tuple[Document, list[Diagnostic]] | Reply:
+        """The one Document ``flow`` is, with the problems so far, or the fallback reply."""
         from callflow.sources import load_flows
 
+        if isinstance(flow, Document):  # what the front door would give: the same Document
+            if any(d.is_error for d in found):
+                return self._fallback(source, list(found))
+            return flow, list(found)
         try:
             sources = load_flows(flow, filename=source if isinstance(flow, str | bytes) else None)
         except TypeError as error:
@@ -431,15 +452,7 @@ class FlowService:
             if not problems:
                 problems = [_problem("CF604", "the flow gave no single document", source)]
             return self._fallback(source, problems)
-        document = documents[0]
-        problems.extend(self._check(document))
-        if any(d.is_error for d in problems):
-            return self._fallback(source, problems)
-        body = _as_bytes(document)
-        if len(body) > self.max_reply_bytes:
-            message = f"the reply is larger than the {self.max_reply_bytes:,}-byte limit"
-            return self._fallback(source, [*problems, _problem("CF006", message, source)])
-        return Reply(200, body, source, diagnostics=problems)
+        return documents[0], problems
 
     def _check(self, document: Document) -> list[Diagnostic]:
         from callflow.check import check_document
