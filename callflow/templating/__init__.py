@@ -296,9 +296,10 @@ def prepare_template(
     with guard:
         renderer.set_unsaved(resolved, text)
         compiled = renderer.compiled(renderer.template_name(resolved), str(path))
-    if isinstance(compiled, Diagnostic):
-        return None
-    return PreparedTemplate(renderer, compiled, str(path), policy.max_bytes)
+        if isinstance(compiled, Diagnostic):
+            return None
+        detached = renderer.detached(compiled)
+    return PreparedTemplate(renderer, detached, str(path), policy.max_bytes)
 
 
 def _error(code: str, message: str, location: SourceLocation) -> Diagnostic:

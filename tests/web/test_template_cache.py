@@ -295,9 +295,16 @@ def test_many_different_replies_stay_within_the_bound(
 
 
 def test_a_service_answers_the_same_through_its_kept_template(flows: Path) -> None:
+    (flows / "menu.xml.j2").write_text(
+        '<Response>\n  <Say>Step {{ request.step }}</Say>\n  <Callback method="GET" '
+        'url="https://example.com/?from={{ request.from }}"><Error><Hangup/></Error></Callback>'
+        "\n</Response>\n"
+    )
+    settled(flows / "menu.xml.j2", flows)
     kept = FlowService(flows)
-    said(kept)  # read, compiled and kept
-    queries: list[str] = ["from=%2B1", "from=%2B2", "from=x%26y%3D1", "from=%3Cb%3E"]
+    said(kept, "step=0&from=1")  # read, compiled and kept
+    # The last query has no `step`: an undefined variable, located at its template line.
+    queries = ["step=1&from=a", "step=2&from=x%26y%3D1", "step=%3Cb%3E&from=1", "from=%2B2"]
     make: Callable[[], FlowService] = lambda: FlowService(flows)  # noqa: E731
     for query in queries:
         fresh = make()
@@ -308,6 +315,8 @@ def test_a_service_answers_the_same_through_its_kept_template(flows: Path) -> No
             first.fallback,
         )
         assert again.diagnostics == first.diagnostics
+        assert again.fallback == (query == "from=%2B2")
+    assert [(d.code, d.location.line) for d in again.diagnostics] == [("CF602", 2)]
 
 
 # ---------------------------------------------------------------- log lines
