@@ -15,7 +15,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
-from urllib.parse import unquote
 
 from callflow.errors import RequestError
 
@@ -208,6 +207,26 @@ def _pairs(raw: bytes, what: str) -> dict[str, str]:
         raise RequestError(f"the {what} is not readable: {error}") from None
 
 
+_HEX = "0123456789abcdefABCDEF"
+_BYTE = {a + b: int(a + b, 16) for a in _HEX for b in _HEX}
+
+
+def _unquoted(text: str) -> str:
+    """``unquote(text.replace("+", " "), errors="strict")``: each ``%XX``
+    a byte, a ``%`` not followed by two hex digits kept, the bytes decoded as UTF-8."""
+    pieces = text.replace("+", " ").split("%")
+    data = bytearray(pieces[0], "utf-8")
+    for piece in pieces[1:]:
+        byte = _BYTE.get(piece[:2])
+        if byte is None:
+            data += b"%"
+            data += piece.encode("utf-8")
+        else:
+            data.append(byte)
+            data += piece[2:].encode("utf-8")
+    return data.decode("utf-8")
+
+
 def query_fields(text: str, max_fields: int = MAX_FIELDS) -> dict[str, str]:
     """The fields of a query string or form body, the first value of a repeated name: what
     ``urllib.parse.parse_qsl(text, keep_blank_values=True, errors="strict",
@@ -224,9 +243,9 @@ def query_fields(text: str, max_fields: int = MAX_FIELDS) -> dict[str, str]:
             continue
         name, _, value = piece.partition("=")
         if "%" in name or "+" in name:
-            name = unquote(name.replace("+", " "), errors="strict")
+            name = _unquoted(name)
         if "%" in value or "+" in value:  # decoded even when repeated: it must be UTF-8
-            value = unquote(value.replace("+", " "), errors="strict")
+            value = _unquoted(value)
         if name not in found:
             found[name] = value
     return found
