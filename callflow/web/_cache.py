@@ -18,6 +18,7 @@ from collections import OrderedDict
 from collections.abc import Hashable, Sequence
 
 from callflow.diagnostics import Diagnostic
+from callflow.sources import ReadPolicy
 from callflow.templating import SEARCH_PATH_VARIABLE, PreparedTemplate
 from callflow.templating._render import file_stamp as file_stamp
 
@@ -37,14 +38,18 @@ def settled(stamp: tuple[int, ...]) -> bool:
 
 
 class ServedTemplate:
-    """A template file as the front door read it, compiled, with the stamp it had then."""
+    """A template file as the front door read it, compiled, with the stamp it had then and
+    the reading policy it was read and compiled under."""
 
-    __slots__ = ("file", "prepared", "search_path", "stamp")
+    __slots__ = ("file", "policy", "prepared", "search_path", "stamp")
 
-    def __init__(self, file: str, stamp: tuple[int, ...], prepared: PreparedTemplate) -> None:
+    def __init__(
+        self, file: str, stamp: tuple[int, ...], prepared: PreparedTemplate, policy: ReadPolicy
+    ) -> None:
         self.file = file
         self.stamp = stamp
         self.prepared = prepared
+        self.policy = policy
         self.search_path = os.environ.get(SEARCH_PATH_VARIABLE)
 
     def __repr__(self) -> str:

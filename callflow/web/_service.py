@@ -282,7 +282,7 @@ class FlowService:
             return self._from_sources(load_flow_name(found, root, policy=self.policy), found, shown)
         served = self._templates.get(found)
         if served is not None:
-            if served.is_current():
+            if served.is_current() and served.policy == self.policy:
                 return self._from_template(served, found, shown, request)
             with self._lock:
                 self._templates.pop(found, None)
@@ -322,14 +322,12 @@ class FlowService:
         with self._lock:
             if len(self._templates) >= TEMPLATES_KEPT:
                 self._templates.clear()
-            self._templates[found] = ServedTemplate(found, stamp, prepared)
+            self._templates[found] = ServedTemplate(found, stamp, prepared, self.policy)
 
     def _from_template(
         self, served: ServedTemplate, found: str, shown: str, request: PlatformRequest
     ) -> Reply:
         """A kept template rendered; its checks skipped when this very text passed them."""
-        from callflow.sources import LoadedSource
-
         prepared = served.prepared
         generation = prepared.generation
         rendered = prepared.render({"request": request.to_context()})

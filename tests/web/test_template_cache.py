@@ -259,6 +259,19 @@ def test_an_include_reloaded_checks_the_same_text_again(flows: Path, checks: lis
     assert len(checks) == 2
 
 
+def test_a_template_kept_under_one_reading_policy_is_read_again_under_another(
+    flows: Path, reads: list[str]
+) -> None:
+    from callflow.sources import ReadPolicy
+
+    service = FlowService(flows)
+    said(service), said(service)
+    assert len(reads) == 1
+    service.policy = ReadPolicy(trusted=True)
+    said(service)
+    assert len(reads) == 2
+
+
 def test_the_lint_setting_is_part_of_what_was_checked(flows: Path, checks: list[str]) -> None:
     service = kept(flows)
     checks.clear()
