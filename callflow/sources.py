@@ -31,7 +31,7 @@ import errno
 import os
 import stat
 import sys
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
@@ -420,8 +420,12 @@ def load_flow_name(
     sample: str | None = None,
     filename: str | None = None,
     policy: ReadPolicy = DEFAULT_POLICY,
+    on_read: Callable[[bytes], object] | None = None,
 ) -> list[LoadedSource]:
-    """Read one name `expand_flow_names` gave (a file, or ``-``) and load what it holds."""
+    """Read one name `expand_flow_names` gave (a file, or ``-``) and load what it holds.
+
+    ``on_read`` is called with the bytes of a file read, before they are loaded (the flow
+    server keeps a template's text, to render it again while the file is unchanged)."""
     if name == STDIN:
         data = read_stdin(policy)
         shown = filename or "<stdin>"
@@ -431,6 +435,8 @@ def load_flow_name(
     data = read_flow_file(name, root, policy=policy)
     if isinstance(data, Diagnostic):
         return [LoadedSource(name, name, None, [data])]
+    if on_read is not None:
+        on_read(data)
     return load_data(data, name, context=context, sample=sample, policy=policy, on_disk=True)
 
 

@@ -17,6 +17,8 @@ from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 
+import jinja2
+
 from callflow.diagnostics import Diagnostic, Severity
 from callflow.document import Document
 from callflow.sourcemap import SourceLocation
@@ -26,6 +28,7 @@ from callflow.templating._render import (
     LIBRARY_PREFIX,
     MAIN_TEMPLATE_KEY,
     ControlCharacters,
+    Rendered,
     TemplateRenderer,
     library_path,
 )
@@ -34,6 +37,7 @@ __all__ = [
     "LIBRARY_PREFIX",
     "MAIN_TEMPLATE_KEY",
     "LibraryTemplate",
+    "PreparedTemplate",
     "TemplateHeader",
     "TemplateRenderer",
     "TemplateVariable",
@@ -41,6 +45,7 @@ __all__ = [
     "library_templates",
     "load_template_sources",
     "parse_header",
+    "prepare_template",
     "render_template",
     "search_path_for",
 ]
@@ -237,6 +242,64 @@ def load_template_sources(
             )
             sources.append(LoadedSource(path, f"{shown} [sample: {sample}]", document, found))
         return sources
+
+
+class PreparedTemplate:
+    """A template file compiled once, to render again and again (the flow server's replies).
+
+    `render` and `parse` are the two halves of what `load_template_sources` does with a
+    ``context`` for the same file and text: the same renderer, the same diagnostics. The
+    caller decides when the file changed (`prepare_template` takes the text it read);
+    includes, imports and layouts are still looked up, and reloaded when their files change,
+    on every render. `generation` changes whenever one of them was (re)loaded.
+    """
+
+    __slots__ = ("_renderer", "compiled", "max_bytes", "shown")
+
+    def __init__(
+        self, renderer: TemplateRenderer, compiled: jinja2.Template, shown: str, max_bytes: int
+    ) -> None:
+        self._renderer = renderer
+        self.compiled = compiled
+        self.shown = shown
+        self.max_bytes = max_bytes
+
+    def __repr__(self) -> str:
+        return f"PreparedTemplate({self.shown!r})"
+
+    @property
+    def generation(self) -> int:
+        return self._renderer.generation
+
+    def render(self, context: Mapping[str, object]) -> Rendered:
+        """The marked text for ``context`` (None in it when the render failed)."""
+        return self._renderer.render_marked(
+            self.compiled,
+            context,
+            shown=self.shown,
+            max_bytes=self.max_bytes,
+        )
+
+    def parse(self, rendered: Rendered) -> tuple[Document | None, list[Diagnostic]]:
+        """The Document (source map at template lines) and the template's problems."""
+        return self._renderer.parse_marked(rendered, max_bytes=self.max_bytes)
+
+
+def prepare_template(
+    path: Path, text: str, *, policy: ReadPolicy = DEFAULT_POLICY
+) -> PreparedTemplate | None:
+    """``text`` (the file ``path``'s contents, read and vetted by the front door) compiled in
+    the renderer `load_template_sources` uses for it, ready to render again; None when it
+    does not compile (the front door reports why)."""
+    renderer, guard = _unsaved_renderer(search_path_for(path), policy.trusted, policy.follow_links)
+    resolved = path.resolve()
+    with guard:
+        renderer.set_unsaved(resolved, text)
+        compiled = renderer.compiled(renderer.template_name(resolved), str(path))
+        if isinstance(compiled, Diagnostic):
+            return None
+        detached = renderer.detached(compiled)
+    return PreparedTemplate(renderer, detached, str(path), policy.max_bytes)
 
 
 def _error(code: str, message: str, location: SourceLocation) -> Diagnostic:

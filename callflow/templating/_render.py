@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import posixpath
 import re
 import stat
 import traceback
+import typing
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import jinja2
 import markupsafe
@@ -119,6 +121,24 @@ def _preview(text: str, limit: int = 40) -> str:
     return repr(shown)
 
 
+class Rendered(NamedTuple):
+    """A template rendered but not yet parsed: its ``marked`` text (None when the render
+    failed), how its file is shown, the chain a sample adds, and the problems so far."""
+
+    marked: str | None
+    display: str
+    extra_chain: tuple[str, ...]
+    problems: list[Diagnostic]
+
+
+def rendered_bytes(marked: str) -> bytes:
+    """The bytes a marked render stands for: markers stripped, a declaration said UTF-8."""
+    text = strip_markers(marked) if MARK_START in marked else marked
+    if text.lstrip().startswith("<?xml"):
+        text = declare_utf8(text)
+    return text.encode("utf-8", "surrogateescape")
+
+
 class TemplateRenderer:
     """Renders call XML templates to `Document`\\s whose source maps point at template lines.
 
@@ -172,7 +192,7 @@ class TemplateRenderer:
             loaders.append(_LibraryLoader(str(library_path())))
         environment_class = jinja2.Environment if trusted else BoundedSandbox
         self.environment: jinja2.Environment = environment_class(
-            loader=jinja2.ChoiceLoader(loaders),
+            loader=_CountingLoader(loaders),
             autoescape=True,
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
@@ -191,6 +211,14 @@ class TemplateRenderer:
         self._headers: weakref.WeakKeyDictionary[jinja2.Template, TemplateHeader] = (
             weakref.WeakKeyDictionary()
         )
+
+    @property
+    def generation(self) -> int:
+        """A number that changes whenever a template file is (re)loaded: a template, include,
+        import or layout seen for the first time, or again after its file changed."""
+        loader = self.environment.loader
+        assert isinstance(loader, _CountingLoader)
+        return loader.generation
 
     def set_unsaved(self, path: str | os.PathLike[str], text: str) -> None:
         """Render ``text`` for the template file ``path`` from now on (a renderer made with
@@ -218,6 +246,17 @@ class TemplateRenderer:
     def header(self, template: str | os.PathLike[str]) -> TemplateHeader:
         """The ``{# callflow … #}`` header of a template (variables, samples)."""
         return self._header_of(self._load(self.template_name(template)))
+
+    def detached(self, compiled: jinja2.Template) -> jinja2.Template:
+        """A private copy of ``compiled`` to render many times, its header known: its globals
+        one plain dict (Jinja copies them into each render's context, and from the chain of
+        mappings a template is given that costs a small template as much as half its
+        render). Call it while the text ``compiled`` was made from is the loader's."""
+        copy = object.__new__(type(compiled))
+        copy.__dict__.update(compiled.__dict__)
+        copy.globals = dict(compiled.globals)
+        self._headers[copy] = self._header_of(compiled)
+        return copy
 
     def _load(self, name: str) -> jinja2.Template:
         return self.environment.get_template(name)
@@ -280,27 +319,51 @@ class TemplateRenderer:
         `TemplateError`.
         """
         name = self.template_name(template)
+        compiled = self.compiled(name, shown)
+        if isinstance(compiled, Diagnostic):
+            return None, [compiled]
+        rendered = self.render_marked(
+            compiled, context, sample=sample, shown=shown, max_bytes=max_bytes,
+            check_header=check_header,
+        )  # fmt: skip
+        return self.parse_marked(rendered, max_bytes=max_bytes)
+
+    def compiled(self, name: str, shown: str | None = None) -> jinja2.Template | Diagnostic:
+        """The compiled template of loader name ``name``, or the diagnostic saying why
+        there is none (CF601 syntax, CF611 refused, CF603 not found)."""
         where = SourceLocation(shown or name, 1, None)
         try:
-            compiled = self._load(name)
+            return self._load(name)
         except jinja2.TemplateSyntaxError as error:
-            return None, [self._syntax_diagnostic(error)]
+            return self._syntax_diagnostic(error)
         except TemplateRefused as error:
-            return None, [_refused_diagnostic(error, where)]
+            return _refused_diagnostic(error, where)
         except jinja2.TemplateNotFound:
-            return None, [
-                Diagnostic(
-                    "CF603",
-                    Severity.ERROR,
-                    f"template `{name}` not found",
-                    where,
-                    hint=self._search_hint(),
-                )
-            ]
+            return Diagnostic(
+                "CF603",
+                Severity.ERROR,
+                f"template `{name}` not found",
+                where,
+                hint=self._search_hint(),
+            )
+
+    def render_marked(
+        self,
+        compiled: jinja2.Template,
+        context: Mapping[str, object] | None = None,
+        *,
+        sample: str | None = None,
+        shown: str | None = None,
+        max_bytes: int = MAX_DOCUMENT_BYTES,
+        check_header: bool = True,
+    ) -> Rendered:
+        """Render a compiled template to its marked text (the first half of
+        `render_document`, before any parsing): ``Rendered.marked`` is None when the
+        render failed, with the reasons in ``Rendered.problems``."""
         if compiled.filename and shown:
             self.files.show_as(compiled.filename, shown)
         header = self._header_of(compiled)
-        display = shown or self.files.display_filename(compiled.filename or name)
+        display = shown or self.files.display_filename(compiled.filename or compiled.name or "")
         header_problems = [
             Diagnostic("CF609", Severity.ERROR, message, SourceLocation(display, line, None))
             for line, message in (header.problems if check_header else ())
@@ -318,7 +381,7 @@ class TemplateRenderer:
         layers.append(("the context", context or {}))
         values, mistyped = apply_types(header, layers)
         if mistyped:
-            return None, [
+            problems = [
                 *header_problems,
                 *(
                     Diagnostic(
@@ -331,6 +394,7 @@ class TemplateRenderer:
                     for line, message, hint in mistyped
                 ),
             ]
+            return Rendered(None, display, extra_chain, problems)
         values[MAIN_TEMPLATE_KEY] = compiled.name
         try:
             if self.trusted:
@@ -338,18 +402,26 @@ class TemplateRenderer:
             else:
                 marked = render_bounded(compiled, values, max_output=max_bytes * MAX_OUTPUT_FACTOR)
         except Exception as error:  # every failure inside a template becomes a diagnostic
-            return None, [*header_problems, self._render_diagnostic(error, compiled, extra_chain)]
-        source_map = TemplateSourceMap(display, marked, self.files, extra_chain)
-        text = strip_markers(marked) if MARK_START in marked else marked
-        if text.lstrip().startswith("<?xml"):
-            text = declare_utf8(text)
+            problem = self._render_diagnostic(error, compiled, extra_chain)
+            return Rendered(None, display, extra_chain, [*header_problems, problem])
+        return Rendered(marked, display, extra_chain, header_problems)
+
+    def parse_marked(
+        self, rendered: Rendered, *, max_bytes: int = MAX_DOCUMENT_BYTES
+    ) -> tuple[Document | None, list[Diagnostic]]:
+        """The Document a `render_marked` result makes (the second half of
+        `render_document`): markers stripped, the source map attached, the XML parsed."""
+        if rendered.marked is None:
+            return None, list(rendered.problems)
+        marked = rendered.marked
+        source_map = TemplateSourceMap(rendered.display, marked, self.files, rendered.extra_chain)
         document, diagnostics = load_bytes(
-            text.encode("utf-8", "surrogateescape"),
-            display,
+            rendered_bytes(marked),
+            rendered.display,
             source_map=source_map,
             max_bytes=max_bytes,
         )
-        return document, header_problems + [_as_template_problem(d) for d in diagnostics]
+        return document, list(rendered.problems) + [_as_template_problem(d) for d in diagnostics]
 
     def check_syntax(self, template: str | os.PathLike[str]) -> list[Diagnostic]:
         """Compile without rendering: Jinja syntax errors as diagnostics."""
@@ -505,6 +577,25 @@ class TemplateRenderer:
         )
 
 
+class _CountingLoader(jinja2.ChoiceLoader):
+    """Jinja's choice of loaders, counting the templates it loads (`TemplateRenderer.generation`):
+    Jinja asks a loader only for a template it has not compiled, or whose file changed."""
+
+    def __init__(self, loaders: list[jinja2.BaseLoader]) -> None:
+        super().__init__(loaders)
+        self._counter = itertools.count(1)
+        self.generation = 0
+
+    def load(
+        self,
+        environment: jinja2.Environment,
+        name: str,
+        globals: typing.MutableMapping[str, Any] | None = None,
+    ) -> jinja2.Template:
+        self.generation = next(self._counter)  # before: a render that began earlier misses
+        return super().load(environment, name, globals)
+
+
 class TemplateRefused(jinja2.TemplateError):
     """A template file the reading policy does not read: a link out, or not a regular file."""
 
@@ -537,18 +628,29 @@ class _PolicyLoader(jinja2.FileSystemLoader):
                     )
             if not stat.S_ISREG(status.st_mode):
                 raise TemplateRefused(f"template `{template}` is not a regular file; not read")
+            stamp = file_stamp(filename)
             with open(filename, encoding=self.encoding) as handle:
                 contents = handle.read()
-            mtime = status.st_mtime
 
-            def uptodate(filename: str = filename, mtime: float = mtime) -> bool:
-                try:
-                    return os.path.getmtime(filename) == mtime
-                except OSError:
-                    return False
+            def uptodate(filename: str = filename, stamp: object = stamp) -> bool:
+                return stamp is not None and file_stamp(filename) == stamp
 
             return contents, os.path.normpath(filename), uptodate
         raise jinja2.TemplateNotFound(template)
+
+
+def file_stamp(filename: str) -> tuple[int, ...] | None:
+    """What a template file is on disk, cheaply: the entry itself (a file replaced, even by
+    a link, is another inode) and, through a link, its target; size and times in ns."""
+    try:
+        entry = os.lstat(filename)
+        status = os.stat(filename) if stat.S_ISLNK(entry.st_mode) else entry
+    except (OSError, ValueError):
+        return None
+    return (
+        entry.st_ino, entry.st_mode, status.st_ino, status.st_dev, status.st_mode,
+        status.st_size, status.st_mtime_ns, status.st_ctime_ns,
+    )  # fmt: skip
 
 
 class _UnsavedLoader(jinja2.BaseLoader):

@@ -348,18 +348,24 @@ def render_bounded(
     total = 0
     token = WATCHDOG.enter(timeout, max_memory)
     try:
-        chunks = cast(Generator[str, None, None], template.generate(values))
-        for chunk in chunks:
-            total += len(chunk)
-            if total > max_output:
-                # Thrown into the template, so that the error names the line printing.
-                chunks.throw(
-                    RenderLimitExceeded(
-                        f"the template's output passed {max_output:,} characters "
-                        "(the document size limit); stopped"
+        # What `Template.generate` does, without its generator around the template's own.
+        chunks = cast(
+            Generator[str, None, None], template.root_render_func(template.new_context(values))
+        )
+        try:
+            for chunk in chunks:
+                total += len(chunk)
+                if total > max_output:
+                    # Thrown into the template, so that the error names the line printing.
+                    chunks.throw(
+                        RenderLimitExceeded(
+                            f"the template's output passed {max_output:,} characters "
+                            "(the document size limit); stopped"
+                        )
                     )
-                )
-            parts.append(chunk)
+                parts.append(chunk)
+        except Exception:
+            template.environment.handle_exception()  # raises, at the template's lines
     finally:
         try:
             WATCHDOG.leave(token)

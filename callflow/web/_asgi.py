@@ -27,7 +27,10 @@ BODY_TIMEOUT = 10.0
 async def read_body(request: Request, limit: int, timeout: float = BODY_TIMEOUT) -> bytes:
     """The request's body, at most ``limit`` bytes within ``timeout`` seconds; raises
     `RequestError` (413, 408, 400) instead of waiting or reading more."""
-    declared = request.headers.get("content-length")
+    headers = request.headers
+    declared = headers.get("content-length")
+    if (declared is None or declared == "0") and "transfer-encoding" not in headers:
+        return b""  # HTTP/1.1: a request with neither header has no body (most GETs)
     if declared is not None:
         if not declared.strip().isdigit():
             raise RequestError("the Content-Length header is not a number")

@@ -4,6 +4,7 @@ handler functions, and the WSGI application that Flask and Django users mount.""
 from __future__ import annotations
 
 import inspect
+import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -11,7 +12,14 @@ from typing import Any
 
 from callflow.errors import RequestError
 from callflow.web._requests import PlatformRequest, parse_request
-from callflow.web._service import FlowService, Reply, describe_request, handler_source, loggable
+from callflow.web._service import (
+    FlowService,
+    Reply,
+    describe_request,
+    emits,
+    handler_source,
+    loggable,
+)
 
 #: A handler: receives the typed request, returns a flow (builder node, XML text, Document).
 Handler = Callable[[PlatformRequest], object]
@@ -125,7 +133,8 @@ def call_handler(
 
     source = handler_source(handler)
     started = time.perf_counter()
-    service.log.info("%s", describe_request(path, request))
+    if emits(service.log, logging.INFO):
+        service.log.info("%s", describe_request(path, request))
     try:
         flow = handler(request)
     except Exception as error:

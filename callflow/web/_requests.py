@@ -15,7 +15,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
-from urllib.parse import parse_qsl
 
 from callflow.errors import RequestError
 
@@ -23,6 +22,8 @@ from callflow.errors import RequestError
 MAX_REQUEST_BYTES = 64 * 1024
 #: The longest query string read.
 MAX_QUERY_BYTES = 8 * 1024
+#: The most fields a query string or form body may hold.
+MAX_FIELDS = 200
 #: The methods a `<Callback>` may use; the webhook and `<Gather>` use GET or POST.
 METHODS = frozenset({"GET", "POST", "PATCH", "DELETE"})
 #: The events, by the name `callflow invoke --event` takes.
@@ -199,16 +200,54 @@ def _pairs(raw: bytes, what: str) -> dict[str, str]:
             f"{error.start}); the platform sends percent-encoded UTF-8"
         ) from None
     try:
-        pairs = parse_qsl(
-            text, keep_blank_values=True, strict_parsing=False, errors="strict", max_num_fields=200
-        )
+        return query_fields(text)
     except UnicodeDecodeError:
         raise RequestError(f"the {what} decodes to bytes that are not UTF-8") from None
     except ValueError as error:  # more fields than max_num_fields
         raise RequestError(f"the {what} is not readable: {error}") from None
+
+
+_HEX = "0123456789abcdefABCDEF"
+_BYTE = {a + b: int(a + b, 16) for a in _HEX for b in _HEX}
+
+
+def _unquoted(text: str) -> str:
+    """``unquote(text.replace("+", " "), errors="strict")``: each ``%XX``
+    a byte, a ``%`` not followed by two hex digits kept, the bytes decoded as UTF-8."""
+    pieces = text.replace("+", " ").split("%")
+    data = bytearray(pieces[0], "utf-8")
+    for piece in pieces[1:]:
+        byte = _BYTE.get(piece[:2])
+        if byte is None:
+            data += b"%"
+            data += piece.encode("utf-8")
+        else:
+            data.append(byte)
+            data += piece[2:].encode("utf-8")
+    return data.decode("utf-8")
+
+
+def query_fields(text: str, max_fields: int = MAX_FIELDS) -> dict[str, str]:
+    """The fields of a query string or form body, the first value of a repeated name: what
+    ``urllib.parse.parse_qsl(text, keep_blank_values=True, errors="strict",
+    max_num_fields=max_fields)`` gives, in one pass (a name or value without ``%`` or ``+``,
+    the usual case, is taken as it is). Raises ValueError past ``max_fields`` fields and
+    UnicodeDecodeError for percent-encoded bytes that are not UTF-8."""
+    if not text:
+        return {}
+    if 1 + text.count("&") > max_fields:
+        raise ValueError("Max number of fields exceeded")
     found: dict[str, str] = {}
-    for name, value in pairs:
-        found.setdefault(name, value)
+    for piece in text.split("&"):
+        if not piece:
+            continue
+        name, _, value = piece.partition("=")
+        if "%" in name or "+" in name:
+            name = _unquoted(name)
+        if "%" in value or "+" in value:  # decoded even when repeated: it must be UTF-8
+            value = _unquoted(value)
+        if name not in found:
+            found[name] = value
     return found
 
 

@@ -27,7 +27,15 @@ from pathlib import Path
 from callflow.diagnostics import Diagnostic, Severity
 from callflow.document import MAX_DOCUMENT_BYTES, Document
 from callflow.sourcemap import SourceLocation
-from callflow.sources import DEFAULT_POLICY, ReadPolicy
+from callflow.sources import DEFAULT_POLICY, LoadedSource, ReadPolicy
+from callflow.web._cache import (
+    TEMPLATES_KEPT,
+    Checked,
+    CheckedReplies,
+    ServedTemplate,
+    file_stamp,
+    settled,
+)
 from callflow.web._requests import MAX_REQUEST_BYTES, PlatformRequest
 
 #: What the caller hears when a reply fails validation (configurable: ``fallback=``).
@@ -56,6 +64,28 @@ def loggable(text: str, limit: int = 200) -> str:
     shown = text if len(text) <= limit else text[:limit] + "…"
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
                         else f"\\u{ord(m.group()):04x}", shown)  # fmt: skip
+
+
+def emits(log: logging.Logger, level: int) -> bool:
+    """Whether a line at ``level`` would be written: ``log`` lets it through and a handler on
+    its way up takes it (Python's last-resort handler when there is none). A line no handler
+    writes is never formatted."""
+    if not log.isEnabledFor(level):
+        return False
+    current: logging.Logger | None = log
+    found = False
+    while current is not None:
+        for handler in current.handlers:
+            found = True
+            if level >= handler.level:
+                return True
+        if not current.propagate:
+            break
+        current = current.parent
+    if found:
+        return False
+    last = logging.lastResort
+    return last is None or level >= last.level
 
 
 def _quoted(value: str) -> str:
@@ -154,6 +184,8 @@ class FlowService:
         self.fallback_body = _as_bytes(fallback_document)
         self._modules: dict[str, tuple[str, types.ModuleType]] = {}
         self._located: dict[str, tuple[tuple[int, int, int], Located]] = {}
+        self._templates: dict[str, ServedTemplate] = {}
+        self._checked = CheckedReplies()
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -167,7 +199,7 @@ class FlowService:
         """The reply to ``request`` made at URL ``path``, logged with the request
         (``located``: what `locate` gave for ``path``, when the caller already asked)."""
         started = time.perf_counter()
-        if self.log.isEnabledFor(logging.INFO):
+        if emits(self.log, logging.INFO):
             self.log.info("%s", describe_request(path, request))
         where = self.locate(path) if located is None else located
         reply = where if isinstance(where, Reply) else self._reply(where, request)
@@ -180,7 +212,7 @@ class FlowService:
         """The validated reply for a flow a handler made (a builder node, XML text, a
         Document), logged like a served one."""
         started = time.perf_counter()
-        if self.log.isEnabledFor(logging.INFO):
+        if emits(self.log, logging.INFO):
             self.log.info("%s", describe_request(path or source, request))
         reply = self.validated(flow, source)
         self.log_reply(path or source, reply, started)
@@ -192,7 +224,7 @@ class FlowService:
             self.log.warning("%s", reply.describe(path, elapsed))
             for diagnostic in reply.diagnostics:
                 self.log.warning("  %s", loggable(_located(diagnostic), 500))
-        elif self.log.isEnabledFor(logging.INFO):
+        elif emits(self.log, logging.INFO):
             self.log.info("%s", reply.describe(path, elapsed))
             for diagnostic in reply.diagnostics:
                 self.log.info("  %s", loggable(_located(diagnostic), 500))
@@ -207,7 +239,8 @@ class FlowService:
         A flow found is remembered with its folder's identity and change time (one
         ``stat``), and looked for again when the folder changed: a file added beside it
         (``menu.xml`` before ``menu.xml.j2``), removed, renamed, or the folder swapped for a
-        link. The file is still read, under the reading policy, on every request."""
+        link. A template is read through the front door, then kept compiled while its file
+        is unchanged (`callflow.web._cache`); an XML file is read on every request."""
         cached = self._located.get(path)
         if cached is not None and _folder_stamp(cached[1].file) == cached[0]:
             return cached[1]
@@ -243,15 +276,82 @@ class FlowService:
         return self._from_file(located.file, located.root, located.shown, request)
 
     def _from_file(self, found: str, root: str, shown: str, request: PlatformRequest) -> Reply:
+        if not found.endswith(".j2"):
+            from callflow.sources import load_flow_name
+
+            return self._from_sources(load_flow_name(found, root, policy=self.policy), found, shown)
+        served = self._templates.get(found)
+        if served is not None:
+            if served.is_current() and served.policy == self.policy:
+                return self._from_template(served, found, shown, request)
+            with self._lock:
+                self._templates.pop(found, None)
+                self._located.clear()  # look for every flow again: something changed
+        return self._from_front_door(found, root, shown, request)
+
+    def _from_front_door(
+        self, found: str, root: str, shown: str, request: PlatformRequest
+    ) -> Reply:
+        """A template read, rendered and checked through the front door; kept, compiled,
+        for the next requests when its file is settled and did not change while read."""
         from callflow.sources import load_flow_name
 
+        before = file_stamp(found)
+        read: list[bytes] = []
         context = {"request": request.to_context()}
         sources = load_flow_name(
-            found,
-            root,
-            context=context if found.endswith(".j2") else None,
-            policy=self.policy,
+            found, root, context=context, policy=self.policy, on_read=read.append
         )
+        reply = self._from_sources(sources, found, shown)
+        if read and before is not None and settled(before) and file_stamp(found) == before:
+            self._keep_template(found, before, read[0])
+        return reply
+
+    def _keep_template(self, found: str, stamp: tuple[int, ...], data: bytes) -> None:
+        from callflow.templating import prepare_template
+
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            return
+        if len(data) > self.policy.max_bytes or "\x00" in text:
+            return
+        prepared = prepare_template(Path(found), text, policy=self.policy)
+        if prepared is None:
+            return
+        with self._lock:
+            if len(self._templates) >= TEMPLATES_KEPT:
+                self._templates.clear()
+            self._templates[found] = ServedTemplate(found, stamp, prepared, self.policy)
+
+    def _from_template(
+        self, served: ServedTemplate, found: str, shown: str, request: PlatformRequest
+    ) -> Reply:
+        """A kept template rendered; its checks skipped when this very text passed them."""
+        prepared = served.prepared
+        generation = prepared.generation
+        rendered = prepared.render({"request": request.to_context()})
+        key = None
+        # Only a render during which no file was (re)loaded is looked up or kept.
+        if (
+            rendered.marked is not None
+            and not rendered.problems
+            and (prepared.generation == generation)
+        ):
+            # The marked text holds the output and the template lines that made it (where
+            # a finding is located); the generation, the state of every included file.
+            key = (served, generation, rendered.marked, self.lint, self.max_reply_bytes)
+            checked = self._checked.get(key)
+            if checked is not None:
+                return Reply(200, checked.body, shown, diagnostics=list(checked.diagnostics))
+        document, problems = prepared.parse(rendered)
+        reply = self._from_sources([LoadedSource(found, found, document, problems)], found, shown)
+        if key is not None and not reply.fallback and reply.status == 200:
+            size = len(rendered.marked or "") + len(reply.body)
+            self._checked.put(key, Checked(reply.body, reply.diagnostics), size)
+        return reply
+
+    def _from_sources(self, sources: list[LoadedSource], found: str, shown: str) -> Reply:
         problems = [d for s in sources for d in s.diagnostics]
         documents = [s.document for s in sources if s.document is not None]
         if len(documents) != 1 or any(d.is_error for d in problems):
@@ -317,8 +417,29 @@ class FlowService:
 
     def validated(self, flow: object, source: str, found: Sequence[Diagnostic] = ()) -> Reply:
         """The reply for ``flow`` after schema and lint checks; the fallback when it fails."""
+        loaded = self._loaded(flow, source, found)
+        if isinstance(loaded, Reply):
+            return loaded
+        document, problems = loaded
+        problems.extend(self._check(document))
+        if any(d.is_error for d in problems):
+            return self._fallback(source, problems)
+        body = _as_bytes(document)
+        if len(body) > self.max_reply_bytes:
+            message = f"the reply is larger than the {self.max_reply_bytes:,}-byte limit"
+            return self._fallback(source, [*problems, _problem("CF006", message, source)])
+        return Reply(200, body, source, diagnostics=problems)
+
+    def _loaded(
+        self, flow: object, source: str, found: Sequence[Diagnostic]
+    ) -> tuple[Document, list[Diagnostic]] | Reply:
+        """The one Document ``flow`` is, with the problems so far, or the fallback reply."""
         from callflow.sources import load_flows
 
+        if isinstance(flow, Document):  # what the front door would give: the same Document
+            if any(d.is_error for d in found):
+                return self._fallback(source, list(found))
+            return flow, list(found)
         try:
             sources = load_flows(flow, filename=source if isinstance(flow, str | bytes) else None)
         except TypeError as error:
@@ -329,15 +450,7 @@ class FlowService:
             if not problems:
                 problems = [_problem("CF604", "the flow gave no single document", source)]
             return self._fallback(source, problems)
-        document = documents[0]
-        problems.extend(self._check(document))
-        if any(d.is_error for d in problems):
-            return self._fallback(source, problems)
-        body = _as_bytes(document)
-        if len(body) > self.max_reply_bytes:
-            message = f"the reply is larger than the {self.max_reply_bytes:,}-byte limit"
-            return self._fallback(source, [*problems, _problem("CF006", message, source)])
-        return Reply(200, body, source, diagnostics=problems)
+        return documents[0], problems
 
     def _check(self, document: Document) -> list[Diagnostic]:
         from callflow.check import check_document

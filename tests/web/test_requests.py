@@ -142,3 +142,30 @@ def test_any_bytes_give_a_typed_request_or_a_request_error(
     else:
         context = request.to_context()
         assert context["event"] == request.event
+
+
+_PIECES = ["a", "b", "=", "&", "+", "%", "%2B", "%2b", "%20", "%ff", "%c3%a9", "%C3%A9"]
+_PIECES += ["%e2", "%4", "%zz", "%+1", "% 1", "é", "x y", ""]
+_QUERY_PIECES = st.lists(
+    st.sampled_from(_PIECES) | st.text(alphabet="ab=&+%0123456789cdefCDEF", max_size=6),
+    max_size=12,
+).map("".join)
+
+
+@settings(max_examples=400)
+@given(_QUERY_PIECES)
+def test_query_fields_are_what_parse_qsl_gives(text: str) -> None:
+    from urllib.parse import parse_qsl
+
+    from callflow.web._requests import query_fields
+
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, errors="strict", max_num_fields=5)
+    except (UnicodeDecodeError, ValueError) as error:
+        with pytest.raises(type(error)):
+            query_fields(text, max_fields=5)
+        return
+    expected: dict[str, str] = {}
+    for name, value in pairs:
+        expected.setdefault(name, value)
+    assert query_fields(text, max_fields=5) == expected
