@@ -50,7 +50,8 @@ ALLOWED = {
     ("commands/validate.py", "resolve"),  # --schema XSD, made absolute for worker processes
     ("commands/render.py", "resolve"),  # -I folders for includes
     # The change stamp of the folder a served flow was found in (when it changes, the flow
-    # is looked for again through the front door, which also reads it on every request).
+    # is looked for again through the front door; an XML flow is read through it on every
+    # request, a template is kept compiled while one lstat says its file is unchanged).
     ("web/_service.py", "os.stat"),
 }
 
