@@ -24,13 +24,15 @@ tests/dsl/test_fast.py holds every answer here to the plain path's.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from typing import cast
+from types import FrameType
+from typing import Any, cast
 
-from callflow.dsl import _nodes
+from callflow.dsl import _nodes, _source
 from callflow.dsl._content import ElementSpec
 from callflow.dsl._source import Site
-from callflow.dsl._values import AttributeSpec
+from callflow.dsl._values import XML_CHARACTERS, AttributeSpec
 
 #: How many values are remembered (all attributes together), and the longest string.
 LIMIT = 4096
@@ -50,8 +52,11 @@ def convert(attribute: AttributeSpec, value: object) -> str:
     key = (attribute, kind, value)
     wire = _converted.get(key)
     if wire is None:
-        wire = attribute.convert(value)  # raises for a bad value: nothing is remembered
-        if len(_converted) < LIMIT and (kind is not str or len(value) <= LENGTH):  # type: ignore[arg-type]
+        if isinstance(value, str) and accepted(attribute, value):
+            wire = value
+        else:
+            wire = attribute.convert(value)  # raises for a bad value: nothing is remembered
+        if len(_converted) < LIMIT and (kind is not str or len(wire) <= LENGTH):
             _converted[key] = wire
     return wire
 
@@ -60,16 +65,90 @@ def check_text(attribute: AttributeSpec, text: str) -> str | None:
     """``attribute.check(text)``, from memory when this text was found valid before."""
     if (attribute, text) in _valid_texts:
         return None
-    reason = attribute.check(text)
+    reason = None if accepted(attribute, text) else attribute.check(text)
     if reason is None and len(_valid_texts) < LIMIT and len(text) <= LENGTH:
         _valid_texts.add((attribute, text))
     return reason
 
 
+# -- strings the plain rule accepts unchanged, matched at once ----------------------------
+
+#: A string or token without whitespace, of characters XML allows (a token's whitespace would
+#: be collapsed: such a value is left to the plain rule).
+_CHARACTERS = "[" + XML_CHARACTERS + "]*\\Z"
+_NO_WHITESPACE = "[" + XML_CHARACTERS.replace("\t\n\r\x20", "\x21") + "]*\\Z"
+_UNSEEN: Any = object()  # the attribute's pattern is not compiled yet
+
+_quick: dict[AttributeSpec, re.Pattern[str] | None] = {}
+
+
+def accepted(attribute: AttributeSpec, value: str) -> bool:
+    """True when ``value`` is a wire value the plain rule accepts as it is (False: ask it)."""
+    pattern = _quick.get(attribute, _UNSEEN)
+    if pattern is _UNSEEN:
+        if len(_quick) >= LIMIT:
+            _quick.clear()
+        pattern = _quick[attribute] = quick_pattern(attribute)
+    return pattern is not None and pattern.fullmatch(value) is not None
+
+
+def quick_pattern(attribute: AttributeSpec) -> re.Pattern[str] | None:
+    """One regular expression for what `_values.check_wire_value` accepts of a string or token
+    attribute: XML characters (a token without whitespace), in the enumeration, matching the
+    schema's pattern. None for the other kinds, or a pattern that does not combine."""
+    if attribute.kind == "string":
+        parts = [f"(?={_CHARACTERS})"]
+    elif attribute.kind in ("token", "enum"):
+        parts = [f"(?={_NO_WHITESPACE})"]
+    else:
+        return None
+    if attribute.enumeration:
+        parts.append("(?=(?:" + "|".join(map(re.escape, attribute.enumeration)) + ")\\Z)")
+    parts.append(f"(?:{attribute.pattern})" if attribute.pattern is not None else "(?s:.*)")
+    try:
+        return re.compile("".join(parts))
+    except re.error:
+        return None
+
+
 def forget() -> None:
-    """Forget every remembered value (tests use it to run the plain rule again)."""
+    """Forget every remembered value and frame (tests use it to run the plain rule again)."""
+    global _recent
     _converted.clear()
     _valid_texts.clear()
+    _recent = _NO_FRAME
+
+
+# -- source capture -------------------------------------------------------------------------
+
+#: Code flags of a frame that can be suspended and resumed elsewhere, under other callers.
+_SUSPENDABLE = 0x20 | 0x80 | 0x100 | 0x200  # generator, coroutine, iterable coroutine, async gen
+
+_NO_FRAME: tuple[FrameType | None, FrameType | None, Site] = (None, None, ())
+
+#: The frame that last asked for a site, the author frame it found and that frame's callers.
+_recent = _NO_FRAME
+
+
+def author_site(frame: FrameType | None) -> Site:
+    """``_source.author_site(frame)``, reading the author's callers once per call of a function.
+
+    While a frame runs, every frame above it waits in a call: the author's callers cannot
+    change until it returns, so nodes built one after another by one call of a function share
+    them, and only the author's own instruction offset is read again. A generator or coroutine
+    is suspended and resumed under other callers: its callers are read every time. The
+    frame is held (with its locals) until the next node is built.
+    """
+    global _recent
+    start, author, chain = _recent
+    if frame is not start or author is None:
+        author = _source.author_frame(frame)
+        if author is None or frame is None:
+            return ()
+        chain = _source.callers(author)
+        if not frame.f_code.co_flags & _SUSPENDABLE:
+            _recent = (frame, author, chain)
+    return ((author.f_code, author.f_lasti), *chain)
 
 
 def build(

@@ -20,7 +20,7 @@ from lxml import etree
 from callflow.document import Document, load_bytes
 from callflow.dsl import _fast
 from callflow.dsl._content import EMPTY, ElementSpec, derive
-from callflow.dsl._source import Site, author_site, keyword_location, site_location
+from callflow.dsl._source import Site, keyword_location, site_location
 from callflow.dsl._values import XML_NAME, AttributeSpec, illegal_character, value_hint
 from callflow.dsl._writer import to_lxml, write
 from callflow.errors import BuildError, ValidationError
@@ -248,7 +248,7 @@ class Element(Node):
     ) -> None:
         """Check and keep what the generated ``__init__`` was given."""
         # Frames 0 and 1 are this method and the generated __init__: callflow's own.
-        site = author_site(sys._getframe(2))
+        site = _fast.author_site(sys._getframe(2))
         if _fast.build(self, site, children, attributes, content):
             return
         self._start(site)
@@ -498,7 +498,7 @@ class UncheckedElement(Node):
         text: str | None = None,
         attributes: Mapping[str, str] | None = None,
     ) -> None:
-        self._start(author_site(sys._getframe(1)))
+        self._start(_fast.author_site(sys._getframe(1)))
         self._setup(tag, text, attributes or {})
         self._take(children)
         self._join_open_block()
@@ -562,7 +562,7 @@ class Comment(Node):
     __slots__ = ()
 
     def __init__(self, text: str) -> None:
-        self._start(author_site(sys._getframe(1)))
+        self._start(_fast.author_site(sys._getframe(1)))
         self._setup(text)
         self._join_open_block()
 
