@@ -183,7 +183,7 @@ def build(
             if child is block or (child._children and _nodes._holds(child, block)):  # type: ignore[attr-defined,arg-type]
                 return False
     kids = cast("list[_nodes.Node]", list(children))  # all nodes: `_state_after` checked
-    node._start(site, wire, text, kids, state)
+    node._start(spec.tag, site, wire, text, kids, state)
     for child in kids:
         if child._pending_in is not None:  # built inside an open block, claimed here
             child._pending_in._release(child)
@@ -225,9 +225,9 @@ def _state_after(spec: ElementSpec, children: tuple[object, ...]) -> int:
         if not isinstance(child, _nodes.Node):
             return -1  # None, a list of nodes, a mistake: the plain path sorts it out
         if isinstance(child, _nodes.Element):
-            following = machine.moves[state].get(child.SPEC.tag)
+            following = machine.moves[state].get(child._tag)
             if following is None:
-                following = machine.step(state, child.SPEC.tag)
+                following = machine.step(state, child._tag)
             if following < 0:
                 return -1
             state = following

@@ -22,7 +22,7 @@ from callflow.dsl import _fast
 from callflow.dsl._content import EMPTY, ElementSpec, derive
 from callflow.dsl._source import Site, keyword_location, site_location
 from callflow.dsl._values import XML_NAME, AttributeSpec, illegal_character, value_hint
-from callflow.dsl._writer import to_lxml, write
+from callflow.dsl._writer import COMMENT_TAG, to_lxml, write
 from callflow.errors import BuildError, ValidationError
 from callflow.sourcemap import SourceLocation, SourceMap
 
@@ -38,8 +38,18 @@ class Node:
     while the block is still open moves it there instead, so fragments never appear twice.
     """
 
-    __slots__ = ("_attributes", "_children", "_open", "_pending_in", "_state", "_text", "_where")
+    __slots__ = (
+        "_attributes",
+        "_children",
+        "_open",
+        "_pending_in",
+        "_state",
+        "_tag",
+        "_text",
+        "_where",
+    )
 
+    _tag: str  # the XML tag ("#comment" for a comment)
     _attributes: dict[str, str]
     _children: list[Node]
     _text: str | None
@@ -52,7 +62,7 @@ class Node:
 
     @property
     def tag(self) -> str:
-        raise NotImplementedError
+        return self._tag
 
     @property
     def location(self) -> SourceLocation:
@@ -102,6 +112,7 @@ class Node:
 
     def _start(
         self,
+        tag: str,
         where: SourceLocation | Site,
         attributes: dict[str, str] | None = None,
         text: str | None = None,
@@ -109,6 +120,7 @@ class Node:
         state: int = 0,
     ) -> None:
         """Set every field of a new node (empty unless given)."""
+        self._tag = tag
         self._attributes = {} if attributes is None else attributes
         self._children = [] if children is None else children
         self._text = text
@@ -239,10 +251,6 @@ class Element(Node):
 
     SPEC: ClassVar[ElementSpec]
 
-    @property
-    def tag(self) -> str:
-        return self.SPEC.tag
-
     def _build(
         self, children: tuple[object, ...], attributes: Mapping[str, object], content: object
     ) -> None:
@@ -251,7 +259,7 @@ class Element(Node):
         site = _fast.author_site(sys._getframe(2))
         if _fast.build(self, site, children, attributes, content):
             return
-        self._start(site)
+        self._start(self.SPEC.tag, site)
         self._set_attributes(attributes)
         if content is not None:
             self._set_text(content)
@@ -465,7 +473,7 @@ class Element(Node):
     ) -> Self:
         """A node from XML attribute and text values (used by `callflow.parse`)."""
         node = cls.__new__(cls)
-        node._start(location)
+        node._start(cls.SPEC.tag, location)
         for name, value in attributes.items():
             attribute = cls.SPEC.by_name.get(name)
             if attribute is None:
@@ -489,7 +497,7 @@ class UncheckedElement(Node):
     """The escape hatch for a tag the schema does not know yet: nothing about it is checked
     except that it is well-formed XML. Validation then reports it as the schema sees it."""
 
-    __slots__ = ("_tag",)
+    __slots__ = ()
 
     def __init__(
         self,
@@ -498,7 +506,7 @@ class UncheckedElement(Node):
         text: str | None = None,
         attributes: Mapping[str, str] | None = None,
     ) -> None:
-        self._start(_fast.author_site(sys._getframe(1)))
+        self._start(tag, _fast.author_site(sys._getframe(1)))
         self._setup(tag, text, attributes or {})
         self._take(children)
         self._join_open_block()
@@ -533,10 +541,6 @@ class UncheckedElement(Node):
                 )
         self._text = text or None
 
-    @property
-    def tag(self) -> str:
-        return self._tag
-
     def add(self, *children: Node | Iterable[Node] | None) -> Self:
         """Append children (nodes, iterables of nodes, or None to skip); returns the node."""
         return self._add(children)
@@ -546,7 +550,7 @@ class UncheckedElement(Node):
         cls, tag: str, attributes: Mapping[str, str], text: str | None, location: SourceLocation
     ) -> UncheckedElement:
         node = cls.__new__(cls)
-        node._start(location)
+        node._start(tag, location)
         node._setup(tag, text, attributes)
         return node
 
@@ -562,7 +566,7 @@ class Comment(Node):
     __slots__ = ()
 
     def __init__(self, text: str) -> None:
-        self._start(_fast.author_site(sys._getframe(1)))
+        self._start(COMMENT_TAG, _fast.author_site(sys._getframe(1)))
         self._setup(text)
         self._join_open_block()
 
@@ -578,14 +582,10 @@ class Comment(Node):
             )
         self._text = text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
-    @property
-    def tag(self) -> str:
-        return "#comment"
-
     @classmethod
     def _from_wire(cls, text: str, location: SourceLocation) -> Comment:
         node = cls.__new__(cls)
-        node._start(location)
+        node._start(COMMENT_TAG, location)
         node._setup(text)
         return node
 
@@ -606,13 +606,14 @@ class FlowElement(Element):
 
     def _start(
         self,
+        tag: str,
         where: SourceLocation | Site,
         attributes: dict[str, str] | None = None,
         text: str | None = None,
         children: list[Node] | None = None,
         state: int = 0,
     ) -> None:
-        super()._start(where, attributes, text, children, state)
+        super()._start(tag, where, attributes, text, children, state)
         self._comments_before: tuple[str, ...] = ()
         self._comments_after: tuple[str, ...] = ()
 
