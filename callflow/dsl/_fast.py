@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from types import FrameType
-from typing import Any, cast
+from typing import Any
 
 from callflow.dsl import _nodes, _source
 from callflow.dsl._content import ElementSpec
@@ -161,9 +161,14 @@ def build(
     """Build ``node`` as the plain path would and answer True; or change nothing and answer
     False when an argument is not one this path is sure of."""
     spec = node.SPEC
-    wire = _wire(spec, attributes)
-    if wire is None:
+    if attributes:
+        wire = _wire(spec, attributes)
+        if wire is None:
+            return False
+    elif spec.required:
         return False
+    else:
+        wire = {}
     text: str | None = None
     if content is not None:
         if spec.text is None or content.__class__ is not str:
@@ -182,7 +187,7 @@ def build(
         for child in children:
             if child is block or (child._children and _nodes._holds(child, block)):  # type: ignore[attr-defined,arg-type]
                 return False
-    kids = cast("list[_nodes.Node]", list(children))  # all nodes: `_state_after` checked
+    kids: list[_nodes.Node] = list(children)  # type: ignore[arg-type]  # `_state_after` saw nodes
     node._start(spec.tag, site, wire, text, kids, state)
     for child in kids:
         if child._pending_in is not None:  # built inside an open block, claimed here
