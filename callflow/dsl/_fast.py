@@ -32,7 +32,7 @@ from typing import Any
 from callflow.dsl import _nodes, _source
 from callflow.dsl._content import ElementSpec
 from callflow.dsl._source import Site
-from callflow.dsl._values import XML_CHARACTERS, AttributeSpec
+from callflow.dsl._values import AttributeSpec
 
 #: How many values are remembered (all attributes together), and the longest string.
 LIMIT = 4096
@@ -73,42 +73,50 @@ def check_text(attribute: AttributeSpec, text: str) -> str | None:
 
 # -- strings the plain rule accepts unchanged, matched at once ----------------------------
 
-#: A string or token without whitespace, of characters XML allows (a token's whitespace would
-#: be collapsed: such a value is left to the plain rule).
-_CHARACTERS = "[" + XML_CHARACTERS + "]*\\Z"
-_NO_WHITESPACE = "[" + XML_CHARACTERS.replace("\t\n\r\x20", "\x21") + "]*\\Z"
-_UNSEEN: Any = object()  # the attribute's pattern is not compiled yet
-
-_quick: dict[AttributeSpec, re.Pattern[str] | None] = {}
+#: What `accepted` answers for each attribute it was asked about: the schema's enumeration and
+#: pattern in one expression (None: there is neither), or `_NEVER` when they do not combine.
+_patterns: dict[AttributeSpec, re.Pattern[str] | None] = {}
+_NEVER = re.compile("(?!)")
+_UNSEEN: Any = object()  # the attribute's expression is not compiled yet
+_TOKEN_KINDS = ("token", "enum")
 
 
 def accepted(attribute: AttributeSpec, value: str) -> bool:
-    """True when ``value`` is a wire value the plain rule accepts as it is (False: ask it)."""
-    pattern = _quick.get(attribute, _UNSEEN)
+    """True when ``value`` is a wire value the plain rule accepts as it is (False: ask it).
+
+    A printable string holds only characters XML allows (`str.isprintable` refuses controls,
+    surrogates, non-characters and every whitespace but the space); a token without a space
+    has no whitespace to collapse. What is left is the schema's enumeration and pattern.
+    """
+    if not value.isprintable():
+        return False
+    kind = attribute.kind
+    if kind != "string" and (kind not in _TOKEN_KINDS or " " in value):
+        return False
+    pattern = _patterns.get(attribute, _UNSEEN)
     if pattern is _UNSEEN:
-        if len(_quick) >= LIMIT:
-            _quick.clear()
-        pattern = _quick[attribute] = quick_pattern(attribute)
-    return pattern is not None and pattern.fullmatch(value) is not None
+        if len(_patterns) >= LIMIT:
+            _patterns.clear()
+        pattern = _patterns[attribute] = quick_pattern(attribute)
+    return pattern is None or pattern.fullmatch(value) is not None
 
 
 def quick_pattern(attribute: AttributeSpec) -> re.Pattern[str] | None:
-    """One regular expression for what `_values.check_wire_value` accepts of a string or token
-    attribute: XML characters (a token without whitespace), in the enumeration, matching the
-    schema's pattern. None for the other kinds, or a pattern that does not combine."""
-    if attribute.kind == "string":
-        parts = [f"(?={_CHARACTERS})"]
-    elif attribute.kind in ("token", "enum"):
-        parts = [f"(?={_NO_WHITESPACE})"]
-    else:
-        return None
+    """The attribute's enumeration and pattern as one expression to match whole values (None
+    when it has neither; `_NEVER` when they do not combine)."""
+    parts = []
     if attribute.enumeration:
         parts.append("(?=(?:" + "|".join(map(re.escape, attribute.enumeration)) + ")\\Z)")
-    parts.append(f"(?:{attribute.pattern})" if attribute.pattern is not None else "(?s:.*)")
+    if attribute.pattern is not None:
+        parts.append(f"(?:{attribute.pattern})")
+    elif parts:
+        parts.append("(?s:.*)")
+    if not parts:
+        return None
     try:
         return re.compile("".join(parts))
     except re.error:
-        return None
+        return _NEVER
 
 
 def forget() -> None:

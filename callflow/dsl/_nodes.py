@@ -155,10 +155,11 @@ class Node:
     def _release(self, child: Node) -> None:
         """Let go of ``child``, which joined this open block and is claimed elsewhere."""
         children = self._children
-        for index in range(len(children) - 1, -1, -1):  # usually the last one
-            if children[index] is child:
-                del children[index]
-                break
+        index = len(children) - 1
+        while index >= 0 and children[index] is not child:  # usually the last one
+            index -= 1
+        if index >= 0:
+            del children[index]
         child._pending_in = None
 
     def _append(self, child: Node) -> None:

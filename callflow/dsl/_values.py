@@ -10,9 +10,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-#: The characters XML 1.0 allows, as the inside of a regular expression's character class.
-XML_CHARACTERS = "\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff"
-_XML_ILLEGAL = re.compile(f"[^{XML_CHARACTERS}]")
+_XML_ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 # Plain names only: no namespace prefixes, and nothing starting with "xml", which XML
 # reserves (an `xmlns` attribute would silently move the whole flow into a namespace).
 XML_NAME = re.compile(r"(?![Xx][Mm][Ll])[A-Za-z_][A-Za-z0-9._-]*")

@@ -268,7 +268,7 @@ def test_a_string_matched_at_once_is_one_the_plain_rule_accepts(
 @pytest.mark.parametrize(
     ("cls", "keyword", "value"),
     [
-        (Say, "#text", "Welcome to Example Corp.\nPress 1."),
+        (Say, "#text", "Welcome to Example Corp. Press 1."),
         (Callback, "url", "https://ivr.example.com/done/7"),
         (Callback, "method", "POST"),
         (Gather, "finish_on_key", "#"),
