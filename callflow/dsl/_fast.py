@@ -1,23 +1,31 @@
-"""The builder's fast path, fenced here: the common node in one function, and a memory of
-attribute values found valid.
+"""The builder's fast path, fenced here: the common node in one function, the author's
+callers read once per call of a function, and strings matched at once or from memory.
 
 `build` does what `Element._build` does, in one function instead of the dozen calls of the
 plain path, for the node every flow is made of: known keywords, values and text of the
 expected types, children that are nodes in an order the content model allows. For anything
 else (an error, the escape hatch, a list of children) it changes nothing and answers False,
-and the plain path runs, raising what it raises. With the memory below it saves about a fifth
-of the work of building and writing the benchmark's flow (tests/benchmarks/bench_builder.py;
-counted with callgrind, 2026-12-01: 679k instructions per document on the plain path, 553k
-with this one, nested calls; 738k and 650k with `with` blocks).
+and the plain path runs, raising what it raises.
+
+`author_site` gives what `_source.author_site` gives, but reads the author's callers once
+for all the nodes one call of a function builds (they cannot change while it runs); a
+generator or coroutine is walked every time. Reading the callers was the largest single
+cost of a node (about 8k of its ~26k instructions with three callers, as in the benchmark).
 
 Flows repeat their values (the same prompts, URLs, methods and keys in every document a
-service answers), and checking a string costs more than anything else a node does:
-`convert` and `check_text` answer from memory for a value this process already converted,
-and otherwise ask the plain rule (`AttributeSpec.convert`, `AttributeSpec.check`) and
-remember its answer when it was a success. Only values of exact types ``str``, ``int`` and
-``bool`` are remembered (keyed by type: ``True == 1``), at most `LIMIT` of them, strings of
-at most `LENGTH` characters: a few hundred kilobytes at most, however many texts an
-application makes up.
+service answers): `convert` and `check_text` answer from memory for a value this process
+already converted, and otherwise match a printable string against the schema's pattern at
+once (`accepted`) or ask the plain rule (`AttributeSpec.convert`, `AttributeSpec.check`),
+and remember a success. Only values of exact types ``str``, ``int`` and ``bool`` are
+remembered (keyed by type: ``True == 1``), at most `LIMIT` of them, strings of at most
+`LENGTH` characters: a few hundred kilobytes at most, however many texts an application
+makes up.
+
+What it buys, counted with callgrind (2026-12-02, Python 3.11, instructions per document of
+tests/benchmarks/bench_builder.py, build + serialise; twilio-python: 838k): nested calls
+~430k with this module, ~770k without it (same texts), ~460k and ~760k (new texts); `with`
+blocks ~510k and ~810k, ~545k and ~820k. ``bench_builder.py --plain-path`` runs the plain
+path alone.
 
 tests/dsl/test_fast.py holds every answer here to the plain path's.
 """
