@@ -1,33 +1,43 @@
-"""The builder's fast path, fenced here: the common node in one function, and a memory of
-attribute values found valid.
+"""The builder's fast path, fenced here: the common node in one function, the author's
+callers read once per call of a function, and strings matched at once or from memory.
 
 `build` does what `Element._build` does, in one function instead of the dozen calls of the
 plain path, for the node every flow is made of: known keywords, values and text of the
 expected types, children that are nodes in an order the content model allows. For anything
 else (an error, the escape hatch, a list of children) it changes nothing and answers False,
-and the plain path runs, raising what it raises. With the memory below it saves about a fifth
-of the work of building and writing the benchmark's flow (tests/benchmarks/bench_builder.py;
-counted with callgrind, 2026-12-01: 679k instructions per document on the plain path, 553k
-with this one, nested calls; 738k and 650k with `with` blocks).
+and the plain path runs, raising what it raises.
+
+`author_site` gives what `_source.author_site` gives, but reads the author's callers once
+for all the nodes one call of a function builds (they cannot change while it runs); a
+generator or coroutine is walked every time. Reading the callers was the largest single
+cost of a node (about 8k of its ~26k instructions with three callers, as in the benchmark).
 
 Flows repeat their values (the same prompts, URLs, methods and keys in every document a
-service answers), and checking a string costs more than anything else a node does:
-`convert` and `check_text` answer from memory for a value this process already converted,
-and otherwise ask the plain rule (`AttributeSpec.convert`, `AttributeSpec.check`) and
-remember its answer when it was a success. Only values of exact types ``str``, ``int`` and
-``bool`` are remembered (keyed by type: ``True == 1``), at most `LIMIT` of them, strings of
-at most `LENGTH` characters: a few hundred kilobytes at most, however many texts an
-application makes up.
+service answers): `convert` and `check_text` answer from memory for a value this process
+already converted, and otherwise match a printable string against the schema's pattern at
+once (`accepted`) or ask the plain rule (`AttributeSpec.convert`, `AttributeSpec.check`),
+and remember a success. Only values of exact types ``str``, ``int`` and ``bool`` are
+remembered (keyed by type: ``True == 1``), at most `LIMIT` of them, strings of at most
+`LENGTH` characters: a few hundred kilobytes at most, however many texts an application
+makes up.
+
+What it buys, counted with callgrind (2026-12-02, Python 3.11, instructions per document of
+tests/benchmarks/bench_builder.py, build + serialise; twilio-python: 838k): nested calls
+~430k with this module, ~770k without it (same texts), ~460k and ~760k (new texts); `with`
+blocks ~510k and ~810k, ~545k and ~820k. ``bench_builder.py --plain-path`` runs the plain
+path alone.
 
 tests/dsl/test_fast.py holds every answer here to the plain path's.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from typing import cast
+from types import FrameType
+from typing import Any
 
-from callflow.dsl import _nodes
+from callflow.dsl import _nodes, _source
 from callflow.dsl._content import ElementSpec
 from callflow.dsl._source import Site
 from callflow.dsl._values import AttributeSpec
@@ -50,8 +60,11 @@ def convert(attribute: AttributeSpec, value: object) -> str:
     key = (attribute, kind, value)
     wire = _converted.get(key)
     if wire is None:
-        wire = attribute.convert(value)  # raises for a bad value: nothing is remembered
-        if len(_converted) < LIMIT and (kind is not str or len(value) <= LENGTH):  # type: ignore[arg-type]
+        if isinstance(value, str) and accepted(attribute, value):
+            wire = value
+        else:
+            wire = attribute.convert(value)  # raises for a bad value: nothing is remembered
+        if len(_converted) < LIMIT and (kind is not str or len(wire) <= LENGTH):
             _converted[key] = wire
     return wire
 
@@ -60,16 +73,98 @@ def check_text(attribute: AttributeSpec, text: str) -> str | None:
     """``attribute.check(text)``, from memory when this text was found valid before."""
     if (attribute, text) in _valid_texts:
         return None
-    reason = attribute.check(text)
+    reason = None if accepted(attribute, text) else attribute.check(text)
     if reason is None and len(_valid_texts) < LIMIT and len(text) <= LENGTH:
         _valid_texts.add((attribute, text))
     return reason
 
 
+# -- strings the plain rule accepts unchanged, matched at once ----------------------------
+
+#: What `accepted` answers for each attribute it was asked about: the schema's enumeration and
+#: pattern in one expression (None: there is neither), or `_NEVER` when they do not combine.
+_patterns: dict[AttributeSpec, re.Pattern[str] | None] = {}
+_NEVER = re.compile("(?!)")
+_UNSEEN: Any = object()  # the attribute's expression is not compiled yet
+_TOKEN_KINDS = ("token", "enum")
+
+
+def accepted(attribute: AttributeSpec, value: str) -> bool:
+    """True when ``value`` is a wire value the plain rule accepts as it is (False: ask it).
+
+    A printable string holds only characters XML allows (`str.isprintable` refuses controls,
+    surrogates, non-characters and every whitespace but the space); a token without a space
+    has no whitespace to collapse. What is left is the schema's enumeration and pattern.
+    """
+    if not value.isprintable():
+        return False
+    kind = attribute.kind
+    if kind != "string" and (kind not in _TOKEN_KINDS or " " in value):
+        return False
+    pattern = _patterns.get(attribute, _UNSEEN)
+    if pattern is _UNSEEN:
+        if len(_patterns) >= LIMIT:
+            _patterns.clear()
+        pattern = _patterns[attribute] = quick_pattern(attribute)
+    return pattern is None or pattern.fullmatch(value) is not None
+
+
+def quick_pattern(attribute: AttributeSpec) -> re.Pattern[str] | None:
+    """The attribute's enumeration and pattern as one expression to match whole values (None
+    when it has neither; `_NEVER` when they do not combine)."""
+    parts = []
+    if attribute.enumeration:
+        parts.append("(?=(?:" + "|".join(map(re.escape, attribute.enumeration)) + ")\\Z)")
+    if attribute.pattern is not None:
+        parts.append(f"(?:{attribute.pattern})")
+    elif parts:
+        parts.append("(?s:.*)")
+    if not parts:
+        return None
+    try:
+        return re.compile("".join(parts))
+    except re.error:
+        return _NEVER
+
+
 def forget() -> None:
-    """Forget every remembered value (tests use it to run the plain rule again)."""
+    """Forget every remembered value and frame (tests use it to run the plain rule again)."""
+    global _recent
     _converted.clear()
     _valid_texts.clear()
+    _recent = _NO_FRAME
+
+
+# -- source capture -------------------------------------------------------------------------
+
+#: Code flags of a frame that can be suspended and resumed elsewhere, under other callers.
+_SUSPENDABLE = 0x20 | 0x80 | 0x100 | 0x200  # generator, coroutine, iterable coroutine, async gen
+
+_NO_FRAME: tuple[FrameType | None, FrameType | None, Site] = (None, None, ())
+
+#: The frame that last asked for a site, the author frame it found and that frame's callers.
+_recent = _NO_FRAME
+
+
+def author_site(frame: FrameType | None) -> Site:
+    """``_source.author_site(frame)``, reading the author's callers once per call of a function.
+
+    While a frame runs, every frame above it waits in a call: the author's callers cannot
+    change until it returns, so nodes built one after another by one call of a function share
+    them, and only the author's own instruction offset is read again. A generator or coroutine
+    is suspended and resumed under other callers: its callers are read every time. The
+    frame is held (with its locals) until the next node is built.
+    """
+    global _recent
+    start, author, chain = _recent
+    if frame is not start or author is None:
+        author = _source.author_frame(frame)
+        if author is None or frame is None:
+            return ()
+        chain = _source.callers(author)
+        if not frame.f_code.co_flags & _SUSPENDABLE:
+            _recent = (frame, author, chain)
+    return ((author.f_code, author.f_lasti), *chain)
 
 
 def build(
@@ -82,9 +177,14 @@ def build(
     """Build ``node`` as the plain path would and answer True; or change nothing and answer
     False when an argument is not one this path is sure of."""
     spec = node.SPEC
-    wire = _wire(spec, attributes)
-    if wire is None:
+    if attributes:
+        wire = _wire(spec, attributes)
+        if wire is None:
+            return False
+    elif spec.required:
         return False
+    else:
+        wire = {}
     text: str | None = None
     if content is not None:
         if spec.text is None or content.__class__ is not str:
@@ -103,8 +203,8 @@ def build(
         for child in children:
             if child is block or (child._children and _nodes._holds(child, block)):  # type: ignore[attr-defined,arg-type]
                 return False
-    kids = cast("list[_nodes.Node]", list(children))  # all nodes: `_state_after` checked
-    node._start(site, wire, text, kids, state)
+    kids: list[_nodes.Node] = list(children)  # type: ignore[arg-type]  # `_state_after` saw nodes
+    node._start(spec.tag, site, wire, text, kids, state)
     for child in kids:
         if child._pending_in is not None:  # built inside an open block, claimed here
             child._pending_in._release(child)
@@ -146,9 +246,9 @@ def _state_after(spec: ElementSpec, children: tuple[object, ...]) -> int:
         if not isinstance(child, _nodes.Node):
             return -1  # None, a list of nodes, a mistake: the plain path sorts it out
         if isinstance(child, _nodes.Element):
-            following = machine.moves[state].get(child.SPEC.tag)
+            following = machine.moves[state].get(child._tag)
             if following is None:
-                following = machine.step(state, child.SPEC.tag)
+                following = machine.step(state, child._tag)
             if following < 0:
                 return -1
             state = following

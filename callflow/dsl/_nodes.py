@@ -20,9 +20,9 @@ from lxml import etree
 from callflow.document import Document, load_bytes
 from callflow.dsl import _fast
 from callflow.dsl._content import EMPTY, ElementSpec, derive
-from callflow.dsl._source import Site, author_site, keyword_location, site_location
+from callflow.dsl._source import Site, keyword_location, site_location
 from callflow.dsl._values import XML_NAME, AttributeSpec, illegal_character, value_hint
-from callflow.dsl._writer import to_lxml, write
+from callflow.dsl._writer import COMMENT_TAG, to_lxml, write
 from callflow.errors import BuildError, ValidationError
 from callflow.sourcemap import SourceLocation, SourceMap
 
@@ -38,8 +38,18 @@ class Node:
     while the block is still open moves it there instead, so fragments never appear twice.
     """
 
-    __slots__ = ("_attributes", "_children", "_open", "_pending_in", "_state", "_text", "_where")
+    __slots__ = (
+        "_attributes",
+        "_children",
+        "_open",
+        "_pending_in",
+        "_state",
+        "_tag",
+        "_text",
+        "_where",
+    )
 
+    _tag: str  # the XML tag ("#comment" for a comment)
     _attributes: dict[str, str]
     _children: list[Node]
     _text: str | None
@@ -52,7 +62,7 @@ class Node:
 
     @property
     def tag(self) -> str:
-        raise NotImplementedError
+        return self._tag
 
     @property
     def location(self) -> SourceLocation:
@@ -102,6 +112,7 @@ class Node:
 
     def _start(
         self,
+        tag: str,
         where: SourceLocation | Site,
         attributes: dict[str, str] | None = None,
         text: str | None = None,
@@ -109,6 +120,7 @@ class Node:
         state: int = 0,
     ) -> None:
         """Set every field of a new node (empty unless given)."""
+        self._tag = tag
         self._attributes = {} if attributes is None else attributes
         self._children = [] if children is None else children
         self._text = text
@@ -143,10 +155,11 @@ class Node:
     def _release(self, child: Node) -> None:
         """Let go of ``child``, which joined this open block and is claimed elsewhere."""
         children = self._children
-        for index in range(len(children) - 1, -1, -1):  # usually the last one
-            if children[index] is child:
-                del children[index]
-                break
+        index = len(children) - 1
+        while index >= 0 and children[index] is not child:  # usually the last one
+            index -= 1
+        if index >= 0:
+            del children[index]
         child._pending_in = None
 
     def _append(self, child: Node) -> None:
@@ -239,19 +252,15 @@ class Element(Node):
 
     SPEC: ClassVar[ElementSpec]
 
-    @property
-    def tag(self) -> str:
-        return self.SPEC.tag
-
     def _build(
         self, children: tuple[object, ...], attributes: Mapping[str, object], content: object
     ) -> None:
         """Check and keep what the generated ``__init__`` was given."""
         # Frames 0 and 1 are this method and the generated __init__: callflow's own.
-        site = author_site(sys._getframe(2))
+        site = _fast.author_site(sys._getframe(2))
         if _fast.build(self, site, children, attributes, content):
             return
-        self._start(site)
+        self._start(self.SPEC.tag, site)
         self._set_attributes(attributes)
         if content is not None:
             self._set_text(content)
@@ -465,7 +474,7 @@ class Element(Node):
     ) -> Self:
         """A node from XML attribute and text values (used by `callflow.parse`)."""
         node = cls.__new__(cls)
-        node._start(location)
+        node._start(cls.SPEC.tag, location)
         for name, value in attributes.items():
             attribute = cls.SPEC.by_name.get(name)
             if attribute is None:
@@ -489,7 +498,7 @@ class UncheckedElement(Node):
     """The escape hatch for a tag the schema does not know yet: nothing about it is checked
     except that it is well-formed XML. Validation then reports it as the schema sees it."""
 
-    __slots__ = ("_tag",)
+    __slots__ = ()
 
     def __init__(
         self,
@@ -498,7 +507,7 @@ class UncheckedElement(Node):
         text: str | None = None,
         attributes: Mapping[str, str] | None = None,
     ) -> None:
-        self._start(author_site(sys._getframe(1)))
+        self._start(tag, _fast.author_site(sys._getframe(1)))
         self._setup(tag, text, attributes or {})
         self._take(children)
         self._join_open_block()
@@ -533,10 +542,6 @@ class UncheckedElement(Node):
                 )
         self._text = text or None
 
-    @property
-    def tag(self) -> str:
-        return self._tag
-
     def add(self, *children: Node | Iterable[Node] | None) -> Self:
         """Append children (nodes, iterables of nodes, or None to skip); returns the node."""
         return self._add(children)
@@ -546,7 +551,7 @@ class UncheckedElement(Node):
         cls, tag: str, attributes: Mapping[str, str], text: str | None, location: SourceLocation
     ) -> UncheckedElement:
         node = cls.__new__(cls)
-        node._start(location)
+        node._start(tag, location)
         node._setup(tag, text, attributes)
         return node
 
@@ -562,7 +567,7 @@ class Comment(Node):
     __slots__ = ()
 
     def __init__(self, text: str) -> None:
-        self._start(author_site(sys._getframe(1)))
+        self._start(COMMENT_TAG, _fast.author_site(sys._getframe(1)))
         self._setup(text)
         self._join_open_block()
 
@@ -578,14 +583,10 @@ class Comment(Node):
             )
         self._text = text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
-    @property
-    def tag(self) -> str:
-        return "#comment"
-
     @classmethod
     def _from_wire(cls, text: str, location: SourceLocation) -> Comment:
         node = cls.__new__(cls)
-        node._start(location)
+        node._start(COMMENT_TAG, location)
         node._setup(text)
         return node
 
@@ -606,13 +607,14 @@ class FlowElement(Element):
 
     def _start(
         self,
+        tag: str,
         where: SourceLocation | Site,
         attributes: dict[str, str] | None = None,
         text: str | None = None,
         children: list[Node] | None = None,
         state: int = 0,
     ) -> None:
-        super()._start(where, attributes, text, children, state)
+        super()._start(tag, where, attributes, text, children, state)
         self._comments_before: tuple[str, ...] = ()
         self._comments_after: tuple[str, ...] = ()
 

@@ -79,16 +79,26 @@ def file_kind(filename: str) -> int:
 def author_site(frame: FrameType | None) -> Site:
     """The raw site of the author's code at or above ``frame``: the innermost frame that is
     neither callflow's nor the standard library's, then up to `MAX_CHAIN` user callers."""
-    kinds = _FILE_KINDS  # this runs for every node built: subscripts, not calls
+    author = author_frame(frame)
+    if author is None:
+        return ()
+    return ((author.f_code, author.f_lasti), *callers(author))
+
+
+def author_frame(frame: FrameType | None) -> FrameType | None:
+    """The innermost frame at or above ``frame`` that is the author's (None if there is none)."""
+    kinds = _FILE_KINDS
     while frame is not None and kinds[frame.f_code.co_filename] not in _AUTHOR_KINDS:
         frame = frame.f_back
-    if frame is None:
-        return ()
-    site = [(frame.f_code, frame.f_lasti)]
+    return frame
+
+
+def callers(frame: FrameType) -> Site:
+    """The sites of up to `MAX_CHAIN` user frames calling ``frame``, innermost first."""
+    kinds = _FILE_KINDS
+    site: list[tuple[CodeType, int]] = []
     caller = frame.f_back
-    while (
-        caller is not None and len(site) <= MAX_CHAIN and kinds[caller.f_code.co_filename] == USER
-    ):
+    while caller is not None and len(site) < MAX_CHAIN and kinds[caller.f_code.co_filename] == USER:
         site.append((caller.f_code, caller.f_lasti))
         caller = caller.f_back
     return tuple(site)

@@ -23,16 +23,17 @@ COMMENT_TAG = "#comment"
 def write(node: Node, out: list[str]) -> None:
     """Append the compact XML of ``node`` and everything below it to ``out``."""
     node._check_complete()
-    tag = node.tag
+    tag = node._tag
     text = node._text
     if tag == COMMENT_TAG:
         out.append(f"<!--{text}-->")
         return
     start = "<" + tag
-    for name, value in node._attributes.items():
-        if _ATTRIBUTE_SPECIAL.search(value) is not None:
-            value = escape_attribute(value)
-        start += f' {name}="{value}"'
+    if node._attributes:
+        for name, value in node._attributes.items():
+            if _ATTRIBUTE_SPECIAL.search(value) is not None:
+                value = escape_attribute(value)
+            start += f' {name}="{value}"'
     children = node._children
     if text is None:
         if not children:
@@ -79,12 +80,12 @@ def to_lxml(
     """``node`` as an lxml element (appended to ``parent`` when given); each element built
     is added to ``located`` with the node's location."""
     node._check_complete()
-    if node.tag == COMMENT_TAG:
+    tag = node._tag
+    if tag == COMMENT_TAG:
         comment = etree.Comment(node._text)
         if parent is not None:
             parent.append(comment)
         return comment
-    tag = node.tag
     element = etree.Element(tag) if parent is None else etree.SubElement(parent, tag)
     for name, value in node._attributes.items():
         element.set(name, value)

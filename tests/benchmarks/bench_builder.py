@@ -1,7 +1,7 @@
 """Builder cost: build and serialise a typical IVR flow, next to twilio-python's VoiceResponse.
 
 Run: ``pip install 'opentact-callflow[bench]'`` (or just ``twilio``), then
-``python tests/benchmarks/bench_builder.py [DOCUMENTS_PER_ROUND]``.
+``python tests/benchmarks/bench_builder.py [DOCUMENTS_PER_ROUND] [--plain-path]``.
 
 The document is the same in both builders: a greeting, a record, a gather with a prompt and a
 switch of two cases plus a default and an error, a dial, a callback and a hangup. callflow
@@ -11,6 +11,9 @@ Tags TwiML lacks go through twilio's generic ``add_child``. The builders are tim
 alternating rounds so that a burst of load on a shared machine hits all alike; the figure per
 builder is the median round (the best round is printed too), in wall time and in CPU time
 (user + sys of the process, which is all there is: no workers).
+
+With ``--plain-path`` callflow builds every node the plain way, its fenced fast path
+(``callflow/dsl/_fast.py``) switched off: the difference is what the fast path buys.
 
 Two workloads: the same texts in every document (a service answering calls with its menu),
 and new texts and URLs in every document (nothing the builder remembers from one document to
@@ -138,6 +141,18 @@ def per_document(build: Callable[[str], str], labels: list[str]) -> tuple[float,
     return wall / len(labels), (time.process_time() - cpu_started) / len(labels)
 
 
+def plain_path() -> None:
+    """Switch callflow's fast path off for the whole run: no shortcut of `build`, no memory of
+    values or frames, no string matched at once (what tests/dsl/test_fast.py does per test)."""
+    from callflow.dsl import _fast, _source
+
+    _fast.build = lambda *arguments: False
+    _fast.author_site = _source.author_site
+    _fast.accepted = lambda attribute, value: False
+    _fast.convert = lambda attribute, value: attribute.convert(value)
+    _fast.check_text = lambda attribute, text: attribute.check(text)
+
+
 def main() -> int:
     if VoiceResponse is None:
         print(
@@ -146,7 +161,11 @@ def main() -> int:
             file=sys.stderr,
         )
         return 2
-    documents = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
+    arguments = [argument for argument in sys.argv[1:] if argument != "--plain-path"]
+    documents = int(arguments[0]) if arguments else 2000
+    if "--plain-path" in sys.argv[1:]:
+        plain_path()
+        print("callflow's fast path is switched off (--plain-path)")
     builders: dict[str, Callable[[str], str]] = {
         "callflow, nested calls": callflow_nested,
         "callflow, with blocks": callflow_blocks,

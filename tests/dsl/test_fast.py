@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-from collections.abc import Iterator
+import sys
+import threading
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 from unittest import mock
@@ -32,6 +34,7 @@ from callflow.dsl import (
     _fast,
 )
 from callflow.dsl._elements import ELEMENT_CLASSES
+from callflow.dsl._source import author_site
 from callflow.errors import BuildError
 
 from .test_properties import construct, plans
@@ -77,6 +80,8 @@ def plain_path() -> Iterator[None]:
     """Build without the fast path: no `build` shortcut, nothing answered from memory."""
     with (
         mock.patch.object(_fast, "build", lambda *arguments: False),
+        mock.patch.object(_fast, "author_site", author_site),
+        mock.patch.object(_fast, "accepted", lambda attribute, value: False),
         mock.patch.object(_fast, "convert", lambda attribute, value: attribute.convert(value)),
         mock.patch.object(_fast, "check_text", lambda attribute, text: attribute.check(text)),
     ):
@@ -244,3 +249,122 @@ def test_a_node_built_in_a_block_is_refused_exactly_when_it_holds_the_block(
         else:
             Gather(inner)  # type: ignore[arg-type]
     assert len(block.children) == (0 if holds else 1)
+
+
+# ---------------------------------------------------------------- strings matched at once
+
+
+@pytest.mark.parametrize(("key", "spec"), ATTRIBUTE_SPECS, ids=lambda k: str(k))
+@settings(max_examples=60, deadline=None)
+@given(text=st.one_of(XML_TEXT, EDGY_TEXT, MARKUP_TEXT))
+def test_a_string_matched_at_once_is_one_the_plain_rule_accepts(
+    key: Any, spec: Any, text: str
+) -> None:
+    if _fast.accepted(spec, text):
+        assert spec.check(text) is None
+        assert spec.convert(text) == text
+
+
+@pytest.mark.parametrize(
+    ("cls", "keyword", "value"),
+    [
+        (Say, "#text", "Welcome to Example Corp. Press 1."),
+        (Callback, "url", "https://ivr.example.com/done/7"),
+        (Callback, "method", "POST"),
+        (Gather, "finish_on_key", "#"),
+        (Case, "dtmf", "12"),
+        (To, "#text", "+15550100001"),
+        (Say, "gender", "FEMALE"),
+    ],
+)
+def test_the_common_values_are_matched_at_once(cls: Any, keyword: str, value: str) -> None:
+    spec = cls.SPEC.text if keyword == "#text" else cls.SPEC.by_python[keyword]
+    assert _fast.accepted(spec, value)
+
+
+# ---------------------------------------------------------------- source capture
+
+
+def sites_of(build: Callable[[], list[Node]]) -> tuple[list[object], list[object]]:
+    """The raw sites of the nodes ``build`` makes, with the fast path and with the plain walk
+    (the fast path's memory of the last frame forgotten first), called from one place."""
+    made = []
+    for context in (contextlib.nullcontext(), plain_path()):
+        _fast.forget()
+        with context:
+            made.append([node._where for node in build()])
+    return made[0], made[1]
+
+
+def test_nodes_built_by_one_call_share_its_callers_and_keep_their_own_lines() -> None:
+    def menu() -> list[Node]:
+        return [Say("One."), Say("Two."), Case(Say("Three."), dtmf="3")]
+
+    def through_a_helper() -> list[Node]:
+        first = menu()
+        return [*first, Hangup(), *menu()]  # the same function called again, then back here
+
+    fast, plain = sites_of(through_a_helper)
+    lines = [(code.co_name, offset) for (code, offset), *_ in fast]  # type: ignore[misc]
+    assert fast == plain
+    assert len(set(lines)) == 4  # the two Says and the Case in menu, the Hangup here
+
+
+def test_a_generator_resumed_under_other_callers_gets_their_chain() -> None:
+    def steps() -> Iterator[Node]:
+        while True:
+            yield Say("Step.")
+
+    made = steps()
+
+    def first_caller() -> Node:
+        return next(made)
+
+    def second_caller() -> Node:
+        return next(made)
+
+    fast, plain = sites_of(lambda: [first_caller(), second_caller(), first_caller()])
+    assert fast == plain
+    assert fast[0] != fast[1]  # the callers differ, though the generator's line is the same
+
+
+def test_a_recursive_fragment_records_each_level_of_its_own_callers() -> None:
+    def nest(depth: int) -> list[Node]:
+        here = [Say("Level.")]
+        return here if depth == 0 else here + nest(depth - 1) + [Hangup()]
+
+    fast, plain = sites_of(lambda: nest(4))
+    assert fast == plain
+
+
+def test_threads_building_at_once_each_get_their_own_callers() -> None:
+    """Threads switched as often as possible: each node's callers are its own thread's."""
+    mismatches: list[tuple[object, object]] = []
+
+    def build_in(thread_function: Callable[[], None]) -> None:
+        thread_function()
+
+    def inner() -> None:
+        for _ in range(300):
+            node = Say("From a thread.")
+            expected = author_site(sys._getframe(0))[1:]  # this frame's callers, walked
+            if node._where[1:] != expected:
+                mismatches.append((node._where, expected))
+
+    def outer_a() -> None:
+        build_in(inner)
+
+    def outer_b() -> None:
+        inner()
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=target) for target in (outer_a, outer_b, outer_a)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert mismatches == []
