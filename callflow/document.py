@@ -90,16 +90,20 @@ class TagSpan:
     """Where one element is written: its start tag, attributes and end tag, as offsets.
 
     ``attributes`` (name -> (name offset, end of value, quote char)) is read from the start
-    tag on first use: most tags are never asked about their attributes.
+    tag on first use: most tags are never asked about their attributes. So is the end tag
+    (``end``, ``end_name``): pairing end tags with start tags takes a scan of the whole text,
+    which locating a finding never needs (only `callflow.fix` does).
     """
 
     __slots__ = (
         "_attributes",
         "_attrs_end",
         "_attrs_start",
+        "_end",
+        "_end_name",
+        "_index",
+        "_spans",
         "_text",
-        "end",
-        "end_name",
         "name",
         "name_end",
         "start",
@@ -114,20 +118,47 @@ class TagSpan:
         start_end: int,
         text: str,
         attrs_end: int,
+        *,
+        spans: TextSpans | None = None,
+        index: int = 0,
     ) -> None:
         self.name = name
         self.start = start  # the '<'
         self.name_end = name_end
         self.start_end = start_end  # just after the start tag's '>'
-        self.end = start_end  # just after the end tag (self-closing: the start tag)
-        self.end_name: tuple[int, int] | None = None  # the name in the end tag
         self._text = text
         self._attrs_start = name_end
         self._attrs_end = attrs_end
         self._attributes: dict[str, tuple[int, int, str]] | None = None
+        self._spans = spans  # where the end tag is looked up (None: there is none)
+        self._index = index
+        self._end = start_end
+        self._end_name: tuple[int, int] | None = None
 
     def __repr__(self) -> str:
         return f"TagSpan(<{self.name}> {self.start}:{self.end})"
+
+    def _pair(self) -> None:
+        spans, self._spans = self._spans, None
+        if spans is not None:
+            match = spans._end_of(self._index)
+            if match is not None:
+                self._end = match.end()
+                self._end_name = (match.start("end"), match.end("end"))
+
+    @property
+    def end(self) -> int:
+        """Just after the end tag (a self-closing tag, or one never closed: the start tag)."""
+        if self._spans is not None:
+            self._pair()
+        return self._end
+
+    @property
+    def end_name(self) -> tuple[int, int] | None:
+        """Where the name in the end tag is written (None without an end tag)."""
+        if self._spans is not None:
+            self._pair()
+        return self._end_name
 
     @property
     def attributes(self) -> dict[str, tuple[int, int, str]]:
@@ -235,11 +266,9 @@ class TextSpans:
                 match.end(),
                 self._text,
                 match.end("attrs"),
+                spans=self,
+                index=index,
             )
-            end = self._end_of(index)
-            if end is not None:
-                span.end = end.end()
-                span.end_name = (end.start("end"), end.end("end"))
             self._spans[index] = span
         return span
 
@@ -283,6 +312,7 @@ class Document:
         "_path_lookups",
         "_paths",
         "_spans",
+        "_strict",
         "_text",
         "name",
         "root",
@@ -304,6 +334,9 @@ class Document:
         self.name = source_map.file
         self._text = text
         self._data = data
+        #: Whether ``_text`` is ``_data`` decoded strictly in its encoding (as a reporter
+        #: decodes the file), not with bad bytes replaced or from elsewhere.
+        self._strict = False
         self._spans: TextSpans | None = None
         self._index: dict[etree._Element, int] | None = None
         self._paths: dict[etree._Element, str] | None = None
@@ -316,8 +349,13 @@ class Document:
         """The XML text. A file's bytes are decoded on first use: a clean document that
         nobody asks a location of never pays for it."""
         if self._text is None:
-            assert self._data is not None
-            self._text = decode_xml(self._data).removeprefix("\ufeff")
+            data = self._data
+            assert data is not None
+            try:  # the bytes as a reporter reads them, when they decode strictly
+                self._text = data.decode(sniff_encoding(data)).removeprefix("\ufeff")
+                self._strict = True
+            except (LookupError, UnicodeDecodeError):
+                self._text = decode_xml(data).removeprefix("\ufeff")
         return self._text
 
     def __repr__(self) -> str:
@@ -482,13 +520,18 @@ class Document:
         reporter then quotes nothing), or when the Document was made from text."""
         if self._data is None:
             return None
-        data = self._data
-        try:
-            text = data.decode(sniff_encoding(data)).removeprefix("\ufeff")
-        except (LookupError, UnicodeDecodeError):
-            return None
-        if self._text is None:  # the same text `text` decodes (nothing was replaced)
-            self._text = text
+        if self._strict:  # `text` was decoded strictly: the same text, decoded once
+            text = self._text
+            assert text is not None
+        else:
+            data = self._data
+            try:
+                text = data.decode(sniff_encoding(data)).removeprefix("\ufeff")
+            except (LookupError, UnicodeDecodeError):
+                return None
+            if self._text is None:  # the same text `text` decodes (nothing was replaced)
+                self._text = text
+                self._strict = True
         if self._lines is None:
             self._lines = split_lines(text)
         return self._lines
