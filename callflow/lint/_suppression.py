@@ -26,6 +26,9 @@ _DIRECTIVE = re.compile(
 _CODE = re.compile(r"CF\d{1,3}", re.IGNORECASE)
 # Every directive holds this: a text without it has none, and its lines need not be split.
 _MENTION = re.compile(r"callflow:", re.IGNORECASE)
+#: Where ``text`` first says ``callflow:`` (any case), or None: a text without it holds no
+#: directive, on a line or in a comment.
+mentions_directive = _MENTION.search
 # What a line holds when it is nothing but a comment, in the three source kinds.
 _COMMENT_ONLY = re.compile(r"^\s*(?:<!--.*-->|\{#.*#\}|#.*)\s*$")
 
