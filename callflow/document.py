@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import _thread
 import functools
+import itertools
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,6 +37,9 @@ _local = _thread._local()
 #: XPaths (and line numbers) asked of a Document one by one before they are all computed
 #: in one walk of the tree (one scan of the text).
 _DIRECT_PATH_LOOKUPS = _DIRECT_LOOKUPS = 8
+#: Elements found by counting up to them before every element is indexed (one count costs
+#: about what the index does, so a large document with one finding pays no more).
+_DIRECT_INDEX_LOOKUPS = 2
 
 
 def safe_parser() -> etree.XMLParser:
@@ -192,6 +196,7 @@ class TextSpans:
         "_line_starts",
         "_lookups",
         "_matches",
+        "_pending",
         "_spans",
         "_text",
     )
@@ -204,14 +209,33 @@ class TextSpans:
         self._ends: dict[int, re.Match[str]] | None = None
         self._balanced: bool | None = None
         self._all: list[TagSpan] | None = None
-        self._matches: list[re.Match[str]]
+        self._matches: list[re.Match[str]] = []
+        #: The start tags not yet found, on the fast path: found as far as someone asks.
+        self._pending: Iterator[re.Match[str]] | None = None
         if "<!" not in text and text.find("<?", 1) < 0:
             # Nothing to skip (no comment, CDATA, DOCTYPE, or processing instruction past
-            # the declaration): the start tags are found without a loop in Python, and end
-            # tags are paired only if someone asks (`balanced`, a span's ``end``).
-            self._matches = list(_START_TAG.finditer(text))
+            # the declaration): the start tags are found without a loop in Python, as far
+            # as the last one asked about, and end tags are paired only if someone asks
+            # (`balanced`, a span's ``end``).
+            self._pending = _START_TAG.finditer(text)
         else:
             self._scan()
+
+    def _found(self, index: int) -> bool:
+        """Whether the text holds an ``index``-th start tag (found now if need be)."""
+        matches = self._matches
+        pending = self._pending
+        if pending is not None and index >= len(matches):
+            if index == len(matches):
+                match = next(pending, None)
+                if match is not None:
+                    matches.append(match)
+                    return True
+            else:
+                matches.extend(itertools.islice(pending, index + 1 - len(matches)))
+            if index >= len(matches):
+                self._pending = None  # every start tag is found
+        return 0 <= index < len(matches)
 
     def _scan(self) -> None:
         text = self._text
@@ -234,6 +258,7 @@ class TextSpans:
                 ends[open_tags.pop()[1]] = match
         self._balanced = balanced and not open_tags
         self._matches = matches
+        self._pending = None
         self._ends = ends
 
     @property
@@ -252,12 +277,21 @@ class TextSpans:
 
     def __len__(self) -> int:
         """How many start tags the text holds."""
+        if self._pending is not None:
+            self._matches.extend(self._pending)
+            self._pending = None
         return len(self._matches)
+
+    def tag_at(self, index: int) -> TagSpan | None:
+        """The `TagSpan` of the ``index``-th start tag, or None if the text holds fewer."""
+        return self.tag(index) if self._found(index) else None
 
     def tag(self, index: int) -> TagSpan:
         """The `TagSpan` of the ``index``-th start tag (0-based, document order)."""
         span = self._spans.get(index)
         if span is None:
+            if not self._found(index):
+                raise IndexError(index)
             match = self._matches[index]
             span = TagSpan(
                 match.group("name"),
@@ -276,7 +310,7 @@ class TextSpans:
     def tags(self) -> list[TagSpan]:
         """Every start tag's `TagSpan`, in document order (one list, made once)."""
         if self._all is None:
-            self._all = [self.tag(index) for index in range(len(self._matches))]
+            self._all = [self.tag(index) for index in range(len(self))]
         return self._all
 
     @property
@@ -308,6 +342,7 @@ class Document:
         "_by_path",
         "_data",
         "_index",
+        "_index_lookups",
         "_lines",
         "_path_lookups",
         "_paths",
@@ -339,6 +374,7 @@ class Document:
         self._strict = False
         self._spans: TextSpans | None = None
         self._index: dict[etree._Element, int] | None = None
+        self._index_lookups = 0
         self._paths: dict[etree._Element, str] | None = None
         self._path_lookups = 0
         self._by_path: dict[str, etree._Element] | None = None
@@ -411,13 +447,24 @@ class Document:
             self._index = {el: i for i, el in enumerate(self.root.iter(etree.Element))}
         return self._index
 
+    def _index_of(self, element: etree._Element) -> int | None:
+        """``element``'s place among the tree's elements in document order (None: not in it)."""
+        if self._index is None and self._index_lookups < _DIRECT_INDEX_LOOKUPS:
+            # A few look-ups are cheaper counted in place (up to the element) than an index
+            # of every element; the index bounds the cost of many.
+            self._index_lookups += 1
+            for index, candidate in enumerate(self.root.iter(etree.Element)):
+                if candidate is element:
+                    return index
+            return None
+        return self._element_index().get(element)
+
     def tag_span(self, element: etree._Element) -> TagSpan | None:
         """Where ``element`` is written in ``text`` (None if the text does not show it)."""
-        index = self._element_index().get(element)
-        spans = self.spans()
-        if index is None or index >= len(spans):
+        index = self._index_of(element)
+        span = self.spans().tag_at(index) if index is not None else None
+        if span is None:
             return None
-        span = spans.tag(index)
         if span.name != element.tag and span.name.rpartition(":")[2] != _local_name(element):
             return None
         return span
