@@ -25,6 +25,8 @@ ENCODING_DECLARATION = re.compile(
 
 def split_lines(text: str) -> list[str]:
     """The lines of ``text`` without their line breaks (line n is item n - 1)."""
+    if "\r" not in text:  # only LF breaks: the same lines, without the regex
+        return text.split("\n")
     return LINE_BREAK.split(text)
 
 

@@ -145,7 +145,7 @@ def _without_directives(document: Document) -> bool:
     is its own author's file (no template or script lines behind it), and its text never
     says ``callflow:``, which every directive, in a comment or on a line, holds. Most
     files are such: their findings skip the suppression check."""
-    return bool(_own_text(document)) and mentions_directive(document.text) is None
+    return bool(_own_text(document)) and not mentions_directive(document.text)
 
 
 def _own_text(document: Document) -> dict[str, str]:

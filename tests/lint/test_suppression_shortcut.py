@@ -70,3 +70,17 @@ def test_with_the_marker_a_directive_still_silences() -> None:
     unmarked = text.replace("Callflow: ignore CF305", "a note")
     found = list(iter_lint_diagnostics(Document.from_text(unmarked, "flow.xml")))
     assert [d.code for d in found] == ["CF305"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.lists(
+        st.sampled_from(["callflow:", "CallFlow:", "CALLFLOW", ":", "callflow", "ſ", "K", "İ", "x"])
+        | st.text(max_size=3),
+        max_size=6,
+    ).map("".join)
+)
+def test_the_marker_is_seen_as_a_case_insensitive_search_sees_it(text: str) -> None:
+    from callflow.lint._suppression import _MENTION, mentions_directive
+
+    assert mentions_directive(text) == (_MENTION.search(text) is not None)

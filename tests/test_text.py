@@ -1,5 +1,6 @@
-"""The codec of XML bytes: remembered by the declaration's bytes, it is what reading the
-declaration says, and the memory stays small."""
+"""Text helpers: the codec of XML bytes, remembered by the declaration's bytes, is what
+reading the declaration says (and the memory stays small); lines split without the regex
+are the regex's lines."""
 
 from __future__ import annotations
 
@@ -40,3 +41,9 @@ def test_the_memory_of_declarations_is_bounded() -> None:
     for index in range(_text._DECLARATIONS_KEPT * 3):
         sniff_encoding(f'<?xml version="1.0" encoding="utf-8" x="{index}"?><a/>'.encode())
         assert len(_text._BY_DECLARATION) <= _text._DECLARATIONS_KEPT
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from(["a", "b", "\n", "\r", "\x0c", "\u2028", "é"])))
+def test_lines_split_without_the_regex_are_the_regex_s_lines(text: str) -> None:
+    assert _text.split_lines(text) == _text.LINE_BREAK.split(text)
