@@ -144,8 +144,10 @@ class LintContext:
         """``compute(element)``, computed once per element for this document."""
         known = self._facts.get(compute)
         if known is None:
-            known = self._facts[compute] = {}
-        value: T = known.get(element, _UNKNOWN)
+            value: T = compute(element)
+            self._facts[compute] = {element: value}
+            return value
+        value = known.get(element, _UNKNOWN)
         if value is _UNKNOWN:
             value = known[element] = compute(element)
         return value

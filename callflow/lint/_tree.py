@@ -127,7 +127,7 @@ def children(parent: Element) -> list[Element]:
 
 def child_tags(parent: Element) -> frozenset[str]:
     """The tag names among the children."""
-    return frozenset(tag for child in parent if isinstance(tag := child.tag, str))
+    return frozenset([tag for child in parent if isinstance(tag := child.tag, str)])
 
 
 def branches(parent: Element) -> list[tuple[Element, str, str]]:
