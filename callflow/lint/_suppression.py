@@ -34,6 +34,8 @@ def mentions_directive(text: str) -> bool:
     `_MENTION` (no letter of the word has a case-insensitive twin outside ASCII), from a
     lower-cased copy, which is faster than a case-insensitive search."""
     return "callflow:" in text.lower()
+
+
 # What a line holds when it is nothing but a comment, in the three source kinds.
 _COMMENT_ONLY = re.compile(r"^\s*(?:<!--.*-->|\{#.*#\}|#.*)\s*$")
 
