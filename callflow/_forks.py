@@ -31,6 +31,8 @@ def check_in_forks(
     import gc
     import pickle
 
+    from callflow.check import collector_paused
+
     size = -(-len(files) // jobs)
     shares = [files[i : i + size] for i in range(0, len(files), size)]
     children: list[tuple[int, int]] = []  # (pid, read end of its pipe), in share order
@@ -44,17 +46,21 @@ def check_in_forks(
                 _send_result(write, share, check)
             os.close(write)
             children.append((pid, read))
-        found = check(shares[0])
-        for pid, read in children:
-            with os.fdopen(read, "rb") as pipe:
-                data = pipe.read()
-            os.waitpid(pid, 0)
-            if not data:
-                raise RuntimeError("a worker process ended before sending its results")
-            kind, value = pickle.loads(data)
-            if kind == "error":
-                raise value
-            found.extend(_from_rows(value))
+        # A share makes no cycles, only diagnostics that live to the end: the collector
+        # would walk all those gathered so far again at every pass (15% of a run of 25,000
+        # files with 1.4 warnings each). It runs again when the share is done.
+        with collector_paused():
+            found = check(shares[0])
+            for pid, read in children:
+                with os.fdopen(read, "rb") as pipe:
+                    data = pipe.read()
+                os.waitpid(pid, 0)
+                if not data:
+                    raise RuntimeError("a worker process ended before sending its results")
+                kind, value = pickle.loads(data)
+                if kind == "error":
+                    raise value
+                found.extend(_from_rows(value))
         children.clear()
         return found
     finally:
@@ -71,8 +77,10 @@ def _send_result(
     write: int, share: list[_Item], check: Callable[[list[_Item]], list[Diagnostic]]
 ) -> NoReturn:
     """In a forked copy: the diagnostics of ``share`` (or the exception raised) to ``write``."""
+    import gc
     import pickle
 
+    gc.disable()  # as in the parent's share; this copy ends when its share is sent
     code = 0
     try:
         try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import _thread
-import contextlib
 import gc
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
@@ -31,7 +30,8 @@ def iter_document_diagnostics(
     codes too, like ``ignore``.
     """
     ignored = [*(config.ignore if config is not None else ()), *(ignore or ())]
-    yield from _filtered((schema or load_schema()).iter_diagnostics(document), select, ignored)
+    found = (schema or load_schema()).iter_diagnostics(document)
+    yield from _filtered(found, select, ignored) if ignored else found
     if lint:
         from callflow.lint import iter_lint_diagnostics
 
@@ -76,8 +76,7 @@ _pauses = 0
 _was_enabled = False
 
 
-@contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
+class collector_paused:
     """Python's cyclic garbage collector held off while one document is checked.
 
     A check makes many small objects (findings, locations, tag spans) and no cycles among
@@ -85,16 +84,21 @@ def collector_paused() -> Iterator[None]:
     more per element than a small one (measured in ``tests/benchmarks/bench_scaling.py``).
     Nested and concurrent pauses (threads of the editor or flow server) are counted: the
     collector runs again when the last one ends, if it was running before the first.
+    (A class rather than a generator-based context manager: a batch enters one per file.)
     """
-    global _pauses, _was_enabled
-    with _pause_lock:
-        if _pauses == 0:
-            _was_enabled = gc.isenabled()
-            gc.disable()
-        _pauses += 1
-    try:
-        yield
-    finally:
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        global _pauses, _was_enabled
+        with _pause_lock:
+            if _pauses == 0:
+                _was_enabled = gc.isenabled()
+                gc.disable()
+            _pauses += 1
+
+    def __exit__(self, *exc_info: object) -> None:
+        global _pauses
         with _pause_lock:
             _pauses -= 1
             if _pauses == 0 and _was_enabled:

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from lxml import etree
 
+from callflow._spans import TagSpan as TagSpan  # (re-exported: callflow.fix edits by them)
+from callflow._spans import TextSpans as TextSpans
 from callflow._text import (
     WIDE_ENCODINGS,
     decode_xml,
@@ -33,9 +35,11 @@ MAX_DOCUMENT_BYTES = 1_048_576
 # threading.local itself, without importing the threading module (a cold start counts it).
 _local = _thread._local()
 
-#: XPaths (and line numbers) asked of a Document one by one before they are all computed
-#: in one walk of the tree (one scan of the text).
-_DIRECT_PATH_LOOKUPS = _DIRECT_LOOKUPS = 8
+#: XPaths asked of a Document one by one before they are all computed in one walk of the tree.
+_DIRECT_PATH_LOOKUPS = 8
+#: Elements found by counting up to them before every element is indexed (one count costs
+#: about what the index does, so a large document with one finding pays no more).
+_DIRECT_INDEX_LOOKUPS = 2
 
 
 def safe_parser() -> etree.XMLParser:
@@ -62,213 +66,6 @@ def schema_tree(path: str) -> etree._ElementTree:
     return etree.parse(path, safe_parser())
 
 
-# ---------------------------------------------------------------- positions in the text
-
-
-#: The one tokenizer of XML text in callflow: comments, CDATA, processing instructions and
-#: the DOCTYPE are skipped whole; start tags give their name and attributes, end tags their name.
-#: The attributes' quantifiers are possessive: giving characters back could never complete a
-#: tag (none of them is a '>'), and not keeping the places to give back halves the scan's cost.
-_TOKEN = re.compile(
-    r"<!--.*?-->"
-    r"|<!\[CDATA\[.*?\]\]>"
-    r"|<\?.*?\?>"
-    r"|<!DOCTYPE(?:[^\[>]|\[.*?\])*>"
-    r"|</\s*(?P<end>[^\s>]+)\s*>"
-    r"""|<(?P<name>[^\s/>!?]+)(?P<attrs>(?:[^>"'/]++|/(?!>)|"[^"]*+"|'[^']*+')*+)(?P<slash>/?)>""",
-    re.DOTALL,
-)
-#: The start-tag alternative of `_TOKEN` alone: the same matches, in a text that holds no
-#: comment, CDATA section, processing instruction or DOCTYPE whose content could look like a tag.
-_START_TAG = re.compile(
-    r"""<(?P<name>[^\s/>!?]+)(?P<attrs>(?:[^>"'/]++|/(?!>)|"[^"]*+"|'[^']*+')*+)(?P<slash>/?)>"""
-)
-_ATTRIBUTE = re.compile(r"""\s+(?P<name>[^\s=/>]+)\s*=\s*(?P<value>"[^"]*"|'[^']*')""")
-
-
-class TagSpan:
-    """Where one element is written: its start tag, attributes and end tag, as offsets.
-
-    ``attributes`` (name -> (name offset, end of value, quote char)) is read from the start
-    tag on first use: most tags are never asked about their attributes.
-    """
-
-    __slots__ = (
-        "_attributes",
-        "_attrs_end",
-        "_attrs_start",
-        "_text",
-        "end",
-        "end_name",
-        "name",
-        "name_end",
-        "start",
-        "start_end",
-    )
-
-    def __init__(
-        self,
-        name: str,
-        start: int,
-        name_end: int,
-        start_end: int,
-        text: str,
-        attrs_end: int,
-    ) -> None:
-        self.name = name
-        self.start = start  # the '<'
-        self.name_end = name_end
-        self.start_end = start_end  # just after the start tag's '>'
-        self.end = start_end  # just after the end tag (self-closing: the start tag)
-        self.end_name: tuple[int, int] | None = None  # the name in the end tag
-        self._text = text
-        self._attrs_start = name_end
-        self._attrs_end = attrs_end
-        self._attributes: dict[str, tuple[int, int, str]] | None = None
-
-    def __repr__(self) -> str:
-        return f"TagSpan(<{self.name}> {self.start}:{self.end})"
-
-    @property
-    def attributes(self) -> dict[str, tuple[int, int, str]]:
-        """Each attribute written in the start tag: (name offset, end of value, quote)."""
-        if self._attributes is None:
-            self._attributes = {
-                found.group("name"): (found.start("name"), found.end("value"), found["value"][0])
-                for found in _ATTRIBUTE.finditer(self._text, self._attrs_start, self._attrs_end)
-            }
-        return self._attributes
-
-    @property
-    def attributes_end(self) -> int:
-        """Where a new attribute goes: after the last one (or after the tag name)."""
-        return max((end for _, end, _ in self.attributes.values()), default=self.name_end)
-
-
-class TextSpans:
-    """One scan of a Document's text: a `TagSpan` per start tag, in order, and line starts.
-
-    ``balanced`` says whether every end tag closed the start tag open before it (the text
-    is then exactly the tree, tag for tag). The scan keeps only the tokenizer's matches; a
-    `TagSpan` is made when its tag is asked about (`tag`), and the line starts when a
-    position is, so a document with one finding pays for one tag, not for all of them.
-    """
-
-    __slots__ = (
-        "_all",
-        "_balanced",
-        "_ends",
-        "_line_starts",
-        "_lookups",
-        "_matches",
-        "_spans",
-        "_text",
-    )
-
-    def __init__(self, text: str) -> None:
-        self._text = text
-        self._line_starts: list[int] | None = None
-        self._lookups = 0
-        self._spans: dict[int, TagSpan] = {}
-        self._ends: dict[int, re.Match[str]] | None = None
-        self._balanced: bool | None = None
-        self._all: list[TagSpan] | None = None
-        self._matches: list[re.Match[str]]
-        if "<!" not in text and text.find("<?", 1) < 0:
-            # Nothing to skip (no comment, CDATA, DOCTYPE, or processing instruction past
-            # the declaration): the start tags are found without a loop in Python, and end
-            # tags are paired only if someone asks (`balanced`, a span's ``end``).
-            self._matches = list(_START_TAG.finditer(text))
-        else:
-            self._scan()
-
-    def _scan(self) -> None:
-        text = self._text
-        matches: list[re.Match[str]] = []  # the start tags' matches, in document order
-        ends: dict[int, re.Match[str]] = {}  # a start tag's index -> its end tag's match
-        balanced = True
-        open_tags: list[tuple[str, int]] = []
-        for match in _TOKEN.finditer(text):
-            name, end = match.group("name", "end")
-            if name is not None:
-                # A '/' just before the closing '>' is always the self-closing slash: the
-                # attributes never end with one.
-                if text[match.end() - 2] != "/":
-                    open_tags.append((name, len(matches)))
-                matches.append(match)
-            elif end is not None:
-                if not open_tags or open_tags[-1][0] != end:
-                    balanced = False
-                    continue
-                ends[open_tags.pop()[1]] = match
-        self._balanced = balanced and not open_tags
-        self._matches = matches
-        self._ends = ends
-
-    @property
-    def balanced(self) -> bool:
-        """Whether every end tag closed the start tag open before it."""
-        if self._balanced is None:
-            self._scan()
-        assert self._balanced is not None
-        return self._balanced
-
-    def _end_of(self, index: int) -> re.Match[str] | None:
-        if self._ends is None:
-            self._scan()
-        assert self._ends is not None
-        return self._ends.get(index)
-
-    def __len__(self) -> int:
-        """How many start tags the text holds."""
-        return len(self._matches)
-
-    def tag(self, index: int) -> TagSpan:
-        """The `TagSpan` of the ``index``-th start tag (0-based, document order)."""
-        span = self._spans.get(index)
-        if span is None:
-            match = self._matches[index]
-            span = TagSpan(
-                match.group("name"),
-                match.start(),
-                match.end("name"),
-                match.end(),
-                self._text,
-                match.end("attrs"),
-            )
-            end = self._end_of(index)
-            if end is not None:
-                span.end = end.end()
-                span.end_name = (end.start("end"), end.end("end"))
-            self._spans[index] = span
-        return span
-
-    @property
-    def tags(self) -> list[TagSpan]:
-        """Every start tag's `TagSpan`, in document order (one list, made once)."""
-        if self._all is None:
-            self._all = [self.tag(index) for index in range(len(self._matches))]
-        return self._all
-
-    @property
-    def line_starts(self) -> list[int]:
-        """The offset where each line of the text starts."""
-        if self._line_starts is None:
-            self._line_starts = line_starts(self._text)
-        return self._line_starts
-
-    def line_column(self, offset: int) -> tuple[int, int]:
-        """1-based (line, column) of a character offset."""
-        text = self._text
-        if self._line_starts is None and self._lookups < _DIRECT_LOOKUPS and "\r" not in text:
-            # A few look-ups are cheaper counted in place than a table of every line; the
-            # table bounds the cost of many.
-            self._lookups += 1
-            before = max(0, offset)
-            return text.count("\n", 0, before) + 1, offset - text.rfind("\n", 0, before)
-        return line_column(self.line_starts, offset)
-
-
 # ---------------------------------------------------------------- the Document
 
 
@@ -279,10 +76,12 @@ class Document:
         "_by_path",
         "_data",
         "_index",
+        "_index_lookups",
         "_lines",
         "_path_lookups",
         "_paths",
         "_spans",
+        "_strict",
         "_text",
         "name",
         "root",
@@ -304,8 +103,12 @@ class Document:
         self.name = source_map.file
         self._text = text
         self._data = data
+        #: Whether ``_text`` is ``_data`` decoded strictly in its encoding (as a reporter
+        #: decodes the file), not with bad bytes replaced or from elsewhere.
+        self._strict = False
         self._spans: TextSpans | None = None
         self._index: dict[etree._Element, int] | None = None
+        self._index_lookups = 0
         self._paths: dict[etree._Element, str] | None = None
         self._path_lookups = 0
         self._by_path: dict[str, etree._Element] | None = None
@@ -316,8 +119,13 @@ class Document:
         """The XML text. A file's bytes are decoded on first use: a clean document that
         nobody asks a location of never pays for it."""
         if self._text is None:
-            assert self._data is not None
-            self._text = decode_xml(self._data).removeprefix("\ufeff")
+            data = self._data
+            assert data is not None
+            try:  # the bytes as a reporter reads them, when they decode strictly
+                self._text = data.decode(sniff_encoding(data)).removeprefix("\ufeff")
+                self._strict = True
+            except (LookupError, UnicodeDecodeError):
+                self._text = decode_xml(data).removeprefix("\ufeff")
         return self._text
 
     def __repr__(self) -> str:
@@ -373,13 +181,24 @@ class Document:
             self._index = {el: i for i, el in enumerate(self.root.iter(etree.Element))}
         return self._index
 
+    def _index_of(self, element: etree._Element) -> int | None:
+        """``element``'s place among the tree's elements in document order (None: not in it)."""
+        if self._index is None and self._index_lookups < _DIRECT_INDEX_LOOKUPS:
+            # A few look-ups are cheaper counted in place (up to the element) than an index
+            # of every element; the index bounds the cost of many.
+            self._index_lookups += 1
+            for index, candidate in enumerate(self.root.iter(etree.Element)):
+                if candidate is element:
+                    return index
+            return None
+        return self._element_index().get(element)
+
     def tag_span(self, element: etree._Element) -> TagSpan | None:
         """Where ``element`` is written in ``text`` (None if the text does not show it)."""
-        index = self._element_index().get(element)
-        spans = self.spans()
-        if index is None or index >= len(spans):
+        index = self._index_of(element)
+        span = self.spans().tag_at(index) if index is not None else None
+        if span is None:
             return None
-        span = spans.tag(index)
         if span.name != element.tag and span.name.rpartition(":")[2] != _local_name(element):
             return None
         return span
@@ -482,13 +301,18 @@ class Document:
         reporter then quotes nothing), or when the Document was made from text."""
         if self._data is None:
             return None
-        data = self._data
-        try:
-            text = data.decode(sniff_encoding(data)).removeprefix("\ufeff")
-        except (LookupError, UnicodeDecodeError):
-            return None
-        if self._text is None:  # the same text `text` decodes (nothing was replaced)
-            self._text = text
+        if self._strict:  # `text` was decoded strictly: the same text, decoded once
+            text = self._text
+            assert text is not None
+        else:
+            data = self._data
+            try:
+                text = data.decode(sniff_encoding(data)).removeprefix("\ufeff")
+            except (LookupError, UnicodeDecodeError):
+                return None
+            if self._text is None:  # the same text `text` decodes (nothing was replaced)
+                self._text = text
+                self._strict = True
         if self._lines is None:
             self._lines = split_lines(text)
         return self._lines

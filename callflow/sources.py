@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from callflow.diagnostics import Diagnostic, Severity, register_code
-from callflow.document import MAX_DOCUMENT_BYTES, Document
+from callflow.document import MAX_DOCUMENT_BYTES, Document, load_bytes
 from callflow.sourcemap import SourceLocation
 
 if TYPE_CHECKING:
@@ -380,7 +380,11 @@ def read_flow_file(
             return _error("CF010", f"{kind}, not a regular file; not read", name)
         limit = policy.max_bytes + 1
         wanted = min(status.st_size, limit) if status.st_size else limit
-        chunks: list[bytes] = []
+        first = os.read(fd, wanted)
+        if len(first) == wanted or not first:  # the usual case: all of it in one read
+            return first
+        chunks = [first]
+        wanted -= len(first)
         while wanted > 0:
             chunk = os.read(fd, wanted)
             if not chunk:
@@ -479,8 +483,6 @@ def load_data(
             for source in sources:
                 _quote_from(source, name, text)
         return sources
-    from callflow.document import load_bytes
-
     document, diagnostics = load_bytes(data, name, max_bytes=policy.max_bytes)
     if document is None:
         diagnostics = [_unquoted(d, data) for d in diagnostics]

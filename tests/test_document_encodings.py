@@ -105,3 +105,38 @@ def test_an_undecodable_byte_is_located_and_not_quoted() -> None:
     assert "byte offset 19" in problem.message
     assert (problem.location.line, problem.location.column) == (2, 9)
     assert problem.snippet == ""
+
+
+# ---------------------------------------------------------------- one decoding, two uses
+
+
+@pytest.mark.parametrize("first", ["text", "lines"])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'<?xml version="1.0" encoding="UTF-8"?>\n<Response>\n<Say>caf\xc3\xa9</Say>\n</Response>',
+        b'<?xml version="1.0" encoding="ISO-8859-1"?>\n<Response><Say>caf\xe9</Say></Response>',
+        b"\xef\xbb\xbf<Response>\r\n<Say>x</Say>\r</Response>",
+        b'<?xml version="1.0" encoding="UTF-8"?>\n<Response><Say>caf\xe9</Say></Response>',
+        b'<?xml version="1.0" encoding="x-no-such-codec"?>\n<Response/>',
+    ],
+)
+def test_quoted_lines_are_the_strict_decoding_whichever_is_asked_first(
+    data: bytes, first: str
+) -> None:
+    from callflow._text import sniff_encoding, split_lines
+
+    try:
+        expected: list[str] | None = split_lines(
+            data.decode(sniff_encoding(data)).removeprefix("\ufeff")
+        )
+    except (LookupError, UnicodeDecodeError):
+        expected = None  # bytes that do not decode strictly are not quoted
+    document, problems = load_bytes(data, "flow.xml")
+    if document is None:  # lxml refused the bytes: nothing to quote
+        assert problems
+        return
+    if first == "text":
+        assert document.text  # decoded (with replacements, if any) for positions
+    assert document.file_lines() == expected
+    assert document.file_lines() == expected

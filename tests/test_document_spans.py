@@ -77,3 +77,44 @@ def test_a_tag_inside_a_comment_is_not_a_tag() -> None:
     document = Document.from_text("<Response><!-- <Say> --><Pause length='5'/></Response>")
     pause = document.root[1]
     assert document.position(pause, "length") == (1, 32)
+
+
+@settings(max_examples=100, deadline=None)
+@given(body=elements(), order=st.randoms(use_true_random=False), comment=st.booleans())
+def test_start_tags_found_as_far_as_asked_agree_with_the_whole_scan(
+    body: str, order: object, comment: bool
+) -> None:
+    import random
+
+    assert isinstance(order, random.Random)
+    text = f"<Response>{body}</Response>" + ("<!-- -->" if comment else "")
+    whole = [_shape(span) for span in TextSpans(text).tags]
+    asked = TextSpans(text)
+    indexes = list(range(-1, len(whole) + 2))
+    order.shuffle(indexes)
+    for index in indexes:
+        span = asked.tag_at(index)
+        if 0 <= index < len(whole):
+            assert span is not None and _shape(span) == whole[index]
+        else:
+            assert span is None
+    assert len(asked) == len(whole)
+
+
+@settings(max_examples=100, deadline=None)
+@given(body=elements(), picks=st.lists(st.integers(min_value=0, max_value=40), max_size=12))
+def test_elements_counted_in_place_are_located_as_the_index_locates_them(
+    body: str, picks: list[int]
+) -> None:
+    text = f"<Response>\n{body}\n</Response>"
+    counted = Document.from_text(text, "flow.xml")
+    indexed = Document.from_text(text, "flow.xml")
+    every = list(indexed.iter_elements())
+    for element in every:  # more look-ups than are counted in place: the index serves these
+        indexed.position(element)
+    mirror = dict(zip(every, counted.iter_elements(), strict=True))
+    for pick in picks:
+        element = every[pick % len(every)]
+        assert counted.position(mirror[element], "a") == indexed.position(element, "a")
+    stranger = Document.from_text("<Response><Say/></Response>", "other.xml").root[0]
+    assert counted.tag_span(stranger) is None

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from callflow.commands.validate import Options, check_files
+from callflow.diagnostics import Diagnostic
 from callflow.sources import DEFAULT_POLICY
 
 Run = Callable[..., Any]  # conftest.run_cli: returns CliResult(code, out, err)
@@ -77,3 +78,28 @@ def test_json_of_a_folder_is_the_same_with_every_number_of_workers(
     ]
     assert all(output == outputs[0] for output in outputs)
     assert len(outputs[0]) == 18
+
+
+def test_the_shares_are_checked_with_the_collector_paused_and_it_runs_again_after() -> None:
+    import gc
+
+    from callflow._forks import check_in_forks
+
+    assert gc.isenabled()
+    seen: list[bool] = []
+
+    def check(share: list[tuple[str, str | None]]) -> list[Diagnostic]:
+        seen.append(gc.isenabled())  # the parent's share (a copy's list is its own)
+        return [] if gc.isenabled() else [_note(name) for name, _ in share]
+
+    found = check_in_forks([("a.xml", None), ("b.xml", None), ("c.xml", None)], check, 2)
+    assert seen == [False]
+    assert [d.location.file for d in found] == ["a.xml", "b.xml", "c.xml"]  # the copy's too
+    assert gc.isenabled()
+
+
+def _note(name: str) -> Diagnostic:
+    from callflow.diagnostics import Severity
+    from callflow.sourcemap import SourceLocation
+
+    return Diagnostic("CF305", Severity.WARNING, "a note", SourceLocation(name, 1, None))

@@ -38,6 +38,7 @@ from callflow.lint._suppression import (
     comment_before,
     directive_codes,
     file_line_reader,
+    mentions_directive,
 )
 from callflow.lint._tree import quote_attribute
 from callflow.lint._walk import iter_findings
@@ -77,7 +78,13 @@ def iter_active_findings(
 ) -> Iterator[tuple[Finding, SourceLocation]]:
     """Enabled findings with their author's location, minus those silenced inline."""
     suppressions: Suppressions | None = None  # read when the first finding needs them
+    silent: bool | None = None  # whether no directive can apply (decided at the first finding)
     for finding in iter_findings(document, config):
+        if silent is None:
+            silent = _without_directives(document)
+        if silent:
+            yield finding, document.locate(finding.element, finding.attribute, text=finding.text)
+            continue
         if suppressions is None:
             suppressions = Suppressions(file_line_reader(_own_text(document)))
         location = document.locate(finding.element, finding.attribute, text=finding.text)
@@ -131,6 +138,14 @@ def iter_lint_diagnostics(
 
 #: Findings in a document whose XPath lxml spells directly, before the Document's index.
 _FEW_PATHS = 8
+
+
+def _without_directives(document: Document) -> bool:
+    """Whether no ``callflow: ignore`` directive can silence a finding in ``document``: it
+    is its own author's file (no template or script lines behind it), and its text never
+    says ``callflow:``, which every directive, in a comment or on a line, holds. Most
+    files are such: their findings skip the suppression check."""
+    return bool(_own_text(document)) and not mentions_directive(document.text)
 
 
 def _own_text(document: Document) -> dict[str, str]:

@@ -138,16 +138,29 @@ class LintContext:
         self.document = document
         self.config = config
         self.kinds = kinds()
-        self._facts: dict[Callable[[Element], Any], dict[Element, Any]] = {}
+        self._facts: dict[Callable[..., Any], dict[Element, Any]] = {}
 
     def fact(self, compute: Callable[[Element], T], element: Element) -> T:
         """``compute(element)``, computed once per element for this document."""
         known = self._facts.get(compute)
         if known is None:
+            value: T = compute(element)
+            self._facts[compute] = {element: value}
+            return value
+        value = known.get(element, _UNKNOWN)
+        if value is _UNKNOWN:
+            value = known[element] = compute(element)
+        return value
+
+    def derived(self, compute: Callable[[Element, LintContext], T], element: Element) -> T:
+        """``compute(element, self)``, computed once per element for this document: a fact
+        made of other facts (read through this context, so that each is computed once)."""
+        known = self._facts.get(compute)
+        if known is None:
             known = self._facts[compute] = {}
         value: T = known.get(element, _UNKNOWN)
         if value is _UNKNOWN:
-            value = known[element] = compute(element)
+            value = known[element] = compute(element, self)
         return value
 
     def where(self, element: Element) -> str:
@@ -193,7 +206,7 @@ class Rule:
         *,
         tags: TagChoice = None,
         attributes: tuple[str, ...] = (),
-        needs: tuple[Callable[[Element], object], ...] = (),
+        needs: tuple[Callable[..., object], ...] = (),
     ) -> None:
         self.code = code
         self.name = name
@@ -231,7 +244,7 @@ def rule(
     *,
     tags: TagChoice,
     attributes: tuple[str, ...] = (),
-    needs: tuple[Callable[[Element], object], ...] = (),
+    needs: tuple[Callable[..., object], ...] = (),
     fixable: bool = False,
 ) -> Callable[[Visit], Visit]:
     """Register a visit function as the rule ``code`` (see the module docstring)."""

@@ -123,10 +123,10 @@ def _duplicate_branch(menu: Element, context: LintContext) -> Findings:
     "a branch needs more digits than the menu collects",
     Severity.WARNING,
     tags=("Gather",),
-    needs=(menu_branches,),
+    needs=(menu_branches, branches),
 )
 def _branch_too_long(gather: Element, context: LintContext) -> Findings:
-    found = context.fact(menu_branches, gather)
+    found = context.derived(menu_branches, gather)
     if not found:
         return NOTHING
     digits, source = gather_digits(gather)
@@ -153,10 +153,10 @@ def _branch_too_long(gather: Element, context: LintContext) -> Findings:
     "a branch contains the key that ends input",
     Severity.WARNING,
     tags=("Gather",),
-    needs=(menu_branches, finish_keys_below),
+    needs=(menu_branches, branches, finish_keys_below),
 )
 def _branch_finish_key(gather: Element, context: LintContext) -> Findings:
-    found = context.fact(menu_branches, gather)
+    found = context.derived(menu_branches, gather)
     if not found:
         return NOTHING
     key, source = gather_finish_key(gather)

@@ -6,7 +6,12 @@ for through `LintContext.fact`, so that it is computed at most once per document
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from lxml import etree
+
+if TYPE_CHECKING:
+    from callflow.lint._model import LintContext
 
 Element = etree._Element
 
@@ -122,7 +127,7 @@ def children(parent: Element) -> list[Element]:
 
 def child_tags(parent: Element) -> frozenset[str]:
     """The tag names among the children."""
-    return frozenset(tag for child in parent if isinstance(tag := child.tag, str))
+    return frozenset([tag for child in parent if isinstance(tag := child.tag, str)])
 
 
 def branches(parent: Element) -> list[tuple[Element, str, str]]:
@@ -147,13 +152,14 @@ def attribute_sets(gather: Element) -> dict[str, list[str]]:
     return sets
 
 
-def menu_branches(gather: Element) -> list[tuple[Element, str, str]]:
-    """The branches a `<Gather>` chooses between: its own and those of its `<Switch>`."""
+def menu_branches(gather: Element, context: LintContext) -> list[tuple[Element, str, str]]:
+    """The branches a `<Gather>` chooses between: its own and those of its `<Switch>` (the
+    `branches` fact, which the `<Switch>`'s own visits read too)."""
     found = []
     for child in gather:
         tag = child.tag
         if tag == "Switch":
-            found.extend(branches(child))
+            found.extend(context.fact(branches, child))
         elif tag in BRANCH_KEY_ATTRIBUTE:
             found.append((child, *branch_value(child)))
     return found

@@ -11,6 +11,8 @@
    warnings per file). Targets: CPU ≤ 1.6x xmllint's on clean files at 10,000 and 50,000;
    on the realistic corpus ≤ 2x with lint and ≤ 1.4x with ``--no-lint``; wall ≤ 1.2x on an
    idle machine.
+   ``--breakdown N`` first times the stages of one file in this process over N files:
+   reading, parsing, the schema, the lint walk, and locating its findings (µs per file).
 2. Start-up: `callflow validate -q one.xml` and `callflow --help` against
    `python -c "import lxml.etree"`. Target ≤ 1.5x.
 
@@ -200,6 +202,57 @@ def batch(callflow: str, xmllint: str, corpus: str, count: int, runs: int) -> No
             )
 
 
+def breakdown(corpus: str, count: int, runs: int) -> None:
+    """In this process, per file: reading, parsing, the schema, the lint walk, locating its
+    findings (best of ``runs``, CPU time); what a batch adds to these is start-up and the
+    workers."""
+    from callflow.check import collector_paused
+    from callflow.document import Document, load_bytes
+    from callflow.lint import iter_findings, iter_lint_diagnostics
+    from callflow.schema import load_schema
+    from callflow.sources import read_flow_file
+
+    rng = random.Random(20261127)
+    schema = load_schema()
+    with tempfile.TemporaryDirectory() as tmp:
+        names = []
+        for index in range(count):
+            name = os.path.join(tmp, f"f{index:05d}.xml")
+            Path(name).write_text(CORPORA[corpus](rng, index), encoding="utf-8")
+            names.append(name)
+        datas = [data for name in names if isinstance(data := read_flow_file(name, tmp), bytes)]
+        assert len(datas) == count
+
+        def best(stage: Callable[[], object]) -> float:
+            times = []
+            for _ in range(runs):
+                with collector_paused():
+                    start = time.process_time()
+                    stage()
+                    times.append(time.process_time() - start)
+            return min(times) / count * 1e6
+
+        def parsed() -> list[Document | None]:
+            return [load_bytes(data, name)[0] for data, name in zip(datas, names, strict=True)]
+
+        documents = parsed()
+        checked = [document for document in documents if document is not None]
+        assert len(checked) == count
+        findings = sum(len(list(iter_findings(document))) for document in checked)
+        read = best(lambda: [read_flow_file(name, tmp) for name in names])
+        parse = best(parsed)
+        valid = best(lambda: [schema.is_valid(document) for document in checked])
+        walk = best(lambda: [list(iter_findings(d)) for d in parsed() if d is not None]) - parse
+        located = best(lambda: [list(iter_lint_diagnostics(d)) for d in parsed() if d]) - parse
+    per = findings / count
+    print(f"{corpus} corpus, {count} files in process ({per:.2f} warnings per file), us per file:")
+    print(
+        f"  read {read:5.1f}   parse {parse:5.1f}   schema {valid:5.1f}   lint walk {walk:5.1f}"
+        f"   lint located {located:5.1f}"
+        + (f"   (each warning {(located - walk) / per:5.1f})" if per else "")
+    )
+
+
 def start_up(callflow: str, runs: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         one = Path(tmp) / "one.xml"
@@ -225,6 +278,9 @@ def main() -> int:
     parser.add_argument("--corpus", default=",".join(CORPORA), help="clean, realistic")
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--cold-runs", type=int, default=30)
+    parser.add_argument(
+        "--breakdown", type=int, default=0, metavar="N", help="also time the stages in process"
+    )
     args = parser.parse_args()
     callflow = shutil.which("callflow", path=os.path.dirname(sys.executable)) or shutil.which(
         "callflow"
@@ -237,6 +293,8 @@ def main() -> int:
     if args.cold_runs:
         start_up(callflow, args.cold_runs)
     for corpus in args.corpus.split(","):
+        if args.breakdown:
+            breakdown(corpus, args.breakdown, max(args.runs, 3))
         for count in (int(size) for size in args.files.split(",") if size):
             batch(callflow, xmllint, corpus, count, args.runs)
     return 0

@@ -1,0 +1,49 @@
+"""Text helpers: the codec of XML bytes, remembered by the declaration's bytes, is what
+reading the declaration says (and the memory stays small); lines split without the regex
+are the regex's lines."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from callflow import _text
+from callflow._text import sniff_encoding
+
+DECLARATIONS = st.builds(
+    lambda version, encoding, quote, space, standalone: (
+        f"<?xml{space}version={quote}{version}{quote}"
+        + (f"{space}encoding={quote}{encoding}{quote}" if encoding is not None else "")
+        + (f"{space}standalone='yes'" if standalone else "")
+        + "?>"
+    ),
+    st.sampled_from(["1.0", "1.1"]),
+    st.none() | st.sampled_from(["UTF-8", "utf-8", "ISO-8859-1", "windows-1252", "US-ASCII", ""]),
+    st.sampled_from(['"', "'"]),
+    st.sampled_from([" ", "  ", "\n"]),
+    st.booleans(),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(declaration=DECLARATIONS, body=st.sampled_from(["<Response/>", "\n<Response>é</Response>"]))
+def test_a_remembered_declaration_gives_what_reading_it_gives(declaration: str, body: str) -> None:
+    data = (declaration + body).encode("latin-1")
+    _text._BY_DECLARATION.clear()
+    first = sniff_encoding(data)  # read, then remembered
+    assert sniff_encoding(data) == first  # remembered
+    _text._BY_DECLARATION.clear()
+    head = declaration[: declaration.find("?>")]
+    assert first == (_text._declared(head) or "utf-8")
+
+
+def test_the_memory_of_declarations_is_bounded() -> None:
+    for index in range(_text._DECLARATIONS_KEPT * 3):
+        sniff_encoding(f'<?xml version="1.0" encoding="utf-8" x="{index}"?><a/>'.encode())
+        assert len(_text._BY_DECLARATION) <= _text._DECLARATIONS_KEPT
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from(["a", "b", "\n", "\r", "\x0c", "\u2028", "é"])))
+def test_lines_split_without_the_regex_are_the_regex_s_lines(text: str) -> None:
+    assert _text.split_lines(text) == _text.LINE_BREAK.split(text)
