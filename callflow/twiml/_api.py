@@ -162,7 +162,8 @@ def _read_template(path: Path, name: str, max_bytes: int) -> tuple[bytes | None,
 def _convert_document(source: Document, base_url: str | None) -> TwimlConversion:
     reserved = reserved_character(source.text, source.name)
     if reserved is not None:
-        return TwimlConversion(None, None, [reserved], source)
+        # Refused whole: the one error accounts for every element and attribute.
+        return TwimlConversion(None, None, [reserved], source, frozenset(iter_input_parts(source)))
     tree, state = convert_tree(source, base_url)
     accounted = frozenset(state.mapped | state.reported)
     if source.root.tag != "Response":

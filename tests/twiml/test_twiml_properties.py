@@ -86,6 +86,15 @@ def test_every_element_and_attribute_is_converted_or_reported(
     assert conversion.unaccounted() == []
 
 
+def test_a_document_refused_for_a_reserved_character_leaves_nothing_unaccounted() -> None:
+    # Found by the property above: the refusal of the whole document is its report.
+    data = '<Response><Say voice="\ue000"/></Response>'.encode()
+    conversion = convert_twiml(data, filename="gen.xml")
+    assert not conversion.ok
+    assert [d.code for d in conversion.diagnostics] == ["CF1006"]
+    assert conversion.unaccounted() == []
+
+
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     twiml(),
