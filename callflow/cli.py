@@ -375,4 +375,13 @@ def _report(args: argparse.Namespace, error: Exception) -> None:
 
 
 def console_main() -> None:
-    sys.exit(main())
+    code = main()
+    # The process ends here. Everything the command made is frozen out of the cyclic
+    # collector, so that the interpreter's last collection at exit does not walk the whole
+    # heap to free what the operating system frees anyway: that walk was about a tenth of a
+    # short command's CPU (`callflow validate one.xml`). Exit still runs as usual: atexit
+    # handlers, non-daemon threads, flushing and closing what reference counting releases.
+    import gc
+
+    gc.freeze()
+    sys.exit(code)
