@@ -11,6 +11,7 @@ byte as the text ``\\xff``). Imports nothing heavy: reporters use it.
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 
 #: A line break: CRLF, a lone CR or a lone LF.
@@ -133,11 +134,26 @@ def declare_utf8(text: str) -> str:
 
 # ---------------------------------------------------------------- output a person can trust
 
-# C0 and C1 controls, DEL, line and paragraph separators, bidirectional overrides and
-# isolates (they reorder what a terminal shows), and surrogates (undecodable file names).
-_UNSAFE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
-)
+# The two character classes below are compiled on first use: with their ranges up to the
+# surrogates, compiling them is most of what importing this module costs (a command's
+# start-up), and a run that shows nothing may never need them.
+
+
+@functools.cache
+def _unsafe() -> re.Pattern[str]:
+    """C0 and C1 controls, DEL, line and paragraph separators, bidirectional overrides and
+    isolates (they reorder what a terminal shows), and surrogates (undecodable file names)."""
+    return re.compile(
+        "[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+    )
+
+
+@functools.cache
+def _surrogate() -> re.Pattern[str]:
+    """A lone surrogate."""
+    return re.compile("[\ud800-\udfff]")
+
+
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -156,12 +172,10 @@ def _escape(match: re.Match[str]) -> str:
 
 def visible(text: str) -> str:
     """``text`` with every control character shown as a visible escape (``\\x1b``, ``\\n``)."""
-    if _UNSAFE.search(text) is None:
+    unsafe = _unsafe()
+    if unsafe.search(text) is None:
         return text
-    return _UNSAFE.sub(_escape, text)
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
+    return unsafe.sub(_escape, text)
 
 
 def _escape_in_json(match: re.Match[str]) -> str:
@@ -171,13 +185,15 @@ def _escape_in_json(match: re.Match[str]) -> str:
 
 def json_safe(serialised: str) -> str:
     """JSON text made valid UTF-8: each lone surrogate becomes the visible text ``\\xff``."""
-    if _SURROGATE.search(serialised) is None:
+    surrogate = _surrogate()
+    if surrogate.search(serialised) is None:
         return serialised
-    return _SURROGATE.sub(_escape_in_json, serialised)
+    return surrogate.sub(_escape_in_json, serialised)
 
 
 def utf8_safe(text: str) -> str:
     """``text`` with each lone surrogate shown as a visible escape (so it encodes as UTF-8)."""
-    if _SURROGATE.search(text) is None:
+    surrogate = _surrogate()
+    if surrogate.search(text) is None:
         return text
-    return _SURROGATE.sub(_escape, text)
+    return surrogate.sub(_escape, text)

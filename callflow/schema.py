@@ -393,17 +393,16 @@ _BY_TYPE: dict[str, _Handler] = {
     "SCHEMAV_CVC_COMPLEX_TYPE_2_2": Schema._text_only,
 }
 #: Messages of other types, by their text: (pattern searched in it, handler), first match wins.
-_BY_TEXT: tuple[tuple[re.Pattern[str], _Handler], ...] = (
-    (re.compile(r"not a valid value|\[facet"), Schema._bad_value),
-)
+#: Patterns are compiled when a document first has a problem (`re` keeps them), not at import.
+_BY_TEXT: tuple[tuple[str, _Handler], ...] = ((r"not a valid value|\[facet", Schema._bad_value),)
 #: Content messages by their text; any other is about a child in the wrong place.
-_CONTENT_BY_TEXT: tuple[tuple[re.Pattern[str], _ContentHandler], ...] = (
-    (re.compile(r"^Missing child element"), Schema._missing_child),
+_CONTENT_BY_TEXT: tuple[tuple[str, _ContentHandler], ...] = (
+    (r"^Missing child element", Schema._missing_child),
 )
 
 
-def _by_text(table: tuple[tuple[re.Pattern[str], _H], ...], rest: str) -> _H | None:
-    return next((handler for pattern, handler in table if pattern.search(rest)), None)
+def _by_text(table: tuple[tuple[str, _H], ...], rest: str) -> _H | None:
+    return next((handler for pattern, handler in table if re.search(pattern, rest)), None)
 
 
 def _expected_names(rest: str) -> list[str]:

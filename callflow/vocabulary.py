@@ -10,7 +10,6 @@ types are named restrictions of XSD built-in types.
 
 from __future__ import annotations
 
-import difflib
 import functools
 from collections.abc import Iterable
 from pathlib import Path
@@ -136,6 +135,8 @@ def closest(word: str, candidates: Iterable[str]) -> str | None:
     lowered = {c.lower(): c for c in options}
     if word.lower() in lowered and lowered[word.lower()] != word:
         return lowered[word.lower()]
+    import difflib  # only for a guess: checking a flow that has no problem never needs it
+
     found = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
     if found:
         return found[0]

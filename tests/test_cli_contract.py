@@ -102,6 +102,23 @@ def test_an_outcome_with_problems_exits_1_and_prints_in_order(
     assert capsys.readouterr().out == "bytes\n"
 
 
+def test_an_outcome_compares_and_shows_by_its_fields() -> None:
+    outcome = Outcome(stdout="x\n", problems=True)
+    assert (outcome.stdout, outcome.stderr, outcome.problems, outcome.stderr_first) == (
+        "x\n",
+        "",
+        True,
+        False,
+    )
+    assert outcome == Outcome(stdout="x\n", problems=True)
+    assert outcome != Outcome(stdout="x\n")
+    assert repr(outcome) == ("Outcome(stdout='x\\n', stderr='', problems=True, stderr_first=False)")
+    with pytest.raises(TypeError):
+        hash(outcome)
+    with pytest.raises(TypeError):
+        Outcome("positional")  # type: ignore[call-arg]
+
+
 def test_an_unreadable_input_is_an_input_error_and_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -23,8 +23,10 @@ install it with one of:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    from callflow.cli import RawDescriptionHelpFormatter
+
     parser.epilog = _EPILOG
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.formatter_class = RawDescriptionHelpFormatter
     parser.add_argument("shell", choices=SHELLS, help="the shell the script is for")
 
 
