@@ -32,7 +32,6 @@ import os
 import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -64,7 +63,6 @@ DEFAULT_SCRIPT_TIMEOUT = 10.0
 READING_CODES = frozenset(f"CF0{n:02d}" for n in range(1, 100))
 
 
-@dataclass(frozen=True)
 class ReadPolicy:
     """How the front door treats what it reads (written down once; see docs/reading-policy.md).
 
@@ -72,12 +70,55 @@ class ReadPolicy:
     ``trusted``: render templates outside Jinja's sandbox (the default is sandboxed).
     ``max_bytes``: the largest file read; a larger one is refused unread (CF006).
     ``script_timeout``: seconds a builder script may run in its child process.
+
+    An immutable value: it compares, hashes and shows by its fields. A plain class rather
+    than a frozen dataclass, because every run makes it at start-up and a dataclass's methods
+    are generated and compiled as the class is made.
     """
 
-    follow_links: bool = False
-    trusted: bool = False
-    max_bytes: int = MAX_DOCUMENT_BYTES
-    script_timeout: float = DEFAULT_SCRIPT_TIMEOUT
+    __slots__ = ("follow_links", "max_bytes", "script_timeout", "trusted")
+
+    follow_links: bool
+    trusted: bool
+    max_bytes: int
+    script_timeout: float
+
+    def __init__(
+        self,
+        follow_links: bool = False,
+        trusted: bool = False,
+        max_bytes: int = MAX_DOCUMENT_BYTES,
+        script_timeout: float = DEFAULT_SCRIPT_TIMEOUT,
+    ) -> None:
+        set_field = object.__setattr__
+        set_field(self, "follow_links", follow_links)
+        set_field(self, "trusted", trusted)
+        set_field(self, "max_bytes", max_bytes)
+        set_field(self, "script_timeout", script_timeout)
+
+    def _fields(self) -> tuple[bool, bool, int, float]:
+        return (self.follow_links, self.trusted, self.max_bytes, self.script_timeout)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"ReadPolicy is immutable: cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"ReadPolicy is immutable: cannot delete field {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, ReadPolicy)
+        return self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        return (
+            f"ReadPolicy(follow_links={self.follow_links!r}, trusted={self.trusted!r}, "
+            f"max_bytes={self.max_bytes!r}, script_timeout={self.script_timeout!r})"
+        )
 
 
 DEFAULT_POLICY = ReadPolicy()

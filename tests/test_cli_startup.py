@@ -24,6 +24,7 @@ GOOD = "<Response>\n  <Say>Hello</Say>\n</Response>\n"
 #: and `typing` are not here: `import lxml.etree` itself imports both.)
 NOT_ON_THE_VALIDATE_PATH = {
     "tomllib": "no pyproject.toml names callflow: no TOML to read",
+    "dataclasses": "ReadPolicy and the other start-up values are plain classes",
     "shutil": "argparse's width comes from callflow.cli.terminal_columns",
     "difflib": "guesses ('did you mean') are only made for a problem",
     "multiprocessing": "one file is checked in this process",

@@ -459,3 +459,24 @@ def test_a_buffer_with_a_filename_is_read_as_that_kind_and_quotes_itself() -> No
     [source] = load_flows(TEMPLATE.replace("{{ greeting }}", "{{ greting }}"), filename="t.xml.j2")
     assert source.document is None and source.label.startswith("t.xml.j2")
     assert any(d.code.startswith("CF6") for d in source.diagnostics)
+
+
+def test_a_read_policy_is_an_immutable_value() -> None:
+    # A plain class (no dataclass at start-up): it compares, hashes and shows by its fields.
+    from callflow.sources import DEFAULT_POLICY, ReadPolicy
+
+    assert ReadPolicy() == DEFAULT_POLICY and hash(ReadPolicy()) == hash(DEFAULT_POLICY)
+    assert ReadPolicy(trusted=True) != DEFAULT_POLICY
+    assert ReadPolicy(True, False, 5, 1.0) == ReadPolicy(
+        follow_links=True, max_bytes=5, script_timeout=1.0
+    )
+    assert len({ReadPolicy(), ReadPolicy(), ReadPolicy(max_bytes=1)}) == 2
+    assert repr(ReadPolicy(max_bytes=7)) == (
+        "ReadPolicy(follow_links=False, trusted=False, max_bytes=7, script_timeout=10.0)"
+    )
+    assert ReadPolicy().__eq__(object()) is NotImplemented
+    with pytest.raises(AttributeError, match="immutable"):
+        DEFAULT_POLICY.trusted = True  # type: ignore[misc]
+    with pytest.raises(AttributeError, match="immutable"):
+        del DEFAULT_POLICY.max_bytes  # type: ignore[misc]
+    assert DEFAULT_POLICY.trusted is False
