@@ -14,6 +14,8 @@ from callflow.schema import Schema, load_schema
 if TYPE_CHECKING:
     from callflow.lint import LintConfig
 
+__all__ = ["check_document", "collector_paused", "iter_document_diagnostics"]
+
 
 def iter_document_diagnostics(
     document: Document,

@@ -32,6 +32,10 @@ from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 if TYPE_CHECKING:
     from callflow.commands._common import Outcome
 
+#: The module's public surface: the console entry point and `main` (callable with an argv).
+#: Everything else here serves the commands and the docs' reference hook, not users.
+__all__ = ["EXIT_INTERNAL", "EXIT_OK", "EXIT_PROBLEMS", "EXIT_USAGE", "console_main", "main"]
+
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
 EXIT_USAGE = 2

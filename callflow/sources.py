@@ -538,7 +538,7 @@ def _load_template(
 
 
 def _load_script(name: str, text: str, policy: ReadPolicy) -> list[LoadedSource]:
-    from callflow.dsl.script import load_script_sources
+    from callflow.dsl._script import load_script_sources
 
     return load_script_sources(Path(name), policy=policy, text=text.encode("utf-8"))
 

@@ -90,8 +90,8 @@ def run(args: argparse.Namespace) -> Outcome:
         raise InputError("--to xml and --base-url go with --from twiml")
     from callflow._files import check_output
     from callflow.diagnostics import Diagnostic, Severity
-    from callflow.dsl.parsing import parse
-    from callflow.dsl.pysource import flow_script
+    from callflow.dsl._parsing import parse
+    from callflow.dsl._pysource import flow_script
     from callflow.errors import BuildError, ValidationError
     from callflow.reporters import render
 
@@ -159,8 +159,8 @@ def run_twiml(args: argparse.Namespace) -> Outcome:
         )
     text = conversion.text
     if args.to == "python":
-        from callflow.dsl.parsing import parse
-        from callflow.dsl.pysource import flow_script
+        from callflow.dsl._parsing import parse
+        from callflow.dsl._pysource import flow_script
 
         try:
             text = flow_script(parse(conversion.document), source=source.name)

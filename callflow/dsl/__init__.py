@@ -16,7 +16,7 @@ from __future__ import annotations
 from callflow.dsl import _elements
 from callflow.dsl._elements import *  # noqa: F403  # the generated classes, as `_elements.__all__` lists them
 from callflow.dsl._nodes import Comment, Element, FlowElement, Node, UncheckedElement
-from callflow.dsl.parsing import parse
+from callflow.dsl._parsing import parse
 
 __all__ = ["Comment", "Element", "FlowElement", "Node", "UncheckedElement", "parse"]
 __all__ += _elements.__all__

@@ -94,7 +94,7 @@ class Node:
         return type(self) is type(other) and self._value_key() == other._value_key()
 
     def __repr__(self) -> str:
-        from callflow.dsl.pysource import node_source
+        from callflow.dsl._pysource import node_source
 
         return node_source(self)
 

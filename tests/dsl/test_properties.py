@@ -15,8 +15,10 @@ from callflow.dsl import Comment, Element, Hangup, Response, Say, parse
 # Private reaches, on purpose: the generated table of every class by tag (the plans cover
 # every tag), and the type of an attribute's description, for annotations only.
 from callflow.dsl._elements import ELEMENT_CLASSES
+
+# Private on purpose: the XML-to-builder-source writer, held to the builder here.
+from callflow.dsl._pysource import flow_script
 from callflow.dsl._values import AttributeSpec
-from callflow.dsl.pysource import flow_script
 from callflow.schema import load_schema
 
 SETTINGS = settings(max_examples=60, deadline=None)

@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from callflow.diagnostics import CODES
-from callflow.dsl.script import load_script_sources
+
+# Private on purpose: the script runner is this module's subject (the CLI path is tested too).
+from callflow.dsl._script import load_script_sources
 
 Write = Callable[[str, str], Path]
 RunCli = Callable[..., Any]  # the conftest fixture, returning a CliResult

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from callflow.dsl.script import load_script_sources
+# Private on purpose: the script runner's own containment is what this module tests.
+from callflow.dsl._script import load_script_sources
 from callflow.sources import ReadPolicy
 
 FLOW = 'from callflow.dsl import Response, Say\nflow = Response(Say("hi"))\n'
@@ -132,7 +133,7 @@ def test_a_script_cannot_forge_its_answer_with_other_codes(tmp_path: Path) -> No
     # diagnostics of its own kind, never "no problems" for another file.
     script = tmp_path / "forger.py"
     script.write_text(
-        "import callflow.dsl.script as s, json\n"
+        "import callflow.dsl._script as s, json\n"
         "s._diagnostic_json = lambda d: {'code': 'CF000', 'severity': 'info', "
         "'message': 'fine', 'location': ['other.xml', 1, None, []], 'hint': None}\n"
         "raise ValueError('boom')\n"

@@ -102,8 +102,9 @@ def test_every_twiml_part_is_converted_or_reported(path: Path) -> None:
     ids=lambda p: p.name,
 )
 def test_the_builder_script_rebuilds_the_converted_document(path: Path) -> None:
-    from callflow.dsl.parsing import parse
-    from callflow.dsl.pysource import flow_script
+    # Private on purpose: the same parse and writer `callflow convert --to python` uses.
+    from callflow.dsl._parsing import parse
+    from callflow.dsl._pysource import flow_script
 
     conversion = _convert(path)
     assert conversion.document is not None and conversion.text is not None

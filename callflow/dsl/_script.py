@@ -138,7 +138,7 @@ def load_script_sources(
         timeout=policy.script_timeout,
         max_output=MAX_SCRIPT_OUTPUT,
         max_answer=policy.max_bytes * 16 + 2**20,
-        spawn_target="callflow.dsl.script:_build_spawned",
+        spawn_target="callflow.dsl._script:_build_spawned",
         spawn_argument=os.fsencode(path) + b"\0" + source,
     )
     document = None
