@@ -200,6 +200,7 @@ def _check_in_parallel(
 
 
 def run(args: argparse.Namespace) -> Outcome:
+    from callflow.check import collector_paused
     from callflow.commands._common import Outcome, format_diagnostics, policy_from_args, summary
     from callflow.diagnostics import collapse_repeats, has_errors, in_order
     from callflow.errors import InputError
@@ -238,14 +239,18 @@ def run(args: argparse.Namespace) -> Outcome:
         found.extend(_check_in_parallel(files, options, min(jobs, len(files))))
     else:
         found.extend(check_files(files, options))  # a broken [tool.callflow] raises InputError
-    ordered = collapse_repeats(in_order(found))
-    # With --fix, what was fixed (and what could not be) comes before the check's summary.
-    return Outcome(
-        stdout=format_diagnostics(ordered, args.format),
-        stderr=(fixed.stderr if fixed else "")
-        + ("" if args.quiet else summary(ordered, len(files)) + "\n"),
-        problems=has_errors(ordered) or bool(fixed and fixed.problems),
-    )
+    # Ordering and formatting make no cycles, only objects that live to the end: the
+    # collector would walk every diagnostic again at each pass (a third of this step for
+    # 70,000 diagnostics).
+    with collector_paused():
+        ordered = collapse_repeats(in_order(found))
+        # With --fix, what was fixed (and what could not be) comes before the check's summary.
+        return Outcome(
+            stdout=format_diagnostics(ordered, args.format),
+            stderr=(fixed.stderr if fixed else "")
+            + ("" if args.quiet else summary(ordered, len(files)) + "\n"),
+            problems=has_errors(ordered) or bool(fixed and fixed.problems),
+        )
 
 
 def _fix(args: argparse.Namespace, max_bytes: int) -> Outcome:
