@@ -92,10 +92,11 @@ def check_in_process(text: str, *, with_json: bool = False) -> int:
         raise ValueError(f"generated file refused: {problems[0]}")
     with collector_paused():  # as `callflow validate` checks each document
         found = list(iter_diagnostics(document)) + list(iter_lint_diagnostics(document))
-    ordered = collapse_repeats(in_order(found))
-    report = render(ordered, "text", lines=FileLines({"flow.xml": document.text}))
-    if with_json:
-        render(ordered, "json")
+    with collector_paused():  # as `callflow validate` orders and formats the run's findings
+        ordered = collapse_repeats(in_order(found))
+        report = render(ordered, "text", lines=FileLines({"flow.xml": document.text}))
+        if with_json:
+            render(ordered, "json")
     return len(report)
 
 
