@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import weakref
 from collections.abc import Iterator
 
 from callflow._text import line_column, line_starts
@@ -82,7 +83,10 @@ class TagSpan:
         self._attrs_start = name_end
         self._attrs_end = attrs_end
         self._attributes: dict[str, tuple[int, int, str]] | None = None
-        self._spans = spans  # where the end tag is looked up (None: there is none)
+        # Where the end tag is looked up (None: there is none). A weak reference: the
+        # document's spans hold this span, and a cycle would keep every located document's
+        # text alive while the collector is paused (a batch pauses it for a whole share).
+        self._spans = None if spans is None else weakref.ref(spans)
         self._index = index
         self._end = start_end
         self._end_name: tuple[int, int] | None = None
@@ -91,8 +95,10 @@ class TagSpan:
         return f"TagSpan(<{self.name}> {self.start}:{self.end})"
 
     def _pair(self) -> None:
-        spans, self._spans = self._spans, None
-        if spans is not None:
+        reference, self._spans = self._spans, None
+        if reference is not None:
+            # The document's scan, or the same scan made again if its spans have gone.
+            spans = reference() or TextSpans(self._text)
             match = spans._end_of(self._index)
             if match is not None:
                 self._end = match.end()
@@ -138,6 +144,7 @@ class TextSpans:
     """
 
     __slots__ = (
+        "__weakref__",
         "_all",
         "_balanced",
         "_ends",

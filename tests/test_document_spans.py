@@ -118,3 +118,25 @@ def test_elements_counted_in_place_are_located_as_the_index_locates_them(
         assert counted.position(mirror[element], "a") == indexed.position(element, "a")
     stranger = Document.from_text("<Response><Say/></Response>", "other.xml").root[0]
     assert counted.tag_span(stranger) is None
+
+
+def test_a_located_span_does_not_keep_its_documents_spans_alive() -> None:
+    # No cycle: a batch pauses the collector for a whole share, so a span that held its
+    # TextSpans (which hold the span) kept every located document's text alive until the end.
+    import gc
+    import weakref
+
+    text = "<Response><Gather><Say>hi</Say></Gather></Response>"
+    gc.disable()
+    try:
+        spans = TextSpans(text)
+        span = spans.tag(1)
+        gone = weakref.ref(spans)
+        del spans
+        assert gone() is None  # freed by reference counting alone
+    finally:
+        gc.enable()
+    # Its end tag is still found: the same scan, made again.
+    assert text[span.end - len("</Gather>") : span.end] == "</Gather>"
+    assert span.end_name is not None
+    assert text[span.end_name[0] : span.end_name[1]] == "Gather"
