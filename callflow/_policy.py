@@ -74,6 +74,11 @@ class ReadPolicy:
     def _fields(self) -> tuple[bool, bool, int, float]:
         return (self.follow_links, self.trusted, self.max_bytes, self.script_timeout)
 
+    def __reduce__(self) -> tuple[type[ReadPolicy], tuple[bool, bool, int, float]]:
+        # Pickled (a process pool's workers get it) and copied by its fields, through
+        # __init__: the fields cannot be set one by one.
+        return (ReadPolicy, self._fields())
+
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"ReadPolicy is immutable: cannot assign to field {name!r}")
 

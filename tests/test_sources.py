@@ -480,3 +480,33 @@ def test_a_read_policy_is_an_immutable_value() -> None:
     with pytest.raises(AttributeError, match="immutable"):
         del DEFAULT_POLICY.max_bytes  # type: ignore[misc]
     assert DEFAULT_POLICY.trusted is False
+
+
+def test_a_read_policy_pickles_and_copies() -> None:
+    # The process pool (no fork, or `-` among the files) sends it to its workers.
+    import copy
+    import pickle
+
+    from callflow.sources import ReadPolicy
+
+    policy = ReadPolicy(follow_links=True, trusted=False, max_bytes=9, script_timeout=2.5)
+    assert pickle.loads(pickle.dumps(policy)) == policy
+    assert copy.copy(policy) == policy and copy.deepcopy(policy) == policy
+
+
+def test_stdin_among_several_files_is_checked_by_the_process_pool(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    good = tmp_path / "a.xml"
+    good.write_text("<Response><Hangup/></Response>\n", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "callflow", "validate", "--jobs", "2", "-", str(good), str(good)],
+        input="<Response><Hangup/></Response>\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "internal error" not in result.stderr

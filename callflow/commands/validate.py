@@ -179,12 +179,18 @@ def _check_in_parallel(
     if options.lint:  # imported once here, not once per forked worker
         import callflow.lint  # noqa: F401
 
-    if "fork" in multiprocessing.get_all_start_methods() and all(n != "-" for n, _ in files):
+    # Standard input is this process's: it is read here, and the files go to the workers.
+    found = check_files([item for item in files if item[0] == "-"], options)
+    files = [item for item in files if item[0] != "-"]
+    if not files:
+        return found
+    if "fork" in multiprocessing.get_all_start_methods():
         import functools
 
         from callflow._forks import check_in_forks
 
-        return check_in_forks(files, functools.partial(check_files, options=options), jobs)
+        found.extend(check_in_forks(files, functools.partial(check_files, options=options), jobs))
+        return found
     from concurrent.futures import ProcessPoolExecutor
 
     # Contiguous chunks, a few per worker, so that a slow stretch does not idle a core.
@@ -192,7 +198,6 @@ def _check_in_parallel(
     size = -(-len(files) // chunks)
     batches = [files[i : i + size] for i in range(0, len(files), size)]
     context = multiprocessing.get_context("spawn")
-    found: list[Diagnostic] = []
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
         for result in pool.map(check_files, batches, [options] * len(batches)):
             found.extend(result)
