@@ -179,8 +179,8 @@ def load_template_sources(
     if text is None:
         renderer = _renderer(search_path_for(path), policy.trusted, "reject", policy.follow_links)
     else:
-        # One renderer per folder set, kept: a text seen before is not compiled again (the
-        # flow server renders the same template on every request, an editor each keystroke).
+        # One renderer per folder set, kept: a text seen before is not compiled again (an
+        # editor renders on each keystroke; the flow server keeps its own compiled template).
         renderer, guard = _unsaved_renderer(
             search_path_for(path), policy.trusted, policy.follow_links
         )

@@ -29,8 +29,12 @@ async def read_body(request: Request, limit: int, timeout: float = BODY_TIMEOUT)
     `RequestError` (413, 408, 400) instead of waiting or reading more."""
     headers = request.headers
     declared = headers.get("content-length")
-    if (declared is None or declared == "0") and "transfer-encoding" not in headers:
-        return b""  # HTTP/1.1: a request with neither header has no body (most GETs)
+    if (
+        (declared is None or declared == "0")
+        and "transfer-encoding" not in headers
+        and request.scope.get("http_version") in ("1.0", "1.1")
+    ):
+        return b""  # HTTP/1.x: a request with neither header has no body (most GETs)
     if declared is not None:
         if not declared.strip().isdigit():
             raise RequestError("the Content-Length header is not a number")

@@ -169,3 +169,26 @@ def test_query_fields_are_what_parse_qsl_gives(text: str) -> None:
     for name, value in pairs:
         expected.setdefault(name, value)
     assert query_fields(text, max_fields=5) == expected
+
+
+def test_a_body_without_length_headers_is_read_unless_the_request_is_http_1() -> None:
+    # HTTP/1.x: neither Content-Length nor Transfer-Encoding means no body. HTTP/2 frames
+    # carry a body without either header, and it is read.
+    import asyncio
+
+    from starlette.requests import Request
+
+    from callflow.web._asgi import read_body
+
+    def body_of(version: str) -> bytes:
+        sent = [{"type": "http.request", "body": b"Digits=1", "more_body": False}]
+
+        async def receive() -> dict[str, object]:
+            return sent.pop() if sent else {"type": "http.disconnect"}
+
+        scope = {"type": "http", "method": "POST", "headers": [], "http_version": version}
+        return asyncio.run(read_body(Request(scope, receive), 1_000))
+
+    assert body_of("1.1") == b""
+    assert body_of("1.0") == b""
+    assert body_of("2") == b"Digits=1"
