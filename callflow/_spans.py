@@ -98,7 +98,9 @@ class TagSpan:
         reference, self._spans = self._spans, None
         if reference is not None:
             # The document's scan, or the same scan made again if its spans have gone.
-            spans = reference() or TextSpans(self._text)
+            spans = reference()
+            if spans is None:  # (not `or`: a TextSpans's truth is its length, a full scan)
+                spans = TextSpans(self._text)
             match = spans._end_of(self._index)
             if match is not None:
                 self._end = match.end()
