@@ -629,14 +629,31 @@ class _PolicyLoader(jinja2.FileSystemLoader):
             if not stat.S_ISREG(status.st_mode):
                 raise TemplateRefused(f"template `{template}` is not a regular file; not read")
             stamp = file_stamp(filename)
-            with open(filename, encoding=self.encoding) as handle:
-                contents = handle.read()
+            contents = self._read(filename, template).decode(self.encoding)
 
             def uptodate(filename: str = filename, stamp: object = stamp) -> bool:
                 return stamp is not None and file_stamp(filename) == stamp
 
             return contents, os.path.normpath(filename), uptodate
         raise jinja2.TemplateNotFound(template)
+
+    def _read(self, filename: str, template: str) -> bytes:
+        """The file's bytes, checked again on the open descriptor: a file swapped for a FIFO
+        or (unless links may be followed) a link after the checks above is refused, never
+        read through or waited on."""
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+        if not self.follow_links:  # open what was vetted, not whatever a link now names
+            filename, flags = os.path.realpath(filename), flags | getattr(os, "O_NOFOLLOW", 0)
+        try:
+            fd = os.open(filename, flags)
+        except OSError as error:
+            raise TemplateRefused(
+                f"template `{template}` could not be read: {error.strerror}"
+            ) from None
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise TemplateRefused(f"template `{template}` is not a regular file; not read")
+            return handle.read()
 
 
 def file_stamp(filename: str) -> tuple[int, ...] | None:

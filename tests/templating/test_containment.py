@@ -284,6 +284,28 @@ def test_an_include_of_a_fifo_is_refused_without_blocking(tmp_path: Path) -> Non
     assert "not a regular file" in problem.message
 
 
+def test_an_include_swapped_for_a_fifo_after_its_checks_is_refused_on_the_open_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The checks look at the path, then the file is opened: a swap in between is caught on
+    # the open descriptor (non-blocking), never read through or waited on.
+    os.mkfifo(tmp_path / "pipe.xml.j2")
+    (tmp_path / "plain.xml.j2").write_text("<Say>hi</Say>")
+    real_stat = os.stat
+
+    def stat_before_the_swap(name: object, *args: object, **kwargs: object) -> os.stat_result:
+        if str(name).endswith("pipe.xml.j2"):  # what the path was when it was checked
+            return real_stat(tmp_path / "plain.xml.j2")
+        return real_stat(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "stat", stat_before_the_swap)
+    path = tmp_path / "main.xml.j2"
+    path.write_text(HEADER + "<Response>\n{% include 'pipe.xml.j2' %}\n</Response>\n")
+    problem = _only(load_template_sources(path))
+    assert (problem.code, problem.location.line) == ("CF611", 5)
+    assert "not a regular file" in problem.message
+
+
 def test_unsaved_text_is_checked_with_includes_from_disk(tmp_path: Path) -> None:
     (tmp_path / "part.xml.j2").write_text("<Say>{{ word }}</Say>")
     path = tmp_path / "main.xml.j2"
