@@ -33,24 +33,16 @@ def iter_document_diagnostics(
     """
     ignored = [*(config.ignore if config is not None else ()), *(ignore or ())]
     found = (schema or load_schema()).iter_diagnostics(document)
-    yield from _filtered(found, select, ignored) if ignored else found
+    yield from _without(found, tuple(ignored)) if ignored else found
     if lint:
         from callflow.lint import iter_lint_diagnostics
 
         yield from iter_lint_diagnostics(document, select=select, ignore=ignore, config=config)
 
 
-def _filtered(
-    diagnostics: Iterable[Diagnostic],
-    select: Iterable[str] | None,
-    ignore: Iterable[str] | None,
-) -> Iterator[Diagnostic]:
+def _without(diagnostics: Iterable[Diagnostic], ignored: tuple[str, ...]) -> Iterator[Diagnostic]:
     # Schema findings are never filtered by select (they are not optional), only by ignore.
-    ignored = tuple(ignore or ())
-    for diagnostic in diagnostics:
-        if ignored and diagnostic.code.startswith(ignored):
-            continue
-        yield diagnostic
+    return (d for d in diagnostics if not d.code.startswith(ignored))
 
 
 def check_document(

@@ -69,6 +69,7 @@ __all__ = [
     "iter_findings",
     "iter_lint_diagnostics",
     "load_config",
+    "mentions_directive",
     "quote_attribute",
 ]
 

@@ -120,9 +120,10 @@ def _diagnostics(
 def _unsuppressed(found: list[Diagnostic], path: str, text: str) -> list[Diagnostic]:
     """Lint findings at lines of the buffer silenced by a directive in the buffer's own text
     (the lint pass reads a template's directives from the file on disk, which may be older)."""
-    if "callflow:" not in text.lower():
+    from callflow.lint import RULES, Suppressions, file_line_reader, mentions_directive
+
+    if not mentions_directive(text):
         return found
-    from callflow.lint import RULES, Suppressions, file_line_reader
 
     suppressions = Suppressions(file_line_reader({path: text}))
     return [

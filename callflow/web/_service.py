@@ -308,13 +308,11 @@ class FlowService:
         return reply
 
     def _keep_template(self, found: str, stamp: tuple[int, ...], data: bytes) -> None:
+        from callflow.sources import _utf8  # the front door's own size, NUL and UTF-8 checks
         from callflow.templating import prepare_template
 
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            return
-        if len(data) > self.policy.max_bytes or "\x00" in text:
+        text = _utf8(data, found, self.policy)
+        if not isinstance(text, str):
             return
         prepared = prepare_template(Path(found), text, policy=self.policy)
         if prepared is None:
