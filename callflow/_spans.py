@@ -263,6 +263,39 @@ class TextSpans:
             self._spans[index] = span
         return span
 
+    def place(
+        self, index: int, attribute: str | None = None, *, text: bool = False
+    ) -> tuple[str, int] | None:
+        """The ``index``-th start tag's name, and the offset a finding about it points at:
+        its name (after the '<'), ``attribute``'s name where it is written, or, with
+        ``text``, just after the tag. None if the text holds fewer start tags. The same
+        offsets as its `TagSpan` gives, read from the tokenizer's match without making one
+        (locating a finding needs no more)."""
+        span = self._spans.get(index)
+        if span is not None:
+            offset = span.start + 1
+            if attribute is not None:
+                found = span.attributes.get(attribute)
+                if found is not None:
+                    offset = found[0]
+            elif text:
+                offset = span.start_end
+            return span.name, offset
+        if not self._found(index):
+            return None
+        match = self._matches[index]
+        offset = match.start() + 1
+        if attribute is not None:
+            # The last of that name, as `TagSpan.attributes` (a dict) keeps it.
+            for found_attribute in _ATTRIBUTE.finditer(
+                self._text, match.end("name"), match.end("attrs")
+            ):
+                if found_attribute.group("name") == attribute:
+                    offset = found_attribute.start("name")
+        elif text:
+            offset = match.end()
+        return match.group("name"), offset
+
     @property
     def tags(self) -> list[TagSpan]:
         """Every start tag's `TagSpan`, in document order (one list, made once)."""

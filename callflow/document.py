@@ -264,17 +264,15 @@ class Document:
         self, element: etree._Element, attribute: str | None = None, *, text: bool = False
     ) -> tuple[int | None, int | None]:
         """1-based (line, column) in ``self.text`` of an element's tag, attribute or text."""
-        span = self.tag_span(element)
-        if span is None:
+        index = self._index_of(element)
+        spans = self.spans()
+        place = spans.place(index, attribute, text=text) if index is not None else None
+        if place is None:
             return element.sourceline, None
-        offset = span.start + 1  # the tag name, after '<'
-        if attribute is not None:
-            found = span.attributes.get(attribute)
-            if found is not None:
-                offset = found[0]
-        elif text:
-            offset = span.start_end
-        return self.spans().line_column(offset)
+        name, offset = place
+        if name != element.tag and name.rpartition(":")[2] != _local_name(element):
+            return element.sourceline, None  # the text does not show this element there
+        return spans.line_column(offset)
 
     def locate(
         self, element: etree._Element, attribute: str | None = None, *, text: bool = False
