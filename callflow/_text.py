@@ -139,13 +139,22 @@ def declare_utf8(text: str) -> str:
 # start-up), and a run that shows nothing may never need them.
 
 
+#: What `visible` escapes besides the C0 controls: DEL and the C1 controls, line and paragraph
+#: separators, bidirectional overrides and isolates, surrogates (a regular expression's ranges).
+_UNSAFE_BEYOND_C0 = "\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff"
+
+
 @functools.cache
 def _unsafe() -> re.Pattern[str]:
     """C0 and C1 controls, DEL, line and paragraph separators, bidirectional overrides and
     isolates (they reorder what a terminal shows), and surrogates (undecodable file names)."""
-    return re.compile(
-        "[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
-    )
+    return re.compile(f"[\x00-\x1f{_UNSAFE_BEYOND_C0}]")
+
+
+@functools.cache
+def _unsafe_but_line_feed() -> re.Pattern[str]:
+    """What `_unsafe` matches, except the line feed."""
+    return re.compile(f"[\x00-\x09\x0b-\x1f{_UNSAFE_BEYOND_C0}]")
 
 
 @functools.cache
@@ -176,6 +185,12 @@ def visible(text: str) -> str:
     if unsafe.search(text) is None:
         return text
     return unsafe.sub(_escape, text)
+
+
+def shows_as_is(text: str, *, lines: int = 1) -> bool:
+    """Whether ``text``, made of ``lines`` lines joined by line feeds, holds nothing that
+    `visible` would escape in any of them: each line is shown as it is."""
+    return _unsafe_but_line_feed().search(text) is None and text.count("\n") == lines - 1
 
 
 def _escape_in_json(match: re.Match[str]) -> str:

@@ -7,11 +7,18 @@ from `callflow.diagnostics` so that the data types import nothing they do not ne
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextvars import ContextVar
 from pathlib import Path
 
-from callflow._text import WIDE_ENCODINGS, json_safe, sniff_encoding, split_lines, visible
+from callflow._text import (
+    WIDE_ENCODINGS,
+    json_safe,
+    shows_as_is,
+    sniff_encoding,
+    split_lines,
+    visible,
+)
 from callflow.diagnostics import CODES, Diagnostic, Severity, cap_repeats
 
 __all__ = [
@@ -113,7 +120,9 @@ def read_quotable_lines(file: str) -> list[str] | None:
     return split_lines(text.removeprefix("\ufeff"))
 
 
-def _quote_window(line: str, column: int | None) -> tuple[str, int | None]:
+def _quote_window(
+    line: str, column: int | None, escape: Callable[[str], str] = visible
+) -> tuple[str, int | None]:
     """The part of ``line`` shown for ``column`` (escaped) and the caret's 1-based place in it.
 
     A long line is cut to `WINDOW` characters either side of the column, with "…" where it
@@ -126,10 +135,58 @@ def _quote_window(line: str, column: int | None) -> tuple[str, int | None]:
     end = min(len(line), centre + WINDOW + (WINDOW if index is None else 0))
     head = "…" if start > 0 else ""
     tail = "…" if end < len(line) else ""
-    shown = head + visible(line[start:end]) + tail
+    shown = head + escape(line[start:end]) + tail
     if index is None:
         return shown, None
-    return shown, len(head) + len(visible(line[start:index])) + 1
+    return shown, len(head) + len(escape(line[start:index])) + 1
+
+
+def _same(text: str) -> str:
+    return text
+
+
+def _text_lines(
+    shown: Iterable[Diagnostic],
+    source: LineSource,
+    colored: bool,
+    escape: Callable[[str], str],
+) -> list[str]:
+    """The lines of the text report, each field of a diagnostic passed through ``escape``."""
+    out: list[str] = []
+    append = out.append
+    quoted_before: tuple[str, int | None] | None = None  # the last line quoted, and its column
+    window_before: tuple[str, int | None] = ("", None)
+    for d in shown:
+        severity = d.severity
+        where = d.location
+        value = severity.value
+        tag = "" if severity is Severity.ERROR else f" {value}:"
+        if colored:
+            style = value if value in _STYLES else "error"
+            append(
+                _paint(escape(f"{where}:"), "location", True)
+                + " "
+                + _paint(escape(f"{d.code}{tag}"), style, True)
+                + " "
+                + escape(d.message)
+            )
+        else:  # the same line: escaping is character by character
+            append(escape(f"{where}: {d.code}{tag} {d.message}"))
+        quoted = d.snippet if d.snippet is not None else source(where.file, where.line)
+        if quoted is not None and quoted.strip():
+            # Reports about one place (a tag with two problems) quote its line once.
+            if quoted_before != (quoted, where.column):
+                quoted_before = (quoted, where.column)
+                window_before = _quote_window(quoted, where.column, escape)
+            window, caret = window_before
+            append(f"    {window}")
+            if caret is not None:
+                append("    " + " " * (caret - 1) + _paint("^", "caret", colored))
+        for step in where.chain:
+            append(f"    {escape(step)}")
+        if d.hint:
+            append(f"    {_paint('hint:', 'hint', colored)} {escape(d.hint)}")
+    return out
 
 
 def format_text(
@@ -148,28 +205,18 @@ def format_text(
     """
     colored = COLOR.get() if color is None else color
     source = lines or FileLines()
-    out: list[str] = []
     shown = cap_repeats(diagnostics, max_per_code) if max_per_code is not None else diagnostics
-    for d in shown:
-        style = d.severity.value if d.severity.value in _STYLES else "error"
-        severity = "" if d.severity is Severity.ERROR else f" {d.severity.value}:"
-        out.append(
-            _paint(visible(f"{d.location}:"), "location", colored)
-            + " "
-            + _paint(visible(f"{d.code}{severity}"), style, colored)
-            + " "
-            + visible(d.message)
-        )
-        quoted = d.snippet if d.snippet is not None else source(d.location.file, d.location.line)
-        if quoted is not None and quoted.strip():
-            window, caret = _quote_window(quoted, d.location.column)
-            out.append(f"    {window}")
-            if caret is not None:
-                out.append("    " + " " * (caret - 1) + _paint("^", "caret", colored))
-        for step in d.location.chain:
-            out.append(f"    {visible(step)}")
-        if d.hint:
-            out.append(f"    {_paint('hint:', 'hint', colored)} {visible(d.hint)}")
+    if not colored:
+        # Built once without escaping, then searched once: when the whole report holds no
+        # character `visible` would escape, other than the line feeds between its lines,
+        # no field held one, and escaping each would have changed nothing (the usual case,
+        # for a fraction of the cost). Otherwise it is built again, each field escaped.
+        out = _text_lines(shown, source, False, _same)
+        out.append("")  # the final line feed
+        text = "\n".join(out)
+        if shows_as_is(text, lines=len(out)):
+            return text if len(out) > 1 else ""
+    out = _text_lines(shown, source, colored, visible)
     return "\n".join(out) + ("\n" if out else "")
 
 

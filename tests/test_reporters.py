@@ -127,6 +127,28 @@ def test_colour_codes_are_the_only_escapes_and_strip_away(found: Diagnostic) -> 
     assert "\x1b" not in strip_color(coloured)
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(hostile, max_size=4))
+def test_plain_text_is_every_field_escaped_though_built_in_one_piece(
+    found: list[Diagnostic],
+) -> None:
+    # Plain text is built unescaped and searched once (escaped field by field only when the
+    # search finds something); coloured text is always escaped field by field.
+    assert format_text(found, color=False) == strip_color(format_text(found, color=True))
+
+
+def test_a_line_feed_alone_in_a_field_is_escaped_in_plain_text() -> None:
+    text = format_text([make(message="one\ntwo", hint="so\nthere")], color=False)
+    assert "CF203 one\\ntwo\n" in text and "hint: so\\nthere\n" in text
+    assert text.count("\n") == 4
+
+
+def test_two_reports_about_one_tag_quote_its_line_under_each() -> None:
+    found = [make(), make(code="CF305", severity=Severity.WARNING, hint=None)]
+    text = format_text(found, color=False)
+    assert text.count('      <Gather numDigit="1"/>\n' + " " * 14 + "^\n") == 2
+
+
 def test_repeats_past_the_limit_become_a_count_in_text_and_github_only() -> None:
     found = [make(line=n, snippet="", hint=None) for n in range(1, 6)]
     text = format_text(found, max_per_code=2)

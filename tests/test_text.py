@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from callflow import _text
-from callflow._text import sniff_encoding
+from callflow._text import shows_as_is, sniff_encoding, visible
 
 DECLARATIONS = st.builds(
     lambda version, encoding, quote, space, standalone: (
@@ -47,3 +47,10 @@ def test_the_memory_of_declarations_is_bounded() -> None:
 @given(text=st.text(alphabet=st.sampled_from(["a", "b", "\n", "\r", "\x0c", "\u2028", "é"])))
 def test_lines_split_without_the_regex_are_the_regex_s_lines(text: str) -> None:
     assert _text.split_lines(text) == _text.LINE_BREAK.split(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(st.characters(codec=None, exclude_categories=()), max_size=8), min_size=1))
+def test_text_shows_as_is_when_visible_leaves_each_of_its_lines_alone(lines: list[str]) -> None:
+    as_is = all(visible(line) == line for line in lines)
+    assert shows_as_is("\n".join(lines), lines=len(lines)) == as_is
