@@ -265,23 +265,24 @@ class Document:
     ) -> tuple[int | None, int | None]:
         """1-based (line, column) in ``self.text`` of an element's tag, attribute or text."""
         index = self._index_of(element)
-        spans = self.spans()
-        place = spans.place(index, attribute, text=text) if index is not None else None
-        if place is None:
-            return element.sourceline, None
-        name, offset = place
-        if name != element.tag and name.rpartition(":")[2] != _local_name(element):
-            return element.sourceline, None  # the text does not show this element there
-        return spans.line_column(offset)
+        if index is not None:
+            spans = self._spans if self._spans is not None else self.spans()
+            place = spans.place(index, attribute, text=text)
+            if place is not None:
+                name = place[0]
+                if name == element.tag or name.rpartition(":")[2] == _local_name(element):
+                    return spans.line_column(place[1])
+        return element.sourceline, None  # the text does not show this element there
 
     def locate(
         self, element: etree._Element, attribute: str | None = None, *, text: bool = False
     ) -> SourceLocation:
         """Where the author wrote ``element`` (or one of its attributes, or its text)."""
         line, column = self.position(element, attribute, text=text)
+        source_map = self.source_map
         # The XPath only matters to a source map that maps elements (templates, builders).
-        xpath = self.xpath_of(element) if self.source_map.elements else None
-        return self.source_map.resolve(line, column, xpath)
+        xpath = self.xpath_of(element) if source_map.elements else None
+        return source_map.resolve(line, column, xpath)
 
     def locate_line(self, line: int | None, column: int | None = None) -> SourceLocation:
         return self.source_map.resolve(line, column)

@@ -141,6 +141,12 @@ def _quote_window(
     return shown, len(head) + len(escape(line[start:index])) + 1
 
 
+#: What follows the code in a report's first line: nothing for an error, else the severity.
+_SEVERITY_TAGS = {
+    severity: "" if severity is Severity.ERROR else f" {severity.value}:" for severity in Severity
+}
+
+
 def _same(text: str) -> str:
     return text
 
@@ -157,12 +163,10 @@ def _text_lines(
     quoted_before: tuple[str, int | None] | None = None  # the last line quoted, and its column
     window_before: tuple[str, int | None] = ("", None)
     for d in shown:
-        severity = d.severity
         where = d.location
-        value = severity.value
-        tag = "" if severity is Severity.ERROR else f" {value}:"
+        tag = _SEVERITY_TAGS[d.severity]
         if colored:
-            style = value if value in _STYLES else "error"
+            style = d.severity.value if d.severity.value in _STYLES else "error"
             append(
                 _paint(escape(f"{where}:"), "location", True)
                 + " "
@@ -170,8 +174,10 @@ def _text_lines(
                 + " "
                 + escape(d.message)
             )
-        else:  # the same line: escaping is character by character
-            append(escape(f"{where}: {d.code}{tag} {d.message}"))
+        elif where.column is None:  # the same line: escaping is character by character
+            append(escape(f"{where.file}:{where.line}: {d.code}{tag} {d.message}"))
+        else:  # (`SourceLocation.__str__`, spelled out: this runs once per report)
+            append(escape(f"{where.file}:{where.line}:{where.column}: {d.code}{tag} {d.message}"))
         quoted = d.snippet if d.snippet is not None else source(where.file, where.line)
         if quoted is not None and quoted.strip():
             # Reports about one place (a tag with two problems) quote its line once.

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from callflow.diagnostics import Diagnostic
+from callflow.diagnostics import Diagnostic, Severity
 
 if TYPE_CHECKING:
     from callflow.document import Document
@@ -86,8 +86,8 @@ def add_format_option(
 
 
 def summary(diagnostics: Sequence[Diagnostic], files: int) -> str:
-    errors = sum(1 for d in diagnostics if d.severity.value == "error")
-    warnings = sum(1 for d in diagnostics if d.severity.value == "warning")
+    errors = sum(1 for d in diagnostics if d.severity is Severity.ERROR)
+    warnings = sum(1 for d in diagnostics if d.severity is Severity.WARNING)
     noun = "file" if files == 1 else "files"
     if not errors and not warnings:
         return f"{files} {noun} checked, no problems"

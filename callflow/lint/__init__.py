@@ -120,20 +120,20 @@ def iter_lint_diagnostics(
         settings = settings.with_options(
             select=None if select is None else list(select), ignore=ignore
         )
-    severity = settings.severity
+    severity_of = settings.severity.get
+    tree = document.root.getroottree()
     for count, (finding, location) in enumerate(iter_active_findings(document, settings)):
+        code = finding.code
         element = finding.element
         yield Diagnostic(
-            finding.code,
-            severity.get(finding.code) or RULES[finding.code].severity,
+            code,
+            severity_of(code) or RULES[code].severity,
             finding.message,
             location,
             # lxml spells a few paths faster than the Document indexes them all; beyond a
             # few, the index keeps the cost linear (getpath counts the siblings every time).
-            xpath=document.xpath_of(element)
-            if count >= _FEW_PATHS
-            else str(element.getroottree().getpath(element)),
-            hint=finding.hint,
+            document.xpath_of(element) if count >= _FEW_PATHS else str(tree.getpath(element)),
+            finding.hint,
         )
 
 
@@ -146,13 +146,17 @@ def _without_directives(document: Document) -> bool:
     is its own author's file (no template or script lines behind it), and its text never
     says ``callflow:``, which every directive, in a comment or on a line, holds. Most
     files are such: their findings skip the suppression check."""
-    return bool(_own_text(document)) and not mentions_directive(document.text)
+    return _is_own_text(document) and not mentions_directive(document.text)
+
+
+def _is_own_text(document: Document) -> bool:
+    """Whether ``document``'s text is its author's file (an XML file, not a template's output
+    or a builder's)."""
+    source_map = document.source_map
+    return source_map.identity and not source_map.lines and not source_map.elements
 
 
 def _own_text(document: Document) -> dict[str, str]:
     # An XML file's text is the Document's text: no need to read it again from disk (and
     # a Document made from a string has no file to read).
-    source_map = document.source_map
-    if source_map.identity and not source_map.lines and not source_map.elements:
-        return {document.name: document.text}
-    return {}
+    return {document.name: document.text} if _is_own_text(document) else {}
