@@ -2,7 +2,7 @@
 
 The copies start with the schema, the rules and the settings already loaded (``gc.freeze``
 keeps their collector off the parent's pages); each checks one contiguous share and sends back
-only its diagnostics, as plain rows pickled once through a pipe. A copy ends with ``os._exit``,
+only its diagnostics, as plain values pickled once through a pipe. A copy ends with ``os._exit``,
 so that nothing of the parent (atexit handlers, buffered output) runs twice. An exception in a
 share is raised again in the parent, as one process would raise it. Only where ``fork`` exists;
 `callflow.commands.validate` keeps a process pool elsewhere.
@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
     from callflow.diagnostics import Diagnostic
@@ -99,47 +99,45 @@ def _send_result(
         os._exit(code)
 
 
-#: A diagnostic as it crosses from a worker: plain values pickle at half the cost of objects.
-_Row = tuple[
-    str, str, str, str, int, "int | None", tuple[str, ...], "str | None", "str | None", "str | None"
-]
+#: Diagnostics as they cross from a worker: one list per field (code, severity, message,
+#: file, line, column, chain, xpath, hint, snippet), the i-th diagnostic's fields at index i.
+#: Plain values pickle at half the cost of objects, and lists of them without a tuple per
+#: diagnostic; the same string in many diagnostics (a file name, a message) is pickled once.
+_Columns = tuple[list[Any], ...]
 
 
-def _to_rows(diagnostics: list[Diagnostic]) -> list[_Row]:
-    rows: list[_Row] = []
-    for d in diagnostics:
-        where = d.location
-        rows.append(
-            (
-                d.code,
-                d.severity.value,
-                d.message,
-                where.file,
-                where.line,
-                where.column,
-                where.chain,
-                d.xpath,
-                d.hint,
-                d.snippet,
-            )
-        )
-    return rows
+def _to_rows(diagnostics: list[Diagnostic]) -> _Columns:
+    locations = [d.location for d in diagnostics]
+    return (
+        [d.code for d in diagnostics],
+        [d.severity.value for d in diagnostics],
+        [d.message for d in diagnostics],
+        [where.file for where in locations],
+        [where.line for where in locations],
+        [where.column for where in locations],
+        [where.chain for where in locations],
+        [d.xpath for d in diagnostics],
+        [d.hint for d in diagnostics],
+        [d.snippet for d in diagnostics],
+    )
 
 
-def _from_rows(rows: list[_Row]) -> list[Diagnostic]:
+def _from_rows(columns: _Columns) -> list[Diagnostic]:
     from callflow.diagnostics import Diagnostic, Severity
     from callflow.sourcemap import SourceLocation
 
-    severities = {severity.value: severity for severity in Severity}
-    return [
-        Diagnostic(
-            code,
-            severities[severity],
-            message,
-            SourceLocation(file, line, column, chain),
-            xpath,
-            hint,
-            snippet,
+    codes, severities, messages, files, lines, columns_, chains, xpaths, hints, snippets = columns
+    by_value = {severity.value: severity for severity in Severity}
+    locations = map(SourceLocation, files, lines, columns_, chains)
+    return list(
+        map(
+            Diagnostic,
+            codes,
+            map(by_value.__getitem__, severities),
+            messages,
+            locations,
+            xpaths,
+            hints,
+            snippets,
         )
-        for code, severity, message, file, line, column, chain, xpath, hint, snippet in rows
-    ]
+    )

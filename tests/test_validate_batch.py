@@ -103,3 +103,30 @@ def _note(name: str) -> Diagnostic:
     from callflow.sourcemap import SourceLocation
 
     return Diagnostic("CF305", Severity.WARNING, "a note", SourceLocation(name, 1, None))
+
+
+def test_diagnostics_from_a_forked_copy_come_back_with_every_field() -> None:
+    from callflow._forks import check_in_forks
+    from callflow.diagnostics import Severity
+    from callflow.sourcemap import SourceLocation
+
+    def made(name: str) -> list[Diagnostic]:
+        return [
+            Diagnostic(
+                "CF307",
+                Severity.WARNING,
+                f"about {name}",
+                SourceLocation(name, 4, 3, ("called from flows/menu.py:30",)),
+                xpath="/Response/Callback",
+                hint="add <Error>",
+                snippet="  <Callback url='x'/>",
+            ),
+            Diagnostic("CF101", Severity.ERROR, "bad", SourceLocation(name, 1, None)),
+            Diagnostic("CF901", Severity.INFO, "note", SourceLocation(name, 2, 1), snippet=""),
+        ]
+
+    def fields(found: list[Diagnostic]) -> list[tuple[object, ...]]:
+        return [(d.to_dict(), d.severity, d.snippet) for d in found]
+
+    found = check_in_forks([("a.xml", None), ("b.xml", None)], lambda share: made(share[0][0]), 2)
+    assert fields(found) == fields(made("a.xml") + made("b.xml"))
