@@ -25,11 +25,13 @@ def iter_document_diagnostics(
     select: Iterable[str] | None = None,
     ignore: Iterable[str] | None = None,
     config: LintConfig | None = None,
+    xpaths: bool = True,
 ) -> Iterator[Diagnostic]:
     """Every problem in ``document``: schema violations, then lint findings.
 
     ``config`` holds the ``[tool.callflow]`` settings; its ``ignore`` list hides schema
-    codes too, like ``ignore``.
+    codes too, like ``ignore``. Without ``xpaths``, lint findings carry no XPath (for a
+    report that does not show it).
     """
     ignored = [*(config.ignore if config is not None else ()), *(ignore or ())]
     found = (schema or load_schema()).iter_diagnostics(document)
@@ -37,7 +39,9 @@ def iter_document_diagnostics(
     if lint:
         from callflow.lint import iter_lint_diagnostics
 
-        yield from iter_lint_diagnostics(document, select=select, ignore=ignore, config=config)
+        yield from iter_lint_diagnostics(
+            document, select=select, ignore=ignore, config=config, xpaths=xpaths
+        )
 
 
 def _without(diagnostics: Iterable[Diagnostic], ignored: tuple[str, ...]) -> Iterator[Diagnostic]:

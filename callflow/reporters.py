@@ -25,6 +25,8 @@ __all__ = [
     "COLOR",
     "FORMATS",
     "MAX_PER_CODE",
+    "QUOTES_LINES",
+    "SHOWS_XPATH",
     "WINDOW",
     "FileLines",
     "LineSource",
@@ -38,6 +40,10 @@ __all__ = [
 ]
 
 FORMATS = ("text", "json", "github", "sarif")
+#: The formats that show a diagnostic's XPath, and those that quote its source line (a
+#: producer may leave out what the report will not show).
+SHOWS_XPATH = frozenset({"json", "sarif"})
+QUOTES_LINES = frozenset({"text"})
 
 LineSource = Callable[[str, int], str | None]
 

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from callflow.commands.validate import Options, check_files
 from callflow.diagnostics import Diagnostic
 from callflow.sources import DEFAULT_POLICY
@@ -130,3 +132,22 @@ def test_diagnostics_from_a_forked_copy_come_back_with_every_field() -> None:
 
     found = check_in_forks([("a.xml", None), ("b.xml", None)], lambda share: made(share[0][0]), 2)
     assert fields(found) == fields(made("a.xml") + made("b.xml"))
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "github", "sarif"])
+def test_each_format_is_what_the_fully_made_diagnostics_render(
+    fmt: str, run_cli: Run, write: Write, tmp_path: Path
+) -> None:
+    # validate leaves out what the format does not show (XPaths in text, quoted lines in
+    # json): the report is the one every field would have given.
+    from callflow.commands._common import format_diagnostics
+    from callflow.diagnostics import collapse_repeats, in_order
+
+    for index in range(12):  # past the few XPaths lxml spells, in one file
+        write("fmt/many.xml", "<Response>\n" + '  <Pause length="5"/>\n' * 12 + "</Response>\n")
+        write(f"fmt/f{index:02d}.xml", WARNED if index % 3 else GOOD)
+    files = sorted((str(path), None) for path in (tmp_path / "fmt").iterdir())
+    full = collapse_repeats(in_order(check_files(files, OPTIONS)))
+    assert full and all(d.xpath and d.snippet for d in full)
+    shown = run_cli("validate", "--format", fmt, *[name for name, _ in files])
+    assert shown.out == format_diagnostics(full, fmt)

@@ -91,6 +91,10 @@ class Options(NamedTuple):
     ignore: tuple[str, ...] | None
     policy: ReadPolicy
     stdin_filename: str | None = None
+    #: Whether the report shows lint findings' XPaths, and quotes their lines (each format
+    #: shows one or the other, or neither: `callflow.reporters.SHOWS_XPATH`, ``QUOTES_LINES``).
+    xpaths: bool = True
+    quotes: bool = True
 
 
 def _codes(values: list[str] | None) -> tuple[str, ...] | None:
@@ -129,11 +133,12 @@ def check_files(files: Sequence[tuple[str, str | None]], options: Options) -> li
                             select=options.select,
                             ignore=options.ignore,
                             config=config,
+                            xpaths=options.xpaths,
                         )
                     )
                 if source.text is not None:  # standard input: quote what was read
                     quote_lines(checked, source.document.name, source.text)
-                elif checked:  # a file: quoted from what was read, not read again
+                elif checked and options.quotes:  # a file: from what was read, not read again
                     _quote_from_memory(checked, source.document)
                 found.extend(checked)
     return found
@@ -209,6 +214,7 @@ def run(args: argparse.Namespace) -> Outcome:
     from callflow.commands._common import Outcome, format_diagnostics, policy_from_args, summary
     from callflow.diagnostics import collapse_repeats, has_errors, in_order
     from callflow.errors import InputError
+    from callflow.reporters import QUOTES_LINES, SHOWS_XPATH
     from callflow.schema import load_schema
     from callflow.sources import expand_flow_names
 
@@ -228,6 +234,8 @@ def run(args: argparse.Namespace) -> Outcome:
         ignore=_codes(args.ignore),
         policy=policy,
         stdin_filename=args.stdin_filename,
+        xpaths=args.format in SHOWS_XPATH,
+        quotes=args.format in QUOTES_LINES,
     )
     fixed = _fix(args, policy.max_bytes) if args.fix or args.diff else None
     if args.diff and fixed is not None:

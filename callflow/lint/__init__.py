@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+from lxml import etree
+
 import callflow.lint._rules  # noqa: F401  (the rules register as they are defined)
 from callflow.diagnostics import Diagnostic
 from callflow.document import Document
@@ -108,12 +110,15 @@ def iter_lint_diagnostics(
     select: Iterable[str] | None = None,
     ignore: Iterable[str] | None = None,
     config: LintConfig | None = None,
+    xpaths: bool = True,
 ) -> Iterator[Diagnostic]:
     """Every lint finding in ``document`` as a located Diagnostic.
 
     ``select``/``ignore`` are code prefixes on top of ``config`` (select replaces the
     configured selection, ignore adds to it). Findings silenced by a ``callflow: ignore``
-    comment at their source line are left out.
+    comment at their source line are left out. Without ``xpaths``, the diagnostics carry
+    no XPath (a text report does not show it, and a large document's index of every
+    element's path is not made).
     """
     settings = config or DEFAULT_CONFIG
     if select is not None or ignore:
@@ -130,11 +135,17 @@ def iter_lint_diagnostics(
             severity_of(code) or RULES[code].severity,
             finding.message,
             location,
-            # lxml spells a few paths faster than the Document indexes them all; beyond a
-            # few, the index keeps the cost linear (getpath counts the siblings every time).
-            document.xpath_of(element) if count >= _FEW_PATHS else str(tree.getpath(element)),
+            _xpath(document, tree, element, count) if xpaths else None,
             finding.hint,
         )
+
+
+def _xpath(
+    document: Document, tree: etree._ElementTree, element: etree._Element, count: int
+) -> str:
+    # lxml spells a few paths faster than the Document indexes them all; beyond a few, the
+    # index keeps the cost linear (getpath counts the siblings every time).
+    return document.xpath_of(element) if count >= _FEW_PATHS else str(tree.getpath(element))
 
 
 #: Findings in a document whose XPath lxml spells directly, before the Document's index.
