@@ -206,13 +206,18 @@ def batch(callflow: str, xmllint: str, corpus: str, count: int, runs: int) -> No
 
 def breakdown(corpus: str, count: int, runs: int) -> None:
     """In this process, per file: reading, parsing, the schema, the lint walk, locating its
-    findings (best of ``runs``, CPU time); what a batch adds to these is start-up and the
-    workers."""
+    findings, and ordering and writing the text report (best of ``runs``, CPU time); what a
+    batch adds to these is start-up and the workers. Per warning: what locating adds to the
+    walk, and the whole way of a warning in a text run (located as `callflow validate` does
+    it, quoted from memory, ordered, formatted)."""
     from callflow.check import collector_paused
+    from callflow.commands._common import format_diagnostics
+    from callflow.commands.validate import Options, check_files
+    from callflow.diagnostics import collapse_repeats, in_order
     from callflow.document import Document, load_bytes
     from callflow.lint import iter_findings, iter_lint_diagnostics
     from callflow.schema import load_schema
-    from callflow.sources import read_flow_file
+    from callflow.sources import DEFAULT_POLICY, read_flow_file
 
     rng = random.Random(20261127)
     schema = load_schema()
@@ -246,13 +251,26 @@ def breakdown(corpus: str, count: int, runs: int) -> None:
         valid = best(lambda: [schema.is_valid(document) for document in checked])
         walk = best(lambda: [list(iter_findings(d)) for d in parsed() if d is not None]) - parse
         located = best(lambda: [list(iter_lint_diagnostics(d)) for d in parsed() if d]) - parse
+        files = [(name, None) for name in names]
+        text_run = Options(None, True, None, None, DEFAULT_POLICY, xpaths=False)
+        with_lint = best(lambda: check_files(files, text_run))
+        without_lint = best(lambda: check_files(files, text_run._replace(lint=False)))
+        found = check_files(files, text_run)
+        reported = best(lambda: format_diagnostics(collapse_repeats(in_order(found)), "text"))
     per = findings / count
     print(f"{corpus} corpus, {count} files in process ({per:.2f} warnings per file), us per file:")
     print(
         f"  read {read:5.1f}   parse {parse:5.1f}   schema {valid:5.1f}   lint walk {walk:5.1f}"
-        f"   lint located {located:5.1f}"
-        + (f"   (each warning {(located - walk) / per:5.1f})" if per else "")
+        f"   lint located {located:5.1f}   text report {reported:5.1f}"
     )
+    if per:
+        # What lint adds to a text run's check of a file (walk, locating, quoting), past the
+        # walk, plus the report, shared among the file's warnings.
+        whole = (with_lint - without_lint - walk + reported) / per
+        print(
+            f"  each warning: located {(located - walk) / per:5.1f} us   "
+            f"end to end {whole:5.1f} us (located, quoted, ordered, formatted)"
+        )
 
 
 def start_up(callflow: str, runs: int) -> None:
