@@ -79,8 +79,9 @@ CASES: dict[str, Callable[[int], str]] = {
 
 def check_in_process(text: str, *, with_json: bool = False) -> int:
     """What `callflow validate FILE` does with one file, in this process (no start-up):
-    parse, schema, lint (without XPaths, which a text report does not show), ordering and
-    the text report. Returns the report's size."""
+    parse, schema, lint, ordering and the text report (and, ``with_json``, the JSON report:
+    only that one makes the lint findings' XPaths, as validate does). Returns the text
+    report's size."""
     from callflow.check import collector_paused
     from callflow.diagnostics import collapse_repeats, in_order
     from callflow.document import load_bytes
@@ -92,7 +93,7 @@ def check_in_process(text: str, *, with_json: bool = False) -> int:
     if document is None:
         raise ValueError(f"generated file refused: {problems[0]}")
     with collector_paused():  # as `callflow validate` checks each document
-        found = [*iter_diagnostics(document), *iter_lint_diagnostics(document, xpaths=False)]
+        found = [*iter_diagnostics(document), *iter_lint_diagnostics(document, xpaths=with_json)]
     with collector_paused():  # as `callflow validate` orders and formats the run's findings
         ordered = collapse_repeats(in_order(found))
         report = render(ordered, "text", lines=FileLines({"flow.xml": document.text}))
