@@ -268,33 +268,22 @@ class TextSpans:
     ) -> tuple[str, int] | None:
         """The ``index``-th start tag's name, and the offset a finding about it points at:
         its name (after the '<'), ``attribute``'s name where it is written, or, with
-        ``text``, just after the tag. None if the text holds fewer start tags. The same
-        offsets as its `TagSpan` gives, read from the tokenizer's match without making one
-        (locating a finding needs no more)."""
+        ``text``, just after the tag. None if the text holds fewer start tags. The offsets
+        its `TagSpan` gives; a tag's own place is read from the tokenizer's match without
+        making one (an attribute's is looked up in the span's table of them, read once)."""
+        if attribute is not None:
+            span = self.tag_at(index)
+            if span is None:
+                return None
+            found = span.attributes.get(attribute)
+            return span.name, span.start + 1 if found is None else found[0]
         span = self._spans.get(index)
         if span is not None:
-            offset = span.start + 1
-            if attribute is not None:
-                found = span.attributes.get(attribute)
-                if found is not None:
-                    offset = found[0]
-            elif text:
-                offset = span.start_end
-            return span.name, offset
+            return span.name, span.start_end if text else span.start + 1
         if not self._found(index):
             return None
         match = self._matches[index]
-        offset = match.start() + 1
-        if attribute is not None:
-            # The last of that name, as `TagSpan.attributes` (a dict) keeps it.
-            for found_attribute in _ATTRIBUTE.finditer(
-                self._text, match.end("name"), match.end("attrs")
-            ):
-                if found_attribute.group("name") == attribute:
-                    offset = found_attribute.start("name")
-        elif text:
-            offset = match.end()
-        return match.group("name"), offset
+        return match.group("name"), match.end() if text else match.start() + 1
 
     @property
     def tags(self) -> list[TagSpan]:

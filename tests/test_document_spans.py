@@ -68,6 +68,39 @@ def test_line_and_column_counted_in_place_agree_with_the_line_table(
         assert counted.line_column(offset) == table.line_column(offset)
 
 
+@settings(max_examples=150, deadline=None)
+@given(
+    body=elements(),
+    asks=st.lists(
+        st.tuples(
+            st.integers(min_value=-1, max_value=30),
+            st.sampled_from([None, "a", "url", "zz"]),
+            st.booleans(),
+        ),
+        max_size=12,
+    ),
+    comment=st.booleans(),
+)
+def test_a_findings_place_is_the_offset_its_tag_span_gives(
+    body: str, asks: list[tuple[int, str | None, bool]], comment: bool
+) -> None:
+    # `place` reads a tag's own offsets from the tokenizer's match, without its TagSpan.
+    text = f"<Response>{body}</Response>" + ("<!-- -->" if comment else "")
+    spans = TextSpans(text)
+    whole = TextSpans(text).tags
+    for index, attribute, inside in asks:
+        if not 0 <= index < len(whole):
+            assert spans.place(index, attribute, text=inside) is None
+            continue
+        span = whole[index]
+        offset = span.start + 1
+        if attribute is not None:
+            offset = span.attributes.get(attribute, (offset,))[0]
+        elif inside:
+            offset = span.start_end
+        assert spans.place(index, attribute, text=inside) == (span.name, offset)
+
+
 def test_an_unbalanced_text_is_found_out_even_on_the_fast_path() -> None:
     assert TextSpans("<Response><Say></Response>").balanced is False
     assert TextSpans("<Response><Say/></Response>").balanced is True
