@@ -13,6 +13,7 @@ from __future__ import annotations
 import bisect
 import functools
 import re
+from collections.abc import Sequence
 
 #: A line break: CRLF, a lone CR or a lone LF.
 LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -139,22 +140,13 @@ def declare_utf8(text: str) -> str:
 # start-up), and a run that shows nothing may never need them.
 
 
-#: What `visible` escapes besides the C0 controls: DEL and the C1 controls, line and paragraph
-#: separators, bidirectional overrides and isolates, surrogates (a regular expression's ranges).
-_UNSAFE_BEYOND_C0 = "\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff"
-
-
 @functools.cache
 def _unsafe() -> re.Pattern[str]:
     """C0 and C1 controls, DEL, line and paragraph separators, bidirectional overrides and
     isolates (they reorder what a terminal shows), and surrogates (undecodable file names)."""
-    return re.compile(f"[\x00-\x1f{_UNSAFE_BEYOND_C0}]")
-
-
-@functools.cache
-def _unsafe_but_line_feed() -> re.Pattern[str]:
-    """What `_unsafe` matches, except the line feed."""
-    return re.compile(f"[\x00-\x09\x0b-\x1f{_UNSAFE_BEYOND_C0}]")
+    return re.compile(
+        "[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+    )
 
 
 @functools.cache
@@ -187,10 +179,16 @@ def visible(text: str) -> str:
     return unsafe.sub(_escape, text)
 
 
-def shows_as_is(text: str, *, lines: int = 1) -> bool:
-    """Whether ``text``, made of ``lines`` lines joined by line feeds, holds nothing that
-    `visible` would escape in any of them: each line is shown as it is."""
-    return _unsafe_but_line_feed().search(text) is None and text.count("\n") == lines - 1
+def shows_as_is(lines: Sequence[str]) -> bool:
+    """Whether `visible` would leave each of ``lines`` as it is."""
+    # Every character `visible` escapes is a control, a format character, a line or paragraph
+    # separator or a surrogate, none of which Python calls printable: a printable text needs
+    # no escape, and `str.isprintable` says so several times faster than a search (it is
+    # stricter: a text it refuses, say with a no-break space, is searched).
+    if "".join(lines).isprintable():
+        return True
+    unsafe = _unsafe()
+    return not any(map(unsafe.search, lines))
 
 
 def _escape_in_json(match: re.Match[str]) -> str:

@@ -219,15 +219,13 @@ def format_text(
     source = lines or FileLines()
     shown = cap_repeats(diagnostics, max_per_code) if max_per_code is not None else diagnostics
     if not colored:
-        # Built once without escaping, then searched once: when the whole report holds no
-        # character `visible` would escape, other than the line feeds between its lines,
-        # no field held one, and escaping each would have changed nothing (the usual case,
-        # for a fraction of the cost). Otherwise it is built again, each field escaped.
+        # Built once without escaping, then its lines checked at once: when none holds a
+        # character `visible` would escape, no field held one, and escaping each would have
+        # changed nothing (the usual case, for a fraction of the cost). Otherwise it is built
+        # again, each field escaped.
         out = _text_lines(shown, source, False, _same)
-        out.append("")  # the final line feed
-        text = "\n".join(out)
-        if shows_as_is(text, lines=len(out)):
-            return text if len(out) > 1 else ""
+        if shows_as_is(out):
+            return "\n".join(out) + ("\n" if out else "")
     out = _text_lines(shown, source, colored, visible)
     return "\n".join(out) + ("\n" if out else "")
 

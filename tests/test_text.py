@@ -50,7 +50,14 @@ def test_lines_split_without_the_regex_are_the_regex_s_lines(text: str) -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.text(st.characters(codec=None, exclude_categories=()), max_size=8), min_size=1))
-def test_text_shows_as_is_when_visible_leaves_each_of_its_lines_alone(lines: list[str]) -> None:
-    as_is = all(visible(line) == line for line in lines)
-    assert shows_as_is("\n".join(lines), lines=len(lines)) == as_is
+@given(st.lists(st.text(st.characters(codec=None, exclude_categories=()), max_size=8)))
+def test_lines_show_as_is_when_visible_leaves_each_alone(lines: list[str]) -> None:
+    assert shows_as_is(lines) == all(visible(line) == line for line in lines)
+
+
+def test_no_character_visible_escapes_is_printable() -> None:
+    # shows_as_is trusts str.isprintable first: it must refuse every character visible escapes.
+    escaped = [chr(code) for code in range(0x10000) if visible(chr(code)) != chr(code)]
+    assert len(escaped) > 2000 and not any(char.isprintable() for char in escaped)
+    assert shows_as_is(["caf\u00e9 \u2026", "<Say>\u00a0</Say>"])  # printable, or searched
+    assert not shows_as_is(["ok", "a\nb"]) and not shows_as_is(["\x1b[31m"])
