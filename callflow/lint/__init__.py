@@ -126,7 +126,6 @@ def iter_lint_diagnostics(
             select=None if select is None else list(select), ignore=ignore
         )
     severity_of = settings.severity.get
-    tree = document.root.getroottree()
     for count, (finding, location) in enumerate(iter_active_findings(document, settings)):
         code = finding.code
         element = finding.element
@@ -135,17 +134,17 @@ def iter_lint_diagnostics(
             severity_of(code) or RULES[code].severity,
             finding.message,
             location,
-            _xpath(document, tree, element, count) if xpaths else None,
+            _xpath(document, element, count) if xpaths else None,
             finding.hint,
         )
 
 
-def _xpath(
-    document: Document, tree: etree._ElementTree, element: etree._Element, count: int
-) -> str:
+def _xpath(document: Document, element: etree._Element, count: int) -> str:
     # lxml spells a few paths faster than the Document indexes them all; beyond a few, the
     # index keeps the cost linear (getpath counts the siblings every time).
-    return document.xpath_of(element) if count >= _FEW_PATHS else str(tree.getpath(element))
+    if count >= _FEW_PATHS:
+        return document.xpath_of(element)
+    return str(element.getroottree().getpath(element))
 
 
 #: Findings in a document whose XPath lxml spells directly, before the Document's index.
