@@ -14,12 +14,12 @@ so that a start does not pay for reading the XSD.
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Iterable
-from pathlib import Path
 
 from lxml import etree
 
-from callflow.resources import default_schema_path
+from callflow.resources import default_schema_file
 
 _XS = "{http://www.w3.org/2001/XMLSchema}"
 
@@ -289,25 +289,25 @@ class _Reader:
 
 
 @functools.lru_cache(maxsize=8)
-def load_vocabulary(schema_path: Path | None = None) -> Vocabulary:
+def load_vocabulary(schema_path: str | os.PathLike[str] | None = None) -> Vocabulary:
     """The vocabulary of an XSD (callflow's own by default). Cached per path.
 
     For the bundled schema this is the generated reading in `callflow._vocabulary_data`
     while the schema's size and CRC-32 match the ones it was generated from; any other
     schema, or a changed one, is read from the XSD itself."""
-    path = Path(schema_path) if schema_path is not None else default_schema_path()
-    if path == default_schema_path():
-        bundled = _bundled(path)
+    file = os.fspath(schema_path) if schema_path is not None else default_schema_file()
+    if os.path.normpath(file) == default_schema_file():
+        bundled = _bundled(file)
         if bundled is not None:
             return bundled
-    return read_vocabulary(path)
+    return read_vocabulary(file)
 
 
-def read_vocabulary(path: Path) -> Vocabulary:
+def read_vocabulary(path: str | os.PathLike[str]) -> Vocabulary:
     """The vocabulary of the XSD at ``path``, read from the XSD (never from generated data)."""
     from callflow.document import schema_tree
 
-    return _Reader(schema_tree(str(path)).getroot()).read()
+    return _Reader(schema_tree(os.fspath(path)).getroot()).read()
 
 
 #: One attribute as plain data: (name, required, type, base, enumeration, patterns, documentation).
@@ -375,7 +375,7 @@ def _from_rows(roots: tuple[str, ...], rows: tuple[ElementRow, ...]) -> Vocabula
     return Vocabulary(roots, elements)
 
 
-def _bundled(path: Path) -> Vocabulary | None:
+def _bundled(path: str) -> Vocabulary | None:
     """The generated reading of the bundled schema, or None when ``path`` no longer holds
     the bytes it was generated from (or cannot be read: then reading the XSD says why)."""
     import zlib  # already loaded by lxml

@@ -384,7 +384,7 @@ def test_a_changed_bundled_schema_is_read_from_the_xsd(
     edited = _edited_schema(tmp_path)
     if same_size:  # a change that keeps the size is still seen (the CRC differs)
         monkeypatch.setattr(data, "SCHEMA_SIZE", edited.stat().st_size)
-    monkeypatch.setattr(module, "default_schema_path", lambda: edited)
+    monkeypatch.setattr(module, "default_schema_file", lambda: str(edited))
     assert "pitchShift" in load_vocabulary().elements["Say"].attributes
     assert "pitchShift" in load_vocabulary(edited).elements["Say"].attributes
 
@@ -395,6 +395,6 @@ def test_an_unreadable_bundled_schema_is_reported_by_reading_the_xsd(
     import callflow.vocabulary as module
 
     missing = tmp_path / "gone.xsd"
-    monkeypatch.setattr(module, "default_schema_path", lambda: missing)
+    monkeypatch.setattr(module, "default_schema_file", lambda: str(missing))
     with pytest.raises(OSError):
         load_vocabulary()
