@@ -10,7 +10,7 @@ import _thread
 import functools
 import re
 from collections.abc import Iterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lxml import etree
 
@@ -28,6 +28,9 @@ from callflow._text import (
 from callflow.diagnostics import Diagnostic, Severity
 from callflow.errors import ValidationError
 from callflow.sourcemap import SourceLocation, SourceMap
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 #: Largest document read, in bytes. Call flows are small; a larger file is refused unread.
 MAX_DOCUMENT_BYTES = 1_048_576
@@ -154,6 +157,8 @@ class Document:
     @classmethod
     def from_path(cls, path: str | Path) -> Document:
         """Read an XML file through the front door (`callflow.sources.load_flow`)."""
+        from pathlib import Path
+
         from callflow.sources import load_flow
 
         return load_flow(Path(path))

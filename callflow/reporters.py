@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from contextvars import ContextVar
-from pathlib import Path
 
 from callflow._text import (
     WIDE_ENCODINGS,
@@ -109,6 +108,8 @@ class FileLines:
 
 def read_quotable_lines(file: str) -> list[str] | None:
     """The lines of ``file`` if it may be quoted: a regular, small, decodable text file."""
+    from pathlib import Path  # a file not checked from memory is rare
+
     path = Path(file)
     try:
         if not path.is_file() or path.stat().st_size > _MAX_QUOTED_FILE:
@@ -271,6 +272,7 @@ def _file_uri(file: str) -> str:
     would otherwise point at another file; a ``:`` in the first segment would read as a
     scheme). A byte that was not UTF-8 (kept by ``surrogateescape``) is encoded as itself;
     any other lone surrogate as its UTF-8 form, so the URI is always ASCII."""
+    from pathlib import Path
     from urllib.parse import quote
 
     name = Path(file).as_posix()

@@ -8,9 +8,9 @@ vocabulary behind the hints is loaded only when a document actually has a proble
 from __future__ import annotations
 
 import functools
+import os
 import re
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from lxml import etree
@@ -18,10 +18,12 @@ from lxml import etree
 from callflow.diagnostics import Diagnostic, Severity, ranked
 from callflow.document import Document, schema_tree
 from callflow.errors import InputError, ValidationError
-from callflow.resources import default_schema_path
+from callflow.resources import default_schema_file
 from callflow.sourcemap import SourceLocation
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from callflow.vocabulary import Vocabulary
 
 # What each schema type means, for messages ("… expects a whole number of milliseconds").
@@ -64,13 +66,19 @@ _SECONDS = r"(?i)^\s*(\d+(?:\.\d+)?)\s*(s|sec|secs|second|seconds)\s*$"
 class Schema:
     """A compiled XSD. `iter_diagnostics` yields every problem; `validate` raises."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.file = os.fspath(path)
         try:
-            self._xsd = etree.XMLSchema(schema_tree(str(path)))
+            self._xsd = etree.XMLSchema(schema_tree(self.file))
         except (OSError, etree.XMLSyntaxError, etree.XMLSchemaParseError) as error:
-            raise InputError(f"{path}: not a usable XML schema: {error}") from None
-        self.is_default = path == default_schema_path()
+            raise InputError(f"{self.file}: not a usable XML schema: {error}") from None
+        self.is_default = os.path.normpath(self.file) == default_schema_file()
+
+    @property
+    def path(self) -> Path:
+        from pathlib import Path
+
+        return Path(self.file)
 
     def __repr__(self) -> str:
         return f"Schema({str(self.path)!r})"
@@ -186,7 +194,7 @@ class Schema:
         )
 
     def _describe_attribute(self, tag: str, name: str) -> str | None:
-        vocabulary = _vocabulary(self.path)
+        vocabulary = _vocabulary(self.file)
         info = vocabulary.element(tag) if vocabulary is not None else None
         if info is None or name not in info.attributes:
             return None
@@ -198,7 +206,7 @@ class Schema:
 
     def _unknown_attribute(self, problem: _Problem, rest: str) -> Diagnostic:
         tag, attribute = problem.tag, problem.attribute or "?"
-        vocabulary = _vocabulary(self.path)
+        vocabulary = _vocabulary(self.file)
         info = vocabulary.element(tag) if vocabulary is not None else None
         allowed = list(info.attributes) if info is not None else []
         hint: str | None
@@ -265,7 +273,7 @@ class Schema:
         handler = _by_text(_CONTENT_BY_TEXT, rest)
         if handler is not None:
             return handler(self, problem, expected)
-        vocabulary = _vocabulary(self.path)
+        vocabulary = _vocabulary(self.file)
         if vocabulary is not None and vocabulary.element(problem.tag) is not None:
             return self._misplaced_child(problem, expected)
         return self._unknown_child(problem, expected)
@@ -283,7 +291,7 @@ class Schema:
         from callflow.vocabulary import closest
 
         tag, parent = problem.tag, problem.element.getparent()
-        vocabulary = _vocabulary(self.path)
+        vocabulary = _vocabulary(self.file)
         parent_info = (
             vocabulary.element(str(parent.tag))
             if vocabulary is not None and parent is not None
@@ -322,7 +330,7 @@ class Schema:
         tag, attribute = problem.tag, problem.attribute
         value_match = re.search(_VALUE, rest) or re.search(_ATOMIC, rest)
         value = value_match.group("value") if value_match else None
-        vocabulary = _vocabulary(self.path)
+        vocabulary = _vocabulary(self.file)
         info = vocabulary.element(tag) if vocabulary is not None else None
         typeinfo = None
         if info is not None:
@@ -481,7 +489,7 @@ def _element_at(document: Document, path: str | None) -> etree._Element | None:
 
 
 @functools.lru_cache(maxsize=8)
-def _vocabulary(path: Path) -> Vocabulary | None:
+def _vocabulary(path: str) -> Vocabulary | None:
     from callflow.vocabulary import load_vocabulary
 
     try:
@@ -491,9 +499,9 @@ def _vocabulary(path: Path) -> Vocabulary | None:
 
 
 @functools.lru_cache(maxsize=8)
-def load_schema(path: Path | None = None) -> Schema:
+def load_schema(path: str | os.PathLike[str] | None = None) -> Schema:
     """The compiled schema at ``path`` (callflow's own by default), cached."""
-    return Schema(Path(path) if path is not None else default_schema_path())
+    return Schema(path if path is not None else default_schema_file())
 
 
 def iter_diagnostics(document: Document, schema: Schema | None = None) -> Iterator[Diagnostic]:

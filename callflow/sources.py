@@ -32,7 +32,6 @@ import os
 import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 # Re-exported: the policy and the kinds of file are part of the front door's surface.
@@ -52,6 +51,8 @@ from callflow.document import Document, load_bytes
 from callflow.sourcemap import SourceLocation
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from callflow.errors import CallflowError
 
 register_code("CF009", "symbolic link leads out of the folder named; not read")
@@ -87,7 +88,9 @@ class LoadedSource:
     @property
     def path(self) -> Path:
         """The file (or the name standard input goes by) the source was read from."""
-        if not isinstance(self._path, Path):
+        if isinstance(self._path, str):
+            from pathlib import Path  # only when asked: checking files never needs pathlib
+
             self._path = Path(self._path)
         return self._path
 
@@ -409,7 +412,7 @@ def load_flow_name(
         data = read_stdin(policy)
         shown = filename or "<stdin>"
         if isinstance(data, Diagnostic):
-            return [LoadedSource(Path(shown), shown, None, [_renamed(data, shown)])]
+            return [LoadedSource(shown, shown, None, [_renamed(data, shown)])]
         return load_data(data, shown, context=context, sample=sample, policy=policy, on_disk=False)
     data = read_flow_file(name, root, policy=policy)
     if isinstance(data, Diagnostic):
@@ -529,6 +532,8 @@ def _load_template(
     sample: str | None,
     policy: ReadPolicy,
 ) -> list[LoadedSource]:
+    from pathlib import Path
+
     from callflow.templating import load_template_sources
 
     # The text already read (and vetted) is what renders; includes are found beside ``name``.
@@ -538,6 +543,8 @@ def _load_template(
 
 
 def _load_script(name: str, text: str, policy: ReadPolicy) -> list[LoadedSource]:
+    from pathlib import Path
+
     from callflow.dsl._script import load_script_sources
 
     return load_script_sources(Path(name), policy=policy, text=text.encode("utf-8"))
@@ -571,7 +578,7 @@ def load_flows(
     if isinstance(flow, LoadedSource):
         return [flow]
     if isinstance(flow, Document):
-        return [LoadedSource(Path(flow.name), flow.name, flow)]
+        return [LoadedSource(flow.name, flow.name, flow)]
     if isinstance(flow, SupportsToDocument):
         return [_from_builder(flow)]
     if isinstance(flow, bytes | bytearray | memoryview):
@@ -607,8 +614,8 @@ def _from_builder(flow: SupportsToDocument) -> LoadedSource:
     except BuildError as error:  # an incomplete flow: at the line that built it
         location = error.location or SourceLocation("<builder>", 1, None)
         problem = Diagnostic("CF701", Severity.ERROR, error.message, location, hint=error.hint)
-        return LoadedSource(Path(location.file), location.file, None, [problem])
-    return LoadedSource(Path(document.name), document.name, document)
+        return LoadedSource(location.file, location.file, None, [problem])
+    return LoadedSource(document.name, document.name, document)
 
 
 def load_flow(
@@ -694,6 +701,8 @@ def template_reference(
     template ``template`` stands for (its folder, the template search path, then the bundled
     library for ``callflow/…``), or None. A link out of the folder it is found in is not
     followed, as when reading a folder."""
+    from pathlib import Path
+
     from callflow.templating import search_path_for
 
     library = library_file(name)
@@ -717,6 +726,8 @@ def template_source(
     """What a renderer should render for a template named by the user, vetted under the
     reading policy: ``(library name, None)`` for a bundled template, else ``(resolved
     path, name as shown)``. Raises `InputError` naming what is wrong."""
+    from pathlib import Path
+
     from callflow.errors import InputError
 
     if name == STDIN:

@@ -3,20 +3,23 @@
 This is the one description of the call XML vocabulary that the code consults: hints ("did you
 mean `numDigits`?"), allowed-value lists, the builder's code generator, the editor's completion,
 the lint rules' tag sets (``members("Action")``, ``holding("Action")``), the simulator's and the
-graph's coverage tests. It reads the XSD with lxml (a few milliseconds, once per schema path), and
-relies on the schema's stated conventions: every tag name has exactly one named type, and simple
-types are named restrictions of XSD built-in types.
+graph's coverage tests. It reads the XSD with lxml (about a millisecond and a half, once per
+schema path), and relies on the schema's stated conventions: every tag name has exactly one
+named type, and simple types are named restrictions of XSD built-in types. For the bundled
+schema, the same reading is also kept as literals in `callflow._vocabulary_data` (written by
+scripts/generate_vocabulary.py), used while the schema's bytes match the ones it was made from,
+so that a start does not pay for reading the XSD.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Iterable
-from pathlib import Path
 
 from lxml import etree
 
-from callflow.resources import default_schema_path
+from callflow.resources import default_schema_file
 
 _XS = "{http://www.w3.org/2001/XMLSchema}"
 
@@ -286,8 +289,104 @@ class _Reader:
 
 
 @functools.lru_cache(maxsize=8)
-def load_vocabulary(schema_path: Path | None = None) -> Vocabulary:
-    """Read the vocabulary of an XSD (callflow's own by default). Cached per path."""
+def load_vocabulary(schema_path: str | os.PathLike[str] | None = None) -> Vocabulary:
+    """The vocabulary of an XSD (callflow's own by default). Cached per path.
+
+    For the bundled schema this is the generated reading in `callflow._vocabulary_data`
+    while the schema's size and CRC-32 match the ones it was generated from; any other
+    schema, or a changed one, is read from the XSD itself."""
+    file = os.fspath(schema_path) if schema_path is not None else default_schema_file()
+    if os.path.normpath(file) == default_schema_file():
+        bundled = _bundled(file)
+        if bundled is not None:
+            return bundled
+    return read_vocabulary(file)
+
+
+def read_vocabulary(path: str | os.PathLike[str]) -> Vocabulary:
+    """The vocabulary of the XSD at ``path``, read from the XSD (never from generated data)."""
     from callflow.document import schema_tree
 
-    return _Reader(schema_tree(str(schema_path or default_schema_path())).getroot()).read()
+    return _Reader(schema_tree(os.fspath(path)).getroot()).read()
+
+
+#: One attribute as plain data: (name, required, type, base, enumeration, patterns, documentation).
+AttributeRow = tuple[str, bool, str, str, tuple[str, ...], tuple[str, ...], str]
+#: One element as plain data: (name, type, attributes, children, text, documentation, groups,
+#: holds).
+ElementRow = tuple[
+    str,
+    str,
+    tuple[AttributeRow, ...],
+    tuple[str, ...],
+    "AttributeRow | None",
+    str,
+    tuple[str, ...],
+    tuple[str, ...],
+]
+
+
+def vocabulary_rows(
+    vocabulary: Vocabulary,
+) -> tuple[tuple[str, ...], tuple[ElementRow, ...]]:
+    """(roots, elements) of ``vocabulary`` as literals (what scripts/generate_vocabulary.py
+    writes); `_from_rows` turns them back into an equal Vocabulary."""
+
+    def attribute(info: AttributeInfo) -> AttributeRow:
+        return (
+            info.name,
+            info.required,
+            info.type_name,
+            info.base,
+            info.enumeration,
+            info.patterns,
+            info.documentation,
+        )
+
+    rows = tuple(
+        (
+            e.name,
+            e.type_name,
+            tuple(attribute(a) for a in e.attributes.values()),
+            e.children,
+            attribute(e.text) if e.text is not None else None,
+            e.documentation,
+            e.groups,
+            e.holds,
+        )
+        for e in vocabulary.elements.values()
+    )
+    return vocabulary.roots, rows
+
+
+def _from_rows(roots: tuple[str, ...], rows: tuple[ElementRow, ...]) -> Vocabulary:
+    elements: dict[str, ElementInfo] = {}
+    for name, type_name, attributes, children, text, documentation, groups, holds in rows:
+        elements[name] = ElementInfo(
+            name,
+            type_name,
+            {row[0]: AttributeInfo(*row) for row in attributes},
+            children,
+            AttributeInfo(*text) if text is not None else None,
+            documentation,
+            groups,
+            holds,
+        )
+    return Vocabulary(roots, elements)
+
+
+def _bundled(path: str) -> Vocabulary | None:
+    """The generated reading of the bundled schema, or None when ``path`` no longer holds
+    the bytes it was generated from (or cannot be read: then reading the XSD says why)."""
+    import zlib  # already loaded by lxml
+
+    from callflow import _vocabulary_data as data
+
+    try:
+        with open(path, "rb") as file:
+            content = file.read(data.SCHEMA_SIZE + 1)
+    except OSError:
+        return None
+    if len(content) != data.SCHEMA_SIZE or zlib.crc32(content) != data.SCHEMA_CRC32:
+        return None
+    return _from_rows(data.ROOTS, data.ELEMENTS)

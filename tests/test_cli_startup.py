@@ -27,6 +27,9 @@ NOT_ON_THE_VALIDATE_PATH = {
     "dataclasses": "ReadPolicy and the other start-up values are plain classes",
     "shutil": "argparse's width comes from callflow.cli.terminal_columns",
     "difflib": "guesses ('did you mean') are only made for a problem",
+    "pathlib": "file names stay strings until a Path is asked for (pathlib and the "
+    "urllib.parse and ipaddress it loads are a tenth of the start)",
+    "urllib.parse": "no URL is quoted (SARIF is not asked for)",
     "multiprocessing": "one file is checked in this process",
     "concurrent.futures": "one file is checked in this process",
     "callflow.fix": "no --fix or --diff",

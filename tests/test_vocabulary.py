@@ -306,3 +306,95 @@ def test_a_broken_or_hostile_schema_is_an_error_not_a_read(tmp_path: Path, text:
         assert "root:" not in str(error)
     else:
         assert vocabulary.elements == {}
+
+
+# ---------------------------------------------------------------- the generated reading
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _generator() -> Any:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "generate_vocabulary", ROOT / "scripts" / "generate_vocabulary.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def fresh_cache() -> Any:
+    """Clear the per-path cache around a test that loads the vocabulary its own way."""
+    load_vocabulary.cache_clear()
+    yield
+    load_vocabulary.cache_clear()
+
+
+def test_the_committed_data_module_matches_the_schema() -> None:
+    expected = _generator().render_module()
+    assert (ROOT / "callflow" / "_vocabulary_data.py").read_text("utf-8") == expected, (
+        "callflow/_vocabulary_data.py is stale: run python scripts/generate_vocabulary.py"
+    )
+
+
+def test_the_generated_reading_equals_reading_the_xsd() -> None:
+    from callflow.vocabulary import read_vocabulary, vocabulary_rows
+
+    assert vocabulary_rows(load_vocabulary()) == vocabulary_rows(
+        read_vocabulary(default_schema_path())
+    )
+
+
+def test_the_bundled_schema_is_not_parsed_for_its_vocabulary(
+    fresh_cache: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import callflow.vocabulary as module
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("the XSD was read")
+
+    monkeypatch.setattr(module, "read_vocabulary", refuse)
+    assert "Gather" in load_vocabulary().elements
+
+
+def _edited_schema(tmp_path: Path) -> Path:
+    """The bundled XSD with one more attribute on <Say>'s type (same tags otherwise)."""
+    text = default_schema_path().read_text("utf-8")
+    tree = etree.fromstring(text.encode())
+    say_type = tree.find(f".//{XS}element[@name='Say']").get("type")
+    found = [t for t in tree.iter(f"{XS}complexType") if t.get("name") == local(say_type)]
+    extension = found[0].find(f".//{XS}extension")
+    holder = extension if extension is not None else found[0]
+    etree.SubElement(holder, f"{XS}attribute", name="pitchShift", type="xs:string")
+    edited = tmp_path / "callflow.xsd"
+    edited.write_bytes(etree.tostring(tree))
+    return edited
+
+
+@pytest.mark.parametrize("same_size", [False, True])
+def test_a_changed_bundled_schema_is_read_from_the_xsd(
+    fresh_cache: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, same_size: bool
+) -> None:
+    import callflow._vocabulary_data as data
+    import callflow.vocabulary as module
+
+    edited = _edited_schema(tmp_path)
+    if same_size:  # a change that keeps the size is still seen (the CRC differs)
+        monkeypatch.setattr(data, "SCHEMA_SIZE", edited.stat().st_size)
+    monkeypatch.setattr(module, "default_schema_file", lambda: str(edited))
+    assert "pitchShift" in load_vocabulary().elements["Say"].attributes
+    assert "pitchShift" in load_vocabulary(edited).elements["Say"].attributes
+
+
+def test_an_unreadable_bundled_schema_is_reported_by_reading_the_xsd(
+    fresh_cache: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import callflow.vocabulary as module
+
+    missing = tmp_path / "gone.xsd"
+    monkeypatch.setattr(module, "default_schema_file", lambda: str(missing))
+    with pytest.raises(OSError):
+        load_vocabulary()

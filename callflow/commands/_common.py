@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from callflow.diagnostics import Diagnostic, Severity
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from callflow.document import Document
     from callflow.sources import LoadedSource, ReadPolicy
 
@@ -219,4 +220,6 @@ def flow_from_args(args: argparse.Namespace, *, dest: str = "source") -> Documen
 
 def _as_path(name: str) -> str | Path:
     # A name on the command line is a path (or '-'), never XML text, whatever it holds.
+    from pathlib import Path
+
     return name if name == "-" else Path(name)

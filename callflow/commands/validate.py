@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from callflow.commands._common import Outcome
     from callflow.diagnostics import Diagnostic
     from callflow.document import Document
@@ -38,7 +39,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_format_option(parser)
     parser.add_argument(
         "--schema",
-        type=Path,
         metavar="XSD",
         help="validate against this XSD instead of callflow's own",
     )
@@ -85,7 +85,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 class Options(NamedTuple):
     """What every file is checked with; picklable, for worker processes."""
 
-    schema: Path | None
+    schema: str | None
     lint: bool
     select: tuple[str, ...] | None
     ignore: tuple[str, ...] | None
@@ -119,7 +119,7 @@ def check_files(files: Sequence[tuple[str, str | None]], options: Options) -> li
         folder = os.path.dirname(shown)
         config = configs.get(folder)
         if config is None:
-            config = configs[folder] = _config(Path(shown))
+            config = configs[folder] = _config(shown)
         loaded = load_flow_name(name, root, filename=options.stdin_filename, policy=options.policy)
         for source in loaded:
             found.extend(source.diagnostics)
@@ -169,7 +169,7 @@ def _quote_from_memory(diagnostics: list[Diagnostic], document: Document) -> Non
             diagnostic.snippet = lines[line - 1] if 0 < line <= len(lines) else ""
 
 
-def _config(path: Path) -> LintConfig:
+def _config(path: str | os.PathLike[str]) -> LintConfig:
     """The ``[tool.callflow]`` settings of the nearest pyproject.toml above ``path``."""
     from callflow.lint import config_for
 
@@ -218,7 +218,11 @@ def run(args: argparse.Namespace) -> Outcome:
     from callflow.schema import load_schema
     from callflow.sources import expand_flow_names
 
-    schema_path = args.schema.resolve() if args.schema else None
+    schema_path = None
+    if args.schema:  # made absolute for worker processes
+        from pathlib import Path
+
+        schema_path = str(Path(args.schema).resolve())
     load_schema(schema_path)
     if args.jobs < 0:
         raise InputError("--jobs takes a positive number")
@@ -272,6 +276,8 @@ def _fix(args: argparse.Namespace, max_bytes: int) -> Outcome:
     With --diff: the diff, and problems when one is shown. With --fix: what was fixed on
     stderr, and problems when a file could not be fixed.
     """
+    from pathlib import Path
+
     from callflow._files import LeftoverCleaner, fix_hold_seam
     from callflow.commands._common import Outcome
     from callflow.fix import fix_file, iter_fix_paths

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Iterable, Mapping
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from callflow.diagnostics import Severity
 from callflow.errors import InputError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 #: Keys accepted in ``[tool.callflow]``; anything else is refused with a suggestion.
 KNOWN_KEYS = ("select", "ignore", "severity", "max-loop", "max-attempts")
@@ -69,29 +73,39 @@ class LintConfig:
 DEFAULT_CONFIG = LintConfig()
 
 
-def find_pyproject(start: Path) -> Path | None:
+def find_pyproject(start: str | os.PathLike[str]) -> Path | None:
     """The nearest ``pyproject.toml`` with a ``[tool.callflow]`` table, from ``start`` upward.
 
     ``start`` may be a file (its directory is searched first) or a directory.
     """
-    directory = start if start.is_dir() else start.parent
-    return _find_in(directory.resolve())
+    start = os.fspath(start)
+    directory = start if os.path.isdir(start) else os.path.dirname(start)
+    found = _find_in(os.path.realpath(directory or os.curdir))
+    if found is None:
+        return None
+    from pathlib import Path
+
+    return Path(found)
 
 
 @functools.lru_cache(maxsize=256)
-def _find_in(directory: Path) -> Path | None:
-    candidate = directory / "pyproject.toml"
-    if candidate.is_file() and _has_callflow_table(candidate):
+def _find_in(directory: str) -> str | None:
+    # Strings, not Paths: the search runs before every check, and a Path's parts are
+    # parsed again at each step up.
+    candidate = os.path.join(directory, "pyproject.toml")
+    if os.path.isfile(candidate) and _has_callflow_table(candidate):
         return candidate
-    if directory.parent == directory:
+    parent = os.path.dirname(directory)
+    if parent == directory:
         return None
-    return _find_in(directory.parent)
+    return _find_in(parent)
 
 
-def _has_callflow_table(path: Path) -> bool:
+def _has_callflow_table(path: str) -> bool:
     # A cheap text test first: most pyproject.toml files have nothing for callflow.
     try:
-        text = path.read_text("utf-8", errors="replace")
+        with open(path, encoding="utf-8", errors="replace") as file:
+            text = file.read()
     except OSError:
         return False
     if "tool.callflow" not in text:
@@ -100,13 +114,13 @@ def _has_callflow_table(path: Path) -> bool:
     return isinstance(tool, dict) and "callflow" in tool
 
 
-def _read_toml(path: Path) -> dict[str, object]:
+def _read_toml(path: str | os.PathLike[str]) -> dict[str, object]:
     # Imported here: a run with no pyproject.toml for callflow never pays for tomllib (and
     # the datetime and string modules it loads), about 5 ms of a command's start-up.
     import tomllib
 
     try:
-        with path.open("rb") as handle:
+        with open(path, "rb") as handle:
             return tomllib.load(handle)
     except OSError as error:
         raise InputError(f"{path}: cannot read: {error.strerror}") from error
@@ -114,7 +128,7 @@ def _read_toml(path: Path) -> dict[str, object]:
         raise InputError(f"{path}: not valid TOML: {error}") from error
 
 
-def config_for(start: Path) -> LintConfig:
+def config_for(start: str | os.PathLike[str]) -> LintConfig:
     """The settings that apply to a flow at ``start`` (defaults when no file is found)."""
     found = find_pyproject(start)
     return DEFAULT_CONFIG if found is None else load_config(found)

@@ -9,8 +9,8 @@ most once per element and document, and only when a rule asks for it.
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable, Iterable, Sequence
-from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from lxml import etree
@@ -168,7 +168,7 @@ class LintContext:
         location = self.document.locate(element)
         if location.file == self.document.source_map.file:
             return f"line {location.line}"
-        return f"{PurePath(location.file).name}:{location.line}"
+        return f"{os.path.basename(location.file)}:{location.line}"
 
 
 #: What a rule's visit returns: its findings on one element (an empty tuple, mostly).
