@@ -187,7 +187,7 @@ def _branch_finish_key(gather: Element, context: LintContext) -> Findings:
 )
 def _duration_in_seconds(element: Element, context: LintContext) -> Findings:
     found: list[Finding] = []
-    tag = name_of(element)
+    tag: str = element.tag  # type: ignore[assignment]
     for attribute in context.kinds.durations_of[tag]:
         value = int_or_none(element.get(attribute))
         if value is None or not 0 < value < SECONDS_THRESHOLD:
@@ -269,7 +269,7 @@ URL_PLACES: dict[str, tuple[str | None, ...]] = {
 )
 def _insecure_url(element: Element, context: LintContext) -> Findings:
     found: list[Finding] = []
-    tag = name_of(element)
+    tag: str = element.tag  # type: ignore[assignment]
     for attribute in URL_PLACES[tag]:
         url = (element.get(attribute) if attribute else element.text) or ""
         if not url.strip().lower().startswith("http://"):
