@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from lxml import etree
@@ -174,8 +174,17 @@ class LintContext:
 #: What a rule's visit returns: its findings on one element (an empty tuple, mostly).
 Findings = Sequence[Finding]
 Visit = Callable[[Element, LintContext], Findings]
-#: The tags a rule visits: names, a choice from the vocabulary, or None for every element.
-TagChoice = Iterable[str] | Callable[[Kinds], Iterable[str]] | None
+#: What a rule reads on one tag: attribute names, and None for the element's text.
+Reads = Iterable[str | None]
+#: The tags a rule visits: names; or tag → what the rule reads there, when an element of that
+#: tag is visited only if it carries one of those attributes (always, if the rule also reads the
+#: text or names nothing); a choice of either from the vocabulary; or None for every element.
+TagChoice = (
+    Iterable[str]
+    | Mapping[str, Reads]
+    | Callable[[Kinds], Iterable[str] | Mapping[str, Reads]]
+    | None
+)
 
 
 class Rule:
@@ -224,10 +233,27 @@ class Rule:
     @property
     def tags(self) -> frozenset[str] | None:
         """The tag names this rule visits; None when it visits every element."""
+        chosen = self.carrying
+        return None if chosen is None else frozenset(chosen)
+
+    @property
+    def carrying(self) -> dict[str, frozenset[str] | None] | None:
+        """Tag → the attributes one of which an element of that tag carries when the rule is
+        handed it (None: every element of the tag); None when it visits every element. The
+        rule must find nothing on an element of its tags that carries none of them."""
         chosen = self._tags
         if chosen is None:
             return None
-        return frozenset(chosen(kinds()) if callable(chosen) else chosen)
+        if callable(chosen):
+            chosen = chosen(kinds())
+        if not isinstance(chosen, Mapping):
+            return dict.fromkeys(chosen)
+        wanted: dict[str, frozenset[str] | None] = {}
+        for tag, reads in chosen.items():
+            names = tuple(reads)
+            plain = names and None not in names
+            wanted[tag] = frozenset(name for name in names if name is not None) if plain else None
+        return wanted
 
     def __repr__(self) -> str:
         return f"Rule({self.code} {self.name}, {self.severity.value})"

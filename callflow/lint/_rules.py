@@ -22,14 +22,14 @@ from callflow.lint._model import (
     rule,
 )
 from callflow.lint._tree import (
+    GATHER_LEGACY_A,
+    GATHER_LEGACY_B,
     GATHER_RENAMES,
     LEGACY_A,
     LEGACY_B,
     MENU_TAGS,
     SECONDS_THRESHOLD,
     attribute_sets,
-    branches,
-    child_tags,
     children,
     default_callback_method,
     document_order,
@@ -92,11 +92,11 @@ def _after_hangup(hangup: Element, context: LintContext) -> Findings:
     "two branches of one menu match the same keys",
     Severity.WARNING,
     tags=MENU_TAGS,
-    needs=(branches,),
+    needs=(children,),
 )
 def _duplicate_branch(menu: Element, context: LintContext) -> Findings:
-    found = context.fact(branches, menu)
-    if len({value for _, value, _ in found}) == len(found):
+    found = context.fact(children, menu).branches
+    if len(found) < 2 or len({value for _, value, _ in found}) == len(found):
         return NOTHING
     first: dict[str, Element] = {}
     repeats: list[Finding] = []
@@ -123,7 +123,7 @@ def _duplicate_branch(menu: Element, context: LintContext) -> Findings:
     "a branch needs more digits than the menu collects",
     Severity.WARNING,
     tags=("Gather",),
-    needs=(menu_branches, branches),
+    needs=(menu_branches, children),
 )
 def _branch_too_long(gather: Element, context: LintContext) -> Findings:
     found = context.derived(menu_branches, gather)
@@ -153,7 +153,7 @@ def _branch_too_long(gather: Element, context: LintContext) -> Findings:
     "a branch contains the key that ends input",
     Severity.WARNING,
     tags=("Gather",),
-    needs=(menu_branches, branches, finish_keys_below),
+    needs=(menu_branches, children, finish_keys_below),
 )
 def _branch_finish_key(gather: Element, context: LintContext) -> Findings:
     found = context.derived(menu_branches, gather)
@@ -187,11 +187,11 @@ def _branch_finish_key(gather: Element, context: LintContext) -> Findings:
 )
 def _duration_in_seconds(element: Element, context: LintContext) -> Findings:
     found: list[Finding] = []
-    tag = name_of(element)
+    tag: str = element.tag  # type: ignore[assignment]
     for attribute in context.kinds.durations_of[tag]:
         value = int_or_none(element.get(attribute))
         if value is None or not 0 < value < SECONDS_THRESHOLD:
-            continue
+            continue  # the usual case: a duration in milliseconds, or none written
         found.append(
             Finding(
                 "CF305",
@@ -235,10 +235,11 @@ def _callback_method(callback: Element, context: LintContext) -> Findings:
     "<Callback> without an <Error> block",
     Severity.WARNING,
     tags=("Callback",),
-    needs=(child_tags,),
+    needs=(children,),
 )
 def _callback_error(callback: Element, context: LintContext) -> Findings:
-    if "Error" in context.fact(child_tags, callback):
+    tags = context.fact(children, callback).tags
+    if "Error" in tags:
         return NOTHING
     return (
         Finding(
@@ -268,7 +269,7 @@ URL_PLACES: dict[str, tuple[str | None, ...]] = {
 )
 def _insecure_url(element: Element, context: LintContext) -> Findings:
     found: list[Finding] = []
-    tag = name_of(element)
+    tag: str = element.tag  # type: ignore[assignment]
     for attribute in URL_PLACES[tag]:
         url = (element.get(attribute) if attribute else element.text) or ""
         if not url.strip().lower().startswith("http://"):
@@ -293,7 +294,7 @@ def _insecure_url(element: Element, context: LintContext) -> Findings:
     "play-unknown-recording",
     "<Play record> names no earlier <Record tag>",
     Severity.WARNING,
-    tags=("Play",),
+    tags={"Play": ("record",)},
     needs=(first_recordings, document_order),
 )
 def _play_unknown_recording(play: Element, context: LintContext) -> Findings:
@@ -324,8 +325,10 @@ def _play_unknown_recording(play: Element, context: LintContext) -> Findings:
 
 @rule("CF310", "say-nothing", "<Say> has nothing to say", Severity.ERROR, tags=("Say",))
 def _say_nothing(say: Element, context: LintContext) -> Findings:
+    if stripped_text(say):
+        return NOTHING
     attribute = say.get("text")
-    if stripped_text(say) or (attribute is not None and attribute.strip()):
+    if attribute is not None and attribute.strip():
         return NOTHING
     written = "its text attribute is empty" if attribute is not None else "it has no text"
     return (
@@ -344,7 +347,7 @@ def _say_nothing(say: Element, context: LintContext) -> Findings:
     "say-text-twice",
     "<Say> has both element text and a text attribute",
     Severity.ERROR,
-    tags=("Say",),
+    tags={"Say": ("text",)},
 )
 def _say_twice(say: Element, context: LintContext) -> Findings:
     if say.get("text") is None or not stripped_text(say):
@@ -368,17 +371,16 @@ def _say_twice(say: Element, context: LintContext) -> Findings:
     tags=("Play",),
 )
 def _play_source(play: Element, context: LintContext) -> Findings:
+    text = bool(stripped_text(play))
+    url = play.get("url") is not None
+    record = play.get("record") is not None
+    if text + url + record == 1:
+        return NOTHING  # the usual case: one source
     sources = [
         name
-        for name, present in (
-            ("a URL as its text", bool(stripped_text(play))),
-            ("url=", play.get("url") is not None),
-            ("record=", play.get("record") is not None),
-        )
+        for name, present in (("a URL as its text", text), ("url=", url), ("record=", record))
         if present
     ]
-    if len(sources) == 1:
-        return NOTHING
     if not sources:
         message = "<Play> has nothing to play"
         hint = "give the audio URL as its text: <Play>https://…/greeting.mp3</Play>"
@@ -394,10 +396,10 @@ def _play_source(play: Element, context: LintContext) -> Findings:
     "a menu without <Default>",
     Severity.WARNING,
     tags=MENU_TAGS,
-    needs=(child_tags,),
+    needs=(children,),
 )
 def _menu_default(menu: Element, context: LintContext) -> Findings:
-    tags = context.fact(child_tags, menu)
+    tags = context.fact(children, menu).tags
     if "Default" in tags:
         return NOTHING
     if menu.tag == "Switch":
@@ -428,10 +430,10 @@ def _menu_default(menu: Element, context: LintContext) -> Findings:
     "<Gather> plays no prompt",
     Severity.WARNING,
     tags=("Gather",),
-    needs=(child_tags,),
+    needs=(children,),
 )
 def _gather_prompt(gather: Element, context: LintContext) -> Findings:
-    tags = context.fact(child_tags, gather)
+    tags = context.fact(children, gather).tags
     if "Say" in tags or "Play" in tags:  # a <Pause> alone is silence
         return NOTHING
     return (
@@ -472,7 +474,7 @@ def _legacy_callback(legacy: Element, context: LintContext) -> Findings:
     "legacy-gather-digits",
     "legacy <Gather> attribute set A",
     Severity.WARNING,
-    tags=("Gather",),
+    tags={"Gather": GATHER_LEGACY_A},
     needs=(attribute_sets,),
     fixable=True,
 )
@@ -518,7 +520,7 @@ def _legacy_gather_a(gather: Element, context: LintContext) -> Findings:
     "legacy-gather-callback",
     "legacy <Gather> attribute set B",
     Severity.WARNING,
-    tags=("Gather",),
+    tags={"Gather": GATHER_LEGACY_B},
     needs=(attribute_sets,),
 )
 def _legacy_gather_b(gather: Element, context: LintContext) -> Findings:
@@ -545,14 +547,15 @@ def _legacy_gather_b(gather: Element, context: LintContext) -> Findings:
     "legacy <DTMF value> branches",
     Severity.WARNING,
     tags=("Gather",),
-    needs=(child_tags, children),
+    needs=(children,),
     fixable=True,
 )
 def _legacy_dtmf(gather: Element, context: LintContext) -> Findings:
-    tags = context.fact(child_tags, gather)
+    own = context.fact(children, gather)
+    tags = own.tags
     if "DTMF" not in tags:
         return NOTHING
-    elements = context.fact(children, gather)
+    elements = own.elements
     branches = [child for child in elements if child.tag == "DTMF"]
     first = elements.index(branches[0])
     end = first + len(branches)
@@ -578,7 +581,7 @@ def _legacy_dtmf(gather: Element, context: LintContext) -> Findings:
     "gather-mixed-sets",
     "<Gather> mixes attribute sets",
     Severity.WARNING,
-    tags=("Gather",),
+    tags={"Gather": GATHER_LEGACY_A + GATHER_LEGACY_B},  # a mix holds a legacy attribute
     needs=(attribute_sets,),
 )
 def _mixed_sets(gather: Element, context: LintContext) -> Findings:
@@ -607,17 +610,18 @@ def _mixed_sets(gather: Element, context: LintContext) -> Findings:
     attributes=("loop", "attempts"),  # on any element: a misspelt tag's count is as absurd
 )
 def _absurd_repeat(element: Element, context: LintContext) -> Findings:
-    loop = element.get("loop")
-    attempts = element.get("attempts")
-    if loop is None and attempts is None:
-        return NOTHING
     config = context.config
+    loop = int_or_none(element.get("loop"))
+    attempts = int_or_none(element.get("attempts"))
+    if (loop is None or loop <= config.max_loop) and (
+        attempts is None or attempts <= config.max_attempts
+    ):
+        return NOTHING  # the usual case: small counts, or none written
     found: list[Finding] = []
-    for attribute, written, limit in (
+    for attribute, value, limit in (
         ("loop", loop, config.max_loop),
         ("attempts", attempts, config.max_attempts),
     ):
-        value = int_or_none(written)
         if value is None or value <= limit:
             continue
         found.append(

@@ -120,25 +120,36 @@ def default_callback_method(callback: Element) -> str:
 # ---------------------------------------------------------------- facts (once per element)
 
 
-def children(parent: Element) -> list[Element]:
-    """The child elements (comments left out)."""
-    return [child for child in parent if isinstance(child.tag, str)]
+class Children:
+    """An element's child elements (comments left out), in order, read in one pass: each one
+    with its tag, the set of their tags, and the branches among them (each `<Case>`/`<DTMF>`
+    child, the keys it matches, the attribute holding them)."""
+
+    __slots__ = ("branches", "elements", "tags", "written")
+
+    def __init__(self, parent: Element) -> None:
+        elements: list[Element] = []
+        written: list[str] = []
+        branches: list[tuple[Element, str, str]] = []
+        for child in parent:
+            tag = child.tag
+            if not isinstance(tag, str):
+                continue  # a comment or a processing instruction
+            elements.append(child)
+            written.append(tag)
+            attribute = BRANCH_KEY_ATTRIBUTE.get(tag)
+            if attribute is not None:
+                branches.append((child, (child.get(attribute) or "").strip(), attribute))
+        #: The child elements, and each one's tag (in the same order).
+        self.elements = elements
+        self.written = written
+        self.tags = frozenset(written)
+        self.branches = branches
 
 
-def child_tags(parent: Element) -> frozenset[str]:
-    """The tag names among the children."""
-    return frozenset([tag for child in parent if isinstance(tag := child.tag, str)])
-
-
-def branches(parent: Element) -> list[tuple[Element, str, str]]:
-    """The keys in use among the children: (each `<Case>`/`<DTMF>` child, its keys, the
-    attribute holding them), in order."""
-    found = []
-    for child in parent:
-        attribute = BRANCH_KEY_ATTRIBUTE.get(child.tag)  # type: ignore[arg-type]
-        if attribute is not None:
-            found.append((child, (child.get(attribute) or "").strip(), attribute))
-    return found
+def children(parent: Element) -> Children:
+    """The child elements of ``parent``, their tags and the branches among them."""
+    return Children(parent)
 
 
 def attribute_sets(gather: Element) -> dict[str, list[str]]:
@@ -154,12 +165,15 @@ def attribute_sets(gather: Element) -> dict[str, list[str]]:
 
 def menu_branches(gather: Element, context: LintContext) -> list[tuple[Element, str, str]]:
     """The branches a `<Gather>` chooses between: its own and those of its `<Switch>` (the
-    `branches` fact, which the `<Switch>`'s own visits read too)."""
+    `children` fact, which the `<Switch>`'s own visits read too)."""
+    own = context.fact(children, gather)
+    tags = own.tags
+    if "Switch" not in tags:
+        return own.branches
     found = []
-    for child in gather:
-        tag = child.tag
+    for child, tag in zip(own.elements, own.written, strict=True):
         if tag == "Switch":
-            found.extend(context.fact(branches, child))
+            found.extend(context.fact(children, child).branches)
         elif tag in BRANCH_KEY_ATTRIBUTE:
             found.append((child, *branch_value(child)))
     return found

@@ -14,6 +14,9 @@ A third part prices a warning, on flows shaped like the platform's own examples 
 walk, the Document's first location (its one scan of the text) and the rest of lint's side
 (Diagnostic, XPath, suppression), per warning.
 
+A fourth part prices three ways of choosing the elements the rules declare (the walk's
+``iter()``, lxml's ``iter(*tags)``, one compiled XPath union), per document.
+
 A last part shows each rule linear in the document: µs per element at 100 to 10,000 elements
 for the shapes that would expose a quadratic rule, beside xmllint --schema on the same file
 (CPU time of the child, per element). Run with ``--quick`` to skip it.
@@ -21,6 +24,7 @@ for the shapes that would expose a quadratic rule, beside xmllint --schema on th
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 import resource
@@ -43,7 +47,7 @@ from callflow.resources import default_schema_path
 from callflow.schema import Schema, load_schema
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_validate import generate_flow
+from bench_validate import clean_flow
 
 MENU = """  <Gather dtmf_length="1" timeout="8000">
     <!-- menu {n} -->
@@ -207,6 +211,41 @@ def per_document(flows: list[str], schema: Schema, rounds: int = 7) -> tuple[flo
     return statistics.median(lint_times) * scale, statistics.median(xsd_times) * scale
 
 
+def selection(flows: list[str]) -> None:
+    """What choosing the elements the rules declare costs per document, three ways: the walk's
+    own ``iter()`` with a tag read per element, lxml's ``iter(*tags)`` (libxml2 matches the
+    tags in C), and one compiled XPath union of the declared tags and attributes. The walk
+    uses the first: the others cost more per document than they save in Python."""
+    from callflow.lint import RULES
+
+    tags = sorted({tag for rule in RULES.values() for tag in rule.tags or ()})
+    attributes = sorted({name for rule in RULES.values() for name in rule.attributes})
+    union = etree.XPath(
+        "|".join(f"//{tag}" for tag in tags)
+        + "|//*["
+        + " or ".join(f"@{name}" for name in attributes)
+        + "]",
+        regexp=False,
+        smart_strings=False,
+    )
+    documents = parsed(flows)
+    roots = [document.root for document in documents]
+    ways: dict[str, Callable[[etree._Element], object]] = {
+        "iter() + tag of each element": lambda root: [e.tag for e in root.iter(etree.Element)],
+        "iter(*declared tags)": lambda root: list(root.iter(*tags)),
+        "compiled XPath union (tags | @attributes)": union,
+    }
+    print(f"choosing the elements, per document ({len(tags)} tags, {attributes} on any)")
+    for name, way in ways.items():
+        seconds = best_of(5, functools.partial(_each, way, roots))
+        print(f"  {name:<44} {seconds / len(roots) * 1e6:6.1f} µs")
+
+
+def _each(way: Callable[[etree._Element], object], roots: list[etree._Element]) -> None:
+    for root in roots:
+        way(root)
+
+
 def main() -> None:
     text = flow(200)
     document = Document.from_text(text, "bench.xml")
@@ -238,13 +277,14 @@ def main() -> None:
     print(f"  ratio fix / parse+serialise:            {fix:8.1f}x")
 
     rng = random.Random(20261127)
-    flows = [generate_flow(rng, index) for index in range(2000)]
+    flows = [clean_flow(rng, index) for index in range(2000)]
     sizes = [sum(1 for _ in Document.from_text(text).iter_elements()) for text in flows]
     lint_us, xsd_us = per_document(flows, schema)
     print(f"{len(flows)} clean flows of ~{statistics.mean(sizes):.0f} elements (median of 7)")
     print(f"  {'callflow lint, per document':<40} {lint_us:8.1f} µs")
     print(f"  {'lxml XSD validation (peer), per document':<40} {xsd_us:8.1f} µs")
     print(f"  ratio lint / XSD validation:            {lint_us / xsd_us:8.1f}x")
+    selection(flows)
     warning_cost()
     if "--quick" not in sys.argv:
         scaling()

@@ -119,7 +119,10 @@ class RecordingContext(LintContext):
 
 
 def alone(rule: Rule, document: Document, config: LintConfig) -> list[Finding]:
-    """One rule run by itself over every element it visits, with facts of its own."""
+    """One rule run by itself over every element of its tags, with facts of its own: the
+    naive reference. It ignores the attributes a rule declares per tag (the walk hands it
+    only the elements carrying one of them), so that a declaration narrower than the rule's
+    condition shows as a finding the walk misses."""
     context = RecordingContext(document, config)
     tags = rule.tags
     found: list[Finding] = []
@@ -218,3 +221,66 @@ def test_the_one_walk_matches_each_rule_alone_at_the_edges(body: str, config: Li
     assert described(list(iter_findings(document, config))) == described(
         each_rule_alone(document, config)
     )
+
+
+def test_a_declaration_narrower_than_the_rule_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    # CF316 declared as if only url= could make a Gather legacy: the reference, which visits
+    # every <Gather>, finds what the walk then misses.
+    from callflow.lint import _walk
+
+    real = RULES["CF316"]
+    narrow = Rule(
+        real.code, real.name, real.title, real.severity, real.fixable, real.visit,
+        tags={"Gather": ("url",)}, needs=real.needs,
+    )  # fmt: skip
+    monkeypatch.setitem(RULES, "CF316", narrow)
+    _walk.dispatch_table.cache_clear()
+    try:
+        document = Document.from_text(
+            '<Response><Gather dtmf_length="1"><Say>m</Say></Gather></Response>', "flow.xml"
+        )
+        config = LintConfig(select=["CF316"])
+        assert [f.code for f in each_rule_alone(document, config)] == ["CF316"]
+        assert list(iter_findings(document, config)) == []
+    finally:
+        monkeypatch.undo()
+        _walk.dispatch_table.cache_clear()
+
+
+@pytest.mark.parametrize("code", sorted(RULES))
+def test_every_attribute_a_rule_waits_for_is_one_its_tag_has(code: str) -> None:
+    # A misspelt name would silently keep the rule from ever seeing the tag.
+    from callflow.vocabulary import load_vocabulary
+
+    elements = load_vocabulary().elements
+    for tag, names in (RULES[code].carrying or {}).items():
+        assert names is None or names <= set(elements[tag].attributes), (tag, names)
+
+
+def test_the_walk_hands_a_rule_only_the_elements_it_declares() -> None:
+    # The per-tag attributes narrow what the walk hands a rule; the rest of its tags' elements
+    # never reach its visit (what the rule finds there is nothing, as the property test holds).
+    seen: list[tuple[str, str]] = []
+    real = RULES["CF311"]
+
+    def spy(element: etree._Element, context: LintContext) -> list[Finding]:
+        seen.append((str(element.tag), ",".join(sorted(element.keys()))))
+        return list(real.visit(element, context))
+
+    from callflow.lint import _walk
+
+    RULES["CF311"] = Rule(
+        real.code, real.name, real.title, real.severity, real.fixable, spy,
+        tags={"Say": ("text",)},
+    )  # fmt: skip
+    _walk.dispatch_table.cache_clear()
+    try:
+        document = Document.from_text(
+            '<Response><Say>a</Say><Say text="b"/><Say lang="en"/><Play text="c"/></Response>',
+            "flow.xml",
+        )
+        list(iter_findings(document, LintConfig(select=["CF311"])))
+    finally:
+        RULES["CF311"] = real
+        _walk.dispatch_table.cache_clear()
+    assert seen == [("Say", "text")]
