@@ -252,3 +252,58 @@ def _read_all(connection: socket.socket) -> bytes:
             break
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _asgi_exchange(
+    app: object, messages: list[dict[str, object]], headers: list[tuple[bytes, bytes]]
+) -> tuple[int, dict[bytes, bytes], bytes]:
+    """One request straight into the ASGI app: status, headers, body."""
+    import asyncio
+
+    sent: list[dict[str, object]] = []
+    pending = list(messages)
+
+    async def receive() -> dict[str, object]:
+        return pending.pop(0) if pending else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": "/ivr/menu", "raw_path": b"/ivr/menu", "root_path": "",
+        "query_string": b"from=%2B1555", "headers": headers, "server": ("127.0.0.1", 80),
+        "client": ("127.0.0.1", 5000),
+    }  # fmt: skip
+    asyncio.run(app(scope, receive, send))  # type: ignore[operator]
+    start, body = sent
+    assert isinstance(start["headers"], list) and isinstance(body["body"], bytes)
+    found = dict(start["headers"])
+    assert int(found[b"content-length"]) == len(body["body"])
+    status = start["status"]
+    assert isinstance(status, int)
+    return status, found, body["body"]
+
+
+def test_the_served_endpoint_reads_a_chunked_body_and_refuses_what_breaks_the_limits(
+    flows: Path,
+) -> None:
+    app = create_app(flows, max_request_bytes=100)
+    form = [(b"content-type", b"application/x-www-form-urlencoded")]
+    chunked = [*form, (b"transfer-encoding", b"chunked")]
+    parts = [
+        {"type": "http.request", "body": b"dtmf=", "more_body": True},
+        {"type": "http.request", "body": b"", "more_body": True},
+        {"type": "http.request", "body": b"7", "more_body": False},
+    ]
+    status, headers, body = _asgi_exchange(app, parts, chunked)
+    assert (status, headers[b"content-type"]) == (200, b"text/xml; charset=utf-8")
+    assert b"You pressed 7, calling from +1555." in body
+    # Past the limit while streaming, the client gone, a length that is no number.
+    huge = [{"type": "http.request", "body": b"dtmf=1&x=" + b"y" * 200, "more_body": True}]
+    assert _asgi_exchange(app, huge, chunked)[0] == 413
+    gone = [{"type": "http.request", "body": b"dtmf=", "more_body": True}]
+    status, headers, body = _asgi_exchange(app, gone, chunked)
+    assert (status, body) == (400, b"bad request: the client went away before its body arrived\n")
+    assert headers[b"content-type"] == b"text/plain; charset=utf-8"
+    assert _asgi_exchange(app, [], [*form, (b"content-length", b"1x")])[0] == 400
