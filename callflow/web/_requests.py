@@ -209,12 +209,22 @@ def _pairs(raw: bytes, what: str) -> dict[str, str]:
 
 _HEX = "0123456789abcdefABCDEF"
 _BYTE = {a + b: int(a + b, 16) for a in _HEX for b in _HEX}
+_ASCII = {pair: chr(byte) for pair, byte in _BYTE.items() if byte < 0x80}
 
 
 def _unquoted(text: str) -> str:
     """``unquote(text.replace("+", " "), errors="strict")``: each ``%XX``
     a byte, a ``%`` not followed by two hex digits kept, the bytes decoded as UTF-8."""
     pieces = text.replace("+", " ").split("%")
+    if text.isascii():  # the usual case: every %XX an ASCII character (%2B, %20)
+        ascii_pieces = [pieces[0]]
+        for piece in pieces[1:]:
+            character = _ASCII.get(piece[:2])
+            if character is None:
+                break
+            ascii_pieces += (character, piece[2:])
+        else:
+            return "".join(ascii_pieces)
     data = bytearray(pieces[0], "utf-8")
     for piece in pieces[1:]:
         byte = _BYTE.get(piece[:2])
