@@ -14,7 +14,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from callflow.errors import RequestError
 
@@ -357,6 +357,18 @@ def parse_request(
     return builder(method, fields, query_fields, data)
 
 
+_Made = TypeVar("_Made", bound=PlatformRequest)
+
+
+def _made(kind: type[_Made], **values: object) -> _Made:
+    """``kind(**values)`` for a request class given every one of its fields, without the
+    frozen dataclass's ``__init__`` (one ``object.__setattr__`` a field): the same object,
+    made with one dictionary update."""
+    made = object.__new__(kind)
+    made.__dict__.update(values)
+    return made
+
+
 def _call(data: Mapping[str, object] | None) -> CallObject | None:
     return CallObject.from_json(data) if data is not None else None
 
@@ -365,7 +377,8 @@ def _webhook(
     method: str, fields: dict[str, str], query: dict[str, str], data: Mapping[str, object] | None
 ) -> PlatformRequest:
     call = _call(data)
-    return WebhookRequest(
+    return _made(
+        WebhookRequest,
         method=method,
         fields=fields,
         query=query,
@@ -382,7 +395,8 @@ def _gather(
     dtmf = fields.get("dtmf", "")
     if not _DTMF.fullmatch(dtmf):
         raise RequestError(f"field `dtmf` must hold keys 0-9, *, # or +, got {dtmf[:40]!r}")
-    return GatherRequest(
+    return _made(
+        GatherRequest,
         method=method,
         fields=fields,
         query=query,
@@ -408,7 +422,8 @@ def _legacy_gather(
     attempts_text = fields.get("attempts", "1").strip()
     if not attempts_text.isascii() or not attempts_text.isdigit() or len(attempts_text) > 9:
         raise RequestError(f"field `attempts` must be a whole number, got {attempts_text[:40]!r}")
-    return LegacyGatherRequest(
+    return _made(
+        LegacyGatherRequest,
         method=method,
         fields=fields,
         query=query,
@@ -422,7 +437,8 @@ def _legacy_gather(
 def _callback(
     method: str, fields: dict[str, str], query: dict[str, str], data: Mapping[str, object] | None
 ) -> PlatformRequest:
-    return CallbackRequest(
+    return _made(
+        CallbackRequest,
         method=method,
         fields=fields,
         query=query,

@@ -192,3 +192,29 @@ def test_a_body_without_length_headers_is_read_unless_the_request_is_http_1() ->
     assert body_of("1.1") == b""
     assert body_of("1.0") == b""
     assert body_of("2") == b"Digits=1"
+
+
+@pytest.mark.parametrize(
+    ("query", "content_type", "body"),
+    [
+        ("from=%2B1555&to=%2B1666", "", b""),
+        ("from=%2B1555&to=%2B1666", "application/json", b'{"uuid": "u-1", "from": "+1"}'),
+        ("dtmf=12&from=%2B1555&tn=%2B1666&state=live&sca=s&call=c&x=1", "", b""),
+        ("code=1&success=true&attempts=2", "", b""),
+        ("tag=t", "application/json", b'{"uuid": "u-2", "duration": 3}'),
+        ("", "application/x-www-form-urlencoded", b"tag=t&extra=%C3%A9"),
+    ],
+)
+def test_a_parsed_request_is_the_dataclass_its_fields_make(
+    query: str, content_type: str, body: bytes
+) -> None:
+    import dataclasses
+
+    request = parse_request("POST", query, content_type=content_type, body=body)
+    names = {f.name for f in dataclasses.fields(request)}
+    assert set(vars(request)) == names  # every field set, nothing else
+    # Built again through the dataclass's own __init__: equal, same hash-relevant state.
+    again = type(request)(**{name: getattr(request, name) for name in names})
+    assert again == request and repr(again) == repr(request)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        request.method = "GET"  # type: ignore[misc]
