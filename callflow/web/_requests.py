@@ -210,6 +210,7 @@ def _pairs(raw: bytes, what: str) -> dict[str, str]:
 _HEX = "0123456789abcdefABCDEF"
 _BYTE = {a + b: int(a + b, 16) for a in _HEX for b in _HEX}
 _ASCII = {pair: chr(byte) for pair, byte in _BYTE.items() if byte < 0x80}
+_ASCII_PLAIN = {pair: character for pair, character in _ASCII.items() if character not in "&="}
 
 
 def _unquoted(text: str) -> str:
@@ -237,6 +238,20 @@ def _unquoted(text: str) -> str:
     return data.decode("utf-8")
 
 
+def _decoded_whole(text: str) -> str | None:
+    """An ASCII query string decoded at once, when every ``%XX`` in it is an ASCII
+    character other than ``&`` and ``=`` (the text then splits into the same names and
+    values decoded or not); None otherwise."""
+    pieces = text.replace("+", " ").split("%")
+    decoded = [pieces[0]]
+    for piece in pieces[1:]:
+        character = _ASCII_PLAIN.get(piece[:2])
+        if character is None:
+            return None
+        decoded += (character, piece[2:])
+    return "".join(decoded)
+
+
 def query_fields(text: str, max_fields: int = MAX_FIELDS) -> dict[str, str]:
     """The fields of a query string or form body, the first value of a repeated name: what
     ``urllib.parse.parse_qsl(text, keep_blank_values=True, errors="strict",
@@ -248,6 +263,14 @@ def query_fields(text: str, max_fields: int = MAX_FIELDS) -> dict[str, str]:
     if 1 + text.count("&") > max_fields:
         raise ValueError("Max number of fields exceeded")
     found: dict[str, str] = {}
+    decoded = _decoded_whole(text) if text.isascii() else None
+    if decoded is not None:  # the names and values as they are, split where the text was
+        for piece in decoded.split("&"):
+            if piece:
+                name, _, value = piece.partition("=")
+                if name not in found:
+                    found[name] = value
+        return found
     for piece in text.split("&"):
         if not piece:
             continue

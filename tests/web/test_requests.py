@@ -146,6 +146,7 @@ def test_any_bytes_give_a_typed_request_or_a_request_error(
 
 _PIECES = ["a", "b", "=", "&", "+", "%", "%2B", "%2b", "%20", "%ff", "%c3%a9", "%C3%A9"]
 _PIECES += ["%e2", "%4", "%zz", "%+1", "% 1", "é", "x y", ""]
+_PIECES += ["%26", "%3D", "%3d", "%25", "%2525", "%00", "%7F", "%80"]
 _QUERY_PIECES = st.lists(
     st.sampled_from(_PIECES) | st.text(alphabet="ab=&+%0123456789cdefCDEF", max_size=6),
     max_size=12,
