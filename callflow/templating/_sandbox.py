@@ -437,7 +437,7 @@ class _Watchdog:
         token = id(render)
         with self._lock:
             self._renders[token] = render
-            if self._thread is None or not self._thread.is_alive():
+            if self._thread is None:  # not started yet, or ended (see `_run`)
                 self._thread = threading.Thread(
                     target=self._run, name="callflow-render-watchdog", daemon=True
                 )
@@ -454,6 +454,14 @@ class _Watchdog:
                 _PENDING_REASONS.pop(render.thread, None)
 
     def _run(self) -> None:
+        try:
+            self._watch()
+        finally:  # only an error of ours ends the loop: the next render starts another
+            with self._lock:
+                if self._thread is threading.current_thread():
+                    self._thread = None
+
+    def _watch(self) -> None:
         idle = 0
         while True:
             self._wake.wait()
