@@ -61,6 +61,8 @@ _SECRET = re.compile(r"token|jwt|secret|passw|auth|api[_-]?key|signature", re.IG
 def loggable(text: str, limit: int = 200) -> str:
     """``text`` for one log line: control characters, line breaks and lone surrogates
     escaped (so no value can forge a line), cut at ``limit`` characters."""
+    if len(text) <= limit and text.isascii() and text.isprintable():
+        return text  # the usual value: nothing to escape, nothing to cut
     shown = text if len(text) <= limit else text[:limit] + "…"
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
                         else f"\\u{ord(m.group()):04x}", shown)  # fmt: skip

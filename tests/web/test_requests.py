@@ -219,3 +219,23 @@ def test_a_parsed_request_is_the_dataclass_its_fields_make(
     assert again == request and repr(again) == repr(request)
     with pytest.raises(dataclasses.FrozenInstanceError):
         request.method = "GET"  # type: ignore[misc]
+
+
+@settings(max_examples=300)
+@given(
+    st.text(max_size=60) | st.text(alphabet=st.characters(max_codepoint=0x7F)), st.integers(1, 50)
+)
+def test_a_logged_value_is_escaped_and_cut_whatever_it_holds(text: str, limit: int) -> None:
+    import re
+
+    from callflow.web._service import loggable
+
+    shown = text if len(text) <= limit else text[:limit] + "…"
+    control = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+    expected = control.sub(
+        lambda m: (
+            f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}"
+        ),
+        shown,
+    )
+    assert loggable(text, limit) == expected
