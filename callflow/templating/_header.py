@@ -291,19 +291,14 @@ def apply_types(
 
     Returns the values and the problems: (line of the declaration, message, hint)."""
     values: dict[str, object] = {}
-    origin: dict[str, tuple[str, str | None]] = {}
-    for label, layer in layers:
-        texts: Mapping[str, str] = getattr(layer, "texts", {})
-        for key, value in layer.items():
-            values[key] = value
-            text = texts.get(key)
-            origin[key] = ("--var" if text is not None else label, text)
+    for _, layer in layers:
+        values.update(layer.items())
     problems: list[tuple[int, str, str]] = []
     for name, variable in header.variables.items():
         kind = kind_of(variable.type)
         if kind is None or name not in values:
             continue
-        label, text = origin[name]
+        label, text = _origin(name, layers)
         if text is not None:
             ok, converted = from_text(kind, text)
             given = (
@@ -328,6 +323,19 @@ def apply_types(
         )
         problems.append((variable.line or header.line or 1, message, hint))
     return values, problems
+
+
+def _origin(
+    name: str, layers: Sequence[tuple[str, Mapping[str, object]]]
+) -> tuple[str, str | None]:
+    """Where ``name``'s value comes from: the last layer holding it, in plain words, and
+    the text it was given as (``--var``), if it was."""
+    for label, layer in reversed(layers):
+        if name in layer:
+            texts: Mapping[str, str] = getattr(layer, "texts", {})
+            text = texts.get(name)
+            return ("--var" if text is not None else label, text)
+    raise KeyError(name)
 
 
 def kind_of_words(kind: str) -> str:

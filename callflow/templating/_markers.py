@@ -86,6 +86,8 @@ class FileTable:
 
     def show_as(self, filename: str, shown: str) -> None:
         """Show ``filename`` as ``shown`` in locations (the path as the user typed it)."""
+        if self._overrides.get(filename) == shown:
+            return  # the usual case, a template rendered again: no lock taken
         with self._lock:
             self._overrides[filename] = shown
 

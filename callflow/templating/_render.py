@@ -70,6 +70,7 @@ ControlCharacters = Literal["reject", "strip"]
 # XML 1.0 allows tab, LF, CR and everything from U+0020 except surrogates, U+FFFE, U+FFFF.
 _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _WHITESPACE_REFERENCES = {9: "&#9;", 10: "&#10;", 13: "&#13;"}
+_SPECIAL = re.compile("[\x00-\x1f\ud800-\udfff\ufffe\uffff]")  # either of those
 
 
 def library_path() -> Path:
@@ -82,7 +83,7 @@ def library_path() -> Path:
 def _finalizer(policy: ControlCharacters) -> Callable[[object], object]:
     escape = markupsafe.escape
     markup = markupsafe.Markup
-    forbidden = _FORBIDDEN.search
+    forbidden, special = _FORBIDDEN.search, _SPECIAL.search
 
     def finalize(value: object) -> object:
         """Every ``{{ … }}`` value becomes escaped text that parses back to exactly itself."""
@@ -94,12 +95,12 @@ def _finalizer(policy: ControlCharacters) -> Callable[[object], object]:
             text = "true" if value else "false"  # the spelling call XML booleans use
         else:
             text = str(value)
-        if forbidden(text) is not None:
-            text = _without_forbidden(text, policy)
-        if "\t" in text or "\n" in text or "\r" in text:
-            # As references: attribute values keep them instead of turning them into
-            # spaces, and text keeps a lone CR.
-            return markup(str(escape(text)).translate(_WHITESPACE_REFERENCES))
+        if special(text) is not None:  # the usual value has no control character at all
+            if forbidden(text) is not None:
+                text = _without_forbidden(text, policy)
+            if "\t" in text or "\n" in text or "\r" in text:
+                # As references: attribute values keep them (not spaces), text a lone CR.
+                return markup(str(escape(text)).translate(_WHITESPACE_REFERENCES))
         return escape(text)
 
     return finalize

@@ -276,6 +276,10 @@ class _BoundedNamespace(Namespace):
 # ---------------------------------------------------------------- the environment
 
 
+#: Every attribute a dict has (its type's and object's): any other name is a key or nothing.
+_DICT_NAMES = frozenset(dir(dict))
+
+
 class BoundedSandbox(ImmutableSandboxedEnvironment):
     """Jinja's immutable sandbox, refusing operations that would make oversized values."""
 
@@ -288,6 +292,17 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         # Whether an attribute is safe depends only on the object's type and the name
         # (Jinja's checks are isinstance tests and name tests), so it is decided once.
         self._safe_attributes: dict[tuple[type, str], bool] = {}
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        # A plain dict's key by attribute syntax (``request.from``), the usual lookup:
+        # no attribute of a dict has the name, so Jinja's attempt would only raise
+        # AttributeError before taking the item. Anything else goes Jinja's way.
+        if type(obj) is dict and type(attribute) is str and attribute not in _DICT_NAMES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         key = (type(obj), attr)
@@ -422,7 +437,7 @@ class _Watchdog:
         token = id(render)
         with self._lock:
             self._renders[token] = render
-            if self._thread is None or not self._thread.is_alive():
+            if self._thread is None:  # not started yet, or ended (see `_run`)
                 self._thread = threading.Thread(
                     target=self._run, name="callflow-render-watchdog", daemon=True
                 )
@@ -439,6 +454,14 @@ class _Watchdog:
                 _PENDING_REASONS.pop(render.thread, None)
 
     def _run(self) -> None:
+        try:
+            self._watch()
+        finally:  # only an error of ours ends the loop: the next render starts another
+            with self._lock:
+                if self._thread is threading.current_thread():
+                    self._thread = None
+
+    def _watch(self) -> None:
         idle = 0
         while True:
             self._wake.wait()

@@ -59,6 +59,16 @@ SAFE = {
 _ENCODED = {
     part: re.compile(f"(?:[{re.escape(safe)}]|%[0-9A-Fa-f]{{2}})*") for part, safe in SAFE.items()
 }
+#: `quote` for ASCII text, as `str.translate` tables: a character of the part's safe set
+#: (or one `quote` always leaves) as it is, any other as ``%XX``.
+_ASCII_TABLES = {
+    part: {
+        code: f"%{code:02X}"
+        for code in range(128)
+        if chr(code) not in safe and chr(code) not in "_.-~" and not chr(code).isalnum()
+    }
+    for part, safe in SAFE.items()
+}
 _SURROGATES = re.compile("[\ud800-\udfff]+")
 _EXPRESSION = "\x00"  # stands for an expression's output in the text seen so far
 
@@ -72,6 +82,13 @@ class PercentEncoded(str):
 def encode_for_url(value: str, part: str) -> str:
     """``value`` percent-encoded for ``part`` (``url``, ``path``, ``query``, ``fragment``),
     or as it is when it is already encoded for it."""
+    if value.isascii():
+        # What `quote` gives, by a table: each character outside the part's safe set as
+        # its %XX. Without a `%`, a value is already encoded exactly when the table
+        # leaves it unchanged.
+        if "%" in value and _ENCODED[part].fullmatch(value):
+            return value
+        return value.translate(_ASCII_TABLES[part])
     if _ENCODED[part].fullmatch(value):
         return value
     return quote(value, safe=SAFE[part], encoding="utf-8", errors="strict")
@@ -88,13 +105,13 @@ def url_filter(environment: jinja2.Environment, value: object, part: str) -> obj
         text = "true" if value else "false"
     else:
         text = value if isinstance(value, str) else str(value)
-    if _SURROGATES.search(text):
+    if not text.isascii() and _SURROGATES.search(text):
         # No URL can carry them: the renderer's policy for characters XML forbids decides
         # (its finalizer raises, or gives "" when stripping).
         finalize = environment.finalize
         assert finalize is not None
         text = _SURROGATES.sub(lambda m: str(finalize(m.group())), text)
-    return markupsafe.Markup(markupsafe.escape(encode_for_url(text, part)))
+    return markupsafe.escape(encode_for_url(text, part))  # a Markup
 
 
 def urlencode_filter(value: object) -> PercentEncoded:

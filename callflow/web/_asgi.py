@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -14,11 +14,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from callflow.errors import RequestError
 from callflow.web._handlers import HttpAnswer, prepare, refusal
 from callflow.web._requests import METHODS
-from callflow.web._service import FlowService
+from callflow.web._service import FlowService, loggable
 
 #: Seconds a client may take to send its body (a slow client is cut off with 408).
 BODY_TIMEOUT = 10.0
@@ -29,22 +30,35 @@ async def read_body(request: Request, limit: int, timeout: float = BODY_TIMEOUT)
     `RequestError` (413, 408, 400) instead of waiting or reading more."""
     headers = request.headers
     declared = headers.get("content-length")
+    if not has_body(request.scope, declared, "transfer-encoding" in headers, limit):
+        return b""
+    return await _collect(request.stream(), limit, timeout)
+
+
+def has_body(scope: Scope, declared: str | None, chunked: bool, limit: int) -> bool:
+    """Whether a body must be read, from the Content-Length header's value (``declared``,
+    None without one) and whether a Transfer-Encoding header came (``chunked``); raises
+    `RequestError` for a length that is not a number or is over ``limit``."""
     if (
         (declared is None or declared == "0")
-        and "transfer-encoding" not in headers
-        and request.scope.get("http_version") in ("1.0", "1.1")
+        and not chunked
+        and scope.get("http_version") in ("1.0", "1.1")
     ):
-        return b""  # HTTP/1.x: a request with neither header has no body (most GETs)
+        return False  # HTTP/1.x: a request with neither header has no body (most GETs)
     if declared is not None:
         if not declared.strip().isdigit():
             raise RequestError("the Content-Length header is not a number")
         if int(declared) > limit:
             raise RequestError(f"the body is larger than the {limit:,}-byte limit", 413)
+    return True
+
+
+async def _collect(stream: AsyncIterator[bytes], limit: int, timeout: float) -> bytes:
     chunks: list[bytes] = []
     size = 0
     try:
         with anyio.fail_after(timeout):
-            async for chunk in request.stream():
+            async for chunk in stream:
                 size += len(chunk)
                 if size > limit:
                     raise RequestError(f"the body is larger than the {limit:,}-byte limit", 413)
@@ -54,6 +68,22 @@ async def read_body(request: Request, limit: int, timeout: float = BODY_TIMEOUT)
     except ClientDisconnect:
         raise RequestError("the client went away before its body arrived", 400) from None
     return b"".join(chunks)
+
+
+async def _chunks(receive: Receive) -> AsyncIterator[bytes]:
+    """The body's chunks as the ASGI server hands them (what Starlette's
+    ``Request.stream`` does on a request not read before)."""
+    while True:
+        message = await receive()
+        kind = message.get("type")
+        if kind == "http.request":
+            chunk = message.get("body", b"")
+            if chunk:
+                yield chunk
+            if not message.get("more_body", False):
+                return
+        elif kind == "http.disconnect":
+            raise ClientDisconnect()
 
 
 def _response(result: HttpAnswer) -> Response:
@@ -92,6 +122,66 @@ async def _exchange(
     return _response(pending.run())
 
 
+class ServedFolder:
+    """The served folder's endpoint as a raw ASGI application: the request's parts read
+    straight from the scope, the answer sent as two messages. Starlette's Request, Headers
+    and Response objects cost a remembered reply more than its own render; mounted as a
+    Starlette route, the app around it (middleware, ``app.state``, other routes) is as before.
+    """
+
+    __slots__ = ("body_timeout", "service")
+
+    def __init__(self, service: FlowService, body_timeout: float = BODY_TIMEOUT) -> None:
+        self.service = service
+        self.body_timeout = body_timeout
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        service = self.service
+        declared: str | None = None
+        content_type: str | None = None
+        chunked = False
+        for name, value in scope.get("headers", ()):  # ASGI names are lower case
+            if name == b"content-length":
+                if declared is None:
+                    declared = value.decode("latin-1")
+            elif name == b"content-type":
+                if content_type is None:
+                    content_type = value.decode("latin-1")
+            elif name == b"transfer-encoding":
+                chunked = True
+        path = scope.get("path", "/")
+        try:
+            limit = service.max_request_bytes
+            body = b""
+            if has_body(scope, declared, chunked, limit):
+                body = await _collect(_chunks(receive), limit, self.body_timeout)
+        except RequestError as error:
+            service.log.warning(
+                "request %s refused %d: %s", loggable(path), error.status, loggable(str(error))
+            )
+            await send_answer(send, refusal(error))
+            return
+        pending = prepare(
+            service, scope["method"], path, scope.get("query_string", b""), content_type or "", body
+        )
+        if isinstance(pending, HttpAnswer):
+            result = pending
+        elif pending.blocking:  # a builder module: the app's own code, in a worker thread
+            result = await run_in_threadpool(pending.run)
+        else:  # a template or XML file: in the event loop (see `_exchange`)
+            result = pending.run()
+        await send_answer(send, result)
+
+
+async def send_answer(send: Send, result: HttpAnswer) -> None:
+    """``result`` as ASGI messages: what Starlette's Response sends for it (the headers
+    given, then Content-Length)."""
+    headers = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in result.headers]
+    headers.append((b"content-length", str(len(result.body)).encode("ascii")))
+    await send({"type": "http.response.start", "status": result.status, "headers": headers})
+    await send({"type": "http.response.body", "body": result.body})
+
+
 def _in_loop(handler: Callable[..., Any]) -> Callable[..., Any]:
     # The exchange runs in a worker thread; an async handler runs back in the event loop.
     @functools.wraps(handler)
@@ -109,13 +199,39 @@ def create_app(
     ``body_timeout``: seconds a client may take to send its body. ``options`` go to
     `FlowService` (``fallback``, ``policy``, size limits, ``lint``)."""
     service = FlowService(folder, **options)  # type: ignore[arg-type]
-
-    async def serve(request: Request) -> Response:
-        return await _exchange(service, request, None, None, body_timeout)
-
-    app = Starlette(routes=[Route("/{path:path}", serve, methods=sorted(METHODS))])
+    app = FlowApp(ServedFolder(service, body_timeout))
     app.state.flow_service = service
     return app
+
+
+class FlowApp(Starlette):
+    """The flow server's Starlette application: one route, every path to the served folder.
+
+    While the app is as `create_app` made it (that one route, no middleware, exception
+    handlers or body limit added), an HTTP request with a method the route takes goes
+    straight to the endpoint: Starlette's error and exception layers and its router would
+    only pass it on (the endpoint answers every failure itself), and cost a remembered reply
+    as much as its render. Anything else takes Starlette's way, as in any Starlette app."""
+
+    def __init__(self, served: ServedFolder) -> None:
+        self.served = served
+        self.route = Route("/{path:path}", served, methods=sorted(METHODS))
+        super().__init__(routes=[self.route])
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["method"] in (self.route.methods or ())
+            and not self.user_middleware
+            and not self.exception_handlers
+            and getattr(self, "max_body_size", None) is None
+            and len(self.router.routes) == 1
+            and self.router.routes[0] is self.route
+        ):
+            scope["app"] = self
+            await self.served(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def flow_endpoint(

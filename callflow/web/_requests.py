@@ -14,7 +14,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from callflow.errors import RequestError
 
@@ -209,12 +209,23 @@ def _pairs(raw: bytes, what: str) -> dict[str, str]:
 
 _HEX = "0123456789abcdefABCDEF"
 _BYTE = {a + b: int(a + b, 16) for a in _HEX for b in _HEX}
+_ASCII = {pair: chr(byte) for pair, byte in _BYTE.items() if byte < 0x80}
+_ASCII_PLAIN = {pair: character for pair, character in _ASCII.items() if character not in "&="}
 
 
 def _unquoted(text: str) -> str:
     """``unquote(text.replace("+", " "), errors="strict")``: each ``%XX``
     a byte, a ``%`` not followed by two hex digits kept, the bytes decoded as UTF-8."""
     pieces = text.replace("+", " ").split("%")
+    if text.isascii():  # the usual case: every %XX an ASCII character (%2B, %20)
+        ascii_pieces = [pieces[0]]
+        for piece in pieces[1:]:
+            character = _ASCII.get(piece[:2])
+            if character is None:
+                break
+            ascii_pieces += (character, piece[2:])
+        else:
+            return "".join(ascii_pieces)
     data = bytearray(pieces[0], "utf-8")
     for piece in pieces[1:]:
         byte = _BYTE.get(piece[:2])
@@ -225,6 +236,20 @@ def _unquoted(text: str) -> str:
             data.append(byte)
             data += piece[2:].encode("utf-8")
     return data.decode("utf-8")
+
+
+def _decoded_whole(text: str) -> str | None:
+    """An ASCII query string decoded at once, when every ``%XX`` in it is an ASCII
+    character other than ``&`` and ``=`` (the text then splits into the same names and
+    values decoded or not); None otherwise."""
+    pieces = text.replace("+", " ").split("%")
+    decoded = [pieces[0]]
+    for piece in pieces[1:]:
+        character = _ASCII_PLAIN.get(piece[:2])
+        if character is None:
+            return None
+        decoded += (character, piece[2:])
+    return "".join(decoded)
 
 
 def query_fields(text: str, max_fields: int = MAX_FIELDS) -> dict[str, str]:
@@ -238,6 +263,14 @@ def query_fields(text: str, max_fields: int = MAX_FIELDS) -> dict[str, str]:
     if 1 + text.count("&") > max_fields:
         raise ValueError("Max number of fields exceeded")
     found: dict[str, str] = {}
+    decoded = _decoded_whole(text) if text.isascii() else None
+    if decoded is not None:  # the names and values as they are, split where the text was
+        for piece in decoded.split("&"):
+            if piece:
+                name, _, value = piece.partition("=")
+                if name not in found:
+                    found[name] = value
+        return found
     for piece in text.split("&"):
         if not piece:
             continue
@@ -347,6 +380,18 @@ def parse_request(
     return builder(method, fields, query_fields, data)
 
 
+_Made = TypeVar("_Made", bound=PlatformRequest)
+
+
+def _made(kind: type[_Made], **values: object) -> _Made:
+    """``kind(**values)`` for a request class given every one of its fields, without the
+    frozen dataclass's ``__init__`` (one ``object.__setattr__`` a field): the same object,
+    made with one dictionary update."""
+    made = object.__new__(kind)
+    made.__dict__.update(values)
+    return made
+
+
 def _call(data: Mapping[str, object] | None) -> CallObject | None:
     return CallObject.from_json(data) if data is not None else None
 
@@ -355,7 +400,8 @@ def _webhook(
     method: str, fields: dict[str, str], query: dict[str, str], data: Mapping[str, object] | None
 ) -> PlatformRequest:
     call = _call(data)
-    return WebhookRequest(
+    return _made(
+        WebhookRequest,
         method=method,
         fields=fields,
         query=query,
@@ -372,7 +418,8 @@ def _gather(
     dtmf = fields.get("dtmf", "")
     if not _DTMF.fullmatch(dtmf):
         raise RequestError(f"field `dtmf` must hold keys 0-9, *, # or +, got {dtmf[:40]!r}")
-    return GatherRequest(
+    return _made(
+        GatherRequest,
         method=method,
         fields=fields,
         query=query,
@@ -398,7 +445,8 @@ def _legacy_gather(
     attempts_text = fields.get("attempts", "1").strip()
     if not attempts_text.isascii() or not attempts_text.isdigit() or len(attempts_text) > 9:
         raise RequestError(f"field `attempts` must be a whole number, got {attempts_text[:40]!r}")
-    return LegacyGatherRequest(
+    return _made(
+        LegacyGatherRequest,
         method=method,
         fields=fields,
         query=query,
@@ -412,7 +460,8 @@ def _legacy_gather(
 def _callback(
     method: str, fields: dict[str, str], query: dict[str, str], data: Mapping[str, object] | None
 ) -> PlatformRequest:
-    return CallbackRequest(
+    return _made(
+        CallbackRequest,
         method=method,
         fields=fields,
         query=query,

@@ -61,6 +61,8 @@ _SECRET = re.compile(r"token|jwt|secret|passw|auth|api[_-]?key|signature", re.IG
 def loggable(text: str, limit: int = 200) -> str:
     """``text`` for one log line: control characters, line breaks and lone surrogates
     escaped (so no value can forge a line), cut at ``limit`` characters."""
+    if len(text) <= limit and text.isascii() and text.isprintable():
+        return text  # the usual value: nothing to escape, nothing to cut
     shown = text if len(text) <= limit else text[:limit] + "…"
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
                         else f"\\u{ord(m.group()):04x}", shown)  # fmt: skip
@@ -183,7 +185,8 @@ class FlowService:
             raise InputError(f"the fallback flow is not valid: {_located(problems[0])}", problems)
         self.fallback_body = _as_bytes(fallback_document)
         self._modules: dict[str, tuple[str, types.ModuleType]] = {}
-        self._located: dict[str, tuple[tuple[int, int, int], Located]] = {}
+        #: path → (its folder's stamp, the flow found, that folder)
+        self._located: dict[str, tuple[tuple[int, int, int], Located, str]] = {}
         self._templates: dict[str, ServedTemplate] = {}
         self._checked = CheckedReplies()
         self._lock = threading.Lock()
@@ -242,15 +245,16 @@ class FlowService:
         link. A template is read through the front door, then kept compiled while its file
         is unchanged (`callflow.web._cache`); an XML file is read on every request."""
         cached = self._located.get(path)
-        if cached is not None and _folder_stamp(cached[1].file) == cached[0]:
+        if cached is not None and _folder_stamp(cached[2]) == cached[0]:
             return cached[1]
         found = self._find(path)
         if isinstance(found, Located):
-            stamp = _folder_stamp(found.file)
+            folder = os.path.dirname(found.file)
+            stamp = _folder_stamp(folder)
             # A folder changed in the last second may change again within the same tick of
             # its clock, unseen: such a find is not remembered (git's "racy" rule).
             if stamp is not None and time.time_ns() - stamp[2] > 1_000_000_000:
-                self._located[path] = (stamp, found)
+                self._located[path] = (stamp, found, folder)
         return found
 
     def _find(self, path: str) -> Located | Reply:
@@ -282,7 +286,9 @@ class FlowService:
             return self._from_sources(load_flow_name(found, root, policy=self.policy), found, shown)
         served = self._templates.get(found)
         if served is not None:
-            if served.is_current() and served.policy == self.policy:
+            if served.is_current() and (
+                served.policy is self.policy or served.policy == self.policy
+            ):
                 return self._from_template(served, found, shown, request)
             with self._lock:
                 self._templates.pop(found, None)
@@ -490,10 +496,10 @@ def _line_in(tb: types.TracebackType | None, filename: str) -> int:
     return line
 
 
-def _folder_stamp(file: str) -> tuple[int, int, int] | None:
-    """The device, inode and change time of the folder ``file`` is in (None: gone)."""
+def _folder_stamp(folder: str) -> tuple[int, int, int] | None:
+    """The device, inode and change time of ``folder`` (None: gone)."""
     try:
-        status = os.stat(os.path.dirname(file))
+        status = os.stat(folder)
     except OSError:
         return None
     return status.st_dev, status.st_ino, status.st_mtime_ns

@@ -169,3 +169,23 @@ def test_lone_surrogates_are_refused(renderer: TemplateRenderer) -> None:
     _, problems = renderer.render_document("say.xml.j2", {"text": "a\ud800b"})
     assert [p.code for p in problems] == ["CF606"]
     assert "U+D800" in problems[0].message
+
+
+@pytest.mark.parametrize(
+    "name", ["from", "dtmf", "missing", "items", "get", "__class__", "__init__", "mro", "keys"]
+)
+def test_a_dict_looked_up_by_attribute_gives_what_jinjas_own_lookup_gives(name: str) -> None:
+    import jinja2
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    from callflow.templating._sandbox import BoundedSandbox
+
+    environment = BoundedSandbox(undefined=jinja2.StrictUndefined)
+    request = {"from": "+1555", "dtmf": "1", "keys": "a key"}
+    ours = environment.getattr(request, name)
+    jinjas = ImmutableSandboxedEnvironment.getattr(environment, request, name)
+    if isinstance(jinjas, jinja2.Undefined):
+        assert type(ours) is type(jinjas) and ours._undefined_name == jinjas._undefined_name
+        assert ours._undefined_hint == jinjas._undefined_hint
+    else:
+        assert ours == jinjas

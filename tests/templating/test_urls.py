@@ -207,3 +207,23 @@ def test_text_after_a_closed_play_is_not_in_its_url(tmp_path: Path, closed: str)
     document = render_template(path, {"v": "a b"}, validate=False)
     play = etree.fromstring(document.text.encode()).find("Play")
     assert play is not None and play.tail == "a b"
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(st.characters(max_codepoint=127) | st.sampled_from(["%2B", "%zz", "é"])).map("".join),
+    st.sampled_from(["url", "path", "query", "fragment"]),
+)
+def test_the_ascii_table_encodes_as_quote_does(value: str, part: str) -> None:
+    from urllib.parse import quote
+
+    from callflow.templating._urls import _ENCODED, SAFE, encode_for_url
+
+    def expected(text: str) -> str:  # the definition: as it is when encoded, else `quote`
+        return text if _ENCODED[part].fullmatch(text) else quote(text, safe=SAFE[part])
+
+    assert encode_for_url(value, part) == expected(value)
+    every = "".join(map(chr, range(128)))
+    assert encode_for_url(every, part) == expected(every)
+    for code in range(128):
+        assert encode_for_url(chr(code) + "a", part) == expected(chr(code) + "a")

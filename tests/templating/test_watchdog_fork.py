@@ -79,3 +79,30 @@ def test_a_child_does_not_inherit_the_renders_of_the_parents_other_threads() -> 
     finally:
         release.set()
         rendering.join(10)
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_watchdog_whose_thread_ended_starts_another_for_the_next_render() -> None:
+    import time
+
+    from callflow.templating._sandbox import _Watchdog
+
+    watchdog = _Watchdog()
+    failures = []
+
+    def broken() -> None:
+        failures.append(1)
+        raise RuntimeError("a bug of the watch loop")
+
+    watchdog._watch = broken  # type: ignore[method-assign]  # private: the loop's failure
+    watchdog.leave(watchdog.enter(5.0, 2**30))
+    first = watchdog._thread
+    assert first is not None
+    first.join(5)
+    assert not first.is_alive() and watchdog._thread is None and failures == [1]
+    del watchdog._watch  # the real loop again
+    watchdog.leave(watchdog.enter(5.0, 2**30))
+    second = watchdog._thread
+    assert second is not None and second is not first
+    time.sleep(0.05)
+    assert second.is_alive()

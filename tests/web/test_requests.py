@@ -146,6 +146,7 @@ def test_any_bytes_give_a_typed_request_or_a_request_error(
 
 _PIECES = ["a", "b", "=", "&", "+", "%", "%2B", "%2b", "%20", "%ff", "%c3%a9", "%C3%A9"]
 _PIECES += ["%e2", "%4", "%zz", "%+1", "% 1", "é", "x y", ""]
+_PIECES += ["%26", "%3D", "%3d", "%25", "%2525", "%00", "%7F", "%80"]
 _QUERY_PIECES = st.lists(
     st.sampled_from(_PIECES) | st.text(alphabet="ab=&+%0123456789cdefCDEF", max_size=6),
     max_size=12,
@@ -192,3 +193,49 @@ def test_a_body_without_length_headers_is_read_unless_the_request_is_http_1() ->
     assert body_of("1.1") == b""
     assert body_of("1.0") == b""
     assert body_of("2") == b"Digits=1"
+
+
+@pytest.mark.parametrize(
+    ("query", "content_type", "body"),
+    [
+        ("from=%2B1555&to=%2B1666", "", b""),
+        ("from=%2B1555&to=%2B1666", "application/json", b'{"uuid": "u-1", "from": "+1"}'),
+        ("dtmf=12&from=%2B1555&tn=%2B1666&state=live&sca=s&call=c&x=1", "", b""),
+        ("code=1&success=true&attempts=2", "", b""),
+        ("tag=t", "application/json", b'{"uuid": "u-2", "duration": 3}'),
+        ("", "application/x-www-form-urlencoded", b"tag=t&extra=%C3%A9"),
+    ],
+)
+def test_a_parsed_request_is_the_dataclass_its_fields_make(
+    query: str, content_type: str, body: bytes
+) -> None:
+    import dataclasses
+
+    request = parse_request("POST", query, content_type=content_type, body=body)
+    names = {f.name for f in dataclasses.fields(request)}
+    assert set(vars(request)) == names  # every field set, nothing else
+    # Built again through the dataclass's own __init__: equal, same hash-relevant state.
+    again = type(request)(**{name: getattr(request, name) for name in names})
+    assert again == request and repr(again) == repr(request)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        request.method = "GET"  # type: ignore[misc]
+
+
+@settings(max_examples=300)
+@given(
+    st.text(max_size=60) | st.text(alphabet=st.characters(max_codepoint=0x7F)), st.integers(1, 50)
+)
+def test_a_logged_value_is_escaped_and_cut_whatever_it_holds(text: str, limit: int) -> None:
+    import re
+
+    from callflow.web._service import loggable
+
+    shown = text if len(text) <= limit else text[:limit] + "…"
+    control = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+    expected = control.sub(
+        lambda m: (
+            f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}"
+        ),
+        shown,
+    )
+    assert loggable(text, limit) == expected
