@@ -199,39 +199,10 @@ def create_app(
     ``body_timeout``: seconds a client may take to send its body. ``options`` go to
     `FlowService` (``fallback``, ``policy``, size limits, ``lint``)."""
     service = FlowService(folder, **options)  # type: ignore[arg-type]
-    app = FlowApp(ServedFolder(service, body_timeout))
+    served = ServedFolder(service, body_timeout)
+    app = Starlette(routes=[Route("/{path:path}", served, methods=sorted(METHODS))])
     app.state.flow_service = service
     return app
-
-
-class FlowApp(Starlette):
-    """The flow server's Starlette application: one route, every path to the served folder.
-
-    While the app is as `create_app` made it (that one route, no middleware, exception
-    handlers or body limit added), an HTTP request with a method the route takes goes
-    straight to the endpoint: Starlette's error and exception layers and its router would
-    only pass it on (the endpoint answers every failure itself), and cost a remembered reply
-    as much as its render. Anything else takes Starlette's way, as in any Starlette app."""
-
-    def __init__(self, served: ServedFolder) -> None:
-        self.served = served
-        self.route = Route("/{path:path}", served, methods=sorted(METHODS))
-        super().__init__(routes=[self.route])
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] == "http"
-            and scope["method"] in (self.route.methods or ())
-            and not self.user_middleware
-            and not self.exception_handlers
-            and getattr(self, "max_body_size", None) is None
-            and len(self.router.routes) == 1
-            and self.router.routes[0] is self.route
-        ):
-            scope["app"] = self
-            await self.served(scope, receive, send)
-            return
-        await super().__call__(scope, receive, send)
 
 
 def flow_endpoint(
