@@ -438,10 +438,15 @@ class _Watchdog:
         with self._lock:
             self._renders[token] = render
             if self._thread is None:  # not started yet, or ended (see `_run`)
-                self._thread = threading.Thread(
+                thread = threading.Thread(
                     target=self._run, name="callflow-render-watchdog", daemon=True
                 )
-                self._thread.start()
+                try:
+                    thread.start()  # (it cannot clear `_thread` before we set it: we hold the lock)
+                except BaseException:  # e.g. no thread left to start: no unwatched render runs
+                    del self._renders[token]
+                    raise
+                self._thread = thread
             if not self._wake.is_set():
                 self._wake.set()
         return token

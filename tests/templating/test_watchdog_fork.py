@@ -106,3 +106,28 @@ def test_a_watchdog_whose_thread_ended_starts_another_for_the_next_render() -> N
     assert second is not None and second is not first
     time.sleep(0.05)
     assert second.is_alive()
+
+
+def test_a_watchdog_thread_that_cannot_start_is_tried_again_and_leaves_no_render(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import threading
+
+    from callflow.templating._sandbox import _Watchdog
+
+    watchdog = _Watchdog()
+    start = threading.Thread.start
+    refused = []
+
+    def refuse_once(thread: threading.Thread) -> None:
+        if not refused:
+            refused.append(thread)
+            raise RuntimeError("can't start new thread")
+        start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", refuse_once)
+    with pytest.raises(RuntimeError, match="can't start"):
+        watchdog.enter(5.0, 2**30)
+    assert watchdog._thread is None and watchdog._renders == {}  # private: what it kept
+    watchdog.leave(watchdog.enter(5.0, 2**30))
+    assert watchdog._thread is not None and watchdog._thread.is_alive()
