@@ -46,9 +46,12 @@ def has_body(scope: Scope, declared: str | None, chunked: bool, limit: int) -> b
     ):
         return False  # HTTP/1.x: a request with neither header has no body (most GETs)
     if declared is not None:
-        if not declared.strip().isdigit():
+        digits = declared.strip()
+        # ASCII digits only ("²" is a digit to str.isdigit, not to int); a length with more
+        # digits than the limit's is over it, and is never turned into a huge int.
+        if not (digits.isascii() and digits.isdigit()):
             raise RequestError("the Content-Length header is not a number")
-        if int(declared) > limit:
+        if len(digits.lstrip("0")) > len(str(limit)) or int(digits) > limit:
             raise RequestError(f"the body is larger than the {limit:,}-byte limit", 413)
     return True
 
@@ -102,7 +105,8 @@ async def _exchange(
     try:
         body = await read_body(request, service.max_request_bytes, body_timeout)
     except RequestError as error:
-        service.log.warning("request %s refused %d: %s", request.url.path, error.status, error)
+        path = loggable(request.url.path)
+        service.log.warning("request %s refused %d: %s", path, error.status, error)
         return _response(refusal(error))
     query = request.scope.get("query_string", b"")
     content_type = request.headers.get("content-type", "")

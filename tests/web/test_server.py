@@ -307,3 +307,43 @@ def test_the_served_endpoint_reads_a_chunked_body_and_refuses_what_breaks_the_li
     assert (status, body) == (400, b"bad request: the client went away before its body arrived\n")
     assert headers[b"content-type"] == b"text/plain; charset=utf-8"
     assert _asgi_exchange(app, [], [*form, (b"content-length", b"1x")])[0] == 400
+    # A digit that is not ASCII ("\xb2" is "²" in the header's Latin-1) is no number either,
+    # and a length of thousands of digits is over the limit, never a 500.
+    assert _asgi_exchange(app, [], [*form, (b"content-length", b"\xb2")])[0] == 400
+    assert _asgi_exchange(app, [], [*form, (b"content-length", b"9" * 5000)])[0] == 413
+
+
+def test_a_decorated_handler_refusing_a_request_logs_its_path_escaped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import asyncio
+    import logging
+
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+
+    @flow_endpoint(event="gather")
+    async def menu(request: object) -> object:
+        raise AssertionError("a refused request never reaches the handler")
+
+    app = Starlette(routes=[Route("/{rest:path}", menu, methods=["POST"])])
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": "/m\x1b[2J", "raw_path": b"/m%1b%5b2J", "root_path": "",
+        "query_string": b"", "headers": [(b"content-length", b"1x")],
+        "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 5000),
+    }  # fmt: skip
+    with caplog.at_level(logging.INFO):
+        asyncio.run(app(scope, receive, send))
+    assert sent[0]["status"] == 400
+    refused = [record.getMessage() for record in caplog.records if "refused" in record.getMessage()]
+    assert refused and all("\x1b" not in line for line in refused)
+    assert "\\x1b" in refused[0]
