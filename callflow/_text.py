@@ -142,10 +142,11 @@ def declare_utf8(text: str) -> str:
 
 @functools.cache
 def _unsafe() -> re.Pattern[str]:
-    """C0 and C1 controls, DEL, line and paragraph separators, bidirectional overrides and
-    isolates (they reorder what a terminal shows), and surrogates (undecodable file names)."""
+    """C0 and C1 controls, DEL, line and paragraph separators, bidirectional marks, overrides
+    and isolates (they reorder what a terminal shows; the Arabic letter mark U+061C is one),
+    and surrogates (undecodable file names)."""
     return re.compile(
-        "[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+        "[\x00-\x1f\x7f-\x9f\u061c\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
     )
 
 

@@ -218,7 +218,8 @@ def format_text(
     """
     colored = COLOR.get() if color is None else color
     source = lines or FileLines()
-    shown = cap_repeats(diagnostics, max_per_code) if max_per_code is not None else diagnostics
+    # A list: the report may be built twice (below), and an iterator would be spent by then.
+    shown = cap_repeats(diagnostics, max_per_code) if max_per_code is not None else [*diagnostics]
     if not colored:
         # Built once without escaping, then its lines checked at once: when none holds a
         # character `visible` would escape, no field held one, and escaping each would have

@@ -174,6 +174,15 @@ def test_unusable_schema_is_a_usage_error(run_cli: Run, write: Write) -> None:
     assert "Traceback" not in result.err
 
 
+def test_an_empty_schema_name_is_refused_not_taken_for_the_bundled_schema(
+    run_cli: Run, write: Write
+) -> None:
+    # ("$SCHEMA" with SCHEMA unset: the current folder is no schema, and nothing passes.)
+    result = run_cli("validate", "--schema", "", write("f.xml", GOOD))
+    assert result.code == 2
+    assert "not a usable XML schema" in result.err
+
+
 def test_usage_errors_exit_two(run_cli: Run) -> None:
     assert run_cli("validate").code == 2
     assert run_cli("validate", "--format", "yaml", "x.xml").code == 2

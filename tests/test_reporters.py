@@ -105,6 +105,16 @@ def test_the_line_is_read_from_the_file_when_the_diagnostic_has_no_snippet() -> 
     assert format_text([found], lambda file, line: None).count("\n") == 1
 
 
+def test_text_of_an_iterator_escapes_as_text_of_a_list() -> None:
+    # The plain report is built, then built again escaped when a field needs it: an iterator
+    # of diagnostics must give the same report as a list of them.
+    found = [make(message="bad \x1b[2J", snippet=None, hint=None, column=None)]
+    expected = format_text(found, lambda file, line: None, max_per_code=None, color=False)
+    assert "\\x1b" in expected
+    shown = format_text(iter(found), lambda file, line: None, max_per_code=None, color=False)
+    assert shown == expected
+
+
 def test_no_diagnostics_give_no_text() -> None:
     assert format_text([]) == ""
     assert format_github([]) == ""

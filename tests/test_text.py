@@ -61,3 +61,8 @@ def test_no_character_visible_escapes_is_printable() -> None:
     assert len(escaped) > 2000 and not any(char.isprintable() for char in escaped)
     assert shows_as_is(["caf\u00e9 \u2026", "<Say>\u00a0</Say>"])  # printable, or searched
     assert not shows_as_is(["ok", "a\nb"]) and not shows_as_is(["\x1b[31m"])
+
+
+def test_the_arabic_letter_mark_is_escaped_like_the_other_bidirectional_marks() -> None:
+    for mark in ("\u061c", "\u200e", "\u200f"):
+        assert visible(f"a{mark}b") == f"a\\u{ord(mark):04x}b"

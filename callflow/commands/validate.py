@@ -219,7 +219,7 @@ def run(args: argparse.Namespace) -> Outcome:
     from callflow.sources import expand_flow_names
 
     schema_path = None
-    if args.schema:  # made absolute for worker processes
+    if args.schema is not None:  # made absolute for worker processes ("" is the folder: refused)
         from pathlib import Path
 
         schema_path = str(Path(args.schema).resolve())
