@@ -34,12 +34,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from types import FrameType
+from types import CodeType, FrameType
 from typing import Any
 
 from callflow.dsl import _nodes, _source
 from callflow.dsl._content import ElementSpec
-from callflow.dsl._source import Site
+from callflow.dsl._source import Chain, Site
 from callflow.dsl._values import AttributeSpec
 
 #: How many values are remembered (all attributes together), and the longest string.
@@ -140,9 +140,15 @@ def forget() -> None:
 #: Code flags of a frame that can be suspended and resumed elsewhere, under other callers.
 _SUSPENDABLE = 0x20 | 0x80 | 0x100 | 0x200  # generator, coroutine, iterable coroutine, async gen
 
-_NO_FRAME: tuple[FrameType | None, FrameType | None, Site] = (None, None, ())
+_NO_FRAME: tuple[FrameType | None, FrameType | None, CodeType | None, Chain] = (
+    None,
+    None,
+    None,
+    (),
+)
 
-#: The frame that last asked for a site, the author frame it found and that frame's callers.
+#: The frame that last asked for a site, the author frame it found, that frame's code and its
+#: callers.
 _recent = _NO_FRAME
 
 
@@ -156,15 +162,15 @@ def author_site(frame: FrameType | None) -> Site:
     frame is held (with its locals) until the next node is built.
     """
     global _recent
-    start, author, chain = _recent
-    if frame is not start or author is None:
+    start, author, code, chain = _recent
+    if frame is not start or author is None or code is None:
         author = _source.author_frame(frame)
         if author is None or frame is None:
             return ()
-        chain = _source.callers(author)
+        code, chain = author.f_code, _source.callers(author)
         if not frame.f_code.co_flags & _SUSPENDABLE:
-            _recent = (frame, author, chain)
-    return ((author.f_code, author.f_lasti), *chain)
+            _recent = (frame, author, code, chain)
+    return (code, author.f_lasti, chain)
 
 
 def build(
