@@ -215,7 +215,7 @@ def build(
         if child._pending_in is not None:  # built inside an open block, claimed here
             child._pending_in._release(child)
     if block is not None:
-        block._append(node)
+        block._children.append(node)  # a block on the stack only collects (`Node._append`)
         node._pending_in = block
     return True
 
