@@ -24,8 +24,9 @@ makes up.
 What it buys, counted with callgrind (2026-12-02, Python 3.11, instructions per document of
 tests/benchmarks/bench_builder.py, build + serialise; twilio-python: 838k): nested calls
 ~430k with this module, ~770k without it (same texts), ~460k and ~760k (new texts); `with`
-blocks ~510k and ~810k, ~545k and ~820k. ``bench_builder.py --plain-path`` runs the plain
-path alone.
+blocks ~510k and ~810k, ~545k and ~820k. (Measured before the writer's and the blocks'
+later savings, which both paths share: with them, nested calls ~400k, blocks ~455k.)
+``bench_builder.py --plain-path`` runs the plain path alone.
 
 tests/dsl/test_fast.py holds every answer here to the plain path's.
 """
@@ -34,12 +35,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from types import FrameType
+from types import CodeType, FrameType
 from typing import Any
 
 from callflow.dsl import _nodes, _source
 from callflow.dsl._content import ElementSpec
-from callflow.dsl._source import Site
+from callflow.dsl._source import Chain, Site
 from callflow.dsl._values import AttributeSpec
 
 #: How many values are remembered (all attributes together), and the longest string.
@@ -140,9 +141,15 @@ def forget() -> None:
 #: Code flags of a frame that can be suspended and resumed elsewhere, under other callers.
 _SUSPENDABLE = 0x20 | 0x80 | 0x100 | 0x200  # generator, coroutine, iterable coroutine, async gen
 
-_NO_FRAME: tuple[FrameType | None, FrameType | None, Site] = (None, None, ())
+_NO_FRAME: tuple[FrameType | None, FrameType | None, CodeType | None, Chain] = (
+    None,
+    None,
+    None,
+    (),
+)
 
-#: The frame that last asked for a site, the author frame it found and that frame's callers.
+#: The frame that last asked for a site, the author frame it found, that frame's code and its
+#: callers.
 _recent = _NO_FRAME
 
 
@@ -156,15 +163,15 @@ def author_site(frame: FrameType | None) -> Site:
     frame is held (with its locals) until the next node is built.
     """
     global _recent
-    start, author, chain = _recent
-    if frame is not start or author is None:
+    start, author, code, chain = _recent
+    if frame is not start or author is None or code is None:
         author = _source.author_frame(frame)
         if author is None or frame is None:
             return ()
-        chain = _source.callers(author)
+        code, chain = author.f_code, _source.callers(author)
         if not frame.f_code.co_flags & _SUSPENDABLE:
-            _recent = (frame, author, chain)
-    return ((author.f_code, author.f_lasti), *chain)
+            _recent = (frame, author, code, chain)
+    return (code, author.f_lasti, chain)
 
 
 def build(
@@ -209,7 +216,7 @@ def build(
         if child._pending_in is not None:  # built inside an open block, claimed here
             child._pending_in._release(child)
     if block is not None:
-        block._append(node)
+        block._children.append(node)  # a block on the stack only collects (`Node._append`)
         node._pending_in = block
     return True
 

@@ -56,7 +56,7 @@ class Node:
     _where: SourceLocation | Site  # a raw Site until `location` is first read
     _pending_in: Node | None  # the open block this node joined, while it may still move
     _state: int  # an element's ContentMachine state after its children so far
-    _open: bool  # a `with` block is open on this node
+    _open: int  # how many `with` blocks are open on this node (it is on the stack that often)
 
     __hash__ = None  # type: ignore[assignment]  # mutable while a `with` block is open
 
@@ -127,7 +127,7 @@ class Node:
         self._where = where
         self._pending_in = None
         self._state = state
-        self._open = False
+        self._open = 0
 
     def _join_open_block(self) -> None:
         """Join the innermost open ``with`` block, if any."""
@@ -137,7 +137,7 @@ class Node:
         block = blocks[-1]
         if self._children and _holds(self, block):
             raise BuildError(f"<{block.tag}> cannot contain itself", self.location)
-        block._append(self)
+        block._children.append(self)  # a block on the stack only collects (see `_append`)
         self._pending_in = block
 
     def _take(self, items: Iterable[object], *, existing: bool = False) -> None:
@@ -176,8 +176,7 @@ class Node:
         return self
 
     def __enter__(self) -> Self:
-        self._open = True
-        _OPEN_BLOCKS.set((*_OPEN_BLOCKS.get(), self))
+        _open_block(self)
         return self
 
     def __exit__(
@@ -189,9 +188,10 @@ class Node:
         blocks = _OPEN_BLOCKS.get()
         if blocks and blocks[-1] is self:
             _OPEN_BLOCKS.set(blocks[:-1])
+            self._open -= 1
         else:  # blocks entered and exited by hand may close out of order
             _OPEN_BLOCKS.set(tuple(block for block in blocks if block is not self))
-        self._open = False
+            self._open = 0
         for child in self._children:
             if child._pending_in is self:
                 child._pending_in = None
@@ -204,6 +204,12 @@ class Node:
 
     def _check_complete(self) -> None:
         """Raise when the node lacks a child it needs (serialising checks this first)."""
+
+
+def _open_block(node: Node) -> None:
+    """Open a ``with`` block on ``node``: the nodes built until it closes join it."""
+    node._open += 1
+    _OPEN_BLOCKS.set((*_OPEN_BLOCKS.get(), node))
 
 
 def _holds(node: Node, target: Node) -> bool:
@@ -400,10 +406,14 @@ class Element(Node):
 
     def _check_children(self) -> None:
         machine = self.SPEC.machine
+        moves = machine.moves
         state, previous = 0, None
         for child in self._children:
             if isinstance(child, Element):
-                following = machine.step(state, child.SPEC.tag)
+                # A move already learnt is a lookup; `step` learns the others.
+                following = moves[state].get(child._tag)
+                if following is None:
+                    following = machine.step(state, child._tag)
                 if following < 0:
                     raise self._rejected(child, previous, state)
                 state, previous = following, child
@@ -451,7 +461,8 @@ class Element(Node):
             raise BuildError(
                 f"<{self.tag}> holds no children; it cannot open a `with` block", self.location
             )
-        return super().__enter__()
+        _open_block(self)
+        return self
 
     def _check_complete(self) -> None:
         state = self._state  # the writer asks every node: one call, no more

@@ -40,9 +40,12 @@ _AUTHOR_KINDS = (USER, INSTALLED)
 #: How many author callers of a fragment function a location records ("called from …").
 MAX_CHAIN = 3
 
-#: A raw site: (code, instruction offset) of the author's frame, then of each author caller
-#: (outermost last); empty when no author frame was found.
-Site = tuple[tuple[CodeType, int], ...]
+#: The (code, instruction offset) of each author caller of a site, innermost first.
+Chain = tuple[tuple[CodeType, int], ...]
+
+#: A raw site: the code and instruction offset of the author's frame, and its `Chain`; empty
+#: when no author frame was found. Flat, so that building one is a single small tuple.
+Site = tuple[CodeType, int, Chain] | tuple[()]
 
 
 def _classify(filename: str) -> int:
@@ -82,7 +85,7 @@ def author_site(frame: FrameType | None) -> Site:
     author = author_frame(frame)
     if author is None:
         return ()
-    return ((author.f_code, author.f_lasti), *callers(author))
+    return (author.f_code, author.f_lasti, callers(author))
 
 
 def author_frame(frame: FrameType | None) -> FrameType | None:
@@ -93,7 +96,7 @@ def author_frame(frame: FrameType | None) -> FrameType | None:
     return frame
 
 
-def callers(frame: FrameType) -> Site:
+def callers(frame: FrameType) -> Chain:
     """The sites of up to `MAX_CHAIN` user frames calling ``frame``, innermost first."""
     kinds = _FILE_KINDS
     site: list[tuple[CodeType, int]] = []
@@ -130,7 +133,7 @@ def site_location(site: Site) -> SourceLocation:
     """The `SourceLocation` of a raw site (the chain reads "called from file:line")."""
     if not site:
         return SourceLocation("<unknown>", 1)
-    (code, offset), callers = site[0], site[1:]
+    code, offset, callers = site
     chain = tuple(
         f"called from {caller.co_filename}:{_line_of(caller, at)}" for caller, at in callers
     )
@@ -143,7 +146,7 @@ def keyword_location(site: Site, keyword: str) -> SourceLocation | None:
     hand or the keyword is not written there (it came through ``**mapping``, say)."""
     if not site:
         return None
-    code, offset = site[0]
+    code, offset, _ = site
     call = _call_at(code, offset)
     if call is None:
         return None

@@ -405,3 +405,51 @@ def test_escape_hatch_names_must_be_plain_xml_names(name: str) -> None:
         Say("Hi", unchecked_attributes={name: "x"})
     with pytest.raises(BuildError, match="not an XML"):
         UncheckedElement(name)
+
+
+def test_open_blocks_are_each_thread_and_each_asyncio_task_s_own() -> None:
+    """Two tasks (and two threads) interleave their `with` blocks: each node joins its own."""
+    import asyncio
+    import threading
+
+    async def menu(key: str, turn: asyncio.Event, other: asyncio.Event) -> Gather:
+        with Gather(num_digits=1) as gather:
+            Say(f"First {key}.")
+            other.set()
+            await turn.wait()  # the other task opens its block and builds meanwhile
+            Say(f"Second {key}.")
+        return gather
+
+    async def both() -> list[Gather]:
+        one, two = asyncio.Event(), asyncio.Event()
+        return list(await asyncio.gather(menu("1", one, two), menu("2", two, one)))
+
+    for gather, key in zip(asyncio.run(both()), "12", strict=True):
+        assert [say.text for say in gather.children] == [f"First {key}.", f"Second {key}."]
+
+    barrier = threading.Barrier(2)
+    built: dict[str, Gather] = {}
+
+    def thread(key: str) -> None:
+        with Gather(num_digits=1) as gather:
+            Say(f"First {key}.")
+            barrier.wait()
+            Say(f"Second {key}.")
+        built[key] = gather
+
+    threads = [threading.Thread(target=thread, args=(key,)) for key in "12"]
+    for running in threads:
+        running.start()
+    for running in threads:
+        running.join()
+    for key, gather in built.items():
+        assert [say.text for say in gather.children] == [f"First {key}.", f"Second {key}."]
+
+
+def test_a_block_opened_twice_on_one_node_collects_until_the_outer_one_closes() -> None:
+    gather = Gather(num_digits=1)
+    with gather:
+        with gather:
+            Say("Inner.")
+        Say("Outer.")
+    assert [say.text for say in gather.children] == ["Inner.", "Outer."]

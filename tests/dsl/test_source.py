@@ -88,14 +88,14 @@ def expected_site(frame: Any) -> tuple[object, ...]:
         frame = frame.f_back
     if frame is None:
         return ()
-    site = [(frame.f_code, frame.f_lasti)]
+    chain = []
     caller = frame.f_back
     for _ in range(MAX_CHAIN):
         if caller is None or _classify(caller.f_code.co_filename) != USER:
             break
-        site.append((caller.f_code, caller.f_lasti))
+        chain.append((caller.f_code, caller.f_lasti))
         caller = caller.f_back
-    return tuple(site)
+    return (frame.f_code, frame.f_lasti, tuple(chain))
 
 
 @SETTINGS
