@@ -137,7 +137,10 @@ class Node:
         block = blocks[-1]
         if self._children and _holds(self, block):
             raise BuildError(f"<{block.tag}> cannot contain itself", self.location)
-        block._children.append(self)  # a block on the stack only collects (see `_append`)
+        if block._open:  # an open block only collects (see `_append`)
+            block._children.append(self)
+        else:  # closed, though still on a copied stack (a task started inside it): checked
+            block._append(self)
         self._pending_in = block
 
     def _take(self, items: Iterable[object], *, existing: bool = False) -> None:

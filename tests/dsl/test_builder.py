@@ -453,3 +453,31 @@ def test_a_block_opened_twice_on_one_node_collects_until_the_outer_one_closes() 
             Say("Inner.")
         Say("Outer.")
     assert [say.text for say in gather.children] == ["Inner.", "Outer."]
+
+
+@pytest.mark.parametrize("late", ["Hangup", "Default"])
+def test_a_node_built_by_a_task_after_its_block_closed_is_checked_as_it_joins(late: str) -> None:
+    # A task started inside `with gather:` copies the open-block stack; by the time it builds,
+    # the block has closed and checked its children, so the late child is checked on joining.
+    import asyncio
+
+    made = {"Hangup": Hangup, "Default": Default}[late]
+
+    async def later() -> None:
+        await asyncio.sleep(0)
+        made()
+
+    async def main() -> Gather:
+        with Response(), Gather(num_digits=1) as gather:
+            Say("Press 1.")
+            task = asyncio.create_task(later())
+        await task
+        return gather
+
+    if late == "Hangup":
+        with pytest.raises(BuildError, match="cannot hold <Hangup>"):
+            asyncio.run(main())
+        return
+    gather = asyncio.run(main())  # a <Default> may follow the prompt: it joins, in order
+    with pytest.raises(BuildError, match="cannot come after <Default>"):
+        gather.add(Say("after the default"))
