@@ -16,6 +16,7 @@ from types import ModuleType
 import pytest
 
 import callflow
+from tests.conftest import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 INIT = ROOT / "callflow" / "__init__.py"
@@ -66,13 +67,7 @@ PUBLIC_NAMES = [
 
 
 def generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "generate_exports", ROOT / "scripts" / "generate_exports.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("generate_exports")
 
 
 def typed_imports() -> dict[str, str]:

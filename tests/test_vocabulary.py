@@ -4,6 +4,7 @@ and the closest-name hints built on it."""
 from __future__ import annotations
 
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from lxml import etree
 
 from callflow.resources import default_schema_path
 from callflow.vocabulary import closest, load_vocabulary
+from tests.conftest import load_script
 
 XS = "{http://www.w3.org/2001/XMLSchema}"
 
@@ -313,16 +315,8 @@ def test_a_broken_or_hostile_schema_is_an_error_not_a_read(tmp_path: Path, text:
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _generator() -> Any:
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(
-        "generate_vocabulary", ROOT / "scripts" / "generate_vocabulary.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def _generator() -> ModuleType:
+    return load_script("generate_vocabulary")
 
 
 @pytest.fixture

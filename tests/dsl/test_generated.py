@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -10,19 +9,14 @@ from types import ModuleType
 
 from callflow.dsl._elements import ELEMENT_CLASSES
 from callflow.vocabulary import load_vocabulary
+from tests.conftest import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 GENERATED = ROOT / "callflow" / "dsl" / "_elements.py"
 
 
 def generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "generate_dsl", ROOT / "scripts" / "generate_dsl.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("generate_dsl")
 
 
 def test_the_committed_element_module_matches_the_schema() -> None:
