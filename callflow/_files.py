@@ -26,8 +26,11 @@ import stat
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 from callflow.errors import InputError
+
+T = TypeVar("T")
 
 #: How long `rewriting` waits for another run that holds the file's lock.
 LOCK_TIMEOUT = 10.0
@@ -154,6 +157,31 @@ def _write_all(handle: int, data: bytes) -> None:
     os.fsync(handle)
 
 
+def _through_temporary(
+    target: str,
+    data: bytes,
+    settle: Callable[[int], T],
+    replace: Callable[[str, str], None],
+) -> T:
+    """Write ``data`` to a private temporary file beside ``target``, let ``settle(handle)``
+    give it its identity and make the last checks (raising leaves ``target`` as it was), then
+    move it over ``target`` and sync the folder. The temporary file never outlives a failure."""
+    folder, name = os.path.split(target)
+    handle, temporary = _new_temporary(folder, name, 0o600)
+    try:
+        _write_all(handle, data)
+        settled = settle(handle)
+        replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    finally:
+        os.close(handle)
+    _sync_folder(folder)
+    return settled
+
+
 def _sync_folder(folder: str) -> None:
     with contextlib.suppress(OSError):
         handle = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
@@ -241,24 +269,16 @@ class Rewrite:
                 f"the file has {status.st_nlink} hard links; replacing it would leave the "
                 "other names with the old text (copy the file to break the link, then fix it)"
             )
-        folder, name = os.path.split(self.target)
-        handle, temporary = _new_temporary(folder, name, 0o600)
-        try:
-            _write_all(handle, data)
+
+        def settle(handle: int) -> list[str]:
             notes = _keep_identity(handle, status)
             if before_replace is not None:
                 before_replace()
             if (change := self._change()) is not None:
                 raise InputError(f"{change} while being fixed; not written")
-            replace(temporary, self.target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-            raise
-        finally:
-            os.close(handle)
-        _sync_folder(folder)
-        return notes
+            return notes
+
+        return _through_temporary(self.target, data, settle, replace)
 
     def _change(self) -> str | None:
         """What happened to the file since it was read, or None if it is exactly as read."""
@@ -395,10 +415,8 @@ def write_atomically(
     A symbolic link is followed (its target is rewritten, the link stays).
     """
     target = os.path.realpath(path)
-    folder, name = os.path.split(target)
-    handle, temporary = _new_temporary(folder, name, 0o600)
-    try:
-        _write_all(handle, data)
+
+    def settle(handle: int) -> None:
         try:
             status: os.stat_result | None = os.stat(target)
         except FileNotFoundError:
@@ -407,14 +425,8 @@ def write_atomically(
             _keep_identity(handle, status)
         else:  # a new file gets the usual mode, not the private one of the temporary file
             os.fchmod(handle, 0o666 & ~_umask())
-        replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-    finally:
-        os.close(handle)
-    _sync_folder(folder)
+
+    _through_temporary(target, data, settle, replace)
 
 
 def check_output(
