@@ -12,6 +12,7 @@ __all__ = [
     "ResourceKind",
     "default_schema_file",
     "default_schema_path",
+    "is_default_schema",
     "resource_file",
     "resource_path",
 ]
@@ -47,6 +48,11 @@ def resource_path(kind: ResourceKind, name: str = "") -> Path:
 
 def default_schema_file() -> str:
     return resource_file("schemas", "callflow.xsd")
+
+
+def is_default_schema(file: str | os.PathLike[str]) -> bool:
+    """Whether ``file`` names callflow's own schema (as `default_schema_file` spells it)."""
+    return os.path.normpath(os.fspath(file)) == default_schema_file()
 
 
 def default_schema_path() -> Path:

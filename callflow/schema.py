@@ -18,7 +18,7 @@ from lxml import etree
 from callflow.diagnostics import Diagnostic, Severity, ranked
 from callflow.document import Document, schema_tree
 from callflow.errors import InputError, ValidationError
-from callflow.resources import default_schema_file
+from callflow.resources import default_schema_file, is_default_schema
 from callflow.sourcemap import SourceLocation
 
 if TYPE_CHECKING:
@@ -72,7 +72,7 @@ class Schema:
             self._xsd = etree.XMLSchema(schema_tree(self.file))
         except (OSError, etree.XMLSyntaxError, etree.XMLSchemaParseError) as error:
             raise InputError(f"{self.file}: not a usable XML schema: {error}") from None
-        self.is_default = os.path.normpath(self.file) == default_schema_file()
+        self.is_default = is_default_schema(self.file)
 
     @property
     def path(self) -> Path:

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 
 from lxml import etree
 
-from callflow.resources import default_schema_file
+from callflow.resources import default_schema_file, is_default_schema
 
 _XS = "{http://www.w3.org/2001/XMLSchema}"
 
@@ -296,7 +296,7 @@ def load_vocabulary(schema_path: str | os.PathLike[str] | None = None) -> Vocabu
     while the schema's size and CRC-32 match the ones it was generated from; any other
     schema, or a changed one, is read from the XSD itself."""
     file = os.fspath(schema_path) if schema_path is not None else default_schema_file()
-    if os.path.normpath(file) == default_schema_file():
+    if schema_path is None or is_default_schema(file):
         bundled = _bundled(file)
         if bundled is not None:
             return bundled
