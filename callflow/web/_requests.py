@@ -216,16 +216,11 @@ _ASCII_PLAIN = {pair: character for pair, character in _ASCII.items() if charact
 def _unquoted(text: str) -> str:
     """``unquote(text.replace("+", " "), errors="strict")``: each ``%XX``
     a byte, a ``%`` not followed by two hex digits kept, the bytes decoded as UTF-8."""
-    pieces = text.replace("+", " ").split("%")
     if text.isascii():  # the usual case: every %XX an ASCII character (%2B, %20)
-        ascii_pieces = [pieces[0]]
-        for piece in pieces[1:]:
-            character = _ASCII.get(piece[:2])
-            if character is None:
-                break
-            ascii_pieces += (character, piece[2:])
-        else:
-            return "".join(ascii_pieces)
+        decoded = _ascii_decoded(text, _ASCII)
+        if decoded is not None:
+            return decoded
+    pieces = text.replace("+", " ").split("%")
     data = bytearray(pieces[0], "utf-8")
     for piece in pieces[1:]:
         byte = _BYTE.get(piece[:2])
@@ -238,14 +233,13 @@ def _unquoted(text: str) -> str:
     return data.decode("utf-8")
 
 
-def _decoded_whole(text: str) -> str | None:
-    """An ASCII query string decoded at once, when every ``%XX`` in it is an ASCII
-    character other than ``&`` and ``=`` (the text then splits into the same names and
-    values decoded or not); None otherwise."""
+def _ascii_decoded(text: str, table: Mapping[str, str]) -> str | None:
+    """``text`` with ``+`` as a space and each ``%XX`` replaced by its character in
+    ``table``; None as soon as one ``%`` is not followed by a pair the table holds."""
     pieces = text.replace("+", " ").split("%")
     decoded = [pieces[0]]
     for piece in pieces[1:]:
-        character = _ASCII_PLAIN.get(piece[:2])
+        character = table.get(piece[:2])
         if character is None:
             return None
         decoded += (character, piece[2:])
@@ -263,7 +257,9 @@ def query_fields(text: str, max_fields: int = MAX_FIELDS) -> dict[str, str]:
     if 1 + text.count("&") > max_fields:
         raise ValueError("Max number of fields exceeded")
     found: dict[str, str] = {}
-    decoded = _decoded_whole(text) if text.isascii() else None
+    # Decoded at once when every %XX is an ASCII character other than & and = (the text then
+    # splits into the same names and values, decoded or not).
+    decoded = _ascii_decoded(text, _ASCII_PLAIN) if text.isascii() else None
     if decoded is not None:  # the names and values as they are, split where the text was
         for piece in decoded.split("&"):
             if piece:
