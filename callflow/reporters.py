@@ -181,10 +181,8 @@ def _text_lines(
                 + " "
                 + escape(d.message)
             )
-        elif where.column is None:  # the same line: escaping is character by character
-            append(escape(f"{where.file}:{where.line}: {d.code}{tag} {d.message}"))
-        else:  # (`SourceLocation.__str__`, spelled out: this runs once per report)
-            append(escape(f"{where.file}:{where.line}:{where.column}: {d.code}{tag} {d.message}"))
+        else:  # the same line: escaping is character by character
+            append(escape(f"{where}: {d.code}{tag} {d.message}"))
         quoted = d.snippet if d.snippet is not None else source(where.file, where.line)
         if quoted is not None and quoted.strip():
             # Reports about one place (a tag with two problems) quote its line once.
