@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from lxml import etree
-
 import callflow.lint._rules  # noqa: F401  (the rules register as they are defined)
 from callflow.diagnostics import Diagnostic
 from callflow.document import Document
@@ -126,29 +124,16 @@ def iter_lint_diagnostics(
             select=None if select is None else list(select), ignore=ignore
         )
     severity_of = settings.severity.get
-    for count, (finding, location) in enumerate(iter_active_findings(document, settings)):
+    for finding, location in iter_active_findings(document, settings):
         code = finding.code
-        element = finding.element
         yield Diagnostic(
             code,
             severity_of(code) or RULES[code].severity,
             finding.message,
             location,
-            _xpath(document, element, count) if xpaths else None,
+            document.xpath_of(finding.element) if xpaths else None,
             finding.hint,
         )
-
-
-def _xpath(document: Document, element: etree._Element, count: int) -> str:
-    # lxml spells a few paths faster than the Document indexes them all; beyond a few, the
-    # index keeps the cost linear (getpath counts the siblings every time).
-    if count >= _FEW_PATHS:
-        return document.xpath_of(element)
-    return str(element.getroottree().getpath(element))
-
-
-#: Findings in a document whose XPath lxml spells directly, before the Document's index.
-_FEW_PATHS = 8
 
 
 def _without_directives(document: Document) -> bool:
