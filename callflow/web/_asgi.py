@@ -17,7 +17,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from callflow.errors import RequestError
-from callflow.web._handlers import HttpAnswer, prepare, refusal
+from callflow.web._handlers import HttpAnswer, Pending, prepare, refusal
 from callflow.web._requests import METHODS
 from callflow.web._service import FlowService, loggable
 
@@ -105,9 +105,7 @@ async def _exchange(
     try:
         body = await read_body(request, service.max_request_bytes, body_timeout)
     except RequestError as error:
-        path = loggable(request.url.path)
-        service.log.warning("request %s refused %d: %s", path, error.status, error)
-        return _response(refusal(error))
+        return _response(_refused(service, request.url.path, error))
     query = request.scope.get("query_string", b"")
     content_type = request.headers.get("content-type", "")
     path = request.scope.get("path", "/")
@@ -116,14 +114,27 @@ async def _exchange(
     pending = prepare(
         service, request.method, path, query, content_type, body, handler=handler, event=event
     )
+    return _response(await _answered(pending))
+
+
+async def _answered(pending: HttpAnswer | Pending) -> HttpAnswer:
+    """The answer of a request `prepare` has read. Templates and XML files are rendered and
+    checked here, in the event loop (a thread hop costs more than they do, and the GIL would
+    serialise them anyway); handlers and builder modules, the app's own code that may wait
+    on I/O, run in a worker thread."""
     if isinstance(pending, HttpAnswer):
-        return _response(pending)
-    # Templates and XML files are rendered and checked here, in the event loop (a thread
-    # hop costs more than they do, and the GIL would serialise them anyway); handlers and
-    # builder modules, the app's own code that may wait on I/O, run in a worker thread.
+        return pending
     if pending.blocking:
-        return _response(await run_in_threadpool(pending.run))
-    return _response(pending.run())
+        return await run_in_threadpool(pending.run)
+    return pending.run()
+
+
+def _refused(service: FlowService, path: str, error: RequestError) -> HttpAnswer:
+    """The answer to a request refused before its flow was looked for, logged escaped."""
+    service.log.warning(
+        "request %s refused %d: %s", loggable(path), error.status, loggable(str(error))
+    )
+    return refusal(error)
 
 
 class ServedFolder:
@@ -160,21 +171,12 @@ class ServedFolder:
             if has_body(scope, declared, chunked, limit):
                 body = await _collect(_chunks(receive), limit, self.body_timeout)
         except RequestError as error:
-            service.log.warning(
-                "request %s refused %d: %s", loggable(path), error.status, loggable(str(error))
-            )
-            await send_answer(send, refusal(error))
+            await send_answer(send, _refused(service, path, error))
             return
         pending = prepare(
             service, scope["method"], path, scope.get("query_string", b""), content_type or "", body
         )
-        if isinstance(pending, HttpAnswer):
-            result = pending
-        elif pending.blocking:  # a builder module: the app's own code, in a worker thread
-            result = await run_in_threadpool(pending.run)
-        else:  # a template or XML file: in the event loop (see `_exchange`)
-            result = pending.run()
-        await send_answer(send, result)
+        await send_answer(send, await _answered(pending))
 
 
 async def send_answer(send: Send, result: HttpAnswer) -> None:
