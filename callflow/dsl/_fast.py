@@ -216,11 +216,7 @@ def build(
         if child._pending_in is not None:  # built inside an open block, claimed here
             child._pending_in._release(child)
     if block is not None:
-        if block._open:  # an open block only collects (`Node._append`)
-            block._children.append(node)
-        else:  # closed, though still on a copied stack (a task started inside it): checked
-            block._append(node)
-        node._pending_in = block
+        block._joined_by(node)
     return True
 
 

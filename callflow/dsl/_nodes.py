@@ -137,11 +137,17 @@ class Node:
         block = blocks[-1]
         if self._children and _holds(self, block):
             raise BuildError(f"<{block.tag}> cannot contain itself", self.location)
-        if block._open:  # an open block only collects (see `_append`)
-            block._children.append(self)
-        else:  # closed, though still on a copied stack (a task started inside it): checked
-            block._append(self)
-        self._pending_in = block
+        block._joined_by(self)
+
+    def _joined_by(self, child: Node) -> None:
+        """``child``, built while this block is the innermost on the open-block stack, joins
+        it: an open block only collects (see `_append`); one that has closed, though still
+        on a copied stack (a task started inside it), checks the child as `_append` does."""
+        if self._open:
+            self._children.append(child)
+        else:
+            self._append(child)
+        child._pending_in = self
 
     def _take(self, items: Iterable[object], *, existing: bool = False) -> None:
         """Append children given as arguments, taking each back from the block it joined."""
