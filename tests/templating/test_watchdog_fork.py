@@ -83,14 +83,17 @@ def test_a_child_does_not_inherit_the_renders_of_the_parents_other_threads() -> 
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
 def test_a_watchdog_whose_thread_ended_starts_another_for_the_next_render() -> None:
+    import threading
     import time
 
     from callflow.templating._sandbox import _Watchdog
 
     watchdog = _Watchdog()
     failures = []
+    fail = threading.Event()  # the loop fails when told: its thread is seen running first
 
     def broken() -> None:
+        fail.wait(5)
         failures.append(1)
         raise RuntimeError("a bug of the watch loop")
 
@@ -98,6 +101,7 @@ def test_a_watchdog_whose_thread_ended_starts_another_for_the_next_render() -> N
     watchdog.leave(watchdog.enter(5.0, 2**30))
     first = watchdog._thread
     assert first is not None
+    fail.set()
     first.join(5)
     assert not first.is_alive() and watchdog._thread is None and failures == [1]
     del watchdog._watch  # the real loop again
