@@ -24,10 +24,10 @@ from callflow.document import Document
 from callflow.sourcemap import SourceLocation
 from callflow.sources import DEFAULT_POLICY, LoadedSource, ReadPolicy
 from callflow.templating._header import TemplateHeader, TemplateVariable, parse_header
+from callflow.templating._output import ControlCharacters
 from callflow.templating._render import (
     LIBRARY_PREFIX,
     MAIN_TEMPLATE_KEY,
-    ControlCharacters,
     Rendered,
     TemplateRenderer,
     library_path,

@@ -14,10 +14,9 @@ import weakref
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, NamedTuple
+from typing import Any, NamedTuple
 
 import jinja2
-import markupsafe
 from jinja2.exceptions import SecurityError
 from jinja2.loaders import split_template_path
 
@@ -34,6 +33,7 @@ from callflow.templating._markers import (
     TemplateSourceMap,
     strip_markers,
 )
+from callflow.templating._output import ControlCharacters, FinalizedOutputGenerator, finalizer
 from callflow.templating._sandbox import (
     MAX_OUTPUT_FACTOR,
     BoundedSandbox,
@@ -65,61 +65,12 @@ MAIN_TEMPLATE_KEY = "__callflow_main__"
 #: The loader prefix of the bundled library: ``{% import "callflow/ivr_menu.xml.j2" … %}``.
 LIBRARY_PREFIX = "callflow"
 
-ControlCharacters = Literal["reject", "strip"]
-
-# XML 1.0 allows tab, LF, CR and everything from U+0020 except surrogates, U+FFFE, U+FFFF.
-_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-_WHITESPACE_REFERENCES = {9: "&#9;", 10: "&#10;", 13: "&#13;"}
-_SPECIAL = re.compile("[\x00-\x1f\ud800-\udfff\ufffe\uffff]")  # either of those
-
 
 def library_path() -> Path:
     """The folder of the bundled template library."""
     from callflow.resources import resource_path
 
     return resource_path("templates")
-
-
-def _finalizer(policy: ControlCharacters) -> Callable[[object], object]:
-    escape = markupsafe.escape
-    markup = markupsafe.Markup
-    forbidden, special = _FORBIDDEN.search, _SPECIAL.search
-
-    def finalize(value: object) -> object:
-        """Every ``{{ … }}`` value becomes escaped text that parses back to exactly itself."""
-        if isinstance(value, markup):
-            return value  # macro output, caller(), or a value the author marked |safe
-        if isinstance(value, str):
-            text = value
-        elif isinstance(value, bool):
-            text = "true" if value else "false"  # the spelling call XML booleans use
-        else:
-            text = str(value)
-        if special(text) is not None:  # the usual value has no control character at all
-            if forbidden(text) is not None:
-                text = _without_forbidden(text, policy)
-            if "\t" in text or "\n" in text or "\r" in text:
-                # As references: attribute values keep them (not spaces), text a lone CR.
-                return markup(str(escape(text)).translate(_WHITESPACE_REFERENCES))
-        return escape(text)
-
-    return finalize
-
-
-def _without_forbidden(text: str, policy: ControlCharacters) -> str:
-    if policy == "strip":
-        return _FORBIDDEN.sub("", text)
-    bad = _FORBIDDEN.search(text)
-    assert bad is not None
-    raise TemplateError(
-        f"a value holds the control character U+{ord(bad.group()):04X}, which XML 1.0 "
-        f"forbids: {_preview(text)}"
-    )
-
-
-def _preview(text: str, limit: int = 40) -> str:
-    shown = text if len(text) <= limit else text[:limit] + "…"
-    return repr(shown)
 
 
 class Rendered(NamedTuple):
@@ -199,9 +150,10 @@ class TemplateRenderer:
             trim_blocks=True,
             lstrip_blocks=True,
             auto_reload=auto_reload,
-            finalize=_finalizer(control_characters),
+            finalize=finalizer(control_characters),
             extensions=[LineMarkerExtension, "callflow.templating._urls.UrlContextExtension"],
         )
+        self.environment.code_generator_class = FinalizedOutputGenerator
         self.environment.globals["is_main"] = _is_main
         self.environment.globals["fail"] = _fail
         marker = self.environment.extensions[LineMarkerExtension.identifier]

@@ -44,6 +44,7 @@ from jinja2.filters import do_urlencode
 from jinja2.lexer import Token, TokenStream
 
 from callflow.templating._markers import MARKER
+from callflow.templating._output import escaped
 
 #: The filter the extension wraps values in (a name no template would choose).
 URL_FILTER = "_callflow_url"
@@ -59,15 +60,20 @@ SAFE = {
 _ENCODED = {
     part: re.compile(f"(?:[{re.escape(safe)}]|%[0-9A-Fa-f]{{2}})*") for part, safe in SAFE.items()
 }
-#: `quote` for ASCII text, as `str.translate` tables: a character of the part's safe set
-#: (or one `quote` always leaves) as it is, any other as ``%XX``.
+#: `quote` for ASCII text: a character outside the part's safe set (and not one `quote` always
+#: leaves) is found by the part's pattern and replaced by its ``%XX`` from the table (a
+#: substitution per such character: ``str.translate`` by a table of longer strings looks up,
+#: and misses, every character of the value).
 _ASCII_TABLES = {
     part: {
-        code: f"%{code:02X}"
+        chr(code): f"%{code:02X}"
         for code in range(128)
         if chr(code) not in safe and chr(code) not in "_.-~" and not chr(code).isalnum()
     }
     for part, safe in SAFE.items()
+}
+_ASCII_UNSAFE = {
+    part: re.compile("[" + re.escape("".join(table)) + "]") for part, table in _ASCII_TABLES.items()
 }
 _SURROGATES = re.compile("[\ud800-\udfff]+")
 _EXPRESSION = "\x00"  # stands for an expression's output in the text seen so far
@@ -88,7 +94,8 @@ def encode_for_url(value: str, part: str) -> str:
         # leaves it unchanged.
         if "%" in value and _ENCODED[part].fullmatch(value):
             return value
-        return value.translate(_ASCII_TABLES[part])
+        table = _ASCII_TABLES[part]
+        return _ASCII_UNSAFE[part].sub(lambda found: table[found.group()], value)
     if _ENCODED[part].fullmatch(value):
         return value
     return quote(value, safe=SAFE[part], encoding="utf-8", errors="strict")
@@ -100,7 +107,7 @@ def url_filter(environment: jinja2.Environment, value: object, part: str) -> obj
     if isinstance(value, markupsafe.Markup):
         return value  # |safe, macro output: the author's choice
     if isinstance(value, PercentEncoded):
-        return markupsafe.escape(str(value))
+        return escaped(str(value))
     if isinstance(value, bool):
         text = "true" if value else "false"
     else:
@@ -111,7 +118,7 @@ def url_filter(environment: jinja2.Environment, value: object, part: str) -> obj
         finalize = environment.finalize
         assert finalize is not None
         text = _SURROGATES.sub(lambda m: str(finalize(m.group())), text)
-    return markupsafe.escape(encode_for_url(text, part))  # a Markup
+    return escaped(encode_for_url(text, part))
 
 
 def urlencode_filter(value: object) -> PercentEncoded:
