@@ -37,6 +37,18 @@ def settled(stamp: tuple[int, ...]) -> bool:
     return time.time_ns() - max(stamp[6], stamp[7]) > RACY_NS
 
 
+def search_path_setting() -> str | None:
+    """``os.environ.get(SEARCH_PATH_VARIABLE)``, asked once a served request. The variable
+    is usually unset, and ``os.environ`` answers an unset name by raising and catching a
+    KeyError in Python code (~9k instructions, a third of a remembered reply's own work);
+    the mapping of encoded names it reads from is asked first, where CPython has one."""
+    names = getattr(os.environ, "_data", None)
+    encode = getattr(os.environ, "encodekey", None)
+    if type(names) is dict and encode is not None and encode(SEARCH_PATH_VARIABLE) not in names:
+        return None
+    return os.environ.get(SEARCH_PATH_VARIABLE)
+
+
 class ServedTemplate:
     """A template file as the front door read it, compiled, with the stamp it had then and
     the reading policy it was read and compiled under."""
@@ -50,7 +62,7 @@ class ServedTemplate:
         self.stamp = stamp
         self.prepared = prepared
         self.policy = policy
-        self.search_path = os.environ.get(SEARCH_PATH_VARIABLE)
+        self.search_path = search_path_setting()
 
     def __repr__(self) -> str:
         return f"ServedTemplate({self.file!r})"
@@ -59,7 +71,7 @@ class ServedTemplate:
         """The file is still what was read (and the template search path the same)."""
         return (
             file_stamp(self.file) == self.stamp
-            and os.environ.get(SEARCH_PATH_VARIABLE) == self.search_path
+            and search_path_setting() == self.search_path
         )
 
 

@@ -364,3 +364,32 @@ def test_lines_no_handler_writes_are_never_formatted(
     ask(service)
     assert made == ["/menu"]
     assert [r.getMessage().split()[0] for r in records] == ["request", "reply"]
+
+
+@pytest.mark.parametrize("value", [None, "", "/some/folder"])
+def test_the_search_path_setting_is_what_the_environment_holds(
+    monkeypatch: pytest.MonkeyPatch, value: str | None
+) -> None:
+    from callflow.templating import SEARCH_PATH_VARIABLE
+    from callflow.web._cache import search_path_setting
+
+    if value is None:
+        monkeypatch.delenv(SEARCH_PATH_VARIABLE, raising=False)
+    else:
+        monkeypatch.setenv(SEARCH_PATH_VARIABLE, value)
+    assert search_path_setting() == os.environ.get(SEARCH_PATH_VARIABLE) == value
+
+
+def test_a_kept_template_is_read_again_when_the_search_path_setting_changes(
+    flows: Path, reads: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from callflow.templating import SEARCH_PATH_VARIABLE
+
+    monkeypatch.delenv(SEARCH_PATH_VARIABLE, raising=False)
+    service = FlowService(flows)
+    said(service)
+    said(service)
+    assert len(reads) == 1
+    monkeypatch.setenv(SEARCH_PATH_VARIABLE, str(flows))
+    said(service)
+    assert len(reads) == 2
