@@ -25,6 +25,7 @@ from callflow.sourcemap import SourceLocation
 from callflow.sources import DEFAULT_POLICY, LoadedSource, ReadPolicy
 from callflow.templating._header import TemplateHeader, TemplateVariable, parse_header
 from callflow.templating._output import ControlCharacters
+from callflow.templating._prepared import PreparedRender
 from callflow.templating._render import (
     LIBRARY_PREFIX,
     MAIN_TEMPLATE_KEY,
@@ -254,7 +255,7 @@ class PreparedTemplate:
     on every render. `generation` changes whenever one of them was (re)loaded.
     """
 
-    __slots__ = ("_renderer", "compiled", "max_bytes", "shown")
+    __slots__ = ("_prepared", "_renderer", "compiled", "max_bytes", "shown")
 
     def __init__(
         self, renderer: TemplateRenderer, compiled: jinja2.Template, shown: str, max_bytes: int
@@ -263,6 +264,7 @@ class PreparedTemplate:
         self.compiled = compiled
         self.shown = shown
         self.max_bytes = max_bytes
+        self._prepared = PreparedRender(renderer, compiled, shown, max_bytes)
 
     def __repr__(self) -> str:
         return f"PreparedTemplate({self.shown!r})"
@@ -272,13 +274,13 @@ class PreparedTemplate:
         return self._renderer.generation
 
     def render(self, context: Mapping[str, object]) -> Rendered:
-        """The marked text for ``context`` (None in it when the render failed)."""
-        return self._renderer.render_marked(
-            self.compiled,
-            context,
-            shown=self.shown,
-            max_bytes=self.max_bytes,
-        )
+        """The marked text for ``context`` (None in it when the render failed), by the fast
+        path of `callflow.templating._prepared`: what `render_marked` gives."""
+        return self._prepared.render(context)
+
+    def render_marked(self, context: Mapping[str, object]) -> Rendered:
+        """`render`'s plain path: `TemplateRenderer.render_marked` itself."""
+        return self._prepared.render_marked(context)
 
     def parse(self, rendered: Rendered) -> tuple[Document | None, list[Diagnostic]]:
         """The Document (source map at template lines) and the template's problems."""

@@ -357,15 +357,18 @@ def render_bounded(
     max_output: int,
     timeout: float = RENDER_TIMEOUT,
     max_memory: int = MAX_RENDER_MEMORY,
+    context: Context | None = None,
 ) -> str:
-    """Render ``template`` with the output cap and under the watchdog."""
+    """Render ``template`` with the output cap and under the watchdog (in ``context``, the
+    Jinja context ``template.new_context(values)`` gives, when the caller made it)."""
     parts: list[str] = []
     total = 0
     token = WATCHDOG.enter(timeout, max_memory)
     try:
         # What `Template.generate` does, without its generator around the template's own.
         chunks = cast(
-            Generator[str, None, None], template.root_render_func(template.new_context(values))
+            Generator[str, None, None],
+            template.root_render_func(context or template.new_context(values)),
         )
         try:
             for chunk in chunks:

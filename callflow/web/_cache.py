@@ -69,10 +69,7 @@ class ServedTemplate:
 
     def is_current(self) -> bool:
         """The file is still what was read (and the template search path the same)."""
-        return (
-            file_stamp(self.file) == self.stamp
-            and search_path_setting() == self.search_path
-        )
+        return file_stamp(self.file) == self.stamp and search_path_setting() == self.search_path
 
 
 class Checked:
