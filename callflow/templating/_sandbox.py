@@ -48,7 +48,7 @@ import threading
 import time
 import types
 from collections.abc import Callable, Generator, Iterable
-from typing import Any, cast
+from typing import Any
 
 import jinja2
 import markupsafe
@@ -366,9 +366,9 @@ def render_bounded(
     token = WATCHDOG.enter(timeout, max_memory)
     try:
         # What `Template.generate` does, without its generator around the template's own.
-        chunks = cast(
-            Generator[str, None, None],
-            template.root_render_func(context or template.new_context(values)),
+        # (a generator: the template's own root function; typing.cast is a call per render)
+        chunks: Generator[str, None, None] = template.root_render_func(  # type: ignore[assignment]
+            context or template.new_context(values)
         )
         try:
             for chunk in chunks:
@@ -432,6 +432,7 @@ class _Watchdog:
         self._lock = threading.Lock()
         self._renders: dict[int, _Render] = {}
         self._wake = threading.Event()
+        self._awake = False  # _wake is set: read and changed under _lock (a bool, not a call)
         self._thread: threading.Thread | None = None
         _PENDING_REASONS.clear()
 
@@ -450,7 +451,8 @@ class _Watchdog:
                     del self._renders[token]
                     raise
                 self._thread = thread
-            if not self._wake.is_set():
+            if not self._awake:
+                self._awake = True
                 self._wake.set()
         return token
 
@@ -482,6 +484,7 @@ class _Watchdog:
                     idle += 1
                     if idle >= IDLE_LOOKS:
                         idle = 0
+                        self._awake = False
                         self._wake.clear()
                     continue
                 idle = 0
