@@ -255,7 +255,7 @@ class PreparedTemplate:
     on every render. `generation` changes whenever one of them was (re)loaded.
     """
 
-    __slots__ = ("_prepared", "_renderer", "compiled", "max_bytes", "shown")
+    __slots__ = ("_loader", "_prepared", "_renderer", "compiled", "max_bytes", "shown")
 
     def __init__(
         self, renderer: TemplateRenderer, compiled: jinja2.Template, shown: str, max_bytes: int
@@ -265,13 +265,15 @@ class PreparedTemplate:
         self.shown = shown
         self.max_bytes = max_bytes
         self._prepared = PreparedRender(renderer, compiled, shown, max_bytes)
+        self._loader = renderer.counting_loader
 
     def __repr__(self) -> str:
         return f"PreparedTemplate({self.shown!r})"
 
     @property
     def generation(self) -> int:
-        return self._renderer.generation
+        """`TemplateRenderer.generation`, read from its loader (one property less)."""
+        return self._loader.generation
 
     def render(self, context: Mapping[str, object]) -> Rendered:
         """The marked text for ``context`` (None in it when the render failed), by the fast

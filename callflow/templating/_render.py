@@ -169,9 +169,14 @@ class TemplateRenderer:
     def generation(self) -> int:
         """A number that changes whenever a template file is (re)loaded: a template, include,
         import or layout seen for the first time, or again after its file changed."""
+        return self.counting_loader.generation
+
+    @property
+    def counting_loader(self) -> _CountingLoader:
+        """The loader that keeps `generation`."""
         loader = self.environment.loader
         assert isinstance(loader, _CountingLoader)
-        return loader.generation
+        return loader
 
     def set_unsaved(self, path: str | os.PathLike[str], text: str) -> None:
         """Render ``text`` for the template file ``path`` from now on (a renderer made with

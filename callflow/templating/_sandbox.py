@@ -362,6 +362,7 @@ def render_bounded(
     """Render ``template`` with the output cap and under the watchdog (in ``context``, the
     Jinja context ``template.new_context(values)`` gives, when the caller made it)."""
     parts: list[str] = []
+    append = parts.append
     total = 0
     token = WATCHDOG.enter(timeout, max_memory)
     try:
@@ -381,7 +382,7 @@ def render_bounded(
                             "(the document size limit); stopped"
                         )
                     )
-                parts.append(chunk)
+                append(chunk)
         except Exception:
             template.environment.handle_exception()  # raises, at the template's lines
     finally:

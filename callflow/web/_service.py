@@ -202,11 +202,12 @@ class FlowService:
         """The reply to ``request`` made at URL ``path``, logged with the request
         (``located``: what `locate` gave for ``path``, when the caller already asked)."""
         started = time.perf_counter()
-        if emits(self.log, logging.INFO):
+        informs = emits(self.log, logging.INFO)  # asked once for the request and its reply
+        if informs:
             self.log.info("%s", describe_request(path, request))
         where = self.locate(path) if located is None else located
         reply = where if isinstance(where, Reply) else self._reply(where, request)
-        self.log_reply(path, reply, started)
+        self.log_reply(path, reply, started, informs)
         return reply
 
     def respond_with(
@@ -221,13 +222,18 @@ class FlowService:
         self.log_reply(path or source, reply, started)
         return reply
 
-    def log_reply(self, path: str, reply: Reply, started: float) -> None:
-        elapsed = (time.perf_counter() - started) * 1000
+    def log_reply(
+        self, path: str, reply: Reply, started: float, informs: bool | None = None
+    ) -> None:
+        """The reply's log lines (``informs``: whether INFO lines are written, when the
+        caller already asked `emits`)."""
         if reply.fallback:
+            elapsed = (time.perf_counter() - started) * 1000
             self.log.warning("%s", reply.describe(path, elapsed))
             for diagnostic in reply.diagnostics:
                 self.log.warning("  %s", loggable(_located(diagnostic), 500))
-        elif emits(self.log, logging.INFO):
+        elif emits(self.log, logging.INFO) if informs is None else informs:
+            elapsed = (time.perf_counter() - started) * 1000
             self.log.info("%s", reply.describe(path, elapsed))
             for diagnostic in reply.diagnostics:
                 self.log.info("  %s", loggable(_located(diagnostic), 500))
