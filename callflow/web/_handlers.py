@@ -3,6 +3,7 @@ handler functions, and the WSGI application that Flask and Django users mount.""
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 import time
@@ -85,21 +86,28 @@ def prepare(
             loggable(str(error)),
         )  # fmt: skip
         return refusal(error)
+    # (partial objects, not lambdas: called in C, a Python frame less each)
     if handler is not None:
         return Pending(
-            lambda: _guarded(service, path, lambda: call_handler(service, handler, request, path)),
+            functools.partial(
+                _guarded, service, path, call_handler, service, handler, request, path
+            ),
             True,
         )
     located = service.locate(path)
     blocking = not isinstance(located, Reply) and located.is_module
     return Pending(
-        lambda: _guarded(service, path, lambda: service.respond(path, request, located)), blocking
+        functools.partial(_guarded, service, path, service.respond, path, request, located),
+        blocking,
     )
 
 
-def _guarded(service: FlowService, path: str, respond: Callable[[], Reply]) -> HttpAnswer:
+def _guarded(
+    service: FlowService, path: str, respond: Callable[..., Reply], *arguments: Any
+) -> HttpAnswer:
+    """``respond(*arguments)``'s reply as an answer; the fallback flow when it raises."""
     try:
-        return from_reply(respond())
+        return from_reply(respond(*arguments))
     except Exception:  # a bug of ours or a framework's: logged, and the caller still hears a flow
         service.log.exception("reply %s failed; the fallback flow was sent", loggable(path))
         return HttpAnswer(200, [("content-type", "text/xml; charset=utf-8")], service.fallback_body)

@@ -356,8 +356,8 @@ def parse_request(
     query_fields = _pairs(raw_query, "query string")
     fields = dict(query_fields)
     data: Mapping[str, object] | None = None
-    media = _media_type(content_type)
     if body.strip():
+        media = _media_type(content_type)
         if media == "application/json" or media.endswith("+json"):
             data = _json_body(body)
         elif media == "application/x-www-form-urlencoded":
