@@ -151,3 +151,38 @@ def test_each_format_is_what_the_fully_made_diagnostics_render(
     assert full and all(d.xpath and d.snippet for d in full)
     shown = run_cli("validate", "--format", fmt, *[name for name, _ in files])
     assert shown.out == format_diagnostics(full, fmt)
+
+
+#: A file with more than `MAX_PER_CODE` reports of one code (the count line), a file with
+#: errors, warned and clean files, a file that is not XML: every kind of report in one batch.
+MANY_PAUSES = "<Response>\n" + '  <Pause length="5"/>\n' * 25 + "</Response>\n"
+BROKEN = '<Response>\n  <Gather numDigts="1" timeout="8s"/>\n  <Sya>hi</Sya>\n</Response>\n'
+
+
+def _mixed_batch(write: Write, folder: str) -> None:
+    write(f"{folder}/capped.xml", MANY_PAUSES)
+    write(f"{folder}/broken.xml", BROKEN)
+    write(f"{folder}/binary.xml", b"<Response>\x00</Response>")
+    write(f"{folder}/ctrl.xml", '<Response>\n  <Callback url="https://x/\x1b[2J"/>\n</Response>\n')
+    for index in range(14):
+        write(f"{folder}/f{index:02d}.xml", WARNED if index % 3 else GOOD)
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "github", "sarif"])
+@pytest.mark.parametrize("color", ["never", "always"])
+def test_every_format_is_byte_for_byte_the_same_with_one_process_and_with_several(
+    fmt: str, color: str, run_cli: Run, write: Write, tmp_path: Path
+) -> None:
+    _mixed_batch(write, "mixed")
+    folder = tmp_path / "mixed"
+    one = folder / "f01.xml"  # named twice (once in the folder): its reports count twice
+    runs = [
+        run_cli("validate", "--format", fmt, "--color", color, "--jobs", jobs, folder, one)
+        for jobs in ("1", "2", "3", "7")
+    ]
+    assert runs[0].code == 1
+    assert "(2 times)" in runs[0].out or fmt in ("json", "sarif")
+    assert "more CF" in runs[0].out or fmt in ("json", "sarif")
+    assert "checked: " in runs[0].err
+    for run in runs[1:]:
+        assert (run.code, run.out, run.err) == (runs[0].code, runs[0].out, runs[0].err)
