@@ -205,9 +205,11 @@ def _check_in_parallel(
     if "fork" in multiprocessing.get_all_start_methods():
         import functools
 
-        from callflow._forks import check_in_forks
+        from callflow._forks import check_in_forks, from_columns, to_columns
 
-        found.extend(check_in_forks(files, functools.partial(check_files, options=options), jobs))
+        check = functools.partial(check_files, options=options)
+        for share in check_in_forks(files, check, jobs, pack=to_columns, unpack=from_columns):
+            found.extend(share)
         return found
     from concurrent.futures import ProcessPoolExecutor
 
