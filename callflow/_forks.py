@@ -13,23 +13,31 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 if TYPE_CHECKING:
     from callflow.diagnostics import Diagnostic
 
 #: One file to check: its name, and the name to show for it (standard input's label).
 _Item = tuple[str, "str | None"]
+#: What checking one share gives (by default, its diagnostics).
+_Result = TypeVar("_Result")
 
 
 def check_in_forks(
-    files: list[_Item], check: Callable[[list[_Item]], list[Diagnostic]], jobs: int
-) -> list[Diagnostic]:
-    """Check ``files`` in ``jobs`` processes: this one and ``jobs - 1`` forked copies of it
-    (the schema, the rules and the settings already loaded), each given one contiguous
-    share and sending back only its diagnostics, pickled once through a pipe."""
+    files: list[_Item],
+    check: Callable[[list[_Item]], _Result],
+    jobs: int,
+    *,
+    pack: Callable[[_Result], object],
+    unpack: Callable[[Any], _Result],
+) -> list[_Result]:
+    """What ``check`` gives for each of ``jobs`` contiguous shares of ``files``, in share
+    order: the first checked in this process, each other in a forked copy of it (the schema,
+    the rules and the settings already loaded) that sends back ``pack(result)``, pickled
+    once through a pipe, for ``unpack`` to make again here (diagnostics cross as plain
+    columns: `to_columns`, `from_columns`)."""
     import gc
-    import pickle
 
     from callflow.check import collector_paused
 
@@ -43,25 +51,24 @@ def check_in_forks(
             pid = os.fork()
             if pid == 0:  # the copy: check its share, send the result, and end here
                 os.close(read)
-                _send_result(write, share, check)
+                _send_result(write, share, check, pack)
             os.close(write)
             children.append((pid, read))
         # A share makes no cycles, only diagnostics that live to the end: the collector
         # would walk all those gathered so far again at every pass (15% of a run of 25,000
         # files with 1.4 warnings each). It runs again when the share is done.
         with collector_paused():
-            found = check(shares[0])
-            for pid, read in children:
+            found = [check(shares[0])]
+            while children:
+                pid, read = children[0]
                 with os.fdopen(read, "rb") as pipe:
                     data = pipe.read()
-                os.waitpid(pid, 0)
-                if not data:
-                    raise RuntimeError("a worker process ended before sending its results")
-                kind, value = pickle.loads(data)
+                _, status = os.waitpid(pid, 0)
+                children.pop(0)
+                kind, value = _received(data, status)
                 if kind == "error":
                     raise value
-                found.extend(_from_rows(value))
-        children.clear()
+                found.append(unpack(value))
         return found
     finally:
         gc.unfreeze()
@@ -73,10 +80,28 @@ def check_in_forks(
                 os.waitpid(pid, 0)
 
 
+def _received(data: bytes, status: int) -> tuple[str, Any]:
+    """What a copy sent: ("ok", value) or ("error", exception); a copy that ended before
+    sending all of it (killed, out of memory, a failed write) is a clear RuntimeError."""
+    import pickle
+
+    if not data or os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError("a worker process ended before sending its results")
+    try:
+        kind, value = pickle.loads(data)
+    except Exception:  # cut short: whatever the unpickler says, it is the same failure
+        raise RuntimeError("a worker process sent incomplete results") from None
+    return kind, value
+
+
 def _send_result(
-    write: int, share: list[_Item], check: Callable[[list[_Item]], list[Diagnostic]]
+    write: int,
+    share: list[_Item],
+    check: Callable[[list[_Item]], _Result],
+    pack: Callable[[_Result], object],
 ) -> NoReturn:
-    """In a forked copy: the diagnostics of ``share`` (or the exception raised) to ``write``."""
+    """In a forked copy: ``pack`` of what ``share`` gives (or the exception raised) to
+    ``write``. A copy that cannot send ends with status 1, which the parent reports."""
     import gc
     import pickle
 
@@ -84,7 +109,7 @@ def _send_result(
     code = 0
     try:
         try:
-            result: tuple[str, object] = ("ok", _to_rows(check(share)))
+            result: tuple[str, object] = ("ok", pack(check(share)))
         except Exception as error:  # raised again in the parent, as one process would
             result = ("error", error)
         try:
@@ -106,7 +131,7 @@ def _send_result(
 _Columns = tuple[list[Any], ...]
 
 
-def _to_rows(diagnostics: list[Diagnostic]) -> _Columns:
+def to_columns(diagnostics: list[Diagnostic]) -> _Columns:
     locations = [d.location for d in diagnostics]
     return (
         [d.code for d in diagnostics],
@@ -122,7 +147,7 @@ def _to_rows(diagnostics: list[Diagnostic]) -> _Columns:
     )
 
 
-def _from_rows(columns: _Columns) -> list[Diagnostic]:
+def from_columns(columns: _Columns) -> list[Diagnostic]:
     from callflow.diagnostics import Diagnostic, Severity
     from callflow.sourcemap import SourceLocation
 

@@ -137,6 +137,9 @@ def _quote_window(
     """
     line = line.replace("\t", " ")
     index = None if column is None or column > len(line) + 1 else column - 1
+    if len(line) <= WINDOW:  # the usual line: shown whole, the window's bounds are its own
+        shown = escape(line)
+        return shown, None if index is None else len(escape(line[:index])) + 1
     centre = index if index is not None else 0
     start = max(0, centre - WINDOW)
     end = min(len(line), centre + WINDOW + (WINDOW if index is None else 0))
@@ -149,13 +152,27 @@ def _quote_window(
 
 
 #: What follows the code in a report's first line: nothing for an error, else the severity.
+#: (By the severity's ``_value_``: a member's hash is a call of Enum's Python method.)
 _SEVERITY_TAGS = {
-    severity: "" if severity is Severity.ERROR else f" {severity.value}:" for severity in Severity
+    severity._value_: "" if severity is Severity.ERROR else f" {severity.value}:"
+    for severity in Severity
 }
 
+#: Every printable ASCII character: the ASCII text `visible` leaves as it is (it escapes
+#: C0 controls and DEL, and nothing else below U+0080).
+_PRINTABLE_ASCII = bytes(range(0x20, 0x7F))
 
-def _same(text: str) -> str:
-    return text
+
+def _shown_as_is(lines: list[str]) -> bool:
+    """Whether `visible` would leave each of ``lines`` as it is (`shows_as_is`, with a
+    quicker answer for the ASCII lines, most of a report: deleting their printable
+    characters leaves nothing)."""
+    import itertools
+
+    plain = "".join(filter(str.isascii, lines))
+    if plain.encode("ascii").translate(None, _PRINTABLE_ASCII):
+        return False
+    return shows_as_is(list(itertools.filterfalse(str.isascii, lines)))
 
 
 def _text_lines(
@@ -164,37 +181,46 @@ def _text_lines(
     colored: bool,
     escape: Callable[[str], str],
 ) -> list[str]:
-    """The lines of the text report, each field of a diagnostic passed through ``escape``."""
+    """The lines of the text report, each field of a diagnostic passed through ``escape``
+    (`str` leaves a field as it is, at the cost of a C call)."""
     out: list[str] = []
     append = out.append
+    tags = _SEVERITY_TAGS
     quoted_before: tuple[str, int | None] | None = None  # the last line quoted, and its column
     window_before: tuple[str, int | None] = ("", None)
     for d in shown:
         where = d.location
-        tag = _SEVERITY_TAGS[d.severity]
+        severity = d.severity
+        column = where.column
+        if column is None:
+            place = f"{where.file}:{where.line}"
+        else:  # (what `str(where)` gives, without a call of its method)
+            place = f"{where.file}:{where.line}:{column}"
         if colored:
-            style = d.severity.value if d.severity.value in _STYLES else "error"
+            style = severity.value if severity.value in _STYLES else "error"
             append(
-                _paint(escape(f"{where}:"), "location", True)
+                _paint(escape(f"{place}:"), "location", True)
                 + " "
-                + _paint(escape(f"{d.code}{tag}"), style, True)
+                + _paint(escape(f"{d.code}{tags[severity._value_]}"), style, True)
                 + " "
                 + escape(d.message)
             )
         else:  # the same line: escaping is character by character
-            append(escape(f"{where}: {d.code}{tag} {d.message}"))
-        quoted = d.snippet if d.snippet is not None else source(where.file, where.line)
-        if quoted is not None and quoted.strip():
+            append(escape(f"{place}: {d.code}{tags[severity._value_]} {d.message}"))
+        quoted = d.snippet
+        if quoted is None:
+            quoted = source(where.file, where.line)
+        if quoted and not quoted.isspace():
             # Reports about one place (a tag with two problems) quote its line once.
-            if quoted_before != (quoted, where.column):
-                quoted_before = (quoted, where.column)
-                window_before = _quote_window(quoted, where.column, escape)
+            if quoted_before != (quoted, column):
+                quoted_before = (quoted, column)
+                window_before = _quote_window(quoted, column, escape)
             window, caret = window_before
-            append(f"    {window}")
+            append("    " + window)
             if caret is not None:
                 append("    " + " " * (caret - 1) + _paint("^", "caret", colored))
         for step in where.chain:
-            append(f"    {escape(step)}")
+            append("    " + escape(step))
         if d.hint:
             append(f"    {_paint('hint:', 'hint', colored)} {escape(d.hint)}")
     return out
@@ -223,8 +249,8 @@ def format_text(
         # character `visible` would escape, no field held one, and escaping each would have
         # changed nothing (the usual case, for a fraction of the cost). Otherwise it is built
         # again, each field escaped.
-        out = _text_lines(shown, source, False, _same)
-        if shows_as_is(out):
+        out = _text_lines(shown, source, False, str)
+        if _shown_as_is(out):
             return "\n".join(out) + ("\n" if out else "")
     out = _text_lines(shown, source, colored, visible)
     return "\n".join(out) + ("\n" if out else "")

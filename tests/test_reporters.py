@@ -375,3 +375,25 @@ def test_render_gives_each_format(fmt: str) -> None:
 def test_an_unknown_format_names_the_choices() -> None:
     with pytest.raises(ValueError, match="unknown format 'xml'; choose from text, json, github"):
         render([make()], "xml")
+
+
+#: Printable ASCII, ASCII controls, and beyond: printable, C1 controls, bidi marks,
+#: separators, a lone surrogate.
+_ALPHABET = ["a", " ", "<", "~", "\x00", "\x1b", "\t", "\x7f", "\x85", "\u2026", "\u00a0"]
+_ALPHABET += ["\u202e", "\u2028", "\u061c", "\udcff", "\U0001f600"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.text(alphabet=st.sampled_from(_ALPHABET)),
+        max_size=6,
+    )
+)
+def test_a_text_report_is_escaped_exactly_when_a_line_needs_it(lines: list[str]) -> None:
+    # The private check format_text trusts (ASCII lines apart, the rest as `shows_as_is`)
+    # is held to the plain rule: a report is left as it is when `visible` changes no line.
+    from callflow._text import visible
+    from callflow.reporters import _shown_as_is
+
+    assert _shown_as_is(lines) == all(visible(line) == line for line in lines)

@@ -111,35 +111,48 @@ def check_files(files: Sequence[tuple[str, str | None]], options: Options) -> li
 
     schema = load_schema(options.schema)
     found: list[Diagnostic] = []
-    # Files in one folder share their pyproject.toml; the folder's name as a string is a
-    # cheaper key than a Path, whose parent and hash are recomputed for every file.
+    # Files in one folder share their pyproject.toml. The key is the name up to its last
+    # separator: cheaper than `os.path.dirname` (or a Path) for every file, and two names
+    # with one key are in one folder (a folder spelled two ways only looks it up twice).
     configs: dict[str, LintConfig] = {}
-    for name, root in files:
-        shown = (options.stdin_filename or "-") if name == "-" else name
-        folder = os.path.dirname(shown)
-        config = configs.get(folder)
-        if config is None:
-            config = configs[folder] = _config(shown)
-        loaded = load_flow_name(name, root, filename=options.stdin_filename, policy=options.policy)
-        for source in loaded:
-            found.extend(source.diagnostics)
-            if source.document is not None:
-                with collector_paused():
-                    checked = list(
-                        iter_document_diagnostics(
-                            source.document,
-                            schema=schema,
-                            lint=options.lint,
-                            select=options.select,
-                            ignore=options.ignore,
-                            config=config,
-                            xpaths=options.xpaths,
-                        )
+    separator = os.sep if os.altsep is None else None  # (with two separators: dirname)
+    # A batch makes no cycles, only diagnostics that live to the end: the collector would
+    # walk all those gathered so far again at every pass. It runs again when the batch ends.
+    with collector_paused():
+        for name, root in files:
+            shown = (options.stdin_filename or "-") if name == "-" else name
+            if separator is not None:
+                folder = shown[: shown.rfind(separator) + 1]
+            else:  # pragma: no cover - Windows
+                folder = os.path.dirname(shown)
+            config = configs.get(folder)
+            if config is None:
+                config = configs[folder] = _config(shown)
+            loaded = load_flow_name(
+                name, root, filename=options.stdin_filename, policy=options.policy
+            )
+            for source in loaded:
+                found.extend(source.diagnostics)
+                document = source.document
+                if document is None:
+                    continue
+                checked = list(
+                    iter_document_diagnostics(
+                        document,
+                        schema=schema,
+                        lint=options.lint,
+                        select=options.select,
+                        ignore=options.ignore,
+                        config=config,
+                        xpaths=options.xpaths,
                     )
+                )
+                if not checked:
+                    continue
                 if source.text is not None:  # standard input: quote what was read
-                    quote_lines(checked, source.document.name, source.text)
-                elif checked and options.quotes:  # a file: from what was read, not read again
-                    _quote_from_memory(checked, source.document)
+                    quote_lines(checked, document.name, source.text)
+                elif options.quotes:  # a file: from what was read, not read again
+                    _quote_from_memory(checked, document)
                 found.extend(checked)
     return found
 
@@ -192,9 +205,11 @@ def _check_in_parallel(
     if "fork" in multiprocessing.get_all_start_methods():
         import functools
 
-        from callflow._forks import check_in_forks
+        from callflow._forks import check_in_forks, from_columns, to_columns
 
-        found.extend(check_in_forks(files, functools.partial(check_files, options=options), jobs))
+        check = functools.partial(check_files, options=options)
+        for share in check_in_forks(files, check, jobs, pack=to_columns, unpack=from_columns):
+            found.extend(share)
         return found
     from concurrent.futures import ProcessPoolExecutor
 
