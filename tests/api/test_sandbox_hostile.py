@@ -376,8 +376,10 @@ def test_keep_alive_requests_do_not_stall_on_nagle(sandbox: Sandbox) -> None:
         app = client.create_app("timed")
     with sandbox.serve() as server:
         kept, fresh = keep_alive_and_fresh_medians(server.url, app.uuid, 15)
-    # A Nagle stall costs a delayed ACK (about 40 ms) on every keep-alive request.
-    assert kept < 2 * fresh, (kept, fresh)
+    # A Nagle stall costs a delayed ACK (about 40 ms) on every keep-alive request, so it moves
+    # the median by far more than 20 ms. A ratio of the two medians failed on a loaded machine
+    # (8.9 ms against 3.1 ms) with no stall at all: load moves both by a few milliseconds.
+    assert kept < fresh + 0.020, (kept, fresh)
 
 
 def test_three_thousand_idle_connections_use_no_more_threads(sandbox: Sandbox) -> None:
