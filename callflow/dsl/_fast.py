@@ -176,13 +176,19 @@ def author_site(frame: FrameType | None) -> Site:
 
 def build(
     node: _nodes.Element,
-    site: Site,
+    frame: FrameType | None,
     children: tuple[object, ...],
     attributes: Mapping[str, object],
     content: object,
 ) -> bool:
-    """Build ``node`` as the plain path would and answer True; or change nothing and answer
-    False when an argument is not one this path is sure of."""
+    """Build ``node`` (built by the author in ``frame``) as the plain path would and answer
+    True; or change nothing and answer False when an argument is not one this path is sure of.
+
+    What the plain path does in calls of its own is done here in line: the author's site (as
+    `author_site`, when the frame's callers are remembered), a remembered text's check,
+    `Node._start`, a leaf joining an open block (`Node._joined_by`), and taking a child back
+    from the block it joined when it is that block's last child (`Node._release`).
+    """
     spec = node.SPEC
     if attributes:
         wire = _wire(spec, attributes)
@@ -196,7 +202,7 @@ def build(
     if content is not None:
         if spec.text is None or content.__class__ is not str:
             return False
-        if check_text(spec.text, content) is not None:
+        if (spec.text, content) not in _valid_texts and not _new_text(spec.text, content):
             return False
         text = content or None
     elif spec.text_required:
@@ -210,14 +216,46 @@ def build(
         for child in children:
             if child is block or (child._children and _nodes._holds(child, block)):  # type: ignore[attr-defined,arg-type]
                 return False
+    start, author, code, chain = _recent
+    if frame is start and author is not None and code is not None:
+        site: Site = (code, author.f_lasti, chain)
+    else:
+        site = author_site(frame)
     kids: list[_nodes.Node] = list(children)  # type: ignore[arg-type]  # `_state_after` saw nodes
-    node._start(spec.tag, site, wire, text, kids, state)
+    node._tag = spec.tag  # `_start`, in line
+    node._attributes = wire
+    node._children = kids
+    node._text = text
+    node._where = site
+    node._pending_in = None
+    node._state = state
+    node._open = 0
     for child in kids:
-        if child._pending_in is not None:  # built inside an open block, claimed here
-            child._pending_in._release(child)
+        held_by = child._pending_in
+        if held_by is not None:  # built inside an open block, claimed here
+            siblings = held_by._children
+            if siblings and siblings[-1] is child:
+                siblings.pop()
+                child._pending_in = None
+            else:
+                held_by._release(child)
     if block is not None:
-        block._joined_by(node)
+        if block._open:
+            block._children.append(node)
+            node._pending_in = block
+        else:
+            block._joined_by(node)
     return True
+
+
+def _new_text(rule: AttributeSpec, text: str) -> bool:
+    """Whether ``text``, not remembered, is valid (`check_text` finds no reason); free text
+    (a string the schema gives no pattern) only needs to be printable, as in `accepted`."""
+    if rule.kind == "string" and _patterns.get(rule, _UNSEEN) is None and text.isprintable():
+        if len(_valid_texts) < LIMIT and len(text) <= LENGTH:
+            _valid_texts.add((rule, text))
+        return True
+    return check_text(rule, text) is None
 
 
 def _wire(spec: ElementSpec, attributes: Mapping[str, object]) -> dict[str, str] | None:

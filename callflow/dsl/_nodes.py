@@ -60,6 +60,10 @@ class Node:
 
     __hash__ = None  # type: ignore[assignment]  # mutable while a `with` block is open
 
+    #: Which content-model states are complete, for the writer (None: the node is always
+    #: complete); an element class shares its machine's list, which grows as it learns.
+    _final: ClassVar[list[bool] | None] = None
+
     @property
     def tag(self) -> str:
         return self._tag
@@ -201,15 +205,21 @@ class Node:
         else:  # blocks entered and exited by hand may close out of order
             _OPEN_BLOCKS.set(tuple(block for block in blocks if block is not self))
             self._open = 0
+        if exc_type is None:
+            self._close()
+        else:
+            self._let_go()
+
+    def _let_go(self) -> None:
+        """The children that joined this block can no longer be claimed elsewhere."""
         for child in self._children:
             if child._pending_in is self:
                 child._pending_in = None
-        if exc_type is None:
-            self._check_children()
-            self._check_complete()
 
-    def _check_children(self) -> None:
-        """Check the children collected while a block was open (raises at the first bad one)."""
+    def _close(self) -> None:
+        """The block closed without an error: let go of its children and check them, and
+        that nothing is missing (raises at the first problem)."""
+        self._let_go()
 
     def _check_complete(self) -> None:
         """Raise when the node lacks a child it needs (serialising checks this first)."""
@@ -267,15 +277,21 @@ class Element(Node):
 
     SPEC: ClassVar[ElementSpec]
 
+    def __init_subclass__(cls, **keywords: object) -> None:
+        super().__init_subclass__(**keywords)
+        spec = cls.__dict__.get("SPEC")
+        if spec is not None:
+            cls._final = spec.machine.final
+
     def _build(
         self, children: tuple[object, ...], attributes: Mapping[str, object], content: object
     ) -> None:
         """Check and keep what the generated ``__init__`` was given."""
         # Frames 0 and 1 are this method and the generated __init__: callflow's own.
-        site = _fast.author_site(sys._getframe(2))
-        if _fast.build(self, site, children, attributes, content):
+        frame = sys._getframe(2)
+        if _fast.build(self, frame, children, attributes, content):
             return
-        self._start(self.SPEC.tag, site)
+        self._start(self.SPEC.tag, _fast.author_site(frame))
         self._set_attributes(attributes)
         if content is not None:
             self._set_text(content)
@@ -413,20 +429,27 @@ class Element(Node):
             self._state = following
         self._children.append(child)
 
-    def _check_children(self) -> None:
+    def _close(self) -> None:
+        """Let go of the children collected while the block was open and check them, in one
+        pass; then that the element is complete."""
         machine = self.SPEC.machine
         moves = machine.moves
         state, previous = 0, None
         for child in self._children:
+            if child._pending_in is self:
+                child._pending_in = None
             if isinstance(child, Element):
                 # A move already learnt is a lookup; `step` learns the others.
                 following = moves[state].get(child._tag)
                 if following is None:
                     following = machine.step(state, child._tag)
                 if following < 0:
+                    self._let_go()  # the children after this one too
                     raise self._rejected(child, previous, state)
                 state, previous = following, child
         self._state = state
+        if not machine.final[state]:
+            self._check_complete()  # raises, saying what is missing
 
     def _rejected(self, child: Element, previous: Element | None, state: int) -> BuildError:
         """Why ``child`` may not follow ``previous`` (the children so far led to ``state``)."""
@@ -621,22 +644,15 @@ _DECLARATION = _DECLARATION_TEXT.encode("ascii")
 
 
 class FlowElement(Element):
-    """A document root (``<Response>``): serialises to XML and to a `Document`."""
+    """A document root (``<Response>``): serialises to XML and to a `Document`.
 
-    __slots__ = ("_comments_after", "_comments_before")
+    A root has no ``__slots__`` of its own: the comments around it default to none at the
+    class, so building one sets no more fields than any other node, and only
+    `with_comments` gives an instance its own.
+    """
 
-    def _start(
-        self,
-        tag: str,
-        where: SourceLocation | Site,
-        attributes: dict[str, str] | None = None,
-        text: str | None = None,
-        children: list[Node] | None = None,
-        state: int = 0,
-    ) -> None:
-        super()._start(tag, where, attributes, text, children, state)
-        self._comments_before: tuple[str, ...] = ()
-        self._comments_after: tuple[str, ...] = ()
+    _comments_before: tuple[str, ...] = ()
+    _comments_after: tuple[str, ...] = ()
 
     def _value_key(self) -> tuple[object, ...]:
         return (*super()._value_key(), self._comments_before, self._comments_after)

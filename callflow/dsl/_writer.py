@@ -22,7 +22,11 @@ COMMENT_TAG = "#comment"
 
 def write(node: Node, out: list[str]) -> None:
     """Append the compact XML of ``node`` and everything below it to ``out``."""
-    node._check_complete()
+    final = node._final  # `_check_complete`, asked only when the state is not final
+    if final is not None:
+        state = node._state
+        if state < 0 or not final[state]:
+            node._check_complete()
     tag = node._tag
     text = node._text
     if tag == COMMENT_TAG:

@@ -349,6 +349,18 @@ def test_comments_are_written_where_they_stand() -> None:
     )
 
 
+def test_comments_around_one_root_are_that_roots_alone() -> None:
+    with Response() as commented:
+        Hangup()
+    commented.with_comments(" head ", after=[" tail "])
+    plain = Response(Hangup())
+    assert plain.comments == ((), ())
+    assert plain.to_xml().endswith("?>\n<Response><Hangup/></Response>")
+    assert commented.comments == ((" head ",), (" tail ",))
+    assert plain != commented
+    assert Response(Hangup()) == plain
+
+
 def test_a_comment_keeps_its_line_breaks_as_a_parser_reads_them() -> None:
     flow = Response(Comment("one\r\ntwo\rthree"), Say("Hi"))
     assert flow.children[0].text == "one\ntwo\nthree"
