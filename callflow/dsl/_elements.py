@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
+from sys import _getframe
 from typing import ClassVar, Literal, Required, Self, TypeAlias, TypedDict, Unpack
 
+from callflow.dsl import _fast
 from callflow.dsl._content import ElementSpec, choice, repeat, seq, sym
 from callflow.dsl._nodes import Comment, Element, FlowElement, UncheckedElement
 from callflow.dsl._values import AttributeSpec
@@ -112,7 +114,8 @@ class Response(FlowElement):
         *children: ResponseChild | Iterable[ResponseChild] | None,
         **attributes: Unpack[ResponseAttributes],
     ) -> None:
-        self._build(children, attributes, None)
+        if not _fast.build(self, _getframe(1), children, attributes, None):
+            self._build(children, attributes, None)
 
     def add(self, *children: ResponseChild | Iterable[ResponseChild] | None) -> Self:
         """Append children (lists are flattened, None skipped)."""
@@ -162,7 +165,8 @@ class Answer(Element):
     )
 
     def __init__(self, **attributes: Unpack[AnswerAttributes]) -> None:
-        self._build((), attributes, None)
+        if not _fast.build(self, _getframe(1), (), attributes, None):
+            self._build((), attributes, None)
 
 
 class SayAttributes(TypedDict, total=False):
@@ -251,7 +255,8 @@ class Say(Element):
     )
 
     def __init__(self, content: str | None = None, /, **attributes: Unpack[SayAttributes]) -> None:
-        self._build((), attributes, content)
+        if not _fast.build(self, _getframe(1), (), attributes, content):
+            self._build((), attributes, content)
 
 
 class PlayAttributes(TypedDict, total=False):
@@ -332,7 +337,8 @@ class Play(Element):
     )
 
     def __init__(self, content: str | None = None, /, **attributes: Unpack[PlayAttributes]) -> None:
-        self._build((), attributes, content)
+        if not _fast.build(self, _getframe(1), (), attributes, content):
+            self._build((), attributes, content)
 
 
 class PauseAttributes(TypedDict, total=False):
@@ -373,7 +379,8 @@ class Pause(Element):
     )
 
     def __init__(self, **attributes: Unpack[PauseAttributes]) -> None:
-        self._build((), attributes, None)
+        if not _fast.build(self, _getframe(1), (), attributes, None):
+            self._build((), attributes, None)
 
 
 class HangupAttributes(TypedDict, total=False):
@@ -403,7 +410,8 @@ class Hangup(Element):
     )
 
     def __init__(self, **attributes: Unpack[HangupAttributes]) -> None:
-        self._build((), attributes, None)
+        if not _fast.build(self, _getframe(1), (), attributes, None):
+            self._build((), attributes, None)
 
 
 class RecordAttributes(TypedDict, total=False):
@@ -505,7 +513,8 @@ class Record(Element):
         *children: RecordChild | Iterable[RecordChild] | None,
         **attributes: Unpack[RecordAttributes],
     ) -> None:
-        self._build(children, attributes, None)
+        if not _fast.build(self, _getframe(1), children, attributes, None):
+            self._build(children, attributes, None)
 
     def add(self, *children: RecordChild | Iterable[RecordChild] | None) -> Self:
         """Append children (lists are flattened, None skipped)."""
@@ -530,7 +539,8 @@ class RecordStart(Element):
     SPEC: ClassVar[ElementSpec] = ElementSpec("RecordStart")
 
     def __init__(self, **attributes: Unpack[RecordStartAttributes]) -> None:
-        self._build((), attributes, None)
+        if not _fast.build(self, _getframe(1), (), attributes, None):
+            self._build((), attributes, None)
 
 
 class RecordStopAttributes(TypedDict, total=False):
@@ -548,7 +558,8 @@ class RecordStop(Element):
     SPEC: ClassVar[ElementSpec] = ElementSpec("RecordStop")
 
     def __init__(self, **attributes: Unpack[RecordStopAttributes]) -> None:
-        self._build((), attributes, None)
+        if not _fast.build(self, _getframe(1), (), attributes, None):
+            self._build((), attributes, None)
 
 
 class RecordWaitAttributes(TypedDict, total=False):
@@ -566,7 +577,8 @@ class RecordWait(Element):
     SPEC: ClassVar[ElementSpec] = ElementSpec("RecordWait")
 
     def __init__(self, **attributes: Unpack[RecordWaitAttributes]) -> None:
-        self._build((), attributes, None)
+        if not _fast.build(self, _getframe(1), (), attributes, None):
+            self._build((), attributes, None)
 
 
 class GatherAttributes(TypedDict, total=False):
@@ -757,7 +769,8 @@ class Gather(Element):
         *children: GatherChild | Iterable[GatherChild] | None,
         **attributes: Unpack[GatherAttributes],
     ) -> None:
-        self._build(children, attributes, None)
+        if not _fast.build(self, _getframe(1), children, attributes, None):
+            self._build(children, attributes, None)
 
     def add(self, *children: GatherChild | Iterable[GatherChild] | None) -> Self:
         """Append children (lists are flattened, None skipped)."""
@@ -793,7 +806,8 @@ class Dial(Element):
         *children: DialChild | Iterable[DialChild] | None,
         **attributes: Unpack[DialAttributes],
     ) -> None:
-        self._build(children, attributes, None)
+        if not _fast.build(self, _getframe(1), children, attributes, None):
+            self._build(children, attributes, None)
 
     def add(self, *children: DialChild | Iterable[DialChild] | None) -> Self:
         """Append children (lists are flattened, None skipped)."""
@@ -896,7 +910,8 @@ class Callback(Element):
         *children: CallbackChild | Iterable[CallbackChild] | None,
         **attributes: Unpack[CallbackAttributes],
     ) -> None:
-        self._build(children, attributes, None)
+        if not _fast.build(self, _getframe(1), children, attributes, None):
+            self._build(children, attributes, None)
 
     def add(self, *children: CallbackChild | Iterable[CallbackChild] | None) -> Self:
         """Append children (lists are flattened, None skipped)."""
@@ -934,7 +949,8 @@ class LegacyCallback(Element):
     )
 
     def __init__(self, content: str, /, **attributes: Unpack[LegacyCallbackAttributes]) -> None:
-        self._build((), attributes, content)
+        if not _fast.build(self, _getframe(1), (), attributes, content):
+            self._build((), attributes, content)
 
 
 class CallAttributes(TypedDict, total=False):
@@ -1026,7 +1042,8 @@ class Call(Element):
         *children: CallChild | Iterable[CallChild] | None,
         **attributes: Unpack[CallAttributes],
     ) -> None:
-        self._build(children, attributes, None)
+        if not _fast.build(self, _getframe(1), children, attributes, None):
+            self._build(children, attributes, None)
 
     def add(self, *children: CallChild | Iterable[CallChild] | None) -> Self:
         """Append children (lists are flattened, None skipped)."""
@@ -1098,7 +1115,8 @@ class Error(Element):
         *children: ErrorChild | Iterable[ErrorChild] | None,
         **attributes: Unpack[ErrorAttributes],
     ) -> None:
-        self._build(children, attributes, None)
+        if not _fast.build(self, _getframe(1), children, attributes, None):
+            self._build(children, attributes, None)
 
     def add(self, *children: ErrorChild | Iterable[ErrorChild] | None) -> Self:
         """Append children (lists are flattened, None skipped)."""
@@ -1138,7 +1156,8 @@ class Switch(Element):
         *children: SwitchChild | Iterable[SwitchChild] | None,
         **attributes: Unpack[SwitchAttributes],
     ) -> None:
-        self._build(children, attributes, None)
+        if not _fast.build(self, _getframe(1), children, attributes, None):
+            self._build(children, attributes, None)
 
     def add(self, *children: SwitchChild | Iterable[SwitchChild] | None) -> Self:
         """Append children (lists are flattened, None skipped)."""
@@ -1230,7 +1249,8 @@ class DTMF(Element):
         *children: DTMFChild | Iterable[DTMFChild] | None,
         **attributes: Unpack[DTMFAttributes],
     ) -> None:
-        self._build(children, attributes, None)
+        if not _fast.build(self, _getframe(1), children, attributes, None):
+            self._build(children, attributes, None)
 
     def add(self, *children: DTMFChild | Iterable[DTMFChild] | None) -> Self:
         """Append children (lists are flattened, None skipped)."""
@@ -1301,7 +1321,8 @@ class Default(Element):
         *children: DefaultChild | Iterable[DefaultChild] | None,
         **attributes: Unpack[DefaultAttributes],
     ) -> None:
-        self._build(children, attributes, None)
+        if not _fast.build(self, _getframe(1), children, attributes, None):
+            self._build(children, attributes, None)
 
     def add(self, *children: DefaultChild | Iterable[DefaultChild] | None) -> Self:
         """Append children (lists are flattened, None skipped)."""
@@ -1340,7 +1361,8 @@ class To(Element):
     )
 
     def __init__(self, content: str, /, **attributes: Unpack[ToAttributes]) -> None:
-        self._build((), attributes, content)
+        if not _fast.build(self, _getframe(1), (), attributes, content):
+            self._build((), attributes, content)
 
 
 class SipAttributes(TypedDict, total=False):
@@ -1373,7 +1395,8 @@ class Sip(Element):
     )
 
     def __init__(self, content: str, /, **attributes: Unpack[SipAttributes]) -> None:
-        self._build((), attributes, content)
+        if not _fast.build(self, _getframe(1), (), attributes, content):
+            self._build((), attributes, content)
 
 
 class CaseAttributes(TypedDict, total=False):
@@ -1460,7 +1483,8 @@ class Case(Element):
         *children: CaseChild | Iterable[CaseChild] | None,
         **attributes: Unpack[CaseAttributes],
     ) -> None:
-        self._build(children, attributes, None)
+        if not _fast.build(self, _getframe(1), children, attributes, None):
+            self._build(children, attributes, None)
 
     def add(self, *children: CaseChild | Iterable[CaseChild] | None) -> Self:
         """Append children (lists are flattened, None skipped)."""

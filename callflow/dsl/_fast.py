@@ -3,9 +3,10 @@ callers read once per call of a function, and strings matched at once or from me
 
 `build` does what `Element._build` does, in one function instead of the dozen calls of the
 plain path, for the node every flow is made of: known keywords, values and text of the
-expected types, children that are nodes in an order the content model allows. For anything
-else (an error, the escape hatch, a list of children) it changes nothing and answers False,
-and the plain path runs, raising what it raises.
+expected types, children that are nodes in an order the content model allows. The generated
+``__init__`` calls it first. For anything else (an error, the escape hatch, a list of
+children) it changes nothing and answers False, and the plain path (`Element._build`) runs,
+raising what it raises.
 
 `author_site` gives what `_source.author_site` gives, but reads the author's callers once
 for all the nodes one call of a function builds (they cannot change while it runs); a
@@ -24,8 +25,10 @@ makes up.
 What it buys, counted with callgrind (2026-12-02, Python 3.11, instructions per document of
 tests/benchmarks/bench_builder.py, build + serialise; twilio-python: 838k): nested calls
 ~430k with this module, ~770k without it (same texts), ~460k and ~760k (new texts); `with`
-blocks ~510k and ~810k, ~545k and ~820k. (Measured before the writer's and the blocks'
-later savings, which both paths share: with them, nested calls ~400k, blocks ~455k.)
+blocks ~510k and ~810k, ~545k and ~820k. On 2026-12-03, with the generated ``__init__``
+calling `build` itself, `build` doing `Node._start` and a block's join in line, and the
+writer's memory of clean values: nested calls ~337k and ~377k, blocks ~387k and ~427k
+(twilio-python ~843k and ~844k).
 ``bench_builder.py --plain-path`` runs the plain path alone.
 
 tests/dsl/test_fast.py holds every answer here to the plain path's.
@@ -35,7 +38,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from types import CodeType, FrameType
+from types import FrameType
 from typing import Any
 
 from callflow.dsl import _nodes, _source
@@ -141,15 +144,11 @@ def forget() -> None:
 #: Code flags of a frame that can be suspended and resumed elsewhere, under other callers.
 _SUSPENDABLE = 0x20 | 0x80 | 0x100 | 0x200  # generator, coroutine, iterable coroutine, async gen
 
-_NO_FRAME: tuple[FrameType | None, FrameType | None, CodeType | None, Chain] = (
-    None,
-    None,
-    None,
-    (),
-)
-
 #: The frame that last asked for a site, the author frame it found, that frame's code and its
-#: callers.
+#: callers; `_NO_FRAME` (whose first item is no frame) when there is none. The author and its
+#: code are never None when the first item is a frame.
+_Recent = tuple[object, Any, Any, Chain]
+_NO_FRAME: _Recent = (object(), None, None, ())
 _recent = _NO_FRAME
 
 
@@ -164,7 +163,7 @@ def author_site(frame: FrameType | None) -> Site:
     """
     global _recent
     start, author, code, chain = _recent
-    if frame is not start or author is None or code is None:
+    if frame is not start:
         author = _source.author_frame(frame)
         if author is None or frame is None:
             return ()
@@ -211,17 +210,19 @@ def build(
     if state < 0:
         return False
     blocks = _nodes._OPEN_BLOCKS.get()
-    block = blocks[-1] if blocks else None
-    if block is not None:
+    if blocks:
+        block = blocks[-1]
         for child in children:
             if child is block or (child._children and _nodes._holds(child, block)):  # type: ignore[attr-defined,arg-type]
                 return False
+    else:
+        block = None
     start, author, code, chain = _recent
-    if frame is start and author is not None and code is not None:
+    if frame is start:
         site: Site = (code, author.f_lasti, chain)
     else:
         site = author_site(frame)
-    kids: list[_nodes.Node] = list(children)  # type: ignore[arg-type]  # `_state_after` saw nodes
+    kids: list[_nodes.Node] = list(children) if children else []  # type: ignore[arg-type]
     node._tag = spec.tag  # `_start`, in line
     node._attributes = wire
     node._children = kids
@@ -230,7 +231,7 @@ def build(
     node._pending_in = None
     node._state = state
     node._open = 0
-    for child in kids:
+    for child in kids:  # nodes: `_state_after` saw them
         held_by = child._pending_in
         if held_by is not None:  # built inside an open block, claimed here
             siblings = held_by._children

@@ -286,12 +286,10 @@ class Element(Node):
     def _build(
         self, children: tuple[object, ...], attributes: Mapping[str, object], content: object
     ) -> None:
-        """Check and keep what the generated ``__init__`` was given."""
+        """Check and keep what the generated ``__init__`` was given, the plain way: the
+        ``__init__`` asks `_fast.build` first and comes here when it declines."""
         # Frames 0 and 1 are this method and the generated __init__: callflow's own.
-        frame = sys._getframe(2)
-        if _fast.build(self, frame, children, attributes, content):
-            return
-        self._start(self.SPEC.tag, _fast.author_site(frame))
+        self._start(self.SPEC.tag, _fast.author_site(sys._getframe(2)))
         self._set_attributes(attributes)
         if content is not None:
             self._set_text(content)
@@ -493,7 +491,8 @@ class Element(Node):
             raise BuildError(
                 f"<{self.tag}> holds no children; it cannot open a `with` block", self.location
             )
-        _open_block(self)
+        self._open += 1  # `_open_block`, in line
+        _OPEN_BLOCKS.set((*_OPEN_BLOCKS.get(), self))
         return self
 
     def _check_complete(self) -> None:

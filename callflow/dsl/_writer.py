@@ -3,6 +3,8 @@
 `write` gives the compact form byte for byte as lxml serialises the tree `to_lxml` builds
 (tests/dsl/test_writer.py holds the two together), without building that tree: flows are
 written far more often than they are pretty-printed. Both check each node complete first.
+`write` remembers the values it found need no escaping (`_clean`, bounded): flows repeat
+their prompts, URLs and keys.
 """
 
 from __future__ import annotations
@@ -38,17 +40,8 @@ def write(node: Node, out: list[str]) -> None:
         out.append(start)
         start = ""
         for name, value in attributes.items():
-            # Most values need no escaping: a few `in` tests find out, cheaper than a search.
-            if (
-                "&" in value
-                or "<" in value
-                or ">" in value
-                or '"' in value
-                or "\t" in value
-                or "\n" in value
-                or "\r" in value
-            ):
-                value = escape_attribute(value)
+            if value not in _clean:  # most values are written again and again
+                value = _attribute(value)
             out.append(f' {name}="{value}"')
     children = node._children
     if text is None:
@@ -57,12 +50,52 @@ def write(node: Node, out: list[str]) -> None:
             return
         out.append(start + ">")
     else:
-        if "&" in text or "<" in text or ">" in text or "\r" in text:
-            text = escape_text(text)
+        if text not in _clean:
+            text = _text(text)
+        if not children:
+            out.append(f"{start}>{text}</{tag}>")
+            return
         out.append(f"{start}>{text}")
     for child in children:
         write(child, out)
     out.append(f"</{tag}>")
+
+
+#: Values the writer has found need no escaping (nothing `escape_attribute` replaces, so
+#: nothing `escape_text` replaces either): a set lookup, with the string's hash already
+#: known, costs a sixth of the `in` tests. At most `LIMIT` strings of at most `LENGTH`.
+_clean: set[str] = set()
+LIMIT = 4096
+LENGTH = 200
+
+
+def _attribute(value: str) -> str:
+    """``value`` escaped for an attribute, remembered in `_clean` when nothing needs it."""
+    # A few `in` tests find out, cheaper than a search.
+    if (
+        "&" in value
+        or "<" in value
+        or ">" in value
+        or '"' in value
+        or "\t" in value
+        or "\n" in value
+        or "\r" in value
+    ):
+        return escape_attribute(value)
+    if len(_clean) < LIMIT and len(value) <= LENGTH:
+        _clean.add(value)
+    return value
+
+
+def _text(text: str) -> str:
+    """``text`` escaped as element text, remembered in `_clean` when nothing needs it."""
+    if "&" in text or "<" in text or ">" in text or "\r" in text:
+        return escape_text(text)
+    if '"' in text or "\t" in text or "\n" in text:
+        return text  # an attribute would need it escaped: not for `_clean`
+    if len(_clean) < LIMIT and len(text) <= LENGTH:
+        _clean.add(text)
+    return text
 
 
 # What each escape replaces (`write` tests for these characters one `in` at a time).

@@ -125,6 +125,20 @@ def test_a_remembered_text_check_is_the_plain_rules(key: Any, spec: Any, text: s
     assert _fast.check_text(spec, text) == expected
 
 
+@pytest.mark.parametrize(("key", "spec"), ATTRIBUTE_SPECS, ids=lambda k: str(k))
+@settings(max_examples=40, deadline=None)
+@given(text=st.one_of(XML_TEXT, EDGY_TEXT, MARKUP_TEXT))
+def test_a_text_not_remembered_is_valid_exactly_when_the_plain_rule_says(
+    key: Any, spec: Any, text: str
+) -> None:
+    """`build` asks `_new_text` for a text it does not remember (free text: printable)."""
+    expected = spec.check(text) is None
+    assert _fast._new_text(spec, text) is expected
+    assert _fast._new_text(spec, text) is expected  # again, now possibly remembered
+    if not expected:
+        assert (spec, text) not in _fast._valid_texts
+
+
 def test_a_value_remembered_for_one_attribute_is_still_refused_by_another() -> None:
     Callback(url="https://ivr.example.com/next", tag="POST")  # remembered for `tag`
     with pytest.raises(BuildError, match="method"):

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from callflow.dsl import Comment, Dial, Hangup, Response, Say, UncheckedElement
+from callflow.dsl import Comment, Dial, Hangup, Response, Say, UncheckedElement, _writer
 from callflow.errors import BuildError
 
 from .test_fast import WRITTEN_TEXT
@@ -83,3 +83,37 @@ def test_the_compact_writer_refuses_an_incomplete_node_as_lxml_does() -> None:
     with pytest.raises(BuildError, match=r"<Dial> is incomplete") as pretty:
         flow.to_xml(pretty=True)
     assert str(compact.value) == str(pretty.value)
+
+
+@SETTINGS
+@given(values=st.lists(WRITTEN_TEXT, min_size=1, max_size=6))
+def test_a_value_written_again_as_text_or_attribute_is_written_as_lxml_writes_it(
+    values: list[str],
+) -> None:
+    """The writer remembers the values that need no escaping; remembering one written as text
+    (where a quote, tab or newline may stand as it is) never lets it through unescaped into
+    an attribute, in either order."""
+    for order in (values, values[::-1]):
+        for value in order:
+            for flow in (
+                Response(Say(value), Hangup(tag=value)),
+                Response(Hangup(tag=value), Say(value)),
+                Response(Say(value, unchecked_attributes={"voiceSpeed": value}), Say(value)),
+            ):
+                assert flow.to_bytes() == lxml_bytes(flow)
+    assert not [value for value in _writer._clean if _writer.escape_attribute(value) != value]
+
+
+def test_the_writers_memory_is_bounded_in_count_and_length() -> None:
+    long_text = "x" * (_writer.LENGTH + 1)
+    flow = Response(Say(long_text), Hangup(tag=long_text))
+    flow.to_xml()
+    assert long_text not in _writer._clean
+    for number in range(_writer.LIMIT + 50):
+        Response(Hangup(tag=f"tag {number}")).to_xml()
+    assert len(_writer._clean) <= _writer.LIMIT
+    assert (
+        Response(Hangup(tag='past "the" limit'))
+        .to_xml()
+        .endswith('<Hangup tag="past &quot;the&quot; limit"/></Response>')
+    )
