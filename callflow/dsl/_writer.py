@@ -50,8 +50,11 @@ def write(node: Node, out: list[str]) -> None:
             return
         out.append(start + ">")
     else:
-        if text not in _clean:
-            text = _text(text)
+        if text not in _clean_texts:
+            if "&" in text or "<" in text or ">" in text or "\r" in text:
+                text = escape_text(text)
+            elif len(_clean_texts) < LIMIT and len(text) <= LENGTH:
+                _clean_texts.add(text)
         if not children:
             out.append(f"{start}>{text}</{tag}>")
             return
@@ -61,10 +64,12 @@ def write(node: Node, out: list[str]) -> None:
     out.append(f"</{tag}>")
 
 
-#: Values the writer has found need no escaping (nothing `escape_attribute` replaces, so
-#: nothing `escape_text` replaces either): a set lookup, with the string's hash already
-#: known, costs a sixth of the `in` tests. At most `LIMIT` strings of at most `LENGTH`.
+#: Attribute values the writer has found need no escaping (nothing `escape_attribute`
+#: replaces), and texts (nothing `escape_text` replaces): a set lookup, with the string's hash
+#: already known, costs a sixth of the `in` tests. Each holds at most `LIMIT` strings of at
+#: most `LENGTH` characters.
 _clean: set[str] = set()
+_clean_texts: set[str] = set()
 LIMIT = 4096
 LENGTH = 200
 
@@ -85,17 +90,6 @@ def _attribute(value: str) -> str:
     if len(_clean) < LIMIT and len(value) <= LENGTH:
         _clean.add(value)
     return value
-
-
-def _text(text: str) -> str:
-    """``text`` escaped as element text, remembered in `_clean` when nothing needs it."""
-    if "&" in text or "<" in text or ">" in text or "\r" in text:
-        return escape_text(text)
-    if '"' in text or "\t" in text or "\n" in text:
-        return text  # an attribute would need it escaped: not for `_clean`
-    if len(_clean) < LIMIT and len(text) <= LENGTH:
-        _clean.add(text)
-    return text
 
 
 # What each escape replaces (`write` tests for these characters one `in` at a time).

@@ -90,9 +90,9 @@ def test_the_compact_writer_refuses_an_incomplete_node_as_lxml_does() -> None:
 def test_a_value_written_again_as_text_or_attribute_is_written_as_lxml_writes_it(
     values: list[str],
 ) -> None:
-    """The writer remembers the values that need no escaping; remembering one written as text
-    (where a quote, tab or newline may stand as it is) never lets it through unescaped into
-    an attribute, in either order."""
+    """The writer remembers the values that need no escaping, texts apart: a text remembered
+    (where a quote, tab or newline may stand as it is) never lets the same string through
+    unescaped into an attribute, in either order."""
     for order in (values, values[::-1]):
         for value in order:
             for flow in (
@@ -102,6 +102,7 @@ def test_a_value_written_again_as_text_or_attribute_is_written_as_lxml_writes_it
             ):
                 assert flow.to_bytes() == lxml_bytes(flow)
     assert not [value for value in _writer._clean if _writer.escape_attribute(value) != value]
+    assert not [text for text in _writer._clean_texts if _writer.escape_text(text) != text]
 
 
 def test_the_writers_memory_is_bounded_in_count_and_length() -> None:
@@ -109,9 +110,16 @@ def test_the_writers_memory_is_bounded_in_count_and_length() -> None:
     flow = Response(Say(long_text), Hangup(tag=long_text))
     flow.to_xml()
     assert long_text not in _writer._clean
+    assert long_text not in _writer._clean_texts
     for number in range(_writer.LIMIT + 50):
-        Response(Hangup(tag=f"tag {number}")).to_xml()
+        Response(Say(f"text {number}"), Hangup(tag=f"tag {number}")).to_xml()
     assert len(_writer._clean) <= _writer.LIMIT
+    assert len(_writer._clean_texts) <= _writer.LIMIT
+    assert (
+        Response(Say("past <the> limit"))
+        .to_xml()
+        .endswith("<Say>past &lt;the&gt; limit</Say></Response>")
+    )
     assert (
         Response(Hangup(tag='past "the" limit'))
         .to_xml()
