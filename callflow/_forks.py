@@ -48,7 +48,12 @@ def check_in_forks(
     try:
         for share in shares[1:]:
             read, write = os.pipe()
-            pid = os.fork()
+            try:
+                pid = os.fork()
+            except BaseException:  # no copy (out of processes or memory): no pipe either
+                os.close(read)
+                os.close(write)
+                raise
             if pid == 0:  # the copy: check its share, send the result, and end here
                 os.close(read)
                 _send_result(write, share, check, pack)
@@ -61,6 +66,7 @@ def check_in_forks(
             found = [check(shares[0])]
             while children:
                 pid, read = children[0]
+                children[0] = (pid, -1)  # the file object below owns (and closes) the pipe
                 with os.fdopen(read, "rb") as pipe:
                     data = pipe.read()
                 _, status = os.waitpid(pid, 0)
@@ -72,9 +78,11 @@ def check_in_forks(
         return found
     finally:
         gc.unfreeze()
-        for pid, _ in children:  # interrupted: the copies end too
+        for pid, read in children:  # interrupted: the copies end too, and their pipes close
             import signal
 
+            if read >= 0:
+                os.close(read)
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGTERM)
                 os.waitpid(pid, 0)

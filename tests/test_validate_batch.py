@@ -288,3 +288,40 @@ def test_results_cut_short_are_a_clear_error_not_an_unpickling_error() -> None:
             _received(data[:end], 0)
     with pytest.raises(RuntimeError, match="ended before"):
         _received(data, 256)  # all sent, but the copy failed (exit status 1)
+
+
+def _open_descriptors() -> set[str]:
+    import os
+
+    return set(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc to count descriptors")
+def test_an_interrupted_batch_ends_its_copies_and_closes_their_pipes() -> None:
+    import os
+
+    def check(share: list[tuple[str, str | None]]) -> list[Diagnostic]:
+        if share[0][0] == "a.xml":  # this process's share: the user presses Ctrl-C
+            raise KeyboardInterrupt
+        return []
+
+    before = _open_descriptors()
+    with pytest.raises(KeyboardInterrupt):
+        check_in_forks([("a.xml", None), ("b.xml", None), ("c.xml", None)], check, 3)
+    assert _open_descriptors() == before
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)  # every copy was waited for: none is left
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc to count descriptors")
+def test_a_copy_that_cannot_be_made_leaves_no_pipe_open(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    def no_fork() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    before = _open_descriptors()
+    with pytest.raises(BlockingIOError):
+        check_in_forks([("a.xml", None), ("b.xml", None)], lambda share: [], 2)
+    assert _open_descriptors() == before

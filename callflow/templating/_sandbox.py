@@ -369,7 +369,7 @@ def render_bounded(
         # What `Template.generate` does, without its generator around the template's own.
         # (a generator: the template's own root function; typing.cast is a call per render)
         chunks: Generator[str, None, None] = template.root_render_func(  # type: ignore[assignment]
-            context or template.new_context(values)
+            context if context is not None else template.new_context(values)
         )
         try:
             for chunk in chunks:
