@@ -640,26 +640,28 @@ class Comment(Node):
 
 _DECLARATION_TEXT = '<?xml version="1.0" encoding="UTF-8"?>\n'
 _DECLARATION = _DECLARATION_TEXT.encode("ascii")
+_NO_COMMENTS: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
 
 
 class FlowElement(Element):
     """A document root (``<Response>``): serialises to XML and to a `Document`.
 
-    A root has no ``__slots__`` of its own: the comments around it default to none at the
-    class, so building one sets no more fields than any other node, and only
-    `with_comments` gives an instance its own.
+    Its one field of its own, the comments around it, is set only by `with_comments`
+    (``comments`` reads none until then): building a root sets no more fields than building
+    any other node.
     """
 
-    _comments_before: tuple[str, ...] = ()
-    _comments_after: tuple[str, ...] = ()
+    __slots__ = ("_comments",)
+
+    _comments: tuple[tuple[str, ...], tuple[str, ...]]
 
     def _value_key(self) -> tuple[object, ...]:
-        return (*super()._value_key(), self._comments_before, self._comments_after)
+        return (*super()._value_key(), self.comments)
 
     @property
     def comments(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """The XML comments written before and after the root element."""
-        return self._comments_before, self._comments_after
+        return getattr(self, "_comments", _NO_COMMENTS)
 
     def with_comments(self, *before: str, after: Iterable[str] = ()) -> Self:
         """Put XML comments around the root element (a file's header comment, say).
@@ -669,15 +671,15 @@ class FlowElement(Element):
         checked = []
         for text in (*before, *after):
             checked.append(Comment._from_wire(text, self.location).text or "")
-        self._comments_before = tuple(checked[: len(before)])
-        self._comments_after = tuple(checked[len(before) :])
+        self._comments = (tuple(checked[: len(before)]), tuple(checked[len(before) :]))
         return self
 
     def _tree(self, located: list[tuple[etree._Element, SourceLocation]]) -> etree._Element:
         root = to_lxml(self, None, located)
-        for text in self._comments_before:
+        before, after = self.comments
+        for text in before:
             root.addprevious(etree.Comment(text))
-        for text in reversed(self._comments_after):
+        for text in reversed(after):
             root.addnext(etree.Comment(text))
         return root
 
@@ -699,10 +701,11 @@ class FlowElement(Element):
         """The compact document, written directly: byte for byte what lxml writes for the
         same tree (a test holds the two together), at a fraction of the cost."""
         out = [_DECLARATION_TEXT]
-        for text in self._comments_before:
+        before, after = self.comments
+        for text in before:
             out.append(f"<!--{text}-->")
         write(self, out)
-        for text in self._comments_after:
+        for text in after:
             out.append(f"<!--{text}-->")
         return "".join(out)
 

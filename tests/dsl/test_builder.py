@@ -359,6 +359,8 @@ def test_comments_around_one_root_are_that_roots_alone() -> None:
     assert commented.comments == ((" head ",), (" tail ",))
     assert plain != commented
     assert Response(Hangup()) == plain
+    with pytest.raises(AttributeError):
+        plain.comments_before = (" a typo ",)  # type: ignore[attr-defined]  # no __dict__
 
 
 def test_a_comment_keeps_its_line_breaks_as_a_parser_reads_them() -> None:
