@@ -27,8 +27,10 @@ tests/benchmarks/bench_builder.py, build + serialise; twilio-python: 838k): nest
 ~430k with this module, ~770k without it (same texts), ~460k and ~760k (new texts); `with`
 blocks ~510k and ~810k, ~545k and ~820k. On 2026-12-03, with the generated ``__init__``
 calling `build` itself, `build` doing `Node._start` and a block's join in line, and the
-writer's memory of clean values: nested calls ~337k and ~377k, blocks ~387k and ~427k
-(twilio-python ~843k and ~844k).
+writer's memory of clean values, counted with address randomisation off (the layout alone
+moves the counts by a few percent): nested calls ~351k and ~387k, blocks ~400k and ~436k
+(twilio-python ~837k and ~839k; the code of 2026-12-02 counted the same way: ~396k, ~423k,
+~466k, ~494k).
 ``bench_builder.py --plain-path`` runs the plain path alone.
 
 tests/dsl/test_fast.py holds every answer here to the plain path's.
