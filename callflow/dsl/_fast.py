@@ -79,6 +79,12 @@ def check_text(attribute: AttributeSpec, text: str) -> str | None:
     """``attribute.check(text)``, from memory when this text was found valid before."""
     if (attribute, text) in _valid_texts:
         return None
+    return _check_new_text(attribute, text)
+
+
+def _check_new_text(attribute: AttributeSpec, text: str) -> str | None:
+    """`check_text` for a text not remembered (`build` has looked already); a success is
+    remembered."""
     reason = None if accepted(attribute, text) else attribute.check(text)
     if reason is None and len(_valid_texts) < LIMIT and len(text) <= LENGTH:
         _valid_texts.add((attribute, text))
@@ -187,8 +193,7 @@ def build(
 
     What the plain path does in calls of its own is done here in line: the author's site (as
     `author_site`, when the frame's callers are remembered), a remembered text's check,
-    `Node._start`, a leaf joining an open block (`Node._joined_by`), and taking a child back
-    from the block it joined when it is that block's last child (`Node._release`).
+    `Node._start`, and a node joining an open block (`Node._joined_by`).
     """
     spec = node.SPEC
     if attributes:
@@ -203,7 +208,8 @@ def build(
     if content is not None:
         if spec.text is None or content.__class__ is not str:
             return False
-        if (spec.text, content) not in _valid_texts and not _new_text(spec.text, content):
+        rule = spec.text
+        if (rule, content) not in _valid_texts and _check_new_text(rule, content) is not None:
             return False
         text = content or None
     elif spec.text_required:
@@ -234,14 +240,8 @@ def build(
     node._state = state
     node._open = 0
     for child in kids:  # nodes: `_state_after` saw them
-        held_by = child._pending_in
-        if held_by is not None:  # built inside an open block, claimed here
-            siblings = held_by._children
-            if siblings and siblings[-1] is child:
-                siblings.pop()
-                child._pending_in = None
-            else:
-                held_by._release(child)
+        if child._pending_in is not None:  # built inside an open block, claimed here
+            child._pending_in._release(child)
     if block is not None:
         if block._open:
             block._children.append(node)
@@ -249,16 +249,6 @@ def build(
         else:
             block._joined_by(node)
     return True
-
-
-def _new_text(rule: AttributeSpec, text: str) -> bool:
-    """Whether ``text``, not remembered, is valid (`check_text` finds no reason); free text
-    (a string the schema gives no pattern) only needs to be printable, as in `accepted`."""
-    if rule.kind == "string" and _patterns.get(rule, _UNSEEN) is None and text.isprintable():
-        if len(_valid_texts) < LIMIT and len(text) <= LENGTH:
-            _valid_texts.add((rule, text))
-        return True
-    return check_text(rule, text) is None
 
 
 def _wire(spec: ElementSpec, attributes: Mapping[str, object]) -> dict[str, str] | None:

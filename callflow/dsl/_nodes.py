@@ -491,8 +491,7 @@ class Element(Node):
             raise BuildError(
                 f"<{self.tag}> holds no children; it cannot open a `with` block", self.location
             )
-        self._open += 1  # `_open_block`, in line
-        _OPEN_BLOCKS.set((*_OPEN_BLOCKS.get(), self))
+        _open_block(self)
         return self
 
     def _check_complete(self) -> None:
