@@ -28,7 +28,7 @@ tests/benchmarks/bench_builder.py, build + serialise; twilio-python: 838k): nest
 blocks ~510k and ~810k, ~545k and ~820k. On 2026-12-03, with the generated ``__init__``
 calling `build` itself, `build` doing `Node._start` and a block's join in line, and the
 writer's memory of clean values, counted with address randomisation off (the layout alone
-moves the counts by a few percent): nested calls ~351k and ~387k, blocks ~400k and ~436k
+moves the counts by a few percent): nested calls ~347k and ~387k, blocks ~402k and ~442k
 (twilio-python ~837k and ~839k; the code of 2026-12-02 counted the same way: ~396k, ~423k,
 ~466k, ~494k).
 ``bench_builder.py --plain-path`` runs the plain path alone.
