@@ -1,19 +1,27 @@
 """Flow server cost: a served template reply (render + validate) next to a plain Starlette route
-returning the same XML string, both on uvicorn on loopback.
+returning the same XML string, both on uvicorn on loopback; and, beside them, the floor of any
+server that checks its replies.
 
 Run: ``python tests/benchmarks/bench_serve.py [REQUESTS_PER_ROUND]``.
 
 Each server runs in its own process (``uvicorn``, one worker, then two); the client is a
 small asyncio HTTP/1.1 keep-alive client in this process, so that the client's own cost is
-the same for both. The two servers are measured in alternating rounds so that a burst of load
-on a shared machine hits both alike; the figure is the median round. Printed: p50 latency at
-concurrency 1 and 20, the ratio served/plain, requests per second at concurrency 20, and CPU
-time (user+sys) of the server processes and of the client beside wall time.
+the same for all. The servers are measured in alternating rounds so that a burst of load on a
+shared machine hits all alike; the figure is the median round. Printed: p50 latency at
+concurrency 1 and 20, the ratio of each to the plain route, requests per second, and CPU time
+(user+sys) of the server processes and of the client beside wall time.
 
 Each figure is printed twice: ``same``, every request the same (the served reply is the same
 text each time, so its checks are remembered after the first), and ``distinct``, every request
 from another caller (every reply a text never seen before: rendered, parsed and checked each
 time). The plain route answers the same string to both.
+
+Two more servers are the floor of any server that renders its replies: raw ASGI apps (no
+routing) that do nothing else (no lint, no typed request, no located diagnostics, no memory of
+replies). One renders the same template with Jinja2 for each request; the other renders it
+and parses and validates the reply with lxml against the same schema. What they add to the
+plain route is what rendering (and validating) costs whoever does it; what the served template
+adds to them is callflow's own.
 """
 
 from __future__ import annotations
@@ -34,6 +42,10 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 ROUNDS = 5
+SERVED = "served template"
+RENDER_FLOOR = "render floor"
+FLOOR = "render+XSD floor"
+PLAIN = "plain Starlette"
 TEMPLATE = """\
 <Response>
   <Gather numDigits="1" attempts="2" timeout="8000">
@@ -78,6 +90,49 @@ def plain_app() -> object:
         return Response(body, media_type="text/xml; charset=utf-8")
 
     return Starlette(routes=[Route("/menu", menu)])
+
+
+def _floor(validate: bool) -> object:
+    """A raw ASGI app (no Starlette Request or Response: cheaper than the plain route itself)
+    rendering the menu template with Jinja2 (autoescaped, not even sandboxed: the cheapest
+    render there is) for each request and, with ``validate``, parsing and validating the
+    reply with lxml against callflow's schema; nothing else."""
+    from urllib.parse import parse_qsl
+
+    from jinja2 import Environment
+    from lxml import etree
+
+    folder = Path(os.environ["BENCH_SERVE_FOLDER"])
+    template = Environment(autoescape=True).from_string(
+        (folder / "menu.xml.j2").read_text(encoding="utf-8")
+    )
+    schema = etree.XMLSchema(etree.parse(str(ROOT / "schemas" / "callflow.xsd")))
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    fallback = b"<Response><Hangup/></Response>\n"  # the client refuses it: no "Thanks"
+
+    async def app(scope: dict, receive: object, send: object) -> None:  # type: ignore[type-arg]
+        if scope["type"] != "http":
+            return
+        query = dict(parse_qsl(scope["query_string"].decode("latin-1")))
+        body = template.render(request=query).encode("utf-8")
+        if validate and not schema.validate(etree.fromstring(body, parser)):
+            body = fallback
+        headers = [
+            (b"content-type", b"text/xml; charset=utf-8"),
+            (b"content-length", str(len(body)).encode()),
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})  # type: ignore[operator]
+        await send({"type": "http.response.body", "body": body})  # type: ignore[operator]
+
+    return app
+
+
+def render_floor_app() -> object:
+    return _floor(validate=False)
+
+
+def validate_floor_app() -> object:
+    return _floor(validate=True)
 
 
 def _free_port() -> int:
@@ -205,12 +260,14 @@ def _compare(
             f"server CPU {f['server_cpu']:5.2f} s ({f['server_cpu'] / requests * 1e6:4.0f} us/req)"
             f"  client CPU {f['client_cpu']:5.2f} s"
         )
-    ratio = figures["served template"]["p50_ms"] / figures["plain Starlette"]["p50_ms"]
-    cpu = figures["served template"]["server_cpu"] / figures["plain Starlette"]["server_cpu"]
-    print(
-        f"workers {workers}  concurrency {concurrency:>2}  {label}  "
-        f"p50 ratio served/plain {ratio:.2f}x  (server CPU {cpu:.2f}x)"
-    )
+    plain = figures[PLAIN]
+    for name, shown in ((SERVED, "served"), (RENDER_FLOOR, "render floor"), (FLOOR, "render+XSD")):
+        ratio = figures[name]["p50_ms"] / plain["p50_ms"]
+        cpu = figures[name]["server_cpu"] / plain["server_cpu"]
+        print(
+            f"workers {workers}  concurrency {concurrency:>2}  {label}  "
+            f"p50 ratio {shown:>12}/plain {ratio:.2f}x  (server CPU {cpu:.2f}x)"
+        )
 
 
 def main() -> None:
@@ -231,8 +288,10 @@ def main() -> None:
         print(f"reply: {len(reply.body)} bytes; {requests} requests per round, {ROUNDS} rounds")
         for workers in (1, 2):
             servers = {
-                "served template": Server("served_app", folder, workers),
-                "plain Starlette": Server("plain_app", folder, workers),
+                SERVED: Server("served_app", folder, workers),
+                RENDER_FLOOR: Server("render_floor_app", folder, workers),
+                FLOOR: Server("validate_floor_app", folder, workers),
+                PLAIN: Server("plain_app", folder, workers),
             }
             try:
                 time.sleep(max(0.0, settled_at - time.monotonic()))
