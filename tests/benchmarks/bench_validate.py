@@ -19,7 +19,8 @@
    runs this part alone (no xmllint needed); so does ``--files 0``.
 
 CPU is user+sys of every process of a run (workers included: they are children of the
-`callflow` process, which waits for them). Each figure is the median of ``--runs`` runs; the
+`callflow` process, which waits for them). Each figure is the median of ``--runs`` runs (a
+batch's four commands take turns, run after run, as the start-up ones do); the
 1-minute load average is printed beside each line, as other work on the machine shows in
 wall times first. Needs `xmllint` (Debian: libxml2-utils) and an installed `callflow`
 command in the same environment as this Python. Compiled bytecode is allowed to be cached,
@@ -144,14 +145,6 @@ def measure(command: list[str], cwd: str | None = None) -> tuple[float, float]:
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def median_of(command: list[str], runs: int, cwd: str | None = None) -> tuple[float, float]:
-    results = [measure(command, cwd) for _ in range(runs)]
-    return (
-        statistics.median(wall for wall, _ in results),
-        statistics.median(cpu for _, cpu in results),
-    )
-
-
 def load() -> str:
     return f"load {os.getloadavg()[0]:.2f}"
 
@@ -190,10 +183,16 @@ def batch(callflow: str, xmllint: str, corpus: str, count: int, runs: int) -> No
             f"{corpus} corpus, {count} files, {per_file:.2f} warnings per file "
             f"(median of {runs}; {os.cpu_count()} cores)"
         )
+        # The rows take turns, run after run, so that a change in the machine's load (a
+        # neighbour on the other core, a burst) falls on all of them alike.
+        results: dict[str, list[tuple[float, float]]] = {label: [] for label, _ in rows}
+        for _ in range(runs):
+            for label, command in rows:
+                results[label].append(measure(command, cwd=str(folder)))
         figures: dict[str, tuple[float, float]] = {}
-        for label, command in rows:
-            figures[label] = median_of(command, runs, cwd=str(folder))
-            wall, cpu = figures[label]
+        for label, _ in rows:
+            walls, cpus = zip(*results[label], strict=True)
+            figures[label] = wall, cpu = statistics.median(walls), statistics.median(cpus)
             print(f"  {label:<20} wall {wall:7.2f} s   cpu {cpu:7.2f} s   ({load()})", flush=True)
         peer_wall, peer_cpu = figures["xmllint --schema"]
         for label in ("callflow validate", "... --no-lint", "python lxml loop"):
