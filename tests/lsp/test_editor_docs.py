@@ -69,3 +69,23 @@ def test_the_init_example_shows_what_init_prints(
         assert main(arguments[1:]) == 0
         captured = capsys.readouterr()
         assert captured.out + captured.err == expected
+
+
+def test_the_editor_links_each_code_to_the_anchor_the_docs_site_gives_it() -> None:
+    import yaml
+
+    from callflow.lsp import DOCS_URL, code_url
+
+    root = Path(__file__).resolve().parents[2]
+    site = yaml.safe_load((root / "mkdocs.yml").read_text(encoding="utf-8").split("\nnav:")[0])
+    assert site["site_url"] == DOCS_URL
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "docs_reference", root / "scripts/docs_reference.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert code_url("CF203").endswith("reference/diagnostics/#cf203")
+    assert '<a id="cf203"></a>CF203' in module.diagnostics_page()
