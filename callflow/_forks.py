@@ -38,6 +38,7 @@ def check_in_forks(
     once through a pipe, for ``unpack`` to make again here (diagnostics cross as plain
     columns: `to_columns`, `from_columns`)."""
     import gc
+    import pickle  # noqa: F401  (imported once here: every copy pickles, this process unpickles)
 
     from callflow.check import collector_paused
 

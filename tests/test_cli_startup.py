@@ -140,3 +140,38 @@ def test_help_is_what_argparses_own_formatter_writes(
     parser.formatter_class = sub.formatter_class = argparse.HelpFormatter
     assert ours == [parser.format_help(), sub.format_help()]
     assert max(len(line) for line in ours[1].splitlines()) > 50  # wrapped near the width
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="the batch forks only where fork exists")
+@pytest.mark.parametrize("lint", [True, False])
+def test_a_forked_batch_imports_nothing_after_the_fork_and_no_multiprocessing(
+    tmp_path: Path, lint: bool
+) -> None:
+    # Each process writes an `-X importtime` line per module it imports: a module imported
+    # after the fork shows twice (once per process), and costs the run twice.
+    for index in range(4):
+        (tmp_path / f"f{index}.xml").write_text(GOOD, encoding="utf-8")
+    argv = ["validate", "-q", "--jobs", "2", str(tmp_path)] + ([] if lint else ["--no-lint"])
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-X",
+            "importtime",
+            "-c",
+            f"from callflow.cli import main; main({argv!r})",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    imported = [
+        line.rpartition("|")[2].strip()
+        for line in done.stderr.splitlines()
+        if line.startswith("import time:") and "imported package" not in line
+    ]
+    assert "callflow._forks" in imported  # it did fork
+    twice = sorted({name for name in imported if imported.count(name) > 1})
+    assert twice == []
+    assert "multiprocessing" not in imported
