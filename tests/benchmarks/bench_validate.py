@@ -6,11 +6,12 @@
 1. Batch: one `callflow validate -q FOLDER` run (with lint, and with `--no-lint`) over N
    generated flow files, beside one `xmllint --noout --schema schemas/callflow.xsd` run over
    the same files, and beside a bare Python loop (lxml parse + `XMLSchema` per file, in one
-   process). Two corpora: ``clean`` (lint-clean flows) and ``realistic`` (flows shaped like
-   the platform's own examples: legacy forms, Callbacks without `<Error>`, about 1.5 lint
-   warnings per file). Targets: CPU ≤ 1.6x xmllint's on clean files at 10,000 and 50,000;
-   on the realistic corpus ≤ 2x with lint and ≤ 1.4x with ``--no-lint``; wall ≤ 1.2x on an
-   idle machine.
+   process) and the same loop reaching every element and reading its tag and attribute
+   names (the least a lint walk in Python does, without a rule). Two corpora: ``clean``
+   (lint-clean flows) and ``realistic`` (flows shaped like the platform's own examples:
+   legacy forms, Callbacks without `<Error>`, about 1.5 lint warnings per file). Targets:
+   CPU ≤ 1.6x xmllint's on clean files at 10,000 and 50,000; on the realistic corpus ≤ 2x
+   with lint and ≤ 1.4x with ``--no-lint``; wall ≤ 1.2x on an idle machine.
    ``--breakdown N`` first times the stages of one file in this process over N files:
    reading, parsing, the schema, the lint walk, and locating its findings (µs per file).
 2. Start-up: `callflow validate -q one.xml` and `callflow --help` against
@@ -20,7 +21,7 @@
 
 CPU is user+sys of every process of a run (workers included: they are children of the
 `callflow` process, which waits for them). Each figure is the median of ``--runs`` runs (a
-batch's four commands take turns, run after run, as the start-up ones do); the
+batch's five commands take turns, run after run, as the start-up ones do); the
 1-minute load average is printed beside each line, as other work on the machine shows in
 wall times first. Needs `xmllint` (Debian: libxml2-utils) and an installed `callflow`
 command in the same environment as this Python. Compiled bytecode is allowed to be cached,
@@ -60,6 +61,15 @@ for name in sys.argv[2:]:
         bad += 1
 sys.exit(1 if bad else 0)
 """
+
+#: The same loop, plus the least a lint walk in Python does: reach every element and read its
+#: tag and its attribute names (no rule, no finding). What lint adds past this is the rules'.
+LXML_WALK = LXML_LOOP.replace(
+    "    if not schema.validate(root):",
+    "    for element in root.iter(etree.Element):\n"
+    "        element.tag, element.keys()\n"
+    "    if not schema.validate(root):",
+)
 
 
 def clean_flow(rng: random.Random, index: int) -> str:
@@ -178,6 +188,7 @@ def batch(callflow: str, xmllint: str, corpus: str, count: int, runs: int) -> No
             ("... --no-lint", [callflow, "validate", "-q", "--no-lint", "."]),
             ("xmllint --schema", [xmllint, "--noout", "--schema", str(SCHEMA), *names]),
             ("python lxml loop", [sys.executable, "-c", LXML_LOOP, str(SCHEMA), *names]),
+            ("... + element walk", [sys.executable, "-c", LXML_WALK, str(SCHEMA), *names]),
         ]
         print(
             f"{corpus} corpus, {count} files, {per_file:.2f} warnings per file "
@@ -195,7 +206,12 @@ def batch(callflow: str, xmllint: str, corpus: str, count: int, runs: int) -> No
             figures[label] = wall, cpu = statistics.median(walls), statistics.median(cpus)
             print(f"  {label:<20} wall {wall:7.2f} s   cpu {cpu:7.2f} s   ({load()})", flush=True)
         peer_wall, peer_cpu = figures["xmllint --schema"]
-        for label in ("callflow validate", "... --no-lint", "python lxml loop"):
+        for label in (
+            "callflow validate",
+            "... --no-lint",
+            "python lxml loop",
+            "... + element walk",
+        ):
             wall, cpu = figures[label]
             print(
                 f"  {label:<20} / xmllint: cpu {cpu / peer_cpu:5.2f}x   "
