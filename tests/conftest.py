@@ -12,9 +12,10 @@ import pytest
 from callflow.cli import main
 
 
-def load_script(name: str) -> ModuleType:
-    """The module of ``scripts/NAME.py`` (the generators a test holds their output to)."""
-    path = Path(__file__).resolve().parents[1] / "scripts" / f"{name}.py"
+def load_script(name: str, folder: str = "scripts") -> ModuleType:
+    """The module of ``FOLDER/NAME.py`` under the checkout (``scripts``: the generators a test
+    holds their output to; ``tests/benchmarks``: a benchmark whose peers a test checks)."""
+    path = Path(__file__).resolve().parents[1] / folder / f"{name}.py"
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

@@ -4,29 +4,15 @@ not run here: too slow."""
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.conftest import load_script
 
-
-def _bench() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "bench_validate_under_test", ROOT / "tests" / "benchmarks" / "bench_validate.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = _bench()
+bench = load_script("bench_validate", "tests/benchmarks")
 
 
 @pytest.mark.parametrize("peer", ["LXML_LOOP", "LXML_WALK"])

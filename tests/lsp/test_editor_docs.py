@@ -79,13 +79,8 @@ def test_the_editor_links_each_code_to_the_anchor_the_docs_site_gives_it() -> No
     root = Path(__file__).resolve().parents[2]
     site = yaml.safe_load((root / "mkdocs.yml").read_text(encoding="utf-8").split("\nnav:")[0])
     assert site["site_url"] == DOCS_URL
-    import importlib.util
+    from tests.conftest import load_script
 
-    spec = importlib.util.spec_from_file_location(
-        "docs_reference", root / "scripts/docs_reference.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("docs_reference")
     assert code_url("CF203").endswith("reference/diagnostics/#cf203")
     assert '<a id="cf203"></a>CF203' in module.diagnostics_page()

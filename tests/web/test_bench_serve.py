@@ -5,8 +5,6 @@ skipped the schema). The benchmark itself is not run here: too slow."""
 from __future__ import annotations
 
 import asyncio
-import importlib.util
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,22 +13,9 @@ from lxml import etree
 
 from callflow.document import safe_parser
 from callflow.web import FlowService, parse_request
+from tests.conftest import load_script
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _bench() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "bench_serve_under_test", ROOT / "tests" / "benchmarks" / "bench_serve.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = _bench()
+bench = load_script("bench_serve", "tests/benchmarks")
 
 
 def _get(app: Any, query: str) -> tuple[int, dict[bytes, bytes], bytes]:
