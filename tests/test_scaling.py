@@ -9,19 +9,14 @@ a linear check takes about 8x the time for 8x the input, a quadratic one about 6
 
 from __future__ import annotations
 
-import importlib.util
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
-_spec = importlib.util.spec_from_file_location(
-    "bench_scaling", Path(__file__).parent / "benchmarks" / "bench_scaling.py"
-)
-assert _spec is not None and _spec.loader is not None
-bench_scaling = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(bench_scaling)
+from tests.conftest import load_script
+
+bench_scaling = load_script("bench_scaling", "tests/benchmarks")
 CASES: dict[str, Callable[[int], str]] = bench_scaling.CASES
 
 SMALL = 600
