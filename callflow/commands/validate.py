@@ -127,7 +127,11 @@ def check_files(files: Sequence[tuple[str, str | None]], options: Options) -> li
                 folder = os.path.dirname(shown)
             config = configs.get(folder)
             if config is None:
-                config = configs[folder] = _config(shown)
+                # The command line's --select/--ignore on top, once per folder (not once
+                # per document).
+                config = configs[folder] = _config(shown).with_options(
+                    select=options.select, ignore=options.ignore
+                )
             loaded = load_flow_name(
                 name, root, filename=options.stdin_filename, policy=options.policy
             )
@@ -141,8 +145,6 @@ def check_files(files: Sequence[tuple[str, str | None]], options: Options) -> li
                         document,
                         schema=schema,
                         lint=options.lint,
-                        select=options.select,
-                        ignore=options.ignore,
                         config=config,
                         xpaths=options.xpaths,
                     )

@@ -98,3 +98,27 @@ def test_select_never_hides_schema_errors(write: Write, run_cli: Callable[..., A
     flow = write("menu.xml", '<Response><Pause lenght="5"/></Response>')
     result = run_cli("validate", flow, "--select", "CF305", "--format", "json")
     assert '"CF203"' in result.out
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_command_line_options_go_on_top_of_each_folders_settings(
+    write: Write, run_cli: Callable[..., Any], jobs: str
+) -> None:
+    # The options are merged with each folder's settings once, for every file of the folder,
+    # in this process and in forked workers alike.
+    write("a/pyproject.toml", "[tool.callflow]\nmax-loop = 40\n")
+    write("b/pyproject.toml", '[tool.callflow]\nselect = ["CF305"]\n')
+    for index in range(3):
+        write(f"a/{index}.xml", FLOW.replace('loop="30"', 'loop="45"'))
+        write(f"b/{index}.xml", FLOW.replace("<Pause", '<Pause lenght="1"'))
+    root = Path(write("a/0.xml", FLOW.replace('loop="30"', 'loop="45"'))).parent.parent
+    result = run_cli(
+        "validate", str(root / "a"), str(root / "b"), "--ignore", "CF305", "--jobs", jobs,
+        "--format", "json",
+    )  # fmt: skip
+    import json
+
+    found = sorted((Path(d["file"]).parent.name, d["code"]) for d in json.loads(result.out))
+    # a: CF305 ignored on the command line, CF320 over its own max-loop of 40;
+    # b: its own select (CF305) minus the command line's ignore leaves the schema error only.
+    assert found == [("a", "CF320")] * 3 + [("b", "CF203")] * 3
