@@ -30,6 +30,7 @@ class AttributeSpec:
     """
 
     __slots__ = (
+        "any_printable",
         "description",
         "enumeration",
         "kind",
@@ -65,6 +66,10 @@ class AttributeSpec:
         self.regex = re.compile(pattern) if pattern is not None else None
         self.literal_values = literal_values  # a finite pattern's values, as typed
         self.description = description
+        #: Whether every printable string (`str.isprintable`: no control character, no
+        #: surrogate, no non-character, no whitespace but the space) is valid as written:
+        #: a string with no pattern (`check` asks nothing more of one).
+        self.any_printable = kind == "string" and pattern is None
 
     def check(self, wire: str) -> str | None:
         """Why the wire form ``wire`` is not valid here (None when it is)."""
