@@ -63,6 +63,8 @@ class Node:
     #: Which content-model states are complete, for the writer (None: the node is always
     #: complete); an element class shares its machine's list, which grows as it learns.
     _final: ClassVar[list[bool] | None] = None
+    #: Whether the node may hold children (and so open a ``with`` block).
+    _holds_children: ClassVar[bool] = True
 
     @property
     def tag(self) -> str:
@@ -189,8 +191,15 @@ class Node:
         return self
 
     def __enter__(self) -> Self:
-        _open_block(self)
+        """Open a ``with`` block on this node: the nodes built until it closes join it."""
+        if not self._holds_children:
+            raise BuildError(self._no_block_message(), self.location)
+        self._open += 1
+        _OPEN_BLOCKS.set((*_OPEN_BLOCKS.get(), self))
         return self
+
+    def _no_block_message(self) -> str:
+        return f"<{self.tag}> holds no children; it cannot open a `with` block"
 
     def __exit__(
         self,
@@ -223,12 +232,6 @@ class Node:
 
     def _check_complete(self) -> None:
         """Raise when the node lacks a child it needs (serialising checks this first)."""
-
-
-def _open_block(node: Node) -> None:
-    """Open a ``with`` block on ``node``: the nodes built until it closes join it."""
-    node._open += 1
-    _OPEN_BLOCKS.set((*_OPEN_BLOCKS.get(), node))
 
 
 def _holds(node: Node, target: Node) -> bool:
@@ -282,6 +285,7 @@ class Element(Node):
         spec = cls.__dict__.get("SPEC")
         if spec is not None:
             cls._final = spec.machine.final
+            cls._holds_children = bool(spec.children)
 
     def _build(
         self, children: tuple[object, ...], attributes: Mapping[str, object], content: object
@@ -486,14 +490,6 @@ class Element(Node):
             f"<{child.tag}> cannot come{after} inside <{self.tag}>", child.location, hint
         )
 
-    def __enter__(self) -> Self:
-        if not self.SPEC.children:
-            raise BuildError(
-                f"<{self.tag}> holds no children; it cannot open a `with` block", self.location
-            )
-        _open_block(self)
-        return self
-
     def _check_complete(self) -> None:
         state = self._state  # the writer asks every node: one call, no more
         if state < 0 or not self.SPEC.machine.final[state]:
@@ -607,6 +603,8 @@ class Comment(Node):
 
     __slots__ = ()
 
+    _holds_children = False
+
     def __init__(self, text: str) -> None:
         self._start(COMMENT_TAG, _fast.author_site(sys._getframe(1)))
         self._setup(text)
@@ -631,10 +629,8 @@ class Comment(Node):
         node._setup(text)
         return node
 
-    def __enter__(self) -> Self:
-        raise BuildError(
-            "a Comment holds no children; it cannot open a `with` block", self.location
-        )
+    def _no_block_message(self) -> str:
+        return "a Comment holds no children; it cannot open a `with` block"
 
 
 _DECLARATION_TEXT = '<?xml version="1.0" encoding="UTF-8"?>\n'

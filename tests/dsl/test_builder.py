@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from callflow.dsl import (
     Gather,
     Hangup,
     LegacyCallback,
+    Node,
     Pause,
     Play,
     Record,
@@ -158,8 +160,28 @@ def test_reusing_a_node_built_in_a_closed_block_leaves_that_block_alone() -> Non
 
 
 def test_a_with_block_of_a_childless_tag_is_refused() -> None:
-    with pytest.raises(BuildError, match="holds no children"), Hangup():
+    with pytest.raises(BuildError, match="<Hangup> holds no children"), Hangup():
         pass
+
+
+@pytest.mark.parametrize(
+    ("opened", "message"),
+    [
+        (lambda: Hangup(), "<Hangup> holds no children; it cannot open a `with` block"),
+        (lambda: Comment("note"), "a Comment holds no children; it cannot open a `with` block"),
+    ],
+)
+def test_a_refused_with_block_leaves_no_block_open(
+    opened: Callable[[], Node], message: str
+) -> None:
+    node = opened()
+    with pytest.raises(BuildError) as caught, node:
+        pass
+    assert caught.value.message == message
+    assert caught.value.location is not None and caught.value.location.file == HERE
+    # Nothing was left open: a node built next joins no block.
+    Say("Hi.")
+    assert node.children == ()
 
 
 # ---------------------------------------------------------------- strictness
