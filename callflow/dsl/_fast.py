@@ -20,7 +20,9 @@ once (`accepted`) or ask the plain rule (`AttributeSpec.convert`, `AttributeSpec
 and remember a success. Only values of exact types ``str``, ``int`` and ``bool`` are
 remembered (keyed by type: ``True == 1``), at most `LIMIT` of them, strings of at most
 `LENGTH` characters: a few hundred kilobytes at most, however many texts an application
-makes up.
+makes up. `build` does not look a text up at all when its rule takes any printable string
+(`AttributeSpec.any_printable`: a prompt): `str.isprintable` costs less than the look-up, and
+a new prompt in every document then costs no more than a repeated one.
 
 What it buys, counted with callgrind (2026-12-02, Python 3.11, instructions per document of
 tests/benchmarks/bench_builder.py, build + serialise; twilio-python: 838k): nested calls
@@ -30,7 +32,9 @@ calling `build` itself, `build` doing `Node._start` and a block's join in line, 
 writer's memory of clean values, counted with address randomisation off (the layout alone
 moves the counts by a few percent): nested calls ~347k and ~387k, blocks ~402k and ~442k
 (twilio-python ~837k and ~839k; the code of 2026-12-02 counted the same way: ~396k, ~423k,
-~466k, ~494k).
+~466k, ~494k). Later that day, with prompts accepted by `str.isprintable` alone and one
+``__enter__`` for every node: nested ~348k and ~370k, blocks ~402k and ~424k (twilio-python
+~840k and ~840k).
 ``bench_builder.py --plain-path`` runs the plain path alone.
 
 tests/dsl/test_fast.py holds every answer here to the plain path's.
