@@ -45,3 +45,19 @@ def test_the_walk_is_the_loop_plus_the_walk() -> None:
         )
         == bench.LXML_LOOP
     )
+
+
+def test_the_one_rule_finds_nothing_in_either_corpus() -> None:
+    # Its run prices the walk alone: a finding would add a warning's cost to it.
+    import random
+
+    from callflow.document import Document
+    from callflow.lint import LintConfig, iter_findings
+
+    config = LintConfig(select=[bench.ONE_RULE])
+    for corpus, flow in bench.CORPORA.items():
+        rng = random.Random(11)
+        for index in range(200):
+            document = Document.from_text(flow(rng, index), f"{corpus}{index}.xml")
+            assert "<Hangup/>" in document.text
+            assert list(iter_findings(document, config)) == []

@@ -11,7 +11,9 @@
    (lint-clean flows) and ``realistic`` (flows shaped like the platform's own examples:
    legacy forms, Callbacks without `<Error>`, about 1.5 lint warnings per file). Targets:
    CPU ≤ 1.6x xmllint's on clean files at 10,000 and 50,000; on the realistic corpus ≤ 2x
-   with lint and ≤ 1.4x with ``--no-lint``; wall ≤ 1.2x on an idle machine.
+   with lint and ≤ 1.4x with ``--no-lint``; wall ≤ 1.2x on an idle machine. A run with one
+   rule selected (``--select CF301``, which visits one element a file and finds nothing)
+   prices the walk every lint run makes before its rules cost anything.
    ``--breakdown N`` first times the stages of one file in this process over N files:
    reading, parsing, the schema, the lint walk, and locating its findings (µs per file).
 2. Start-up: `callflow validate -q one.xml` and `callflow --help` against
@@ -46,6 +48,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = ROOT / "schemas" / "callflow.xsd"
+
+#: The rule of the "one rule" run: it visits the one `<Hangup>` of a flow and finds nothing in
+#: either corpus, so that run is the lint walk with no rule's cost past one visit a file.
+ONE_RULE = "CF301"
 
 #: The peer written in Python: what any validator built on lxml costs at least.
 LXML_LOOP = """
@@ -186,6 +192,7 @@ def batch(callflow: str, xmllint: str, corpus: str, count: int, runs: int) -> No
         rows = [
             ("callflow validate", [callflow, "validate", "-q", "."]),
             ("... --no-lint", [callflow, "validate", "-q", "--no-lint", "."]),
+            ("... one rule", [callflow, "validate", "-q", "--select", ONE_RULE, "."]),
             ("xmllint --schema", [xmllint, "--noout", "--schema", str(SCHEMA), *names]),
             ("python lxml loop", [sys.executable, "-c", LXML_LOOP, str(SCHEMA), *names]),
             ("... + element walk", [sys.executable, "-c", LXML_WALK, str(SCHEMA), *names]),
