@@ -41,17 +41,57 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
     assert any(line.startswith(second) for line in ci.splitlines()), second
 
 
+#: What a copy leaves out when the checkout is not a git one (an unpacked source archive).
+NOT_IN_A_CHECKOUT = (
+    ".git", ".venv", "__pycache__", "*.egg-info", "build", "dist", "site",
+    ".mypy_cache", ".ruff_cache", ".pytest_cache", ".hypothesis", ".callflow",
+)  # fmt: skip
+
+
+def fresh_copy(target: Path, source: Path = ROOT) -> None:
+    """Copy what a fresh checkout holds: the files git tracks, and new ones it would track
+    (not what .gitignore leaves out). Other tests run tools that write their caches into the
+    checkout (mypy's database files come and go) while this copy is made."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=source,
+        capture_output=True,
+        check=False,
+    )
+    if listed.returncode != 0:
+        shutil.copytree(source, target, ignore=shutil.ignore_patterns(*NOT_IN_A_CHECKOUT))
+        return
+    for name in listed.stdout.decode("utf-8").split("\0"):
+        path = source / name
+        if not name or not path.is_file():
+            continue  # the list's end, or a file deleted in the working tree
+        destination = target / name
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, destination)
+
+
+def test_a_fresh_copy_holds_tracked_and_new_files_and_nothing_ignored(tmp_path: Path) -> None:
+    repository = tmp_path / "repository"
+    (repository / "package").mkdir(parents=True)
+    (repository / ".gitignore").write_text(".mypy_cache/\n", encoding="utf-8")
+    (repository / "package" / "tracked.py").write_text("x = 1\n", encoding="utf-8")
+    subprocess.run(["git", "init", "-q"], cwd=repository, check=True)
+    subprocess.run(["git", "add", "."], cwd=repository, check=True)
+    (repository / "package" / "new.py").write_text("y = 2\n", encoding="utf-8")
+    (repository / ".mypy_cache").mkdir()
+    (repository / ".mypy_cache" / "cache.db-wal").write_bytes(b"")
+    fresh_copy(tmp_path / "copy", repository)
+    copied = sorted(
+        str(path.relative_to(tmp_path / "copy")) for path in (tmp_path / "copy").rglob("*")
+    )
+    assert copied == [".gitignore", "package", "package/new.py", "package/tracked.py"]
+
+
 @pytest.mark.slow
 def test_the_first_command_works_in_a_fresh_checkout(tmp_path: Path) -> None:
     first, _ = readme_commands()
     checkout = tmp_path / "callflow"
-    shutil.copytree(
-        ROOT,
-        checkout,
-        ignore=shutil.ignore_patterns(
-            ".git", ".venv", "__pycache__", "*.egg-info", "build", "dist", "site"
-        ),
-    )
+    fresh_copy(checkout)
     env = {
         name: value
         for name, value in os.environ.items()
