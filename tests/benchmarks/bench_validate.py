@@ -23,7 +23,7 @@
 
 CPU is user+sys of every process of a run (workers included: they are children of the
 `callflow` process, which waits for them). Each figure is the median of ``--runs`` runs (a
-batch's five commands take turns, run after run, as the start-up ones do); the
+batch's six commands take turns, run after run, as the start-up ones do); the
 1-minute load average is printed beside each line, as other work on the machine shows in
 wall times first. Needs `xmllint` (Debian: libxml2-utils) and an installed `callflow`
 command in the same environment as this Python. Compiled bytecode is allowed to be cached,

@@ -266,6 +266,16 @@ def test_a_string_matched_at_once_is_one_the_plain_rule_accepts(
     if _fast.accepted(spec, text):
         assert spec.check(text) is None
         assert spec.convert(text) == text
+    if spec.any_printable and text.isprintable():  # what `build` accepts without asking
+        assert spec.check(text) is None
+
+
+def test_the_texts_of_speech_take_any_printable_string() -> None:
+    # The property above is about something: prompts are such texts (a new one costs no
+    # look-up), and a URL's or a number's text is not.
+    assert Say.SPEC.text is not None and Say.SPEC.text.any_printable
+    assert To.SPEC.text is not None and not To.SPEC.text.any_printable
+    assert not Callback.SPEC.by_python["url"].any_printable
 
 
 @pytest.mark.parametrize(
@@ -371,22 +381,3 @@ def test_threads_building_at_once_each_get_their_own_callers() -> None:
     finally:
         sys.setswitchinterval(interval)
     assert mismatches == []
-
-
-@pytest.mark.parametrize(("key", "spec"), ATTRIBUTE_SPECS, ids=lambda k: str(k))
-@settings(max_examples=60, deadline=None)
-@given(text=st.one_of(XML_TEXT, EDGY_TEXT, MARKUP_TEXT))
-def test_a_rule_said_to_take_any_printable_string_takes_every_one(
-    key: Any, spec: Any, text: str
-) -> None:
-    # `build` accepts such a text without asking the rule or its memory.
-    if spec.any_printable and text.isprintable():
-        assert spec.check(text) is None
-
-
-def test_the_texts_of_speech_take_any_printable_string() -> None:
-    # The property above is about something: prompts are such texts (a new one costs no
-    # look-up), and a URL's or a number's text is not.
-    assert Say.SPEC.text is not None and Say.SPEC.text.any_printable
-    assert To.SPEC.text is not None and not To.SPEC.text.any_printable
-    assert not Callback.SPEC.by_python["url"].any_printable

@@ -106,12 +106,11 @@ def test_command_line_options_go_on_top_of_each_folders_settings(
 ) -> None:
     # The options are merged with each folder's settings once, for every file of the folder,
     # in this process and in forked workers alike.
-    write("a/pyproject.toml", "[tool.callflow]\nmax-loop = 40\n")
+    root = write("a/pyproject.toml", "[tool.callflow]\nmax-loop = 40\n").parent.parent
     write("b/pyproject.toml", '[tool.callflow]\nselect = ["CF305"]\n')
     for index in range(3):
         write(f"a/{index}.xml", FLOW.replace('loop="30"', 'loop="45"'))
         write(f"b/{index}.xml", FLOW.replace("<Pause", '<Pause lenght="1"'))
-    root = Path(write("a/0.xml", FLOW.replace('loop="30"', 'loop="45"'))).parent.parent
     result = run_cli(
         "validate", str(root / "a"), str(root / "b"), "--ignore", "CF305", "--jobs", jobs,
         "--format", "json",
